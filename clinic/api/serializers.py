@@ -1,0 +1,80 @@
+from rest_framework import serializers
+
+from clinic.models import CareTeam, Patient, Phq9Response, Recording
+from voice_features.models import FeatureSet
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    token_type = serializers.CharField(default="Bearer")
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    care_team = serializers.PrimaryKeyRelatedField(queryset=CareTeam.objects.all(), required=False)
+
+    class Meta:
+        model = Patient
+        fields = ["id", "code", "care_team", "enrolled_on", "sex", "birth_year", "language", "timezone", "active"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"enrolled_on": {"required": False}}
+
+
+class PatientCreatedSerializer(PatientSerializer):
+    upload_token = serializers.CharField(read_only=True, help_text="Shown once; only its hash is stored.")
+
+    class Meta(PatientSerializer.Meta):
+        fields = [*PatientSerializer.Meta.fields, "upload_token"]
+
+
+class RecordingUploadSerializer(serializers.Serializer):
+    audio = serializers.FileField(allow_empty_file=True)
+    recorded_at = serializers.DateTimeField(required=False)
+
+
+class RecordingAcceptedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class FeatureSetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FeatureSet
+        fields = ["version", "features", "quality", "embedding", "speaker_similarity", "speaker_mismatch",
+                  "emotion", "computed_at"]
+
+
+class RecordingSerializer(serializers.ModelSerializer):
+    patient = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    feature_sets = FeatureSetSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Recording
+        fields = ["id", "patient", "status", "status_reason", "attempts", "recorded_at", "uploaded_at",
+                  "finished_at", "container", "codec", "sample_rate", "channels", "duration_s", "size_bytes",
+                  "sha256", "feature_sets"]
+
+
+class Phq9InputSerializer(serializers.Serializer):
+    items = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=3), min_length=9, max_length=9,
+        help_text="The nine item scores in order, each 0-3.",
+    )
+    difficulty = serializers.IntegerField(min_value=0, max_value=3, required=False, allow_null=True)
+    answered_at = serializers.DateTimeField()
+
+
+class Phq9Serializer(serializers.ModelSerializer):
+    patient = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    items = serializers.ListField(child=serializers.IntegerField(), read_only=True)
+    severity = serializers.CharField(read_only=True)
+    entered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Phq9Response
+        fields = ["id", "patient", "items", "difficulty", "total", "severity", "answered_at", "source",
+                  "entered_by", "created_at"]

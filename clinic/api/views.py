@@ -1,0 +1,195 @@
+"""Patient-data API: one view per resource action, scoped to what the caller may see."""
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from clinic import selectors, services
+from clinic.api import serializers as s
+from clinic.api.permissions import IsClinician, IsPatient
+from clinic.audit import audit_record, audit_record_many
+from clinic.authentication import PatientPrincipal
+from clinic.models import CareTeam, Patient
+
+
+class LoginThrottle(AnonRateThrottle):
+    rate = "20/min"
+
+
+class TokenView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(request=s.TokenRequestSerializer, responses=s.TokenResponseSerializer, auth=[])
+    def post(self, request):
+        data = s.TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, **data.validated_data)
+        if user is None:
+            return Response({"error": "invalid_credentials", "detail": "Wrong username or password."}, status=401)
+        return Response({"token": services.clinician_token_issue(user=user), "token_type": "Bearer"})
+
+
+def visible_patient(request, patient_id: int) -> Patient:
+    patient = get_object_or_404(selectors.patients_visible_to(request.user), pk=patient_id)
+    return patient
+
+
+class PatientListView(APIView):
+    permission_classes = [IsClinician]
+
+    @extend_schema(responses=s.PatientSerializer(many=True))
+    def get(self, request):
+        patients = list(selectors.patients_visible_to(request.user))
+        audit_record_many(request=request, resource="patient", patients=patients)
+        return Response(s.PatientSerializer(patients, many=True).data)
+
+    @extend_schema(request=s.PatientSerializer, responses={201: s.PatientCreatedSerializer})
+    def post(self, request):
+        data = s.PatientSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        team = fields.pop("care_team", None) or self._only_team(request.user)
+        if not team.members.filter(pk=request.user.pk).exists():
+            raise ValidationError({"care_team": ["You are not a member of this care team."]})
+        patient, key = services.patient_create(care_team=team, **fields)
+        audit_record(request=request, action="create", resource="patient", patient=patient, object_id=patient.pk)
+        body = s.PatientSerializer(patient).data | {"upload_token": key}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _only_team(user) -> CareTeam:
+        teams = list(user.care_teams.all()[:2])
+        if len(teams) != 1:
+            raise ValidationError({"care_team": ["Say which care team the patient belongs to."]})
+        return teams[0]
+
+
+class PatientDetailView(APIView):
+    @extend_schema(responses=s.PatientSerializer)
+    def get(self, request, patient_id: int):
+        patient = visible_patient(request, patient_id)
+        audit_record(request=request, action="read", resource="patient", patient=patient, object_id=patient.pk)
+        return Response(s.PatientSerializer(patient).data)
+
+
+class RecordingListView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_permissions(self):
+        return [IsPatient()] if self.request.method == "POST" else super().get_permissions()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("patient", int, description="Clinicians: one patient's recordings")],
+        responses=s.RecordingSerializer(many=True),
+    )
+    def get(self, request):
+        recordings = selectors.recordings_visible_to(request.user).select_related("patient")
+        recordings = recordings.prefetch_related("feature_sets")
+        if "patient" in request.query_params:
+            recordings = recordings.filter(patient_id=request.query_params["patient"])
+        recordings = list(recordings[:500])
+        audit_record_many(request=request, resource="recording",
+                          patients=list({r.patient_id: r.patient for r in recordings}.values()))
+        return Response(s.RecordingSerializer(recordings, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": s.RecordingUploadSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        responses={202: s.RecordingAcceptedSerializer, 200: s.RecordingAcceptedSerializer},
+    )
+    def post(self, request):
+        if int(request.META.get("CONTENT_LENGTH") or 0) > settings.CADENCE_MAX_UPLOAD_BYTES + 64 * 1024:
+            raise services.UploadRejected(
+                f"The upload is larger than the {settings.CADENCE_MAX_UPLOAD_BYTES}-byte limit.",
+                code="too_large", http_status=413,
+            )
+        if "audio" not in request.FILES:
+            raise services.UploadRejected("Send the recording as the multipart field 'audio'.", code="missing_audio")
+        data = s.RecordingUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key") or None
+        if key and len(key) > 128:
+            raise services.UploadRejected("Idempotency-Key is longer than 128 characters.", code="invalid_key")
+        result = services.recording_ingest(
+            patient=request.user.patient, upload=data.validated_data["audio"],
+            recorded_at=data.validated_data.get("recorded_at"), idempotency_key=key,
+        )
+        code = status.HTTP_202_ACCEPTED if result.created else status.HTTP_200_OK
+        return Response({"id": result.recording.pk, "status": result.recording.status}, status=code)
+
+
+class RecordingDetailView(APIView):
+    @extend_schema(responses=s.RecordingSerializer)
+    def get(self, request, recording_id: int):
+        queryset = selectors.recordings_visible_to(request.user).select_related("patient")
+        recording = get_object_or_404(queryset.prefetch_related("feature_sets"), pk=recording_id)
+        audit_record(request=request, action="read", resource="recording", patient=recording.patient,
+                     object_id=recording.pk)
+        return Response(s.RecordingSerializer(recording).data)
+
+
+class RecordingAudioView(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, recording_id: int):
+        recording = get_object_or_404(selectors.recordings_visible_to(request.user).select_related("patient"),
+                                      pk=recording_id)
+        audit_record(request=request, action="read", resource="recording_audio", patient=recording.patient,
+                     object_id=recording.pk)
+        content_type = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "webm": "audio/webm",
+                        "mp3": "audio/mpeg", "m4a": "audio/mp4"}.get(recording.container, "application/octet-stream")
+        response = FileResponse(recording.file.open("rb"), content_type=content_type)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class Phq9ListView(APIView):
+    """Patients answer for themselves; clinicians enter on a patient's behalf (recorded as such)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("patient", int, description="Clinicians: the patient")],
+        responses=s.Phq9Serializer(many=True),
+    )
+    def get(self, request):
+        responses = selectors.phq9_visible_to(request.user).select_related("patient", "entered_by")
+        if "patient" in request.query_params:
+            responses = responses.filter(patient_id=request.query_params["patient"])
+        responses = list(responses[:1000])
+        audit_record_many(request=request, resource="phq9",
+                          patients=list({r.patient_id: r.patient for r in responses}.values()))
+        return Response(s.Phq9Serializer(responses, many=True).data)
+
+    @extend_schema(
+        request=s.Phq9InputSerializer,
+        parameters=[OpenApiParameter("patient", int, description="Clinicians: the patient answered for")],
+        responses={201: s.Phq9Serializer},
+    )
+    def post(self, request):
+        data = s.Phq9InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if isinstance(request.user, PatientPrincipal):
+            patient, entered_by = request.user.patient, None
+        else:
+            patient_id = request.query_params.get("patient") or request.data.get("patient")
+            if not patient_id:
+                raise ValidationError({"patient": ["Say which patient this PHQ-9 is for."]})
+            patient, entered_by = visible_patient(request, patient_id), request.user
+        with transaction.atomic():
+            response = services.phq9_record(patient=patient, entered_by=entered_by, **data.validated_data)
+            audit_record(request=request, action="create", resource="phq9", patient=patient, object_id=response.pk)
+        return Response(s.Phq9Serializer(response).data, status=status.HTTP_201_CREATED)
+
+
+def not_found(request, *args, **kwargs):
+    raise NotFound()

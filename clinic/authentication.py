@@ -1,0 +1,53 @@
+"""Bearer tokens for clinicians and patients (only the SHA-256 of a token is stored)."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from rest_framework import authentication, exceptions
+
+from clinic.models import ApiToken, Patient
+
+
+@dataclass(frozen=True)
+class PatientPrincipal:
+    """The authenticated identity of a patient app: it reaches only this patient."""
+
+    patient: Patient
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_staff: bool = False
+    is_superuser: bool = False
+
+    @property
+    def pk(self) -> str:
+        return f"patient:{self.patient.pk}"
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Invalid Authorization header: use 'Bearer <token>'.")
+        key = header[1].decode(errors="replace")
+        token = (
+            ApiToken.objects.select_related("user", "patient")
+            .filter(key_hash=ApiToken.hash_key(key), revoked_at__isnull=True)
+            .first()
+        )
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        if token.kind == ApiToken.Kind.PATIENT:
+            if not token.patient.active:
+                raise exceptions.AuthenticationFailed("This patient is no longer enrolled.")
+            return PatientPrincipal(patient=token.patient), token
+        user: AbstractBaseUser = token.user
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive.")
+        return user, token
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword

@@ -1,0 +1,201 @@
+"""Clinic data: care teams, patients, recordings, PHQ-9 responses, tokens and the audit log."""
+
+import hashlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from clinic.phq9 import phq9_total, severity_band
+
+
+class CareTeam(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="care_teams", blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "female"
+        MALE = "male"
+        OTHER = "other"
+        UNKNOWN = "unknown"
+
+    code = models.CharField(max_length=64, unique=True, help_text="Pseudonymous code; no names.")
+    care_team = models.ForeignKey(CareTeam, on_delete=models.PROTECT, related_name="patients")
+    enrolled_on = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    birth_year = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1900), MaxValueValidator(2100)]
+    )
+    language = models.CharField(max_length=16, default="en", help_text="BCP 47 tag, e.g. en, de-AT")
+    timezone = models.CharField(max_length=64, default="UTC")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ApiToken(models.Model):
+    """A bearer token; only its SHA-256 is stored, the token itself is shown once."""
+
+    class Kind(models.TextChoices):
+        CLINICIAN = "clinician"
+        PATIENT = "patient"
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.CASCADE, related_name="tokens")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="token_has_exactly_one_owner",
+                condition=(Q(kind="clinician", user__isnull=False, patient__isnull=True))
+                | (Q(kind="patient", patient__isnull=False, user__isnull=True)),
+            )
+        ]
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, kind: str, user=None, patient=None) -> tuple["ApiToken", str]:
+        key = secrets.token_urlsafe(32)
+        token = cls.objects.create(key_hash=cls.hash_key(key), kind=kind, user=user, patient=patient)
+        return token, key
+
+
+def recording_upload_path(instance: "Recording", filename: str) -> str:
+    return f"recordings/{instance.patient.code}/{uuid.uuid4().hex}.{instance.container or 'bin'}"
+
+
+class Recording(models.Model):
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        PROCESSING = "processing"
+        DONE = "done"
+        REJECTED = "rejected"
+        FAILED = "failed"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="recordings")
+    file = models.FileField(upload_to=recording_upload_path, max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField()
+    original_filename = models.CharField(max_length=255, blank=True)
+    container = models.CharField(max_length=16)
+    codec = models.CharField(max_length=32, blank=True)
+    sample_rate = models.PositiveIntegerField(null=True)
+    channels = models.PositiveSmallIntegerField(null=True)
+    duration_s = models.FloatField(null=True)
+    recorded_at = models.DateTimeField()
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    status_reason = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "sha256"], name="one_recording_per_file"),
+            models.UniqueConstraint(
+                fields=["patient", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="one_recording_per_idempotency_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "recorded_at"])]
+
+    def __str__(self) -> str:
+        return f"recording {self.pk} of {self.patient_id} ({self.status})"
+
+
+class Phq9Response(models.Model):
+    class Source(models.TextChoices):
+        SELF_REPORT = "self_report"
+        CLINICIAN = "clinician"
+
+    item_fields = tuple(f"item{n}" for n in range(1, 10))
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="phq9_responses")
+    item1 = models.PositiveSmallIntegerField(validators=[MaxValueValidator(3)])
+    item2 = models.PositiveSmallIntegerField(validators=[MaxValueValidator(3)])
+    item3 = models.PositiveSmallIntegerField(validators=[MaxValueValidator(3)])
+    item4 = models.PositiveSmallIntegerField(validators=[MaxValueValidator(3)])
+    item5 = models.PositiveSmallIntegerField(validators=[MaxValueValidator(3)])
+    item6 = models.PositiveSmallIntegerField(validators=[MaxValueValidator(3)])
+    item7 = models.PositiveSmallIntegerField(validators=[MaxValueValidator(3)])
+    item8 = models.PositiveSmallIntegerField(validators=[MaxValueValidator(3)])
+    item9 = models.PositiveSmallIntegerField(validators=[MaxValueValidator(3)])
+    difficulty = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(3)],
+        help_text="How difficult have these problems made it... (0 not difficult at all - 3 extremely)",
+    )
+    total = models.PositiveSmallIntegerField(editable=False)
+    answered_at = models.DateTimeField()
+    source = models.CharField(max_length=12, choices=Source.choices)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-answered_at"]
+        indexes = [models.Index(fields=["patient", "answered_at"])]
+
+    @property
+    def items(self) -> list[int]:
+        return [getattr(self, name) for name in self.item_fields]
+
+    @property
+    def severity(self) -> str:
+        return severity_band(self.total)
+
+    def save(self, *args, **kwargs) -> None:
+        self.total = phq9_total(self.items)
+        super().save(*args, **kwargs)
+
+
+class AuditEvent(models.Model):
+    """Append-only record of a staff read or write of patient data."""
+
+    class Action(models.TextChoices):
+        READ = "read"
+        CREATE = "create"
+        UPDATE = "update"
+        EXPORT = "export"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    resource = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64, blank=True)
+    patient_code = models.CharField(max_length=64, blank=True, db_index=True)
+    path = models.CharField(max_length=512, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise PermissionError("the audit log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("the audit log is append-only")

@@ -1,0 +1,158 @@
+"""Writes: patients, tokens, recording ingest, PHQ-9 responses."""
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinic.models import ApiToken, CareTeam, Patient, Phq9Response, Recording
+from voice_features.audio import probe_audio
+from voice_features.errors import VoiceFeaturesError
+
+logger = logging.getLogger(__name__)
+
+_HTTP_STATUS_FOR_AUDIO_ERROR = {
+    "not_audio": 415,
+    "unsupported_rate": 415,
+    "no_audio_stream": 415,
+    "unsupported_codec": 415,
+    "too_large": 413,
+    "too_short": 422,
+    "too_long": 422,
+}
+
+
+class UploadRejected(Exception):
+    """An upload refused before anything was stored."""
+
+    def __init__(self, message: str, *, code: str, http_status: int = 400) -> None:
+        super().__init__(message)
+        self.message, self.code, self.http_status = message, code, http_status
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    recording: Recording
+    created: bool
+
+
+def patient_create(*, care_team: CareTeam, code: str, enrolled_on: date | None = None, **fields) -> tuple[Patient, str]:
+    """Enrol a patient and issue the upload token, which is returned only here."""
+    with transaction.atomic():
+        patient = Patient.objects.create(
+            care_team=care_team, code=code, enrolled_on=enrolled_on or timezone.localdate(), **fields
+        )
+        _, key = ApiToken.issue(kind=ApiToken.Kind.PATIENT, patient=patient)
+    return patient, key
+
+
+def clinician_token_issue(*, user: User) -> str:
+    _, key = ApiToken.issue(kind=ApiToken.Kind.CLINICIAN, user=user)
+    return key
+
+
+def _sha256(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def _existing(patient: Patient, *, sha256: str, idempotency_key: str | None) -> Recording | None:
+    if idempotency_key:
+        found = Recording.objects.filter(patient=patient, idempotency_key=idempotency_key).first()
+        if found:
+            return found
+    return Recording.objects.filter(patient=patient, sha256=sha256).first()
+
+
+def _probe_or_reject(upload: UploadedFile):
+    try:
+        info = probe_audio(upload.file)
+    except VoiceFeaturesError as exc:
+        raise UploadRejected(exc.message, code=exc.code, http_status=_HTTP_STATUS_FOR_AUDIO_ERROR.get(exc.code, 400))
+    finally:
+        upload.seek(0)
+    if info.duration_s is not None and info.duration_s < settings.CADENCE_MIN_DURATION_S:
+        raise UploadRejected(
+            f"The recording is {info.duration_s:.1f} s long; at least {settings.CADENCE_MIN_DURATION_S:.0f} s are needed.",
+            code="too_short", http_status=422,
+        )
+    if info.duration_s is not None and info.duration_s > settings.CADENCE_MAX_DURATION_S:
+        raise UploadRejected(
+            f"The recording is {info.duration_s:.0f} s long; the limit is {settings.CADENCE_MAX_DURATION_S:.0f} s.",
+            code="too_long", http_status=422,
+        )
+    return info
+
+
+def recording_ingest(
+    *, patient: Patient, upload: UploadedFile, recorded_at: datetime | None = None, idempotency_key: str | None = None
+) -> IngestResult:
+    """Store an upload and queue it for processing; the same file or key twice is one recording."""
+    if upload.size == 0:
+        raise UploadRejected("The file is empty.", code="empty")
+    if upload.size > settings.CADENCE_MAX_UPLOAD_BYTES:
+        raise UploadRejected(
+            f"The file is {upload.size} bytes; the limit is {settings.CADENCE_MAX_UPLOAD_BYTES}.",
+            code="too_large", http_status=413,
+        )
+    sha256 = _sha256(upload)
+    existing = _existing(patient, sha256=sha256, idempotency_key=idempotency_key)
+    if existing:
+        return IngestResult(existing, created=False)
+    info = _probe_or_reject(upload)
+    recording = Recording(
+        patient=patient, sha256=sha256, size_bytes=upload.size, original_filename=(upload.name or "")[:255],
+        container=info.container, codec=info.codec, sample_rate=info.sample_rate, channels=info.channels,
+        duration_s=info.duration_s, recorded_at=recorded_at or timezone.now(), idempotency_key=idempotency_key,
+    )
+    try:
+        with transaction.atomic():
+            recording.file.save("upload", upload, save=False)
+            recording.save()
+            transaction.on_commit(lambda: _enqueue(recording.pk))
+    except IntegrityError:
+        recording.file.delete(save=False)
+        existing = _existing(patient, sha256=sha256, idempotency_key=idempotency_key)
+        if existing is None:
+            raise
+        return IngestResult(existing, created=False)
+    return IngestResult(recording, created=True)
+
+
+def _enqueue(recording_id: int) -> None:
+    from voice_features.tasks import process_recording
+
+    try:
+        process_recording.delay(recording_id)
+    except Exception:  # the sweeper re-queues anything left in "received"
+        logger.exception("could not enqueue recording %s; the sweeper will retry", recording_id)
+
+
+def phq9_record(
+    *, patient: Patient, items: list[int], answered_at: datetime, difficulty: int | None = None, entered_by: User | None = None
+) -> Phq9Response:
+    """Store a PHQ-9; an item-9 answer above 0 raises the safety alert at once."""
+    response = Phq9Response(
+        patient=patient, answered_at=answered_at, difficulty=difficulty, entered_by=entered_by,
+        source=Phq9Response.Source.CLINICIAN if entered_by else Phq9Response.Source.SELF_REPORT,
+        **dict(zip(Phq9Response.item_fields, items, strict=True)),
+    )
+    with transaction.atomic():
+        response.save()
+        transaction.on_commit(lambda: _phq9_recorded(response.pk))
+    return response
+
+
+def _phq9_recorded(response_id: int) -> None:
+    from screening.services import phq9_response_screen
+
+    phq9_response_screen(response_id=response_id)

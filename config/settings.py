@@ -1,0 +1,218 @@
+"""Cadence settings: one module, driven by environment variables.
+
+With no environment set, Cadence runs on an embedded default: SQLite in ``var/``,
+a filesystem Celery broker in ``var/broker``, DEBUG on. Production sets at least
+``DJANGO_DEBUG=false``, ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``,
+``DATABASE_URL`` and ``CELERY_BROKER_URL``.
+"""
+
+
+from pathlib import Path
+
+import dj_database_url
+from celery.schedules import crontab
+
+from config.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("CADENCE_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+_DEV_SECRET = "insecure-development-key-only-for-the-embedded-default"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEV_SECRET if DEBUG else "")
+if not SECRET_KEY:
+    raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "clinic",
+    "voice_features",
+    "screening",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'cadence.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while the worker writes.
+    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")))
+STORAGES = {
+    # Recordings are patient data: kept outside any web-served folder and only
+    # streamed back through authenticated views.
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env_str("CADENCE_PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private"))},
+    },
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+LOGIN_URL = "dashboard:login"
+LOGIN_REDIRECT_URL = "dashboard:triage"
+LOGOUT_REDIRECT_URL = "dashboard:login"
+SESSION_COOKIE_AGE = env_int("CADENCE_SESSION_TIMEOUT_S", 30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True  # idle timeout rather than absolute
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Security: strict by default outside DEBUG (manage.py check --deploy is clean).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Uploads
+CADENCE_MAX_UPLOAD_BYTES = env_int("CADENCE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+CADENCE_MIN_DURATION_S = env_float("CADENCE_MIN_DURATION_S", 3.0)
+CADENCE_MAX_DURATION_S = env_float("CADENCE_MAX_DURATION_S", 20 * 60.0)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = None
+
+# Pipeline
+CADENCE_MAX_PROCESSING_ATTEMPTS = env_int("CADENCE_MAX_PROCESSING_ATTEMPTS", 5)
+CADENCE_STALE_AFTER_S = env_int("CADENCE_STALE_AFTER_S", 15 * 60)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "clinic.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "clinic.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Cadence API",
+    "DESCRIPTION": "Longitudinal depression monitoring from voice.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "LICENSE": {"name": "GPL-3.0-or-later"},
+}
+
+# Celery
+_BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"data_folder_in": str(_BROKER_DIR), "data_folder_out": str(_BROKER_DIR), "store_processed": False}
+    if CELERY_BROKER_URL.startswith("filesystem")
+    else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600)}
+)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT_S", 10 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT_S", 9 * 60)
+CELERY_TIMEZONE = TIME_ZONE
+
+
+def _cron(name: str, default: str) -> crontab:
+    minute, hour, day_of_month, month, day_of_week = env_str(name, default).split()
+    return crontab(minute, hour, day_of_week, day_of_month, month)
+
+
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-recordings": {
+        "task": "voice_features.tasks.sweep_stale_recordings",
+        "schedule": _cron("CADENCE_CRON_SWEEP", "*/5 * * * *"),
+        "options": {"expires": 4 * 60},
+    },
+    "nightly-screening": {
+        "task": "screening.tasks.run_screening",
+        "schedule": _cron("CADENCE_CRON_SCREENING", "30 2 * * *"),
+        "options": {"expires": 23 * 3600},
+    },
+    "weekly-validation-report": {
+        "task": "screening.tasks.weekly_validation_report",
+        "schedule": _cron("CADENCE_CRON_VALIDATION_REPORT", "0 4 * * 1"),
+        "options": {"expires": 6 * 24 * 3600},
+    },
+}
+
+# Screening
+CADENCE_OVERDUE_DAYS = env_int("CADENCE_OVERDUE_DAYS", 7)
+CADENCE_RISK_PROBABILITY_THRESHOLD = env_float("CADENCE_RISK_PROBABILITY_THRESHOLD", 0.5)
+CADENCE_PAIRING_MIN_RECORDINGS = env_int("CADENCE_PAIRING_MIN_RECORDINGS", 2)
+CADENCE_REPORTS_DIR = Path(env_str("CADENCE_REPORTS_DIR", str(VAR_DIR / "reports")))
+CADENCE_MODEL_REGISTRY_DIR = Path(env_str("CADENCE_MODEL_REGISTRY_DIR", str(VAR_DIR / "models")))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("CADENCE_LOG_LEVEL", "INFO")},
+}
+
+

@@ -1,0 +1,115 @@
+"""Screening state: baselines, risk scores, fitted risk models, alerts, validation reports."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RiskModel(models.Model):
+    """A fitted population risk model (JSON), versioned; at most one is active."""
+
+    version = models.CharField(max_length=64, unique=True)
+    fitted_at = models.DateTimeField(auto_now_add=True)
+    payload = models.JSONField()
+    cv_metrics = models.JSONField(default=dict)
+    active = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-fitted_at"]
+        constraints = [models.UniqueConstraint(fields=["active"], condition=Q(active=True), name="one_active_risk_model")]
+
+
+class BaselineSnapshot(models.Model):
+    """An immutable baseline, kept so any past score can be reproduced."""
+
+    patient = models.ForeignKey("clinic.Patient", on_delete=models.CASCADE, related_name="baselines")
+    built_at = models.DateTimeField()
+    payload = models.JSONField()
+    n_recordings = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-built_at"]
+        indexes = [models.Index(fields=["patient", "built_at"])]
+
+
+class RiskScore(models.Model):
+    class Scope(models.TextChoices):
+        RECORDING = "recording"
+        WEEK = "week"
+
+    patient = models.ForeignKey("clinic.Patient", on_delete=models.CASCADE, related_name="risk_scores")
+    recording = models.ForeignKey("clinic.Recording", null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="risk_scores")
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    at = models.DateTimeField(help_text="recorded_at of the recording, or the start of the week")
+    baseline = models.ForeignKey(BaselineSnapshot, null=True, blank=True, on_delete=models.SET_NULL)
+    risk_model_version = models.CharField(max_length=64)
+    calibrated = models.BooleanField()
+    predicted_phq9 = models.FloatField(null=True)
+    predicted_phq9_low = models.FloatField(null=True)
+    predicted_phq9_high = models.FloatField(null=True)
+    prob_ge10 = models.FloatField(null=True)
+    voice_deviation = models.FloatField(null=True, help_text="Composite voice-deviation index")
+    deviations = models.JSONField(default=dict)
+    drivers = models.JSONField(default=list)
+    scored_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["patient", "scope", "at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["recording"], condition=Q(scope="recording"), name="one_score_per_recording"),
+            models.UniqueConstraint(fields=["patient", "at"], condition=Q(scope="week"), name="one_score_per_week"),
+        ]
+
+
+class Alert(models.Model):
+    class Kind(models.TextChoices):
+        SELF_HARM = "self_harm", "PHQ-9 item 9 (self-harm thoughts)"
+        PHQ9_RISE = "phq9_rise", "Predicted PHQ-9 rise"
+        RISK_THRESHOLD = "risk_threshold", "Risk above threshold"
+        OVERDUE = "overdue", "No recent recording"
+        SPEAKER_MISMATCH = "speaker_mismatch", "Different speaker"
+
+    class Priority(models.IntegerChoices):
+        HIGH = 1
+        MEDIUM = 2
+        LOW = 3
+
+    class State(models.TextChoices):
+        OPEN = "open"
+        ACKNOWLEDGED = "acknowledged"
+        RESOLVED = "resolved"
+
+    patient = models.ForeignKey("clinic.Patient", on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.OPEN, db_index=True)
+    message = models.TextField()
+    episode_key = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    recording = models.ForeignKey("clinic.Recording", null=True, blank=True, on_delete=models.SET_NULL)
+    phq9 = models.ForeignKey("clinic.Phq9Response", null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["priority", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "kind", "episode_key"], name="one_alert_per_episode"),
+        ]
+
+
+class ValidationReport(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    trigger = models.CharField(max_length=16, default="manual")
+    payload = models.JSONField()
+    html = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at"]

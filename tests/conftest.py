@@ -1,0 +1,76 @@
+"""The fixed cast: Alice owns team North, Bob is on her team, Charlie (team South) must see nothing."""
+
+import io
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+
+
+@pytest.fixture(autouse=True)
+def _private_storage(settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "private")}}}
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from config.celery_app import app
+
+    app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def cast(db):
+    from django.contrib.auth.models import User
+
+    from clinic.models import CareTeam
+    from clinic.services import clinician_token_issue, patient_create
+
+    north, south = CareTeam.objects.create(name="North"), CareTeam.objects.create(name="South")
+    alice = User.objects.create_user("alice", password="alice-password-1")
+    bob = User.objects.create_user("bob", password="bob-password-1")
+    charlie = User.objects.create_user("charlie", password="charlie-password-1")
+    north.members.add(alice, bob)
+    south.members.add(charlie)
+    patient_a, key_a = patient_create(care_team=north, code="N-001", sex="female", birth_year=1980)
+    patient_b, key_b = patient_create(care_team=south, code="S-001", sex="male", birth_year=1990)
+
+    class Cast:
+        pass
+
+    c = Cast()
+    c.north, c.south, c.alice, c.bob, c.charlie = north, south, alice, bob, charlie
+    c.patient_a, c.patient_b, c.key_a, c.key_b = patient_a, patient_b, key_a, key_b
+    c.alice_token = clinician_token_issue(user=alice)
+    c.bob_token = clinician_token_issue(user=bob)
+    c.charlie_token = clinician_token_issue(user=charlie)
+    return c
+
+
+@pytest.fixture
+def api():
+    from rest_framework.test import APIClient
+
+    def client(token: str | None = None) -> APIClient:
+        c = APIClient()
+        if token:
+            c.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return c
+
+    return client
+
+
+def tone_wav(*, seconds: float = 5.0, sr: int = 16000, channels: int = 1, subtype: str = "PCM_16",
+             fmt: str = "WAV", seed: int = 0) -> bytes:
+    """A voiced-like harmonic signal with syllable-rate amplitude modulation; seed makes files distinct."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 120 + 20 * np.sin(2 * np.pi * 0.3 * t) + rng.uniform(0, 5)
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    voice = sum(np.sin(k * phase) / k for k in range(1, 8)) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t) ** 2)
+    voice = 0.3 * voice / max(float(np.max(np.abs(voice), initial=0.0)), 1e-9)
+    data = np.stack([voice] * channels, axis=1) if channels > 1 else voice
+    buf = io.BytesIO()
+    sf.write(buf, data, sr, subtype=subtype, format=fmt)
+    return buf.getvalue()

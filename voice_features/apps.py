@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class VoiceFeaturesConfig(AppConfig):
+    name = "voice_features"
+    verbose_name = "Voice features"

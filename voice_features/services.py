@@ -1,0 +1,121 @@
+"""The processing stage of a recording: claim, decode, gate quality, extract, store."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from clinic.models import Recording
+from voice_features.audio import load_audio
+from voice_features.errors import VoiceFeaturesError
+from voice_features.models import FeatureSet
+
+logger = logging.getLogger(__name__)
+Status = Recording.Status
+
+
+def recording_claim(*, recording_id: int) -> bool:
+    """Move a recording to processing; only one worker can win (conditional update)."""
+    stale_before = timezone.now() - timedelta(seconds=settings.CADENCE_STALE_AFTER_S)
+    claimable = Q(status=Status.RECEIVED) | Q(status=Status.PROCESSING, processing_started_at__lt=stale_before)
+    updated = Recording.objects.filter(claimable, pk=recording_id).update(
+        status=Status.PROCESSING, processing_started_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    return updated == 1
+
+
+def _finish(recording_id: int, *, status: str, reason: str = "") -> None:
+    Recording.objects.filter(pk=recording_id, status=Status.PROCESSING).update(
+        status=status, status_reason=reason, finished_at=timezone.now()
+    )
+
+
+def _extract(recording: Recording) -> dict:
+    """Decode and analyse; returns the analysis as a JSON-safe dict (raises VoiceFeaturesError)."""
+    from voice_features import analyse
+
+    with recording.file.open("rb") as handle:
+        audio = load_audio(handle, max_duration_s=settings.CADENCE_MAX_DURATION_S)
+    result = analyse(audio.samples, sr=audio.sample_rate, clipping_fraction=audio.clipping_fraction)
+    payload = result.to_json_dict()
+    payload["decoded_duration_s"] = audio.duration_s
+    payload["_samples"] = audio.samples
+    return payload
+
+
+def _add_embedding(payload: dict) -> None:
+    samples = payload.pop("_samples")
+    if not payload["quality"].get("accepted"):
+        return
+    try:
+        from voice_features.embedding import embed_speech
+    except ImportError:
+        return
+    payload["embedding"] = embed_speech(samples, sr=16000).to_json_dict()
+
+
+def recording_process(*, recording_id: int) -> str | None:
+    """Process one claimed recording; returns the final status, or None when not claimable.
+
+    Bad audio ends as ``rejected`` with its reason. An unexpected error propagates so
+    the task can retry; nothing is written until everything is computed.
+    """
+    if not recording_claim(recording_id=recording_id):
+        return None
+    recording = Recording.objects.select_related("patient").get(pk=recording_id)
+    try:
+        payload = _extract(recording)
+    except VoiceFeaturesError as exc:
+        _finish(recording_id, status=Status.REJECTED, reason=exc.message)
+        return Status.REJECTED
+    _add_embedding(payload)
+    return _store(recording, payload)
+
+
+def _store(recording: Recording, payload: dict) -> str:
+    quality = payload["quality"]
+    status = Status.DONE if quality.get("accepted") else Status.REJECTED
+    reason = "" if status == Status.DONE else (quality.get("rejection_reason") or "Rejected by the quality gate.")
+    with transaction.atomic():
+        FeatureSet.objects.update_or_create(
+            recording=recording, version=payload["version"],
+            defaults={"features": payload["features"], "quality": quality, "embedding": payload.get("embedding")},
+        )
+        _finish(recording.pk, status=status, reason=reason)
+        if status == Status.DONE:
+            transaction.on_commit(lambda: _hand_on_to_screening(recording.pk))
+    return status
+
+
+def _hand_on_to_screening(recording_id: int) -> None:
+    from screening.tasks import screen_recording
+
+    try:
+        screen_recording.delay(recording_id)
+    except Exception:
+        logger.exception("could not enqueue screening of recording %s; nightly screening will score it", recording_id)
+
+
+def recording_release_for_retry(*, recording_id: int, error: str, final: bool) -> None:
+    """After an unexpected error: back to received for a retry, or failed when out of attempts."""
+    status = Status.FAILED if final else Status.RECEIVED
+    reason = f"Processing failed: {error}" if final else f"Attempt failed, will retry: {error}"
+    Recording.objects.filter(pk=recording_id, status=Status.PROCESSING).update(status=status, status_reason=reason[:2000])
+
+
+def recordings_sweep_stale() -> list[int]:
+    """Recordings stuck in received/processing past the timeout, made claimable again."""
+    stale_before = timezone.now() - timedelta(seconds=settings.CADENCE_STALE_AFTER_S)
+    stuck = Recording.objects.filter(
+        Q(status=Status.RECEIVED, uploaded_at__lt=stale_before)
+        | Q(status=Status.PROCESSING, processing_started_at__lt=stale_before)
+    )
+    exhausted = stuck.filter(attempts__gte=settings.CADENCE_MAX_PROCESSING_ATTEMPTS)
+    exhausted.update(status=Status.FAILED, status_reason="Processing did not finish after repeated attempts.",
+                     finished_at=timezone.now())
+    ids = list(stuck.exclude(attempts__gte=settings.CADENCE_MAX_PROCESSING_ATTEMPTS).values_list("pk", flat=True))
+    Recording.objects.filter(pk__in=ids, status=Status.PROCESSING).update(status=Status.RECEIVED)
+    return ids
