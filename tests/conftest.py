@@ -74,3 +74,25 @@ def tone_wav(*, seconds: float = 5.0, sr: int = 16000, channels: int = 1, subtyp
     buf = io.BytesIO()
     sf.write(buf, data, sr, subtype=subtype, format=fmt)
     return buf.getvalue()
+
+
+def speech_wav(*, seed: int = 0, f0_hz: float | None = None, sr: int = 16000) -> bytes:
+    """Speech-like audio from the library's synthesiser (runs of syllables and pauses)."""
+    from voice_features.synth import synth_speech
+
+    kwargs = {"seed": seed, "run_durations_s": (2.0, 2.4, 1.8, 2.2), "pause_durations_s": (0.6, 0.8, 0.5)}
+    if f0_hz is not None:
+        kwargs["f0_hz"] = f0_hz
+    speech = synth_speech(**kwargs)
+    buf = io.BytesIO()
+    sf.write(buf, speech.samples, speech.sample_rate, subtype="PCM_16", format="WAV")
+    return buf.getvalue()
+
+
+def require_service(name: str, ok: bool, why: str) -> None:
+    """Integration tests fail, never skip, when CI=true and a real service is missing."""
+    if ok:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{name} is required in CI: {why}")
+    pytest.skip(f"{name} not available: {why}")

@@ -1,0 +1,102 @@
+"""End to end: a real Celery worker process, real Redis and PostgreSQL, upload through the API."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+
+from clinic.models import Recording
+from tests.conftest import speech_wav, tone_wav
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def live_broker(redis_url, settings):
+    from config.celery_app import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.update(task_always_eager=False, broker_url=redis_url, broker_transport_options={})
+    app._pool = None
+    yield app
+    app.conf.update(task_always_eager=True)
+    app._pool = None
+
+
+@pytest.fixture
+def worker(postgres, live_broker, redis_url, settings, tmp_path):
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CADENCE_PRIVATE_MEDIA_ROOT": settings.STORAGES["default"]["OPTIONS"]["location"],
+        "OMP_NUM_THREADS": "1",
+    }
+    log = open(tmp_path / "worker.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "--loglevel", "INFO",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+    log.close()
+    if os.environ.get("CADENCE_SHOW_WORKER_LOG"):
+        print((tmp_path / "worker.log").read_text())
+
+
+def _wait_final(recording_id: int, timeout_s: float = 120) -> Recording:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        recording = Recording.objects.get(pk=recording_id)
+        if recording.status in ("done", "rejected", "failed"):
+            return recording
+        time.sleep(0.5)
+    raise AssertionError(f"recording {recording_id} still {recording.status} after {timeout_s} s")
+
+
+def test_it_processes_an_upload_in_a_real_worker(cast, api, worker):
+    upload = SimpleUploadedFile("speech.wav", speech_wav(seed=11))
+    started = time.monotonic()
+    response = api(cast.key_a).post("/api/v1/recordings/", {"audio": upload}, format="multipart")
+    assert response.status_code == 202
+    assert time.monotonic() - started < 5  # answered before processing
+    assert Recording.objects.get(pk=response.json()["id"]).status in ("received", "processing")
+
+    recording = _wait_final(response.json()["id"])
+    assert recording.status == "done", recording.status_reason
+    detail = api(cast.key_a).get(f"/api/v1/recordings/{recording.pk}/").json()
+    features = detail["feature_sets"][0]["features"]
+    assert 2.0 < features["speech_rate_syl_s"] < 8.0
+    assert features["pause_count"] >= 1
+
+
+def test_it_rejects_a_recording_without_speech_in_a_real_worker(cast, api, worker):
+    import numpy as np
+
+    silence = np.zeros(16000 * 5)
+    import io
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, silence, 16000, format="WAV")
+    response = api(cast.key_a).post("/api/v1/recordings/", {"audio": SimpleUploadedFile("s.wav", buf.getvalue())},
+                                    format="multipart")
+    recording = _wait_final(response.json()["id"])
+    assert recording.status == "rejected"
+    assert "speech" in recording.status_reason.lower()
+    _ = tone_wav
