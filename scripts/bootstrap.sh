@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 want_dev="${1:-}"
 packages=(espeak-ng sox libsox-fmt-all)
-[ "$want_dev" = "--dev" ] && packages+=(festival chromium chromium-driver)
+[ "$want_dev" = "--dev" ] && packages+=(festival chromium chromium-driver docker-compose postgresql-client)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
