@@ -10,4 +10,5 @@ urlpatterns = [
     path("recordings/<int:recording_id>/", views.RecordingDetailView.as_view(), name="recording-detail"),
     path("recordings/<int:recording_id>/audio/", views.RecordingAudioView.as_view(), name="recording-audio"),
     path("phq9/", views.Phq9ListView.as_view(), name="phq9-list"),
+    path("patients/<int:patient_id>/phq9/export/", views.Phq9ExportView.as_view(), name="phq9-export"),
 ]

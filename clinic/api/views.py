@@ -193,3 +193,28 @@ class Phq9ListView(APIView):
 
 def not_found(request, *args, **kwargs):
     raise NotFound()
+
+
+class Phq9ExportView(APIView):
+    """A patient's PHQ-9 history as FHIR R4 (Bundle) or CSV."""
+
+    @extend_schema(parameters=[OpenApiParameter("as", str, enum=["fhir", "csv"], description="Export format")],
+                   responses={(200, "application/fhir+json"): dict, (200, "text/csv"): str})
+    def get(self, request, patient_id: int):
+        import csv
+
+        from django.http import HttpResponse, JsonResponse
+
+        from clinic import fhir
+
+        patient = visible_patient(request, patient_id)
+        responses = list(patient.phq9_responses.select_related("patient", "entered_by").order_by("answered_at"))
+        audit_record(request=request, action="export", resource="phq9", patient=patient, object_id=patient.pk)
+        if request.query_params.get("as", "fhir") == "csv":
+            out = HttpResponse(content_type="text/csv")
+            out["Content-Disposition"] = f'attachment; filename="phq9-{patient.code}.csv"'
+            writer = csv.writer(out)
+            writer.writerow(fhir.CSV_HEADER)
+            writer.writerows(fhir.phq9_csv_rows(responses))
+            return out
+        return JsonResponse(fhir.phq9_bundle(responses), content_type="application/fhir+json")

@@ -1,0 +1,372 @@
+"""Personal voice baselines: robust per-feature centre and scale for one patient.
+
+A baseline is an immutable snapshot built from a patient's own earlier, valid
+recordings. It stores everything needed to reproduce a past deviation score:
+per-feature median, scale and count, the embedding centroid and the spread of the
+baseline recordings' own embedding drift, and the ids of the recordings it used.
+
+Pure Python / NumPy: no Django. The screening service stores ``Baseline.to_json()``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "FEATURE_KEYS",
+    "MAD_TO_SD",
+    "SCALE_FLOOR",
+    "BaselinePolicy",
+    "FeatureStats",
+    "Baseline",
+    "BaselineRecording",
+    "robust_stats",
+    "select_baseline_recordings",
+    "build_baseline",
+]
+
+#: Feature keys of the ``voice_features`` contract (DESIGN.md).
+FEATURE_KEYS: tuple[str, ...] = (
+    "duration_s",
+    "speech_s",
+    "syllable_count",
+    "speech_rate_syl_s",
+    "articulation_rate_syl_s",
+    "speech_rate_cv",
+    "pause_count",
+    "pause_rate_per_min",
+    "pause_mean_s",
+    "pause_median_s",
+    "pause_ratio",
+    "f0_median_hz",
+    "f0_median_st",
+    "f0_range_st",
+    "f0_sd_st",
+    "intensity_mean_db",
+    "jitter_local",
+    "shimmer_local",
+    "hnr_db",
+    "voiced_fraction",
+)
+
+#: Makes the median absolute deviation a consistent estimator of a normal SD.
+MAD_TO_SD = 1.4826
+
+#: Smallest scale (feature units) a baseline may have. Five recordings of a very
+#: steady speaker can give a MAD near 0, and then an ordinary day would score z = 20.
+#: Each floor is about half of a typical healthy speaker's day-to-day SD for read or
+#: semi-spontaneous speech on one phone, so it only bites when the spread is
+#: implausibly small; it is never larger than a real day-to-day change.
+SCALE_FLOOR: Mapping[str, float] = {
+    "duration_s": 1.0,
+    "speech_s": 1.0,
+    "syllable_count": 3.0,
+    "speech_rate_syl_s": 0.10,
+    "articulation_rate_syl_s": 0.10,
+    "speech_rate_cv": 0.02,
+    "pause_count": 1.0,
+    "pause_rate_per_min": 1.0,
+    "pause_mean_s": 0.05,
+    "pause_median_s": 0.05,
+    "pause_ratio": 0.02,
+    "f0_median_hz": 3.0,
+    "f0_median_st": 0.3,
+    "f0_range_st": 0.5,
+    "f0_sd_st": 0.2,
+    "intensity_mean_db": 1.0,
+    "jitter_local": 0.001,
+    "shimmer_local": 0.005,
+    "hnr_db": 0.5,
+    "voiced_fraction": 0.02,
+}
+
+#: Floor for the scale of embedding drift (1 - cosine similarity).
+DRIFT_SCALE_FLOOR = 0.01
+
+
+@dataclass(frozen=True)
+class BaselinePolicy:
+    """Which earlier recordings form the baseline for a recording made at time ``t``.
+
+    Parameters
+    ----------
+    The rolling window is ``[t - window_days, t - guard_days)``: a lagged window.
+    Depression develops over weeks and an episode lasts months; a window of the last
+    few weeks would absorb the very change it should detect (the deviation of a
+    steadily worsening patient would stay flat). A lag of 90 days keeps the baseline
+    on the patient's earlier normal through the onset of an episode, while still
+    following slow changes unrelated to mood (a new phone, ageing, season) within
+    about three months. See docs/screening.md.
+
+    Parameters
+    ----------
+    n_initial : int
+        Valid recordings needed before any baseline exists (the enrolment baseline).
+    window_days : float
+        Oldest recording age in the rolling window, days before ``t``.
+    guard_days : float
+        Recordings younger than ``guard_days`` never enter the rolling window.
+    max_n : int
+        At most this many (the most recent) recordings of the window are used.
+    """
+
+    n_initial: int = 5
+    window_days: float = 365.0
+    guard_days: float = 90.0
+    max_n: int = 40
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n_initial": self.n_initial,
+            "window_days": self.window_days,
+            "guard_days": self.guard_days,
+            "max_n": self.max_n,
+        }
+
+
+@dataclass(frozen=True)
+class BaselineRecording:
+    """One candidate recording for a baseline (plain data, e.g. from a queryset).
+
+    ``features`` maps feature keys to floats (NaN/None where undefined);
+    ``embedding`` is an optional vector; ``rejected``/``speaker_mismatch`` exclude it.
+    """
+
+    recording_id: str
+    recorded_at: datetime
+    features: Mapping[str, float | None]
+    embedding: Sequence[float] | None = None
+    rejected: bool = False
+    speaker_mismatch: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return not (self.rejected or self.speaker_mismatch)
+
+
+@dataclass(frozen=True)
+class FeatureStats:
+    """Robust centre and scale of one feature: ``median``, ``scale`` (units), ``n``."""
+
+    median: float
+    scale: float
+    n: int
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Immutable baseline snapshot of one patient.
+
+    Attributes
+    ----------
+    features : dict
+        Feature key -> :class:`FeatureStats`. Features with no valid value are absent.
+    embedding_centroid : tuple of float or None
+        Mean of the L2-normalised baseline embeddings.
+    drift_median, drift_scale : float
+        Centre and (floored) robust scale of the baseline recordings' own
+        leave-one-out drift ``1 - cos`` from the centroid; NaN without embeddings.
+    recording_ids : tuple of str
+        The recordings the baseline was built from, oldest first.
+    built_at : datetime
+        When it was built (the time of the recording it serves, for reproducibility).
+    kind : str
+        ``"initial"`` (first ``n_initial`` valid recordings) or ``"rolling"``.
+    """
+
+    features: Mapping[str, FeatureStats]
+    embedding_centroid: tuple[float, ...] | None
+    drift_median: float
+    drift_scale: float
+    recording_ids: tuple[str, ...]
+    built_at: datetime
+    kind: str
+    policy: BaselinePolicy = field(default_factory=BaselinePolicy)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": {
+                k: {"median": v.median, "scale": v.scale, "n": v.n}
+                for k, v in self.features.items()
+            },
+            "embedding_centroid": (
+                None if self.embedding_centroid is None else list(self.embedding_centroid)
+            ),
+            "drift_median": _none_if_nan(self.drift_median),
+            "drift_scale": _none_if_nan(self.drift_scale),
+            "recording_ids": list(self.recording_ids),
+            "built_at": self.built_at.isoformat(),
+            "kind": self.kind,
+            "policy": self.policy.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Baseline":
+        centroid = data.get("embedding_centroid")
+        return cls(
+            features={
+                k: FeatureStats(float(v["median"]), float(v["scale"]), int(v["n"]))
+                for k, v in data["features"].items()
+            },
+            embedding_centroid=None if centroid is None else tuple(float(c) for c in centroid),
+            drift_median=_nan_if_none(data.get("drift_median")),
+            drift_scale=_nan_if_none(data.get("drift_scale")),
+            recording_ids=tuple(str(r) for r in data["recording_ids"]),
+            built_at=datetime.fromisoformat(data["built_at"]),
+            kind=str(data["kind"]),
+            policy=BaselinePolicy(**data.get("policy", {})),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "Baseline":
+        return cls.from_dict(json.loads(text))
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def _nan_if_none(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def robust_stats(values: Sequence[float | None], *, floor: float = 0.0) -> FeatureStats:
+    """Median and floored, normal-consistent MAD of the finite values.
+
+    Parameters
+    ----------
+    values : sequence of float
+        One feature over the baseline recordings; NaN/None are ignored.
+    floor : float
+        Minimum scale, feature units.
+
+    Returns
+    -------
+    FeatureStats
+        ``scale = max(1.4826 * MAD, floor)``; NaN centre/scale when no finite value.
+    """
+    x = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return FeatureStats(math.nan, math.nan, 0)
+    median = float(np.median(x))
+    mad = float(np.median(np.abs(x - median)))
+    return FeatureStats(median, max(MAD_TO_SD * mad, floor), int(x.size))
+
+
+def select_baseline_recordings(
+    recordings: Sequence[BaselineRecording],
+    *,
+    at: datetime,
+    policy: BaselinePolicy = BaselinePolicy(),
+) -> tuple[list[BaselineRecording], str]:
+    """Choose the recordings that form the baseline for a recording made at ``at``.
+
+    Only valid recordings made strictly before ``at`` are candidates (so the recording
+    being scored never enters its own baseline). With fewer than ``n_initial``
+    candidates there is no baseline (empty list). The rolling window is the last
+    ``max_n`` candidates made in ``[at - window_days, at - guard_days)``; while that
+    holds fewer than ``n_initial`` recordings (the first weeks, or after a long gap)
+    the most recent ``n_initial`` candidates older than the guard are used, and failing
+    that the first ``n_initial`` candidates (the enrolment baseline).
+
+    Returns
+    -------
+    recordings : list of BaselineRecording
+        Oldest first.
+    kind : str
+        ``"initial"``, ``"rolling"`` or ``"none"``.
+    """
+    candidates = sorted((r for r in recordings if r.valid and r.recorded_at < at),
+                        key=lambda r: r.recorded_at)
+    if len(candidates) < policy.n_initial:
+        return [], "none"
+    guard_end = at - timedelta(days=policy.guard_days)
+    window_start = at - timedelta(days=policy.window_days)
+    before_guard = [r for r in candidates if r.recorded_at < guard_end]
+    window = [r for r in before_guard if r.recorded_at >= window_start][-policy.max_n:]
+    if len(window) >= policy.n_initial:
+        return window, "rolling"
+    if len(before_guard) >= policy.n_initial:
+        return before_guard[-policy.n_initial:], "rolling"
+    return candidates[: policy.n_initial], "initial"
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def _embedding_summary(
+    embeddings: list[Sequence[float]],
+) -> tuple[tuple[float, ...] | None, float, float]:
+    """Centroid and leave-one-out drift centre/scale of the baseline embeddings."""
+    if len(embeddings) < 2:
+        if len(embeddings) == 1:
+            return tuple(_unit(np.asarray(embeddings, dtype=float))[0]), math.nan, math.nan
+        return None, math.nan, math.nan
+    units = _unit(np.asarray(embeddings, dtype=float))
+    centroid = units.mean(axis=0)
+    # Leave-one-out: a recording is part of the full centroid, so its drift from it
+    # would understate how far a new recording normally lies.
+    n = units.shape[0]
+    loo = (centroid[None, :] * n - units) / (n - 1)
+    cos = np.sum(_unit(loo) * units, axis=1)
+    stats = robust_stats(list(1.0 - cos), floor=DRIFT_SCALE_FLOOR)
+    return tuple(float(c) for c in centroid), stats.median, stats.scale
+
+
+def build_baseline(
+    recordings: Sequence[BaselineRecording],
+    *,
+    at: datetime,
+    policy: BaselinePolicy = BaselinePolicy(),
+    feature_keys: Sequence[str] = FEATURE_KEYS,
+) -> Baseline | None:
+    """Build the baseline snapshot that serves a recording made at ``at``.
+
+    Parameters
+    ----------
+    recordings : sequence of BaselineRecording
+        The patient's recordings (any order; invalid ones are skipped).
+    at : datetime
+        Time of the recording to be scored.
+    policy : BaselinePolicy
+        Window rules.
+    feature_keys : sequence of str
+        Features to summarise.
+
+    Returns
+    -------
+    Baseline or None
+        None while the patient has fewer than ``policy.n_initial`` valid recordings.
+    """
+    chosen, kind = select_baseline_recordings(recordings, at=at, policy=policy)
+    if not chosen:
+        return None
+    stats = {}
+    for key in feature_keys:
+        s = robust_stats([r.features.get(key) for r in chosen], floor=SCALE_FLOOR.get(key, 0.0))
+        if s.n > 0:
+            stats[key] = s
+    embeddings = [r.embedding for r in chosen if r.embedding is not None]
+    centroid, drift_median, drift_scale = _embedding_summary(embeddings)
+    return Baseline(
+        features=stats,
+        embedding_centroid=centroid,
+        drift_median=drift_median,
+        drift_scale=drift_scale,
+        recording_ids=tuple(r.recording_id for r in chosen),
+        built_at=at,
+        kind=kind,
+        policy=policy,
+    )

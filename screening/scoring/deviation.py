@@ -1,0 +1,317 @@
+"""Deviation of one recording from the patient's own baseline.
+
+Robust z-scores per feature, signed so that a positive value always means "moved in
+the direction published for depression"; embedding drift from the baseline centroid;
+and a composite voice-deviation index. Pure Python / NumPy: no Django.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from screening.scoring.baseline import (
+    FEATURE_KEYS,
+    Baseline,
+    BaselinePolicy,
+    BaselineRecording,
+    build_baseline,
+)
+
+__all__ = [
+    "FeatureDirection",
+    "DEPRESSION_DIRECTIONS",
+    "DIRECTIONAL_FEATURES",
+    "Z_CLIP",
+    "Deviation",
+    "robust_z",
+    "embedding_drift",
+    "composite_index",
+    "deviation_from_baseline",
+    "aggregate_deviations",
+    "score_patient_history",
+    "deviation_frame",
+]
+
+#: Largest |z| kept; one wild recording (a cough, a door slam) should not dominate.
+Z_CLIP = 6.0
+
+
+@dataclass(frozen=True)
+class FeatureDirection:
+    """How a feature moves with depression.
+
+    ``sign`` is +1 if the feature rises with depression severity, -1 if it falls;
+    ``weight`` is the feature's weight in the composite, equal to the size of its
+    within-person correlation with PHQ-9 assumed by the prior model (|r|);
+    ``phrase`` reads "<phrase> than usual" when the signed z is positive and
+    ``opposite`` when it is negative.
+    """
+
+    sign: int
+    weight: float
+    phrase: str
+    opposite: str
+
+
+#: The one table of depression directions (see docs/screening.md for sources).
+#: Features absent from this table are reported as unsigned z but do not enter the
+#: composite index or the risk model (e.g. F0 level, whose findings are mixed).
+DEPRESSION_DIRECTIONS: Mapping[str, FeatureDirection] = {
+    "speech_rate_syl_s": FeatureDirection(-1, 0.35, "speech slower", "speech faster"),
+    "articulation_rate_syl_s": FeatureDirection(-1, 0.25, "articulation slower",
+                                                "articulation faster"),
+    "pause_rate_per_min": FeatureDirection(+1, 0.25, "more frequent pauses",
+                                           "fewer pauses"),
+    "pause_mean_s": FeatureDirection(+1, 0.30, "longer pauses", "shorter pauses"),
+    "pause_ratio": FeatureDirection(+1, 0.35, "more time in pauses", "less time in pauses"),
+    "speech_rate_cv": FeatureDirection(+1, 0.20, "speech rate more uneven",
+                                       "speech rate steadier"),
+    "f0_range_st": FeatureDirection(-1, 0.20, "pitch range narrower", "pitch range wider"),
+    "f0_sd_st": FeatureDirection(-1, 0.20, "intonation flatter", "intonation livelier"),
+    "intensity_mean_db": FeatureDirection(-1, 0.25, "voice quieter", "voice louder"),
+}
+
+DIRECTIONAL_FEATURES: tuple[str, ...] = tuple(DEPRESSION_DIRECTIONS)
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """Deviation of one recording (or an aggregate) from a baseline.
+
+    Attributes
+    ----------
+    z : dict
+        Feature -> robust z. Signed (positive = depression direction) for features in
+        :data:`DEPRESSION_DIRECTIONS`, plain ``(x - median) / scale`` for the others.
+        NaN where the feature or its baseline is missing.
+    composite : float
+        Weighted mean of the signed z's (NaN if none is available).
+    embedding_drift : float
+        ``1 - cosine similarity`` to the baseline centroid (NaN without embeddings).
+    embedding_drift_z : float
+        Drift as a robust z against the baseline recordings' own drift.
+    baseline_recording_ids : tuple of str
+        Ids of the recordings in the baseline used, for reproducibility.
+    n_recordings : int
+        Recordings summarised (1 for a single recording).
+    """
+
+    z: Mapping[str, float]
+    composite: float
+    embedding_drift: float
+    embedding_drift_z: float
+    baseline_recording_ids: tuple[str, ...] = ()
+    n_recordings: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "z": {k: _none_if_nan(v) for k, v in self.z.items()},
+            "composite": _none_if_nan(self.composite),
+            "embedding_drift": _none_if_nan(self.embedding_drift),
+            "embedding_drift_z": _none_if_nan(self.embedding_drift_z),
+            "baseline_recording_ids": list(self.baseline_recording_ids),
+            "n_recordings": self.n_recordings,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Deviation":
+        return cls(
+            z={k: _nan_if_none(v) for k, v in data["z"].items()},
+            composite=_nan_if_none(data["composite"]),
+            embedding_drift=_nan_if_none(data["embedding_drift"]),
+            embedding_drift_z=_nan_if_none(data["embedding_drift_z"]),
+            baseline_recording_ids=tuple(data.get("baseline_recording_ids", ())),
+            n_recordings=int(data.get("n_recordings", 1)),
+        )
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def _nan_if_none(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def robust_z(value: float | None, *, median: float, scale: float, sign: int = 1) -> float:
+    """Signed, clipped robust z: ``sign * (value - median) / scale`` within ±Z_CLIP.
+
+    NaN if any input is missing or the scale is not positive.
+    """
+    if not (_finite(value) and _finite(median) and _finite(scale)) or scale <= 0:
+        return math.nan
+    z = sign * (value - median) / scale
+    return float(np.clip(z, -Z_CLIP, Z_CLIP))
+
+
+def embedding_drift(embedding: Sequence[float], centroid: Sequence[float]) -> float:
+    """``1 - cosine similarity`` between an embedding and a centroid (0 = same direction).
+
+    NaN if either vector has zero norm.
+    """
+    a = np.asarray(embedding, dtype=float)
+    b = np.asarray(centroid, dtype=float)
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0 or nb == 0:
+        return math.nan
+    return float(1.0 - np.dot(a, b) / (na * nb))
+
+
+def composite_index(z: Mapping[str, float]) -> float:
+    """Weighted mean of the signed z's of the directional features, NaN-aware.
+
+    Missing features drop out and the weights of the others are renormalised.
+    """
+    num = den = 0.0
+    for key, direction in DEPRESSION_DIRECTIONS.items():
+        value = z.get(key, math.nan)
+        if _finite(value):
+            num += direction.weight * value
+            den += direction.weight
+    return num / den if den > 0 else math.nan
+
+
+def deviation_from_baseline(
+    features: Mapping[str, float | None],
+    baseline: Baseline,
+    *,
+    embedding: Sequence[float] | None = None,
+) -> Deviation:
+    """Score one recording against a baseline snapshot.
+
+    Parameters
+    ----------
+    features : mapping
+        Feature key -> value in contract units (NaN/None allowed).
+    baseline : Baseline
+        The snapshot that serves this recording.
+    embedding : sequence of float, optional
+        The recording's voice embedding.
+
+    Returns
+    -------
+    Deviation
+    """
+    z = {}
+    for key, stats in baseline.features.items():
+        sign = DEPRESSION_DIRECTIONS[key].sign if key in DEPRESSION_DIRECTIONS else 1
+        z[key] = robust_z(features.get(key), median=stats.median, scale=stats.scale,
+                          sign=sign)
+    for key in DEPRESSION_DIRECTIONS:
+        z.setdefault(key, math.nan)
+    drift = drift_z = math.nan
+    if embedding is not None and baseline.embedding_centroid is not None:
+        drift = embedding_drift(embedding, baseline.embedding_centroid)
+        drift_z = robust_z(drift, median=baseline.drift_median, scale=baseline.drift_scale)
+    return Deviation(
+        z=z,
+        composite=composite_index(z),
+        embedding_drift=drift,
+        embedding_drift_z=drift_z,
+        baseline_recording_ids=baseline.recording_ids,
+    )
+
+
+def aggregate_deviations(deviations: Sequence[Deviation]) -> Deviation:
+    """Summarise several recordings (a patient-week, the 14 days before a PHQ-9).
+
+    Each z is the NaN-aware mean over recordings; the composite is recomputed from
+    those means. With no recordings every value is NaN and ``n_recordings`` is 0.
+    """
+    keys = sorted({k for d in deviations for k in d.z} | set(DEPRESSION_DIRECTIONS))
+    z = {k: _nanmean([d.z.get(k, math.nan) for d in deviations]) for k in keys}
+    ids = tuple(dict.fromkeys(i for d in deviations for i in d.baseline_recording_ids))
+    return Deviation(
+        z=z,
+        composite=composite_index(z),
+        embedding_drift=_nanmean([d.embedding_drift for d in deviations]),
+        embedding_drift_z=_nanmean([d.embedding_drift_z for d in deviations]),
+        baseline_recording_ids=ids,
+        n_recordings=len(deviations),
+    )
+
+
+def _nanmean(values: Sequence[float]) -> float:
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else math.nan
+
+
+def score_patient_history(
+    recordings: Sequence[BaselineRecording],
+    *,
+    policy: BaselinePolicy = BaselinePolicy(),
+) -> list[tuple[BaselineRecording, Baseline | None, Deviation | None]]:
+    """Score every recording of one patient against the baseline that served it.
+
+    Every recording is scored (a rejected one too, so the caller can show it), but
+    only valid recordings ever enter a baseline. Recordings made before a baseline
+    exists get ``(recording, None, None)``.
+    """
+    out = []
+    for rec in sorted(recordings, key=lambda r: r.recorded_at):
+        baseline = build_baseline(recordings, at=rec.recorded_at, policy=policy)
+        deviation = (None if baseline is None else
+                     deviation_from_baseline(rec.features, baseline, embedding=rec.embedding))
+        out.append((rec, baseline, deviation))
+    return out
+
+
+def _records(frame: pd.DataFrame) -> list[BaselineRecording]:
+    has_embedding = "embedding" in frame
+    keys = [k for k in FEATURE_KEYS if k in frame]
+    return [
+        BaselineRecording(
+            recording_id=str(row["recording_id"]),
+            recorded_at=row["recorded_at"],
+            features={k: row[k] for k in keys},
+            embedding=row["embedding"] if has_embedding else None,
+            rejected=bool(row.get("rejected", False)),
+            speaker_mismatch=bool(row.get("speaker_mismatch", False)),
+        )
+        for row in frame.to_dict("records")
+    ]
+
+
+def deviation_frame(
+    recordings: pd.DataFrame, *, policy: BaselinePolicy = BaselinePolicy()
+) -> pd.DataFrame:
+    """Deviation of every valid recording in a table (several patients).
+
+    Parameters
+    ----------
+    recordings : DataFrame
+        ``recording_id``, ``patient_id``, ``recorded_at``, feature columns, optional
+        ``embedding``, ``rejected`` and ``speaker_mismatch``.
+
+    Returns
+    -------
+    DataFrame
+        One row per valid recording that had a baseline: ``recording_id``,
+        ``patient_id``, ``recorded_at``, a column per z, ``composite``,
+        ``embedding_drift``, ``embedding_drift_z``.
+    """
+    rows = []
+    for patient_id, group in recordings.groupby("patient_id", sort=False):
+        for rec, _, dev in score_patient_history(_records(group), policy=policy):
+            if dev is None or not rec.valid:
+                continue
+            rows.append({"recording_id": rec.recording_id, "patient_id": patient_id,
+                         "recorded_at": rec.recorded_at, **dev.z,
+                         "composite": dev.composite,
+                         "embedding_drift": dev.embedding_drift,
+                         "embedding_drift_z": dev.embedding_drift_z})
+    return pd.DataFrame(rows)

@@ -1,0 +1,78 @@
+"""Screening reads: a patient's timeline (features, baselines, deviations, risk, PHQ-9)."""
+
+from django.db.models import Prefetch
+
+from clinic.models import Patient, Phq9Response, Recording
+from screening.models import Alert, BaselineSnapshot, RiskScore
+from voice_features.models import FeatureSet
+
+
+def _feature_set(recording: Recording) -> FeatureSet | None:
+    sets = list(recording.feature_sets.all())
+    return sets[0] if sets else None  # newest version first (FeatureSet ordering)
+
+
+def _recording_row(recording: Recording) -> dict:
+    fs = _feature_set(recording)
+    return {
+        "id": recording.pk,
+        "recorded_at": recording.recorded_at.isoformat(),
+        "status": recording.status,
+        "status_reason": recording.status_reason,
+        "duration_s": recording.duration_s,
+        "feature_version": fs.version if fs else None,
+        "features": fs.features if fs else None,
+        "quality": fs.quality if fs else None,
+        "speaker_similarity": fs.speaker_similarity if fs else None,
+        "speaker_mismatch": fs.speaker_mismatch if fs else None,
+        "emotion": fs.emotion if fs else None,
+    }
+
+
+def _score_row(score: RiskScore) -> dict:
+    return {
+        "at": score.at.isoformat(),
+        "recording_id": score.recording_id,
+        "predicted_phq9": score.predicted_phq9,
+        "predicted_phq9_low": score.predicted_phq9_low,
+        "predicted_phq9_high": score.predicted_phq9_high,
+        "prob_ge10": score.prob_ge10,
+        "voice_deviation": score.voice_deviation,
+        "deviations": score.deviations,
+        "drivers": score.drivers,
+        "calibrated": score.calibrated,
+        "model_version": score.risk_model_version,
+        "baseline_id": score.baseline_id,
+    }
+
+
+def _phq9_row(response: Phq9Response) -> dict:
+    return {"id": response.pk, "answered_at": response.answered_at.isoformat(), "total": response.total,
+            "severity": response.severity, "items": response.items, "difficulty": response.difficulty,
+            "source": response.source}
+
+
+def _alert_row(alert: Alert) -> dict:
+    return {"id": alert.pk, "kind": alert.kind, "priority": alert.priority, "state": alert.state,
+            "message": alert.message, "created_at": alert.created_at.isoformat()}
+
+
+def patient_timeline(*, patient: Patient) -> dict:
+    """Everything over time for one patient, oldest first; a fixed number of queries."""
+    recordings = (
+        Recording.objects.filter(patient=patient).order_by("recorded_at")
+        .prefetch_related(Prefetch("feature_sets", queryset=FeatureSet.objects.order_by("-computed_at")))
+    )
+    scores = RiskScore.objects.filter(patient=patient).order_by("at")
+    baselines = BaselineSnapshot.objects.filter(patient=patient).order_by("built_at")
+    return {
+        "patient": {"id": patient.pk, "code": patient.code, "sex": patient.sex, "birth_year": patient.birth_year,
+                    "language": patient.language, "enrolled_on": patient.enrolled_on.isoformat()},
+        "recordings": [_recording_row(r) for r in recordings],
+        "baselines": [{"id": b.pk, "built_at": b.built_at.isoformat(), "n_recordings": b.n_recordings,
+                       "features": b.payload.get("features", {})} for b in baselines],
+        "scores": [_score_row(s) for s in scores if s.scope == RiskScore.Scope.RECORDING],
+        "weekly": [_score_row(s) for s in scores if s.scope == RiskScore.Scope.WEEK],
+        "phq9": [_phq9_row(p) for p in Phq9Response.objects.filter(patient=patient).order_by("answered_at")],
+        "alerts": [_alert_row(a) for a in Alert.objects.filter(patient=patient).order_by("-created_at")],
+    }

@@ -1,0 +1,123 @@
+"""Alert rules: each kind, priorities and one episode key per ongoing episode."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from screening.scoring.alerts import (
+    HIGH,
+    AlertRules,
+    Phq9Point,
+    RecordingPoint,
+    ScorePoint,
+    evaluate_alerts,
+    item9_alerts,
+    overdue_alert,
+    phq9_rise_alerts,
+    speaker_mismatch_alerts,
+    threshold_crossing_alerts,
+)
+
+T0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+
+
+def _scores(predicted, p=None):
+    p = p or [0.1] * len(predicted)
+    return [ScorePoint(f"r{i}", T0 + timedelta(days=i), v, q)
+            for i, (v, q) in enumerate(zip(predicted, p))]
+
+
+def test_it_needs_two_consecutive_recordings_five_points_up():
+    assert phq9_rise_alerts(_scores([6, 11, 6, 11, 6]), patient_id="p",
+                            baseline_phq9=6) == []
+    alerts = phq9_rise_alerts(_scores([6, 11, 12, 12]), patient_id="p", baseline_phq9=6)
+    assert len(alerts) == 1
+    assert alerts[0].episode_key == "phq9_rise:p:r1" and alerts[0].ongoing
+    assert alerts[0].triggered_at == T0 + timedelta(days=2)
+
+
+def test_it_keeps_one_key_while_the_episode_goes_on():
+    first = phq9_rise_alerts(_scores([6, 11, 12]), patient_id="p", baseline_phq9=6)
+    # later evaluations see more of the same episode, wavering just under +5
+    later = phq9_rise_alerts(_scores([6, 11, 12, 10.5, 13, 12]), patient_id="p",
+                             baseline_phq9=6)
+    assert [a.episode_key for a in later] == [a.episode_key for a in first]
+
+
+def test_it_opens_a_new_episode_after_recovery():
+    alerts = phq9_rise_alerts(_scores([6, 11, 12, 6, 7, 12, 13]), patient_id="p",
+                              baseline_phq9=6)
+    assert [a.episode_key for a in alerts] == ["phq9_rise:p:r1", "phq9_rise:p:r5"]
+    assert [a.ongoing for a in alerts] == [False, True]
+
+
+def test_it_alerts_when_probability_crosses_the_threshold_from_below():
+    rules = AlertRules(p_threshold=0.6)
+    alerts = threshold_crossing_alerts(_scores([0] * 6, [0.2, 0.5, 0.7, 0.58, 0.8, 0.3]),
+                                       patient_id="p", rules=rules)
+    # 0.58 is within the hysteresis, so 0.7 -> 0.58 -> 0.8 is one episode
+    assert [a.episode_key for a in alerts] == ["p_phq9_ge10:p:r2"]
+    assert not alerts[0].ongoing
+
+
+def test_it_does_not_alert_below_the_threshold():
+    assert threshold_crossing_alerts(_scores([0] * 3, [0.1, 0.4, 0.49]),
+                                     patient_id="p") == []
+
+
+def test_it_raises_item9_high_priority_whatever_the_voice_says():
+    phq9 = [Phq9Point("q1", T0, 4, 0), Phq9Point("q2", T0 + timedelta(days=14), 6, 1)]
+    normal_voice = _scores([4, 4, 4], [0.05, 0.05, 0.05])
+    alerts = evaluate_alerts(patient_id="p", now=T0 + timedelta(days=15),
+                             scores=normal_voice, phq9s=phq9, baseline_phq9=4.0,
+                             last_recording_at=T0 + timedelta(days=14))
+    assert [(a.kind, a.priority, a.episode_key) for a in alerts] == [
+        ("phq9_item9", HIGH, "phq9_item9:p:q2")]
+    assert "item 9" in alerts[0].message
+
+
+def test_it_keys_each_positive_item9_response_separately():
+    phq9 = [Phq9Point(f"q{i}", T0 + timedelta(days=14 * i), 12, 2) for i in range(2)]
+    assert len({a.episode_key for a in item9_alerts(phq9, patient_id="p")}) == 2
+
+
+@pytest.mark.parametrize("days,expected", [(6.9, 0), (7.0, 1), (30, 1)])
+def test_it_flags_overdue_patients(days, expected):
+    alerts = overdue_alert(patient_id="p", last_recording_at=T0,
+                           now=T0 + timedelta(days=days))
+    assert len(alerts) == expected
+
+
+def test_it_keeps_the_overdue_key_until_a_new_recording():
+    a = overdue_alert(patient_id="p", last_recording_at=T0, now=T0 + timedelta(days=8))
+    b = overdue_alert(patient_id="p", last_recording_at=T0, now=T0 + timedelta(days=20))
+    c = overdue_alert(patient_id="p", last_recording_at=T0 + timedelta(days=21),
+                      now=T0 + timedelta(days=40))
+    assert a[0].episode_key == b[0].episode_key != c[0].episode_key
+
+
+def test_it_counts_overdue_from_enrolment_without_recordings():
+    alerts = overdue_alert(patient_id="p", last_recording_at=None, enrolled_at=T0,
+                           now=T0 + timedelta(days=10))
+    assert "no recording yet" in alerts[0].message
+
+
+def test_it_groups_consecutive_speaker_mismatches():
+    flags = [False, True, True, False, True]
+    recs = [RecordingPoint(f"r{i}", T0 + timedelta(days=i), f) for i, f in enumerate(flags)]
+    alerts = speaker_mismatch_alerts(recs, patient_id="p")
+    assert [a.episode_key for a in alerts] == ["speaker_mismatch:p:r1",
+                                               "speaker_mismatch:p:r4"]
+    assert [a.ongoing for a in alerts] == [False, True]
+    assert alerts[0].evidence["recording_ids"] == ["r1", "r2"]
+
+
+def test_it_orders_candidates_by_priority_then_time():
+    recs = [RecordingPoint("r0", T0, True)]
+    alerts = evaluate_alerts(
+        patient_id="p", now=T0 + timedelta(days=30), recordings=recs,
+        scores=_scores([6, 12, 13], [0.2, 0.7, 0.8]), baseline_phq9=6.0,
+        phq9s=[Phq9Point("q", T0, 15, 1)])
+    # high first; within one priority, oldest first
+    assert [a.kind for a in alerts] == ["phq9_item9", "speaker_mismatch", "p_phq9_ge10",
+                                        "phq9_rise", "overdue"]
