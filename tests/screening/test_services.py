@@ -1,0 +1,103 @@
+"""Screening in the database: baselines, scores, weekly scores, alerts, bounded queries."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from clinic.models import CareTeam, Phq9Response
+from screening import services
+from screening.cohort_db import cohort_to_db
+from screening.models import Alert, BaselineSnapshot, RiskScore
+from screening.simulation import simulate_cohort
+
+
+@pytest.fixture
+def cohort(db):
+    team = CareTeam.objects.create(name="Sim")
+    sim = simulate_cohort(n_patients=4, n_weeks=8, recordings_per_week=3, seed=5)
+    ids = cohort_to_db(sim, care_team=team)
+    return sim, ids, team
+
+
+def test_it_scores_every_valid_recording_after_the_enrolment_baseline(cohort):
+    sim, ids, _ = cohort
+    now = sim.recordings.recorded_at.max() + timedelta(hours=1)
+    summary = services.patients_screen(patient_ids=list(ids.values()), now=now)
+    valid = sim.recordings[~sim.recordings.rejected & ~sim.recordings.speaker_mismatch]
+    per_patient_valid = valid.groupby("patient_id").size()
+    expected = int((per_patient_valid - 5).clip(lower=0).sum())  # the first 5 valid ones form the baseline
+    scored = RiskScore.objects.filter(scope="recording").count()
+    assert summary["new_scores"] >= scored == expected
+    assert BaselineSnapshot.objects.exists()
+    score = RiskScore.objects.filter(scope="recording").order_by("at").last()
+    assert 0 <= score.predicted_phq9 <= 27 and 0 <= score.prob_ge10 <= 1
+    assert score.predicted_phq9_low <= score.predicted_phq9 <= score.predicted_phq9_high
+    assert score.calibrated is False and score.risk_model_version.startswith("prior")
+    assert score.baseline is not None and len(score.baseline.payload["recording_ids"]) >= 5
+    assert RiskScore.objects.filter(scope="week").exists()
+
+
+def test_it_is_idempotent(cohort):
+    sim, ids, _ = cohort
+    now = sim.recordings.recorded_at.max() + timedelta(hours=1)
+    services.patients_screen(patient_ids=list(ids.values()), now=now)
+    counts = (RiskScore.objects.count(), BaselineSnapshot.objects.count(), Alert.objects.count())
+    second = services.patients_screen(patient_ids=list(ids.values()), now=now)
+    assert (second["new_scores"], second["rescored"], second["baselines"], second["alerts_opened"]) == (0, 0, 0, 0)
+    assert (RiskScore.objects.count(), BaselineSnapshot.objects.count(), Alert.objects.count()) == counts
+
+
+def test_it_keeps_rejected_and_other_speakers_out_of_baselines(cohort):
+    sim, ids, _ = cohort
+    services.patients_screen(patient_ids=list(ids.values()), now=timezone.now())
+    excluded = set(sim.recordings[sim.recordings.rejected | sim.recordings.speaker_mismatch].recording_id)
+    from clinic.models import Recording
+
+    excluded_ids = {str(pk) for pk in Recording.objects.filter(file__in=[f"simulated/{r}.wav" for r in excluded])
+                    .values_list("pk", flat=True)}
+    for snapshot in BaselineSnapshot.objects.all():
+        assert not excluded_ids & set(snapshot.payload["recording_ids"])
+
+
+def test_it_raises_an_item9_alert_when_the_voice_looks_normal(cohort):
+    sim, ids, _ = cohort
+    patient_id = next(iter(ids.values()))
+    now = sim.recordings.recorded_at.max()
+    response = Phq9Response(patient_id=patient_id, answered_at=now, source="self_report",
+                            **{f"item{n}": 0 for n in range(1, 9)}, item9=2)
+    response.save()
+    services.patients_screen(patient_ids=[patient_id], now=now)
+    services.phq9_response_screen(response_id=response.pk)  # the immediate path finds the same episode
+    alerts = Alert.objects.filter(patient_id=patient_id, kind="self_harm")
+    assert alerts.count() == 1 and alerts[0].priority == Alert.Priority.HIGH
+
+
+def test_it_flags_overdue_patients(cohort):
+    sim, ids, _ = cohort
+    later = sim.recordings.recorded_at.max() + timedelta(days=30)
+    services.patients_screen(patient_ids=list(ids.values()), now=later)
+    assert Alert.objects.filter(kind="overdue").count() == len(ids)
+    services.patients_screen(patient_ids=list(ids.values()), now=later + timedelta(days=1))
+    assert Alert.objects.filter(kind="overdue").count() == len(ids)  # one alert per episode
+
+
+def test_it_uses_a_fixed_number_of_queries_whatever_the_number_of_patients(db):
+    def queries(n_patients: int, name: str) -> int:
+        team = CareTeam.objects.create(name=name)
+        sim = simulate_cohort(n_patients=n_patients, n_weeks=4, recordings_per_week=3, seed=n_patients)
+        sim.patients["patient_id"] = name + sim.patients["patient_id"]
+        sim.recordings["patient_id"] = name + sim.recordings["patient_id"]
+        sim.recordings["recording_id"] = name + sim.recordings["recording_id"]
+        sim.phq9["patient_id"] = name + sim.phq9["patient_id"]
+        ids = cohort_to_db(sim, care_team=team)
+        with CaptureQueriesContext(connection) as ctx:
+            services.patients_screen(patient_ids=list(ids.values()), now=timezone.now())
+        # Bulk inserts are split into batches by row count (database parameter limits),
+        # so they are counted per statement kind rather than per batch.
+        kinds = [q["sql"].split("(")[0] if q["sql"].startswith("INSERT") else q["sql"] for q in ctx.captured_queries]
+        return len(set(k for k in kinds if k.startswith("INSERT"))) + sum(not k.startswith("INSERT") for k in kinds)
+
+    assert queries(2, "a") == queries(12, "b")
