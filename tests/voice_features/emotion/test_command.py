@@ -1,0 +1,51 @@
+"""manage.py train_emotion_model, end to end on a tiny synthetic EMO-DB-layout corpus."""
+
+import json
+
+import pytest
+import torch
+from django.core.management import CommandError, call_command
+
+from voice_features.emotion import registry
+
+from .synthetic_corpus import write_emodb_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    torch.set_num_threads(1)  # the CI machine has 2 shared cores
+    return write_emodb_corpus(tmp_path_factory.mktemp("emodb"), seed=1)
+
+
+def test_it_trains_registers_and_activates_from_the_command_line(corpus, tmp_path, capsys):
+    out = tmp_path / "registry"
+    call_command(
+        "train_emotion_model", "--corpus", str(corpus), "--layout", "emodb",
+        "--out-registry", str(out), "--epochs", "1", "--seed", "3", "--no-progress",
+    )
+    (version,) = registry.list_versions(out)
+    assert registry.active_version(out) == version
+    metadata = json.loads((out / version / "metadata.json").read_text())
+    assert metadata["train_config"]["epochs"] == 1 and metadata["train_config"]["seed"] == 3
+    assert metadata["corpus"]["layout"] == "emodb" and metadata["corpus"]["n_utterances"] == 144
+    assert {"model.pt", "model.ts", "model.onnx", "model_int8.ts", "evaluation.json", "confusion_matrix.png"} <= set(metadata["files"])
+    stdout = capsys.readouterr().out
+    assert "UAR" in stdout and version in stdout
+
+
+def test_it_can_register_without_activating(corpus, tmp_path):
+    out = tmp_path / "registry"
+    call_command(
+        "train_emotion_model", "--corpus", str(corpus), "--layout", "emodb",
+        "--out-registry", str(out), "--epochs", "1", "--no-activate", "--no-progress",
+    )
+    assert len(registry.list_versions(out)) == 1
+    assert registry.active_version(out) is None
+
+
+def test_it_reports_a_corpus_in_the_wrong_layout(corpus, tmp_path):
+    with pytest.raises(CommandError, match="No ravdess utterances"):
+        call_command(
+            "train_emotion_model", "--corpus", str(corpus), "--layout", "ravdess",
+            "--out-registry", str(tmp_path), "--no-progress",
+        )

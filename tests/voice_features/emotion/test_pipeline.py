@@ -1,0 +1,131 @@
+"""Train → evaluate → export → register → infer, on a tiny synthetic EMO-DB-layout corpus.
+
+The corpus classes differ only in prosody (see synthetic_corpus.py); the model trained
+here lives in a tmp registry and is never shipped.
+"""
+
+import json
+import shutil
+
+import numpy as np
+import onnxruntime
+import pytest
+import torch
+from numpy.testing import assert_allclose
+
+from voice_features.emotion import inference, registry
+from voice_features.emotion.export import ServingModule, quantize_int8
+from voice_features.emotion.features import log_mel, sliding_windows
+from voice_features.emotion.train import TrainConfig, train_and_register
+from voice_features.errors import VoiceFeaturesError
+
+from .synthetic_corpus import SR, synthesise_utterance, write_emodb_corpus
+
+LABELS = ["anger", "happiness", "neutral", "sadness"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    torch.set_num_threads(1)
+    corpus = write_emodb_corpus(tmp_path_factory.mktemp("emodb"))
+    registry_dir = tmp_path_factory.mktemp("registry")
+    metadata = train_and_register(
+        corpus, layout="emodb", registry_dir=registry_dir, config=TrainConfig(epochs=15, seed=0), progress=False, log=lambda _: None
+    )
+    return registry_dir, metadata
+
+
+@pytest.fixture(scope="module")
+def test_windows():
+    rng = np.random.default_rng(99)
+    waves = [synthesise_utterance(letter, "09", rng) for letter in "NWTF"]
+    return np.concatenate([sliding_windows(log_mel(w))[0] for w in waves])
+
+
+def test_it_reaches_a_uar_far_above_chance_on_unseen_speakers(trained):
+    _, metadata = trained
+    evaluation = metadata["evaluation"]
+    assert metadata["labels"] == LABELS
+    assert not set(metadata["split"]["train_speakers"]) & set(metadata["split"]["test_speakers"])
+    assert evaluation["uar"] >= 0.6  # chance is 0.25
+    assert set(evaluation) >= {"weighted_accuracy", "uar", "macro_f1", "per_class_recall", "confusion_matrix"}
+
+
+def test_it_writes_the_report_and_confusion_image(trained):
+    registry_dir, metadata = trained
+    folder = registry_dir / metadata["version"]
+    report = json.loads((folder / "evaluation.json").read_text())
+    assert report["confusion_matrix"] == metadata["evaluation"]["confusion_matrix"]
+    assert len(report["history"]) == 15
+    assert (folder / "confusion_matrix.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_it_exports_onnx_matching_torch_within_1e_4(trained, test_windows):
+    registry_dir, metadata = trained
+    assert metadata["export_checks"]["onnx_max_abs_diff"] <= 1e-4
+    model = registry.load_model(registry_dir, metadata["version"])
+    session = onnxruntime.InferenceSession(str(registry_dir / metadata["version"] / "model.onnx"))
+    posteriors, embedding = session.run(None, {"logmel": test_windows})
+    with torch.no_grad():
+        expected = ServingModule(model)(torch.from_numpy(test_windows))
+    assert_allclose(posteriors, expected[0].numpy(), atol=1e-4)
+    assert_allclose(embedding, expected[1].numpy(), atol=1e-4)
+
+
+def test_it_exports_torchscript_fp32_and_int8(trained, test_windows):
+    registry_dir, metadata = trained
+    folder = registry_dir / metadata["version"]
+    model = registry.load_model(registry_dir, metadata["version"])
+    x = torch.from_numpy(test_windows)
+    with torch.no_grad():
+        reference = ServingModule(model)(x)[0]
+        scripted = torch.jit.load(str(folder / "model.ts"))(x)[0]
+        int8 = torch.jit.load(str(folder / "model_int8.ts"))(x)[0]
+        eager_int8 = ServingModule(quantize_int8(model))(x)[0]
+    assert_allclose(scripted.numpy(), reference.numpy(), atol=1e-5)
+    assert_allclose(int8.numpy(), eager_int8.numpy(), atol=1e-5)
+    assert float((int8 - reference).abs().max()) < 0.15  # INT8 is close but not identical
+    checks = metadata["export_checks"]
+    assert abs(checks["int8_uar_change"]) <= 0.15
+    assert checks["int8_speedup"] > 0
+
+
+def test_it_registers_one_active_model_and_infers_posteriors(trained):
+    registry_dir, metadata = trained
+    assert registry.active_version(registry_dir) == metadata["version"]
+    assert inference.emotion_stage_status(registry_dir) == metadata["version"]
+    rng = np.random.default_rng(5)
+    speech = np.concatenate([synthesise_utterance("T", "10", rng) for _ in range(3)])
+    padded = np.concatenate([np.zeros(SR, np.float32), speech])
+    result = inference.analyse_emotion(padded, sr=SR, speech_intervals=[(1.0, 1.0 + speech.size / SR)], registry_dir=registry_dir)
+    n_windows = 1 + (speech.size // 160 + 1 - 200) // 50
+    assert result.window_posteriors.shape == (n_windows, 4)
+    assert_allclose(result.window_posteriors.sum(axis=1), 1.0, rtol=1e-5)
+    assert result.labels[int(np.argmax(result.mean_posterior))] == "sadness"
+    assert result.embedding.shape == (64,)
+    doc = result.to_json_dict()
+    assert doc["model_version"] == metadata["version"] and set(doc["mean_posterior"]) == set(LABELS)
+
+
+def test_it_is_off_without_an_active_model(trained, tmp_path, monkeypatch):
+    monkeypatch.delenv(inference.REGISTRY_ENV, raising=False)
+    samples = np.zeros(SR * 3, np.float32)
+    assert inference.analyse_emotion(samples) is None
+    assert inference.emotion_stage_status() == "off"
+    assert inference.analyse_emotion(samples, registry_dir=tmp_path) is None
+    registry_dir, metadata = trained
+    registry.deactivate(registry_dir)
+    try:
+        assert inference.emotion_stage_status(registry_dir) == "off"
+        assert inference.analyse_emotion(samples, registry_dir=registry_dir) is None
+    finally:
+        registry.activate(registry_dir, metadata["version"])
+
+
+def test_it_refuses_a_tampered_model_file(trained, tmp_path):
+    registry_dir, metadata = trained
+    copy = tmp_path / "reg"
+    shutil.copytree(registry_dir, copy)
+    (copy / metadata["version"] / "model.pt").write_bytes(b"not a model")
+    with pytest.raises(VoiceFeaturesError, match="digest"):
+        registry.load_model(copy, metadata["version"])

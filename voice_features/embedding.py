@@ -1,0 +1,334 @@
+"""Speaker (voice) embedding with resemblyzer's pretrained GE2E encoder.
+
+The network and its weights are resemblyzer's (``pretrained.pt`` ships inside its wheel,
+so nothing is downloaded); the 40-band mel input is computed here in NumPy exactly as
+resemblyzer does through librosa, so importing this module does not import librosa.
+
+A recording is embedded over its speech only: the speech intervals are joined, the level
+is set to -30 dBFS (resemblyzer raises quiet audio to it; we also lower loud audio), and 2-s windows with
+a 0.5-s hop are each encoded to a 256-d unit vector. The recording's embedding is the
+L2-normalised mean of the window vectors; its ``spread`` is the mean cosine distance of
+the windows from that mean (0 = every window identical; larger = a less stable voice or
+a mixture of speakers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from voice_features.errors import VoiceFeaturesError
+
+__all__ = [
+    "EMBEDDING_DIM",
+    "EMBEDDING_MODEL_NAME",
+    "EMBEDDING_MODEL_VERSION",
+    "EMBEDDING_WEIGHTS_SHA256",
+    "SAMPLE_RATE_HZ",
+    "WINDOW_S",
+    "HOP_S",
+    "SpeechEmbedding",
+    "embed_speech",
+    "embed_mel_windows",
+    "ge2e_mel_spectrogram",
+    "mel_filterbank",
+    "power_spectrogram",
+    "join_speech",
+    "load_encoder",
+]
+
+EMBEDDING_MODEL_NAME = "resemblyzer-ge2e"
+EMBEDDING_MODEL_VERSION = "0.1.4"
+EMBEDDING_DIM = 256
+# Pinning the weights' digest means a different pretrained.pt can never silently
+# change every stored embedding (and so every speaker check) under the same version.
+EMBEDDING_WEIGHTS_SHA256 = "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e"
+
+SAMPLE_RATE_HZ = 16_000
+WINDOW_S = 2.0
+HOP_S = 0.5
+_N_FFT = 400  # 25 ms
+_HOP_LENGTH = 160  # 10 ms
+_N_MELS = 40
+_TARGET_DBFS = -30.0
+_INT16_MAX = 2**15 - 1
+
+_encoder_lock = threading.Lock()
+_encoder: _GE2EEncoder | None = None
+
+
+class _GE2EEncoder(nn.Module):
+    """resemblyzer's VoiceEncoder network: 3-layer LSTM (40 → 256), linear, ReLU, L2."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(_N_MELS, 256, 3, batch_first=True)
+        self.linear = nn.Linear(256, EMBEDDING_DIM)
+        self.relu = nn.ReLU()
+
+    def forward(self, mels: torch.Tensor) -> torch.Tensor:
+        _, (hidden, _) = self.lstm(mels)
+        raw = self.relu(self.linear(hidden[-1]))
+        return raw / torch.norm(raw, dim=1, keepdim=True)
+
+
+@dataclass(frozen=True)
+class SpeechEmbedding:
+    """The voice embedding of one recording.
+
+    Attributes
+    ----------
+    mean : np.ndarray, shape (256,)
+        L2-normalised mean of the window embeddings.
+    spread : float
+        Mean cosine distance ``1 - cos(window, mean)`` over windows (0 for one window).
+    n_windows : int
+        Number of 2-s windows that were encoded.
+    model, version : str
+        Encoder name and version, stored with the vector.
+    """
+
+    mean: np.ndarray
+    spread: float
+    n_windows: int
+    model: str = EMBEDDING_MODEL_NAME
+    version: str = EMBEDDING_MODEL_VERSION
+
+    def to_json_dict(self) -> dict:
+        """Plain-JSON form: ``{"model", "version", "dim", "vector", "spread", "n_windows"}``."""
+        return {
+            "model": self.model,
+            "version": self.version,
+            "dim": int(self.mean.shape[0]),
+            "vector": [float(v) for v in self.mean],
+            "spread": float(self.spread),
+            "n_windows": int(self.n_windows),
+        }
+
+
+def weights_path() -> Path:
+    """Path of resemblyzer's ``pretrained.pt``, found without importing resemblyzer."""
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or not spec.submodule_search_locations:
+        raise VoiceFeaturesError(
+            "The voice encoder package 'resemblyzer' is not installed.", code="model_missing"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
+
+
+def load_encoder() -> nn.Module:
+    """Return the process-wide encoder, loading it on first use.
+
+    Loading also sets torch to one intra-op thread: Cadence runs several single-threaded
+    workers per machine, and a worker that grabs every core slows all the others.
+    """
+    global _encoder
+    with _encoder_lock:
+        if _encoder is None:
+            path = weights_path()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest != EMBEDDING_WEIGHTS_SHA256:
+                raise VoiceFeaturesError(
+                    f"Voice encoder weights at {path} are not the expected version.",
+                    code="model_mismatch",
+                )
+            torch.set_num_threads(1)
+            state = torch.load(path, map_location="cpu", weights_only=True)["model_state"]
+            encoder = _GE2EEncoder()
+            encoder.load_state_dict({k: v for k, v in state.items() if not k.startswith("similarity_")})
+            _encoder = encoder.eval()
+    return _encoder
+
+
+def _hz_to_mel_slaney(hz: np.ndarray) -> np.ndarray:
+    hz = np.asarray(hz, dtype=np.float64)
+    f_sp = 200.0 / 3
+    min_log_hz = 1000.0
+    logstep = np.log(6.4) / 27.0
+    mels = hz / f_sp
+    log_region = hz >= min_log_hz
+    mels[log_region] = min_log_hz / f_sp + np.log(hz[log_region] / min_log_hz) / logstep
+    return mels
+
+
+def _mel_to_hz_slaney(mels: np.ndarray) -> np.ndarray:
+    mels = np.asarray(mels, dtype=np.float64)
+    f_sp = 200.0 / 3
+    min_log_mel = 1000.0 / f_sp
+    logstep = np.log(6.4) / 27.0
+    hz = f_sp * mels
+    log_region = mels >= min_log_mel
+    hz[log_region] = 1000.0 * np.exp(logstep * (mels[log_region] - min_log_mel))
+    return hz
+
+
+def mel_filterbank(*, sr: int, n_fft: int, n_mels: int) -> np.ndarray:
+    """Slaney-normalised triangular mel filters, as ``librosa.filters.mel`` (htk=False).
+
+    Returns
+    -------
+    np.ndarray, shape (n_mels, 1 + n_fft // 2), float32
+        Filter weights from 0 Hz to ``sr / 2``.
+    """
+    fft_freqs = np.fft.rfftfreq(n_fft, d=1.0 / sr)
+    mel_edges = np.linspace(
+        _hz_to_mel_slaney(np.array([0.0]))[0], _hz_to_mel_slaney(np.array([sr / 2]))[0], n_mels + 2
+    )
+    hz_edges = _mel_to_hz_slaney(mel_edges)
+    fdiff = np.diff(hz_edges)
+    ramps = hz_edges[:, None] - fft_freqs[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (hz_edges[2:] - hz_edges[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
+def power_spectrogram(samples: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
+    """Power spectrum of centred, zero-padded periodic-Hann frames (librosa ``stft`` defaults).
+
+    Returns
+    -------
+    np.ndarray, shape (1 + n // hop_length, 1 + n_fft // 2), float32
+    """
+    wav = np.asarray(samples, dtype=np.float32)
+    padded = np.pad(wav, n_fft // 2, mode="constant")
+    n_frames = 1 + (padded.shape[0] - n_fft) // hop_length
+    frames = np.lib.stride_tricks.as_strided(
+        padded,
+        shape=(n_frames, n_fft),
+        strides=(padded.strides[0] * hop_length, padded.strides[0]),
+        writeable=False,
+    )
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+    spectrum = np.fft.rfft(frames * window, axis=1)
+    return (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
+
+
+_MEL_BASIS = mel_filterbank(sr=SAMPLE_RATE_HZ, n_fft=_N_FFT, n_mels=_N_MELS)
+
+
+def ge2e_mel_spectrogram(samples: np.ndarray) -> np.ndarray:
+    """Power mel spectrogram exactly as resemblyzer's ``wav_to_mel_spectrogram``.
+
+    Parameters
+    ----------
+    samples : np.ndarray, shape (n,)
+        Mono audio at 16 kHz, float, full scale ±1.
+
+    Returns
+    -------
+    np.ndarray, shape (1 + n // 160, 40), float32
+        Power (not log) mel energies; 25-ms periodic Hann frames every 10 ms, centred
+        with zero padding (librosa ≥ 0.10 defaults).
+    """
+    power = power_spectrogram(samples, n_fft=_N_FFT, hop_length=_HOP_LENGTH)
+    return power @ _MEL_BASIS.T
+
+
+def embed_mel_windows(mel_windows: np.ndarray, *, batch_size: int = 64) -> np.ndarray:
+    """Encode mel windows with the GE2E network.
+
+    Parameters
+    ----------
+    mel_windows : np.ndarray, shape (n_windows, n_frames, 40)
+        Windows of :func:`ge2e_mel_spectrogram` frames.
+    batch_size : int
+        Windows per forward pass (bounds memory on long recordings).
+
+    Returns
+    -------
+    np.ndarray, shape (n_windows, 256), float32
+        Unit-norm window embeddings (non-negative, from the ReLU).
+    """
+    encoder = load_encoder()
+    outputs = []
+    with torch.inference_mode():
+        for start in range(0, mel_windows.shape[0], batch_size):
+            batch = torch.from_numpy(np.ascontiguousarray(mel_windows[start : start + batch_size]))
+            outputs.append(encoder(batch).numpy())
+    return np.concatenate(outputs, axis=0)
+
+
+def join_speech(
+    samples: np.ndarray, *, sr: int, speech_intervals: Sequence[tuple[float, float]] | None
+) -> np.ndarray:
+    """Concatenate the samples inside ``speech_intervals`` (seconds); all samples if None."""
+    wav = np.asarray(samples, dtype=np.float32).reshape(-1)
+    if speech_intervals is None:
+        return wav
+    pieces = [wav[int(round(a * sr)) : int(round(b * sr))] for a, b in speech_intervals if b > a]
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+
+
+def _normalise_level(wav: np.ndarray) -> np.ndarray:
+    """Scale the speech to -30 dBFS RMS.
+
+    resemblyzer only raises quiet audio to -30 dBFS; we also lower loud audio, because the
+    encoder's input is a power (not log) spectrogram and a phone's gain must not move a
+    patient's embedding away from their enrolment.
+    """
+    rms = np.sqrt(np.mean((wav.astype(np.float64) * _INT16_MAX) ** 2))
+    if rms == 0:
+        return wav
+    change_db = _TARGET_DBFS - 20 * np.log10(rms / _INT16_MAX)
+    return (wav * 10 ** (change_db / 20)).astype(np.float32)
+
+
+def _window_starts(n_frames: int, window: int, hop: int) -> np.ndarray:
+    return np.arange(0, max(1, n_frames - window + 1), hop)
+
+
+def embed_speech(
+    samples: np.ndarray,
+    *,
+    sr: int = SAMPLE_RATE_HZ,
+    speech_intervals: Sequence[tuple[float, float]] | None = None,
+) -> SpeechEmbedding:
+    """Embed the voice in one recording.
+
+    Parameters
+    ----------
+    samples : np.ndarray, shape (n,)
+        Mono audio, float32, full scale ±1.
+    sr : int
+        Sample rate in Hz; must be 16 000 (the loader resamples).
+    speech_intervals : sequence of (start_s, end_s), optional
+        Speech regions in seconds (from the VAD). None treats the whole signal as speech.
+
+    Returns
+    -------
+    SpeechEmbedding
+        Mean of 2-s / 0.5-s-hop window embeddings over the joined speech. Speech shorter
+        than one window is zero-padded to one window.
+
+    Raises
+    ------
+    VoiceFeaturesError
+        Wrong sample rate, or no speech samples at all.
+    """
+    if sr != SAMPLE_RATE_HZ:
+        raise VoiceFeaturesError(f"Embedding needs 16 kHz audio, got {sr} Hz.", code="bad_rate")
+    speech = join_speech(samples, sr=sr, speech_intervals=speech_intervals)
+    if speech.size == 0 or not np.any(speech):
+        raise VoiceFeaturesError("There is no speech to embed.", code="no_speech")
+    window = int(round(WINDOW_S * SAMPLE_RATE_HZ / _HOP_LENGTH))
+    hop = int(round(HOP_S * SAMPLE_RATE_HZ / _HOP_LENGTH))
+    mel = ge2e_mel_spectrogram(_normalise_level(speech))
+    if mel.shape[0] < window:
+        mel = np.pad(mel, ((0, window - mel.shape[0]), (0, 0)))
+    starts = _window_starts(mel.shape[0], window, hop)
+    windows = np.stack([mel[s : s + window] for s in starts])
+    vectors = embed_mel_windows(windows)
+    mean = vectors.mean(axis=0)
+    mean /= np.linalg.norm(mean)
+    spread = float(np.mean(1.0 - vectors @ mean))
+    return SpeechEmbedding(mean=mean.astype(np.float32), spread=max(spread, 0.0), n_windows=len(starts))

@@ -1,0 +1,153 @@
+"""Export of a trained SER model: TorchScript, ONNX (checked against onnxruntime), INT8.
+
+Every exported graph is the :class:`ServingModule`: raw log-mel windows
+``(batch, 200, 64)`` in; class posteriors ``(batch, k)`` and the emotion embedding
+``(batch, d)`` out.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from voice_features.emotion.evaluate import evaluate_model
+from voice_features.emotion.features import N_MELS, WINDOW_FRAMES, log_mel, sliding_windows
+
+__all__ = [
+    "ServingModule",
+    "ExportResult",
+    "export_torchscript",
+    "export_onnx",
+    "onnx_max_abs_diff",
+    "quantize_int8",
+    "time_forward",
+    "export_all",
+]
+
+
+class ServingModule(nn.Module):
+    """Posteriors and emotion embedding of a CRNN, as one graph."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model.eval()
+
+    def forward(self, logmel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        embedding = self.model.embed(logmel)
+        return torch.softmax(self.model.classifier(embedding), dim=-1), embedding
+
+
+@dataclass
+class ExportResult:
+    """Files written and the parity / speed checks measured while writing them."""
+
+    paths: list[Path]
+    checks: dict
+
+
+def _example(batch: int = 2) -> torch.Tensor:
+    return torch.randn(batch, WINDOW_FRAMES, N_MELS, generator=torch.Generator().manual_seed(0)) - 5.0
+
+
+def export_torchscript(model: nn.Module, path: Path) -> Path:
+    """Trace the serving graph to a TorchScript file."""
+    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit is deprecated upstream but still supported in 2.x
+        torch.jit.trace(ServingModule(model), _example()).save(str(path))
+    return path
+
+
+def export_onnx(model: nn.Module, path: Path) -> Path:
+    """Export the serving graph to ONNX (opset 17) with a dynamic batch axis."""
+    with torch.no_grad(), warnings.catch_warnings():
+        # The torch.export-based exporter needs onnxscript; the TorchScript one covers LSTM well.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            ServingModule(model),
+            (_example(),),
+            str(path),
+            dynamo=False,
+            opset_version=17,
+            input_names=["logmel"],
+            output_names=["posteriors", "embedding"],
+            dynamic_axes={"logmel": {0: "batch"}, "posteriors": {0: "batch"}, "embedding": {0: "batch"}},
+        )
+    return path
+
+
+def onnx_max_abs_diff(model: nn.Module, onnx_path: Path, inputs: np.ndarray) -> float:
+    """Largest absolute difference of posteriors and embedding, onnxruntime vs torch."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    onnx_out = session.run(None, {"logmel": inputs.astype(np.float32)})
+    with torch.no_grad():
+        torch_out = ServingModule(model)(torch.from_numpy(inputs.astype(np.float32)))
+    return float(max(np.max(np.abs(a - b.numpy())) for a, b in zip(onnx_out, torch_out)))
+
+
+def quantize_int8(model: nn.Module) -> nn.Module:
+    """Dynamic INT8 quantisation of the LSTM and linear layers (convolutions stay FP32)."""
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # eager-mode quantisation is deprecated in favour of torchao
+        return quantize_dynamic(model.eval(), {nn.LSTM, nn.Linear}, dtype=torch.qint8)
+
+
+def time_forward(model: nn.Module, inputs: torch.Tensor, *, repeats: int = 10) -> float:
+    """Median wall time of one forward pass, seconds (after one warm-up)."""
+    with torch.inference_mode():
+        model(inputs)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(inputs)
+            times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def export_all(
+    model: nn.Module,
+    out_dir: Path,
+    *,
+    test_waves: Sequence[np.ndarray],
+    test_targets: Sequence[int],
+    labels: Sequence[str],
+) -> ExportResult:
+    """Write ``model.ts``, ``model.onnx`` and ``model_int8.ts``; measure parity and speed-up.
+
+    Checks: ONNX-vs-torch max |Δ| on the test windows (must be ≤ 1e-4), INT8 UAR minus
+    FP32 UAR on the test utterances, and the FP32 / INT8 forward-time ratio on a batch of
+    16 windows.
+    """
+    model.eval()
+    windows = np.concatenate([sliding_windows(log_mel(w))[0] for w in test_waves[:8]])
+    ts_path = export_torchscript(model, out_dir / "model.ts")
+    onnx_path = export_onnx(model, out_dir / "model.onnx")
+    diff = onnx_max_abs_diff(model, onnx_path, windows)
+    if diff > 1e-4:
+        raise RuntimeError(f"ONNX export differs from torch by {diff:.2e} (> 1e-4)")
+    int8 = quantize_int8(model)
+    int8_path = export_torchscript(int8, out_dir / "model_int8.ts")
+    fp32_uar = evaluate_model(model, test_waves, test_targets, labels=labels)["uar"]
+    int8_uar = evaluate_model(int8, test_waves, test_targets, labels=labels)["uar"]
+    batch = torch.from_numpy(np.resize(windows, (16, *windows.shape[1:])))
+    fp32_s, int8_s = time_forward(model, batch), time_forward(int8, batch)
+    checks = {
+        "onnx_max_abs_diff": diff,
+        "fp32_uar": fp32_uar,
+        "int8_uar": int8_uar,
+        "int8_uar_change": int8_uar - fp32_uar,
+        "fp32_forward_s_16_windows": fp32_s,
+        "int8_forward_s_16_windows": int8_s,
+        "int8_speedup": fp32_s / int8_s,
+    }
+    return ExportResult(paths=[ts_path, onnx_path, int8_path], checks=checks)
