@@ -371,3 +371,10 @@ def run_screening(*, now: datetime | None = None) -> dict[str, int]:
     summary["patients"] = len(ids)
     logger.info("screening: %s", summary)
     return summary
+
+
+def validation_report_build(*, trigger: str = "manual"):
+    """Build and keep a PHQ-9 validation report (see :mod:`screening.modeling`)."""
+    from screening.modeling import validation_report_build as build
+
+    return build(trigger=trigger)

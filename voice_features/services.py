@@ -42,19 +42,26 @@ def _extract(recording: Recording) -> dict:
     result = analyse(audio.samples, sr=audio.sample_rate, clipping_fraction=audio.clipping_fraction)
     payload = result.to_json_dict()
     payload["decoded_duration_s"] = audio.duration_s
-    payload["_samples"] = audio.samples
+    if payload["quality"].get("accepted"):
+        intervals = getattr(result, "speech_intervals", None)
+        payload["embedding"] = _embedding(audio.samples, intervals)
+        payload["emotion"] = _emotion(audio.samples, intervals)
     return payload
 
 
-def _add_embedding(payload: dict) -> None:
-    samples = payload.pop("_samples")
-    if not payload["quality"].get("accepted"):
-        return
-    try:
-        from voice_features.embedding import embed_speech
-    except ImportError:
-        return
-    payload["embedding"] = embed_speech(samples, sr=16000).to_json_dict()
+def _embedding(samples, intervals) -> dict:
+    from voice_features.embedding import embed_speech
+
+    return embed_speech(samples, sr=16000, speech_intervals=intervals).to_json_dict()
+
+
+def _emotion(samples, intervals) -> dict | None:
+    """Emotion posteriors when a trained model is active in the registry; otherwise the stage is off."""
+    from voice_features.emotion.inference import analyse_emotion
+
+    result = analyse_emotion(samples, sr=16000, speech_intervals=intervals,
+                             registry_dir=settings.EMOTION_MODEL_REGISTRY)
+    return None if result is None else result.to_json_dict()
 
 
 def recording_process(*, recording_id: int) -> str | None:
@@ -71,7 +78,6 @@ def recording_process(*, recording_id: int) -> str | None:
     except VoiceFeaturesError as exc:
         _finish(recording_id, status=Status.REJECTED, reason=exc.message)
         return Status.REJECTED
-    _add_embedding(payload)
     return _store(recording, payload)
 
 
@@ -82,7 +88,8 @@ def _store(recording: Recording, payload: dict) -> str:
     with transaction.atomic():
         FeatureSet.objects.update_or_create(
             recording=recording, version=payload["version"],
-            defaults={"features": payload["features"], "quality": quality, "embedding": payload.get("embedding")},
+            defaults={"features": payload["features"], "quality": quality, "embedding": payload.get("embedding"),
+                      "emotion": payload.get("emotion")},
         )
         _finish(recording.pk, status=status, reason=reason)
         if status == Status.DONE:

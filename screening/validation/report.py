@@ -189,6 +189,8 @@ def build_report(
     n_bins: int = 10,
     voice_direction: int = 1,
     generated_at: datetime | None = None,
+    prediction_source: str | None = None,
+    model: dict[str, Any] | None = None,
 ) -> ValidationReport:
     """Pair PHQ-9 with voice scores and compute every statistic of the report.
 
@@ -215,6 +217,12 @@ def build_report(
         +1 if a higher voice score means more depressed, -1 if less.
     generated_at : datetime, optional
         Time stamp of the report (tz-aware); defaults to now.
+    prediction_source : str, optional
+        How honest predictions were obtained when they are not from cross-validation,
+        e.g. a literature prior never fitted on these patients; replaces the
+        out-of-fold label only when every pair is marked ``oof``.
+    model : dict, optional
+        The risk model's version and kind, shown in the summary.
     """
     generated_at = generated_at or datetime.now(timezone.utc)
     reference = pd.Timestamp(reference_date if reference_date is not None else generated_at)
@@ -223,6 +231,8 @@ def build_report(
     )
     pairs = pairing.pairs
     provenance = stats.prediction_provenance(pairs)
+    if prediction_source and provenance["out_of_fold"]:
+        provenance["label"] = prediction_source
     boot = {"n_bootstrap": n_bootstrap, "seed": seed}
     content: dict[str, Any] = {
         "title": "PHQ-9 validation report",
@@ -242,7 +252,7 @@ def build_report(
             "min_pairs": stats.MIN_PAIRS,
             "min_changes": stats.MIN_CHANGES,
         },
-        "summary": _summary(pairing, provenance, cutoff),
+        "summary": _summary(pairing, provenance, cutoff) | {"model": model or {}},
         "between_person": stats.between_person_correlation(pairs),
         "within_person": stats.repeated_measures_correlation(pairs),
         "mixed_model": stats.mixed_model(pairs),

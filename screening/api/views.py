@@ -1,0 +1,43 @@
+"""Screening API: a patient's timeline and the PHQ-9 validation report."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinic import selectors
+from clinic.api.permissions import IsClinician
+from clinic.audit import audit_record
+from screening.models import ValidationReport
+from screening.selectors import patient_timeline
+
+
+class TimelineView(APIView):
+    """Features, baselines, deviations, risk and PHQ-9 over time (patient: own; clinician: care team)."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, patient_id: int):
+        patient = get_object_or_404(selectors.patients_visible_to(request.user), pk=patient_id)
+        audit_record(request=request, action="read", resource="timeline", patient=patient, object_id=patient.pk)
+        return Response(patient_timeline(patient=patient))
+
+
+class ValidationReportView(APIView):
+    """The latest PHQ-9 validation report (aggregate statistics; clinicians only)."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(parameters=[OpenApiParameter("refresh", bool, description="Build a new report now")],
+                   responses={200: dict})
+    def get(self, request):
+        if request.query_params.get("refresh") in ("1", "true"):
+            from screening.services import validation_report_build
+
+            report = validation_report_build(trigger="api")
+        else:
+            report = ValidationReport.objects.first()
+        if report is None:
+            return Response({"error": "no_report", "detail": "No validation report yet; ask for one with ?refresh=1."},
+                            status=404)
+        return Response({"id": report.pk, "created_at": report.created_at, "trigger": report.trigger,
+                         "report": report.payload})

@@ -1,0 +1,92 @@
+"""Risk-model fitting and the validation report on the clinic's own (simulated) data."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from clinic.models import CareTeam
+from screening import modeling, services
+from screening.cohort_db import cohort_to_db
+from screening.models import RiskModel, RiskScore, ValidationReport
+from screening.simulation import simulate_cohort
+
+
+@pytest.fixture
+def screened(db):
+    team = CareTeam.objects.create(name="Sim")
+    sim = simulate_cohort(n_patients=16, n_weeks=10, recordings_per_week=3, seed=3)
+    ids = cohort_to_db(sim, care_team=team, with_embeddings=False)
+    services.patients_screen(patient_ids=list(ids.values()), now=sim.recordings.recorded_at.max() + timedelta(hours=1))
+    return sim
+
+
+def test_it_refuses_to_fit_on_too_little_data(db):
+    with pytest.raises(CommandError, match="at least"):
+        call_command("fit_risk_model")
+
+
+def test_it_fits_stores_and_activates_a_model_then_rescoring_says_calibrated(screened):
+    call_command("fit_risk_model")
+    row = RiskModel.objects.get(active=True)
+    assert row.version.startswith("mixedlm-") and row.payload["n_patients"] == 16
+    assert set(row.cv_metrics) >= {"mae", "auc_phq9_ge10", "rm_corr"}
+    scores = RiskScore.objects.filter(scope="recording")
+    assert scores.exists() and not scores.filter(calibrated=False).exists()
+    assert set(scores.values_list("risk_model_version", flat=True)) == {row.version}
+
+
+def test_it_evaluates_a_fitted_model_only_out_of_fold(screened):
+    modeling.risk_model_fit()
+    report = modeling.validation_report_content(n_bootstrap=50)
+    summary = report.content["summary"]
+    assert summary["predictions_out_of_fold"] is True
+    assert summary["predictions"] == "out-of-fold (cross-validated by patient)"
+    assert summary["model"]["kind"] == "mixedlm"
+    assert report.pairs["oof"].all()
+    # out-of-fold predictions differ from the stored in-sample ones
+    scores = modeling.recording_scores_frame()
+    oof = modeling.out_of_fold_scores(scores, modeling.phq9_frame())
+    assert (oof["predicted_phq9"] - scores["predicted_phq9"]).abs().max() > 1e-6
+
+
+def test_it_labels_the_prior_as_never_fitted(screened):
+    report = modeling.validation_report_content(n_bootstrap=50)
+    assert report.content["summary"]["predictions"] == modeling.PRIOR_SOURCE
+    assert report.content["within_person"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("fmt,marker", [("json", '"within_person"'), ("html", "<svg"), ("csv", "phq9_total")])
+def test_it_writes_the_report_in_each_format(screened, tmp_path, fmt, marker):
+    out = tmp_path / f"report.{fmt}"
+    call_command("phq9_validation_report", "--format", fmt, "--out", str(out), "--bootstrap", "50")
+    text = out.read_text()
+    assert marker in text
+    if fmt == "json":
+        assert json.loads(text)["summary"]["n_pairs"] > 10
+
+
+def test_it_keeps_report_history_and_serves_the_latest(screened, api, django_user_model):
+    from clinic.services import clinician_token_issue
+
+    user = django_user_model.objects.create_user("researcher", password="x-long-password")
+    token = clinician_token_issue(user=user)
+    assert api(token).get("/api/v1/reports/phq9-validation/").status_code == 404
+    first = api(token).get("/api/v1/reports/phq9-validation/?refresh=1").json()
+    services.validation_report_build(trigger="weekly")
+    latest = api(token).get("/api/v1/reports/phq9-validation/").json()
+    assert ValidationReport.objects.count() == 2 and latest["id"] != first["id"] and latest["trigger"] == "weekly"
+    assert "within_person" in latest["report"]
+    assert api().get("/api/v1/reports/phq9-validation/").status_code == 401
+
+
+def test_it_serves_the_timeline_to_the_care_team_only(cast, api, django_capture_on_commit_callbacks):
+    api(cast.key_a).post("/api/v1/phq9/", {"items": [1] * 9, "answered_at": "2026-11-01T10:00:00Z"}, format="json")
+    timeline = api(cast.alice_token).get(f"/api/v1/patients/{cast.patient_a.pk}/timeline/").json()
+    assert timeline["patient"]["code"] == "N-001"
+    assert [p["total"] for p in timeline["phq9"]] == [9]
+    assert set(timeline) >= {"recordings", "baselines", "scores", "weekly", "phq9", "alerts"}
+    assert api(cast.charlie_token).get(f"/api/v1/patients/{cast.patient_a.pk}/timeline/").status_code == 404
+    assert api(cast.key_b).get(f"/api/v1/patients/{cast.patient_a.pk}/timeline/").status_code == 404
+    assert api(cast.key_a).get(f"/api/v1/patients/{cast.patient_a.pk}/timeline/").status_code == 200
