@@ -1,0 +1,135 @@
+"""Nightly screening benchmark: N patients x 50 recordings in PostgreSQL.
+
+Seeds a database `cadence_bench_screening` with patients, processed recordings and their
+features, already-scored recordings (as after earlier nights), PHQ-9s every two weeks, and
+the night's news (a new recording for 10 % of patients, a new PHQ-9 for 5 %), then times
+one run of the nightly screening and counts its queries.
+
+Target: 10,000 patients x 50 recordings under 60 s, queries not growing with patients.
+
+    python benchmarks/bench_screening.py [--patients 10000] [--recordings 50]
+"""
+
+import argparse
+import os
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DB = "cadence_bench_screening"
+os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB}"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ["CADENCE_LOG_LEVEL"] = "WARNING"
+
+
+def _fresh_database() -> None:
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB}")
+        conn.execute(f"CREATE DATABASE {DB}")
+
+
+def _seed(n_patients: int, n_recordings: int, seed: int = 0) -> None:
+    from django.utils import timezone
+
+    from clinic.models import CareTeam, Patient, Phq9Response, Recording
+    from screening.models import RiskScore
+    from screening.scoring.deviation import DIRECTIONAL_FEATURES, composite_index
+    from voice_features import FEATURE_NAMES
+    from voice_features.models import FeatureSet
+
+    rng = np.random.default_rng(seed)
+    now = timezone.now()
+    start = now - timedelta(days=n_recordings * 3.5)
+    team = CareTeam.objects.create(name="bench")
+    patients = Patient.objects.bulk_create(
+        [Patient(code=f"B{n:05d}", care_team=team, enrolled_on=start.date(), sex="female" if n % 2 else "male",
+                 birth_year=1950 + n % 50) for n in range(n_patients)], batch_size=5000)
+    for chunk in range(0, n_patients, 1000):
+        _seed_chunk(patients[chunk:chunk + 1000], n_recordings, start, now, rng)
+    print(f"seeded {n_patients} patients x {n_recordings} recordings, "
+          f"{Recording.objects.count()} recordings, {RiskScore.objects.count()} scores, "
+          f"{Phq9Response.objects.count()} PHQ-9s", flush=True)
+    _ = (FeatureSet, FEATURE_NAMES, DIRECTIONAL_FEATURES, composite_index)
+
+
+def _seed_chunk(patients, n_recordings, start, now, rng) -> None:
+    from clinic.models import Phq9Response, Recording
+    from screening.models import RiskScore
+    from screening.scoring.deviation import DIRECTIONAL_FEATURES, composite_index
+    from voice_features import FEATURE_NAMES
+    from voice_features.models import FeatureSet
+
+    recordings, feature_sets, scores, responses = [], [], [], []
+    for patient in patients:
+        news = rng.random() < 0.10  # tonight's new, not yet scored recording
+        times = [start + timedelta(days=3.5 * k, hours=float(rng.uniform(8, 20))) for k in range(n_recordings)]
+        for k, at in enumerate(times):
+            recording = Recording(patient=patient, file=f"bench/{patient.code}-{k}.wav",
+                                  sha256=f"{patient.pk:032d}{k:032d}", size_bytes=960044, container="wav",
+                                  codec="pcm_s16le", sample_rate=16000, channels=1, duration_s=30.0,
+                                  recorded_at=min(at, now - timedelta(hours=1)), status="done")
+            recordings.append(recording)
+            features = {name: float(rng.normal(1.0, 0.1)) for name in FEATURE_NAMES}
+            feature_sets.append(FeatureSet(recording=recording, version="bench", features=features,
+                                           quality={"accepted": True}))
+            if k >= 5 and not (news and k == n_recordings - 1):
+                z = {name: float(rng.normal(0, 1)) for name in DIRECTIONAL_FEATURES}
+                deviations = {"z": z, "composite": composite_index(z), "embedding_drift": None,
+                              "embedding_drift_z": None, "baseline_recording_ids": [], "n_recordings": 1,
+                              "personal_offset": 0.0, "n_phq9": 0}
+                scores.append(RiskScore(patient=patient, recording=recording, scope="recording", at=recording.recorded_at,
+                                        risk_model_version="stale", calibrated=False, predicted_phq9=8.0,
+                                        predicted_phq9_low=3.0, predicted_phq9_high=13.0, prob_ge10=0.3,
+                                        voice_deviation=deviations["composite"], deviations=deviations, drivers=[]))
+        for week in range(2, int(n_recordings * 3.5 / 7), 2):
+            items = [int(v) for v in rng.integers(0, 3, 8)] + [0]
+            responses.append(Phq9Response(patient=patient, answered_at=start + timedelta(weeks=week), source="self_report",
+                                          total=sum(items), **{f"item{n + 1}": items[n] for n in range(9)}))
+    Recording.objects.bulk_create(recordings, batch_size=5000)
+    FeatureSet.objects.bulk_create(feature_sets, batch_size=5000)
+    RiskScore.objects.bulk_create(scores, batch_size=5000)
+    Phq9Response.objects.bulk_create(responses, batch_size=5000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--recordings", type=int, default=50)
+    args = parser.parse_args()
+    _fresh_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    from screening.services import run_screening
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    _seed(args.patients, args.recordings)
+    print(f"seeding took {time.perf_counter() - started:.0f} s (not part of the figure)", flush=True)
+    for night in ("first night (stored scores from an older model version: everything re-scored)",
+                  "second night (steady state: only what changed is written)"):
+        reset_queries()
+        with CaptureQueriesContext(connection) as queries:
+            cpu, wall = time.process_time(), time.perf_counter()
+            summary = run_screening()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        statements = {q["sql"].split("(")[0][:40] if q["sql"].startswith("INSERT") or q["sql"].startswith("UPDATE")
+                      else q["sql"][:60] for q in queries.captured_queries}
+        print(f"{night}:\n  {args.patients} patients x {args.recordings} recordings: {wall:.1f} s wall, "
+              f"{cpu:.1f} s CPU in this process; {len(queries.captured_queries)} queries "
+              f"({len(statements)} distinct statements; bulk writes are batched per 2000 rows)\n  {summary}", flush=True)
+    print(f"target: under 60 s -> {'MET' if wall < 60 else 'NOT MET'} (steady-state night)")
+
+
+if __name__ == "__main__":
+    main()
