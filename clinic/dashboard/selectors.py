@@ -1,0 +1,212 @@
+"""Dashboard reads: the triage list, a patient's page, alerts, processing and the audit log.
+
+Every function here runs a fixed number of queries whatever the number of patients or
+recordings: per-patient facts are correlated subqueries, series are fetched in one query.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+
+from django.conf import settings
+from django.db.models import (
+    Case, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Value, When, Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+
+from clinic.dashboard.charts import Sparkline
+from clinic.models import AuditEvent, Patient, Phq9Response, Recording
+from clinic.phq9 import severity_band
+from clinic.selectors import patients_visible_to, recordings_visible_to
+from screening.models import Alert, RiskScore
+
+__all__ = [
+    "KEY_FEATURES",
+    "SPARKLINE_POINTS",
+    "TriageRow",
+    "triage_queryset",
+    "triage_rows",
+    "sparkline_series",
+    "alerts_inbox",
+    "processing_summary",
+    "audit_events",
+]
+
+#: Features plotted on the patient page against the personal baseline, with their units.
+KEY_FEATURES: tuple[tuple[str, str, str], ...] = (
+    ("speech_rate_syl_s", "Speech rate", "syllables/s"),
+    ("articulation_rate_syl_s", "Articulation rate", "syllables/s"),
+    ("speech_rate_cv", "Speech-rate variability", "CV"),
+    ("f0_range_st", "F0 range", "semitones"),
+    ("pause_rate_per_min", "Pause frequency", "pauses/min"),
+    ("pause_mean_s", "Mean pause", "s"),
+    ("intensity_mean_db", "Loudness", "dB"),
+)
+
+#: How many recent predicted-PHQ-9 values a triage sparkline shows.
+SPARKLINE_POINTS = 12
+
+TRIAGE_FILTERS = ("all", "alerts", "overdue", "problems")
+
+OPEN_STATES = (Alert.State.OPEN, Alert.State.ACKNOWLEDGED)
+
+#: Badge text for the triage list; the full label goes in the tooltip and accessible name.
+ALERT_BADGES = {
+    Alert.Kind.SELF_HARM: "Item 9", Alert.Kind.PHQ9_RISE: "PHQ-9 rise", Alert.Kind.RISK_THRESHOLD: "High risk",
+    Alert.Kind.OVERDUE: "Overdue", Alert.Kind.SPEAKER_MISMATCH: "Speaker?",
+}
+
+
+def _count(queryset: QuerySet) -> Subquery:
+    """A correlated COUNT(*) per patient (0 when none)."""
+    counted = queryset.order_by().values("patient_id").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _latest(queryset: QuerySet, column: str, *, by: str) -> Subquery:
+    return Subquery(queryset.order_by(f"-{by}", "-pk").values(column)[:1])
+
+
+def triage_queryset(user, *, show: str = "all", query: str = "") -> QuerySet[Patient]:
+    """The patients ``user`` may see, annotated and ordered for triage.
+
+    Order: an open self-harm alert first, then the highest open-alert priority and the
+    number of open alerts, then risk (latest P(PHQ-9 >= 10), then predicted PHQ-9), then
+    the longest time without a recording.
+    """
+    open_alerts = Alert.objects.filter(patient=OuterRef("pk"), state=Alert.State.OPEN)
+    scores = RiskScore.objects.filter(patient=OuterRef("pk"), scope=RiskScore.Scope.RECORDING)
+    phq9 = Phq9Response.objects.filter(patient=OuterRef("pk"))
+    recordings = Recording.objects.filter(patient=OuterRef("pk"))
+    patients = (
+        Patient.objects.filter(pk__in=patients_visible_to(user).values("pk"), active=True)
+        .annotate(
+            open_alerts=_count(open_alerts),
+            self_harm_open=Exists(open_alerts.filter(kind=Alert.Kind.SELF_HARM)),
+            top_priority=Subquery(open_alerts.order_by().values("patient_id").annotate(p=Min("priority")).values("p")),
+            prob_ge10=_latest(scores, "prob_ge10", by="at"),
+            predicted_phq9=_latest(scores, "predicted_phq9", by="at"),
+            calibrated=_latest(scores, "calibrated", by="at"),
+            last_phq9_total=_latest(phq9, "total", by="answered_at"),
+            last_phq9_at=_latest(phq9, "answered_at", by="answered_at"),
+            last_recorded_at=Subquery(recordings.order_by().values("patient_id")
+                                      .annotate(m=Max("recorded_at")).values("m")),
+            rejected=_count(recordings.filter(status=Recording.Status.REJECTED)),
+            failed=_count(recordings.filter(status=Recording.Status.FAILED)),
+        )
+    )
+    return _filtered(patients, show=show, query=query).order_by(
+        F("self_harm_open").desc(), F("top_priority").asc(nulls_last=True), F("open_alerts").desc(),
+        F("prob_ge10").desc(nulls_last=True), F("predicted_phq9").desc(nulls_last=True),
+        F("last_recorded_at").asc(nulls_first=True), "code",
+    )
+
+
+def _filtered(patients: QuerySet[Patient], *, show: str, query: str) -> QuerySet[Patient]:
+    if query:
+        patients = patients.filter(code__icontains=query.strip())
+    overdue_before = timezone.now() - timedelta(days=settings.CADENCE_OVERDUE_DAYS)
+    if show == "alerts":
+        patients = patients.filter(open_alerts__gt=0)
+    elif show == "overdue":
+        patients = patients.filter(Q(last_recorded_at__lt=overdue_before) | Q(last_recorded_at__isnull=True))
+    elif show == "problems":
+        patients = patients.filter(Q(rejected__gt=0) | Q(failed__gt=0))
+    return patients
+
+
+@dataclass
+class TriageRow:
+    """One line of the triage list, ready for the template."""
+
+    patient: Patient
+    severity: str | None
+    days_since_recording: int | None
+    overdue: bool
+    sparkline: list[float] = field(default_factory=list)
+    alert_kinds: list[tuple[str, str, str, int]] = field(default_factory=list)
+
+    @cached_property
+    def spark(self) -> Sparkline:
+        return Sparkline(self.sparkline)
+
+
+def sparkline_series(patient_ids: list[int], *, points: int = SPARKLINE_POINTS) -> dict[int, list[float]]:
+    """The last ``points`` predicted PHQ-9 values of each patient, oldest first, in one query."""
+    if not patient_ids:
+        return {}
+    recent = (
+        RiskScore.objects.filter(patient_id__in=patient_ids, scope=RiskScore.Scope.RECORDING,
+                                 predicted_phq9__isnull=False)
+        .annotate(rank=Window(RowNumber(), partition_by=F("patient_id"), order_by=[F("at").desc(), F("pk").desc()]))
+        .filter(rank__lte=points)
+        .values_list("patient_id", "at", "predicted_phq9")
+    )
+    series: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+    for patient_id, at, value in recent:
+        series[patient_id].append((at, value))
+    return {pid: [v for _, v in sorted(rows, key=lambda r: r[0])] for pid, rows in series.items()}
+
+
+def _open_alert_kinds(patient_ids: list[int]) -> dict[int, list[tuple[str, str, str, int]]]:
+    """(kind, badge text, full label, priority) of each patient's open alerts, in one query."""
+    kinds: dict[int, list[tuple[str, str, str, int]]] = defaultdict(list)
+    labels = dict(Alert.Kind.choices)
+    rows = (Alert.objects.filter(patient_id__in=patient_ids, state=Alert.State.OPEN)
+            .order_by("patient_id", "priority", "kind").values_list("patient_id", "kind", "priority").distinct())
+    for patient_id, kind, priority in rows:
+        kinds[patient_id].append((kind, ALERT_BADGES.get(kind, kind), labels.get(kind, kind), priority))
+    return kinds
+
+
+def triage_rows(patients: list[Patient], *, now: datetime | None = None) -> list[TriageRow]:
+    """Attach severity band, days since the last recording, sparkline and alert badges (2 queries)."""
+    now = now or timezone.now()
+    ids = [p.pk for p in patients]
+    sparklines, kinds = sparkline_series(ids), _open_alert_kinds(ids)
+    rows = []
+    for p in patients:
+        days = (now - p.last_recorded_at).days if p.last_recorded_at else None
+        rows.append(TriageRow(
+            patient=p,
+            severity=severity_band(p.last_phq9_total) if p.last_phq9_total is not None else None,
+            days_since_recording=days,
+            overdue=days is None or days > settings.CADENCE_OVERDUE_DAYS,
+            sparkline=sparklines.get(p.pk, []),
+            alert_kinds=kinds.get(p.pk, []),
+        ))
+    return rows
+
+
+def alerts_inbox(user, *, state: str = "active") -> QuerySet[Alert]:
+    """Open and acknowledged alerts of the user's patients; self-harm always first, then priority."""
+    alerts = Alert.objects.filter(patient__in=patients_visible_to(user).values("pk")).select_related(
+        "patient", "acknowledged_by", "resolved_by")
+    if state == "resolved":
+        alerts = alerts.filter(state=Alert.State.RESOLVED)
+    else:
+        alerts = alerts.filter(state__in=OPEN_STATES)
+    return alerts.annotate(
+        self_harm_first=Case(When(kind=Alert.Kind.SELF_HARM, then=Value(0)), default=Value(1),
+                             output_field=IntegerField()),
+        open_first=Case(When(state=Alert.State.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()),
+    ).order_by("self_harm_first", "priority", "open_first", "-created_at")
+
+
+def processing_summary(user, *, limit: int = 100) -> tuple[list[Recording], dict[str, int]]:
+    """The latest uploads of the user's patients and the number of recordings in each status."""
+    visible = recordings_visible_to(user)
+    counts = {status: 0 for status in Recording.Status.values}
+    for row in visible.order_by().values("status").annotate(n=Count("pk")):
+        counts[row["status"]] = row["n"]
+    recent = list(visible.select_related("patient").order_by("-uploaded_at", "-pk")[:limit])
+    return recent, counts
+
+
+def audit_events(*, patient_code: str = "") -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.select_related("actor").order_by("-at", "-pk")
+    if patient_code:
+        events = events.filter(patient_code__iexact=patient_code.strip())
+    return events

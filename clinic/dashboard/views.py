@@ -1,0 +1,220 @@
+"""Clinician dashboard: thin views over the dashboard selectors and services."""
+
+import math
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from clinic import services as clinic_services
+from clinic.audit import audit_record, audit_record_many
+from clinic.dashboard import selectors
+from clinic.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
+from clinic.dashboard.services import AlertTransitionError, alert_acknowledge, alert_resolve
+from clinic.models import Patient
+from clinic.selectors import patients_visible_to
+from screening.models import Alert, ValidationReport
+from screening.selectors import patient_timeline
+
+TRIAGE_PAGE_SIZE = 100
+AUDIT_PAGE_SIZE = 50
+
+
+@require_GET
+@login_required
+def triage(request: HttpRequest) -> HttpResponse:
+    form = TriageFilterForm(request.GET or None)
+    show, query = form.cleaned() if form.is_bound else ("all", "")
+    page = Paginator(selectors.triage_queryset(request.user, show=show, query=query), TRIAGE_PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    patients = list(page.object_list)
+    audit_record_many(request=request, resource="triage", patients=patients)
+    return render(request, "dashboard/triage.html", {
+        "form": form, "page": page, "rows": selectors.triage_rows(patients), "show": show, "query": query,
+        "total": page.paginator.count, "nav": "triage",
+    })
+
+
+def _visible_patient(request: HttpRequest, patient_id: int) -> Patient:
+    return get_object_or_404(patients_visible_to(request.user), pk=patient_id)
+
+
+def _finite(value):
+    return value if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def _plot_data(timeline: dict) -> dict:
+    """What the patient-page plots need, and nothing else (sent as JSON to plots.js)."""
+    baseline = timeline["baselines"][-1]["features"] if timeline["baselines"] else {}
+    done = [r for r in timeline["recordings"] if r["features"]]
+    features = {}
+    for name, label, unit in selectors.KEY_FEATURES:
+        stats = baseline.get(name) or {}
+        features[name] = {
+            "label": label, "unit": unit,
+            "points": [{"t": r["recorded_at"], "v": _finite(r["features"].get(name))} for r in done],
+            "baseline": {"median": _finite(stats.get("median")), "scale": _finite(stats.get("scale"))}
+            if stats else None,
+        }
+    return {
+        "scores": [{"t": s["at"], "v": s["predicted_phq9"], "lo": s["predicted_phq9_low"],
+                    "hi": s["predicted_phq9_high"], "p": s["prob_ge10"]} for s in timeline["scores"]],
+        "phq9": [{"t": p["answered_at"], "v": p["total"], "severity": p["severity"]} for p in timeline["phq9"]],
+        "features": features,
+    }
+
+
+def _recording_view(row: dict) -> dict:
+    quality = row["quality"] or {}
+    clipping = _finite(quality.get("clipping_fraction"))
+    return {**row, "recorded": datetime.fromisoformat(row["recorded_at"]),
+            "speech_s": _finite(quality.get("speech_s")), "snr_db": _finite(quality.get("snr_db")),
+            "clipping_pct": None if clipping is None else 100 * clipping}
+
+
+def _patient_context(patient: Patient, phq9_form: Phq9Form) -> dict:
+    timeline = patient_timeline(patient=patient)
+    latest = timeline["scores"][-1] if timeline["scores"] else None
+    recordings = [_recording_view(r) for r in reversed(timeline["recordings"])]
+    return {
+        "patient": patient, "timeline": timeline, "latest": latest, "plot_data": _plot_data(timeline),
+        "recordings": recordings,
+        "mismatches": [r for r in recordings if r["speaker_mismatch"]],
+        "phq9_history": [{**q, "answered": datetime.fromisoformat(q["answered_at"])}
+                         for q in reversed(timeline["phq9"])],
+        "open_alerts": [a for a in timeline["alerts"] if a["state"] != Alert.State.RESOLVED],
+        "baseline": timeline["baselines"][-1] if timeline["baselines"] else None,
+        "phq9_form": phq9_form, "key_features": selectors.KEY_FEATURES, "nav": "triage",
+    }
+
+
+@require_GET
+@login_required
+def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = _visible_patient(request, patient_id)
+    audit_record(request=request, action="read", resource="patient_dashboard", patient=patient, object_id=patient.pk)
+    return render(request, "dashboard/patient.html", _patient_context(patient, Phq9Form()))
+
+
+@require_POST
+@login_required
+def patient_phq9_create(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = _visible_patient(request, patient_id)
+    form = Phq9Form(request.POST)
+    if not form.is_valid():
+        audit_record(request=request, action="read", resource="patient_dashboard", patient=patient,
+                     object_id=patient.pk)
+        context = _patient_context(patient, form)
+        return render(request, "dashboard/patient.html", context, status=400)
+    response = clinic_services.phq9_record(patient=patient, items=form.items, answered_at=form.cleaned_data[
+        "answered_at"], difficulty=form.cleaned_data.get("difficulty"), entered_by=request.user)
+    audit_record(request=request, action="create", resource="phq9", patient=patient, object_id=response.pk)
+    messages.success(request, f"PHQ-9 recorded: total {response.total} ({response.severity}).")
+    if response.item9 > 0:
+        messages.warning(request, "Item 9 was answered above 0: a high-priority self-harm alert has been raised "
+                                  "for the care team. Contact the patient today.")
+    return redirect(reverse("dashboard:patient", args=[patient.pk]) + "#phq9")
+
+
+@require_GET
+@login_required
+def alerts(request: HttpRequest) -> HttpResponse:
+    state = "resolved" if request.GET.get("state") == "resolved" else "active"
+    page = Paginator(selectors.alerts_inbox(request.user, state=state), 100).get_page(request.GET.get("page"))
+    items = list(page.object_list)
+    audit_record_many(request=request, resource="alerts", patients=list({a.patient_id: a.patient for a in items}
+                                                                        .values()))
+    return render(request, "dashboard/alerts.html", {"page": page, "alerts": items, "state": state,
+                                                     "note_form": AlertNoteForm(), "nav": "alerts"})
+
+
+def _alert_action(request: HttpRequest, alert_id: int, action) -> HttpResponse:
+    alert = get_object_or_404(Alert.objects.select_related("patient").filter(
+        patient__in=patients_visible_to(request.user).values("pk")), pk=alert_id)
+    form = AlertNoteForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        action(alert=alert, user=request.user, note=note)
+    except AlertTransitionError as exc:
+        messages.error(request, str(exc))
+    else:
+        audit_record(request=request, action="update", resource="alert", patient=alert.patient, object_id=alert.pk)
+        messages.success(request, f"Alert for {alert.patient.code} {alert.get_state_display().lower()}.")
+    return redirect(request.POST.get("next") if _safe_next(request) else reverse("dashboard:alerts"))
+
+
+def _safe_next(request: HttpRequest) -> bool:
+    target = request.POST.get("next")
+    return bool(target) and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+
+
+@require_POST
+@login_required
+def alert_acknowledge_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    return _alert_action(request, alert_id, alert_acknowledge)
+
+
+@require_POST
+@login_required
+def alert_resolve_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    return _alert_action(request, alert_id, alert_resolve)
+
+
+def _report_builder():
+    """The screening code's report builder, or None while it does not exist yet."""
+    from screening import services as screening_services
+
+    return getattr(screening_services, "validation_report_build", None)
+
+
+@require_GET
+@login_required
+def validation_report(request: HttpRequest) -> HttpResponse:
+    report = ValidationReport.objects.order_by("-created_at", "-pk").first()
+    audit_record(request=request, action="read", resource="validation_report", object_id=report.pk if report else "")
+    return render(request, "dashboard/validation.html", {
+        "report": report, "can_generate": _report_builder() is not None, "nav": "validation"})
+
+
+@require_POST
+@login_required
+def validation_report_generate(request: HttpRequest) -> HttpResponse:
+    build = _report_builder()
+    if build is None:
+        messages.error(request, "Report generation is not available in this version of the screening service.")
+        return redirect("dashboard:validation")
+    try:
+        build(trigger="manual")
+    except Exception as exc:  # shown to the clinician; the report code owns its own logging
+        messages.error(request, f"The report could not be generated: {exc}")
+    else:
+        audit_record(request=request, action="export", resource="validation_report")
+        messages.success(request, "A new validation report has been generated.")
+    return redirect("dashboard:validation")
+
+
+@require_GET
+@login_required
+def processing(request: HttpRequest) -> HttpResponse:
+    recent, counts = selectors.processing_summary(request.user)
+    audit_record_many(request=request, resource="processing",
+                      patients=list({r.patient_id: r.patient for r in recent}.values()))
+    return render(request, "dashboard/processing.html", {"recordings": recent, "counts": counts,
+                                                         "nav": "processing"})
+
+
+@require_GET
+@login_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_staff:
+        raise PermissionDenied("The audit log is for administrators.")
+    code = request.GET.get("patient", "").strip()[:64]
+    page = Paginator(selectors.audit_events(patient_code=code), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "dashboard/audit.html", {"page": page, "patient_code": code, "nav": "audit"})
