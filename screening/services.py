@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from clinic.models import Patient, Phq9Response, Recording
@@ -81,48 +80,159 @@ def alert_rules() -> rules_mod.AlertRules:
 
 
 # ---------------------------------------------------------------- loading
+#
+# The nightly run reads every patient in a light form first (scalars only, no JSON),
+# decides per patient whether anything can have changed (a new recording, a new PHQ-9
+# that moves the personal offset, a new model, a speaker check due), and loads the
+# detail (features, deviations, embeddings) only for those patients. Both steps take a
+# fixed number of queries whatever the number of patients.
+
+
+@dataclass
+class ScoreRow:
+    pk: int
+    recording_id: int | None
+    at: datetime
+    model_version: str
+    predicted_phq9: float | None
+    prob_ge10: float | None
+    population_phq9: float | None
+    personal_offset: float | None
+    n_phq9: int | None
+    n_recordings: int
+
+
+@dataclass
+class LightPatient:
+    patient: Patient
+    valid: list[tuple[int, datetime]] = field(default_factory=list)       # processed, accepted, same speaker
+    scores: dict[int, ScoreRow] = field(default_factory=dict)
+    weeks: dict[datetime, ScoreRow] = field(default_factory=dict)
+    phq9: list[tuple[int, datetime, int, int]] = field(default_factory=list)  # id, answered_at, total, item9
+    mismatched: list[tuple[int, datetime]] = field(default_factory=list)
+    last_recording_at: datetime | None = None
+    speaker_check_due: bool = False
+
+
+_SCORE_VALUES = ("pk", "recording_id", "at", "risk_model_version", "predicted_phq9", "prob_ge10", "population_phq9",
+                 "personal_offset", "n_phq9", "n_recordings")
+
+
+def _light_load(patient_ids: list[int]) -> dict[int, LightPatient]:
+    from voice_features.embedding import EMBEDDING_MODEL_NAME
+
+    data = {p.pk: LightPatient(p) for p in Patient.objects.filter(pk__in=patient_ids)}
+    mismatched = set(FeatureSet.objects.filter(recording__patient_id__in=patient_ids, speaker_mismatch=True)
+                     .values_list("recording_id", flat=True))
+    recordings = Recording.objects.filter(patient_id__in=patient_ids).values_list("pk", "patient_id", "recorded_at",
+                                                                                  "status")
+    for pk, patient_id, recorded_at, status in recordings.order_by("recorded_at").iterator(chunk_size=20000):
+        light = data[patient_id]
+        light.last_recording_at = recorded_at
+        if status == Recording.Status.DONE:
+            (light.mismatched if pk in mismatched else light.valid).append((pk, recorded_at))
+    due = (FeatureSet.objects.filter(recording__patient_id__in=patient_ids, recording__status="done",
+                                     speaker_similarity__isnull=True, embedding__model=EMBEDDING_MODEL_NAME)
+           .values_list("recording__patient_id", flat=True).distinct())
+    for patient_id in due:
+        data[patient_id].speaker_check_due = True
+    for patient_id, scope, *values in RiskScore.objects.filter(patient_id__in=patient_ids).values_list(
+            "patient_id", "scope", *_SCORE_VALUES).iterator(chunk_size=20000):
+        row = ScoreRow(*values)
+        if scope == RiskScore.Scope.RECORDING:
+            data[patient_id].scores[row.recording_id] = row
+        else:
+            data[patient_id].weeks[row.at] = row
+    for patient_id, *values in Phq9Response.objects.filter(patient_id__in=patient_ids).order_by(
+            "answered_at").values_list("patient_id", "pk", "answered_at", "total", "item9"):
+        data[patient_id].phq9.append(tuple(values))
+    return data
+
+
+def _residuals(phq9, population: list[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
+    """Each PHQ-9 minus the mean population-model PHQ-9 of its 14-day window (only PHQ-9s with a window)."""
+    residuals = []
+    for _, answered_at, total, _ in phq9:
+        window = [p for t, p in population if answered_at - PHQ9_WINDOW < t <= answered_at]
+        if window:
+            residuals.append((answered_at, total - sum(window) / len(window)))
+    return residuals
+
+
+class Calibrations:
+    """The personal offset as of any time: a function of how many PHQ-9 residuals precede it."""
+
+    def __init__(self, residuals: list[tuple[datetime, float]], model: ScoringModel) -> None:
+        self.times = [t for t, _ in residuals]
+        values = [r for _, r in residuals]
+        self.by_count = [patient_calibration(values[:k], model=model) for k in range(len(values) + 1)]
+
+    def at(self, when: datetime):
+        from bisect import bisect_right
+
+        return self.by_count[bisect_right(self.times, when)]
+
+
+def _matches(row: ScoreRow, model: ScoringModel, calibration) -> bool:
+    return (row.model_version == model.version and row.n_phq9 == calibration.n
+            and row.personal_offset is not None and abs(row.personal_offset - calibration.offset) < 1e-9)
+
+
+def _week_start(at: datetime) -> datetime:
+    day = at.astimezone(timezone.get_current_timezone()).date()
+    monday = day - timedelta(days=day.weekday())
+    return datetime(monday.year, monday.month, monday.day, tzinfo=timezone.get_current_timezone())
+
+
+def _needs_detail(light: LightPatient, model: ScoringModel) -> bool:
+    """Could anything stored for this patient be out of date?"""
+    if light.speaker_check_due or any(pk not in light.scores for pk, _ in light.valid):
+        return True
+    scored = [r for r in light.scores.values() if r.population_phq9 is not None]
+    calibrations = Calibrations(_residuals(light.phq9, [(r.at, r.population_phq9) for r in scored]), model)
+    if any(not _matches(r, model, calibrations.at(r.at)) for r in scored):
+        return True
+    weeks: dict[datetime, int] = defaultdict(int)
+    for r in scored:
+        weeks[_week_start(r.at)] += 1
+    for week, n in weeks.items():
+        row = light.weeks.get(week)
+        if row is None or row.n_recordings != n or not _matches(row, model, calibrations.at(week + timedelta(days=7))):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- detail: one patient
 
 
 @dataclass
 class PatientData:
     patient: Patient
-    feature_sets: list[FeatureSet]          # of processed recordings, oldest first
-    rejected: list[Recording]
-    phq9: list[Phq9Response]
+    feature_sets: list[FeatureSet]          # newest version of each processed recording, oldest first
+    phq9: list[tuple[int, datetime, int, int]]
     scores: dict[int, RiskScore]            # recording id -> recording-scope score
     week_scores: dict[datetime, RiskScore]
     last_recording_at: datetime | None = None
 
 
-def _load(patient_ids: list[int]) -> dict[int, PatientData]:
-    """Everything screening needs for these patients, in a fixed number of queries."""
-    patients = {p.pk: p for p in Patient.objects.filter(pk__in=patient_ids)}
-    data = {pid: PatientData(p, [], [], [], {}, {}) for pid, p in patients.items()}
-    feature_sets = (FeatureSet.objects.filter(recording__patient_id__in=patient_ids, recording__status="done")
+def _load_detail(lights: list[LightPatient]) -> list[PatientData]:
+    ids = [light.patient.pk for light in lights]
+    data = {light.patient.pk: PatientData(light.patient, [], light.phq9, {}, {}, light.last_recording_at)
+            for light in lights}
+    feature_sets = (FeatureSet.objects.filter(recording__patient_id__in=ids, recording__status="done")
                     .select_related("recording").order_by("recording__recorded_at", "-computed_at"))
     seen = set()
     for fs in feature_sets.iterator(chunk_size=5000):
-        if fs.recording_id not in seen:  # newest feature-set version of each recording
+        if fs.recording_id not in seen:
             seen.add(fs.recording_id)
             data[fs.recording.patient_id].feature_sets.append(fs)
-    for rec in Recording.objects.filter(patient_id__in=patient_ids, status="rejected").only(
-            "id", "patient_id", "recorded_at"):
-        data[rec.patient_id].rejected.append(rec)
-    for response in Phq9Response.objects.filter(patient_id__in=patient_ids).order_by("answered_at"):
-        data[response.patient_id].phq9.append(response)
-    for score in RiskScore.objects.filter(patient_id__in=patient_ids).iterator(chunk_size=5000):
+    for score in RiskScore.objects.filter(patient_id__in=ids).iterator(chunk_size=5000):
         target = data[score.patient_id]
         if score.scope == RiskScore.Scope.RECORDING:
             target.scores[score.recording_id] = score
         else:
             target.week_scores[score.at] = score
-    last = Recording.objects.filter(patient_id__in=patient_ids).values("patient_id").order_by()
-    for row in last.annotate(latest=Max("recorded_at")):
-        data[row["patient_id"]].last_recording_at = row["latest"]
-    return data
-
-
-# ---------------------------------------------------------------- one patient, pure
+    return list(data.values())
 
 
 @dataclass
@@ -132,6 +242,7 @@ class Writes:
     new_scores: list[RiskScore] = field(default_factory=list)
     changed_scores: list[RiskScore] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    screened: list[int] = field(default_factory=list)
 
 
 def _embedding(fs: FeatureSet) -> list[float] | None:
@@ -154,52 +265,27 @@ def _speaker_consistency(feature_sets: list[FeatureSet], writes: Writes) -> None
     if len(enrolment) < MIN_ENROLMENT_RECORDINGS:
         return
     centroid = enrolment_centroid([np.asarray(_embedding(fs)) for fs in enrolment])
-    for fs in with_embedding[MIN_ENROLMENT_RECORDINGS:]:
+    for fs in with_embedding:
         similarity = speaker_similarity(np.asarray(_embedding(fs)), centroid)
-        mismatch = is_speaker_mismatch(similarity)
+        mismatch = fs in with_embedding[MIN_ENROLMENT_RECORDINGS:] and is_speaker_mismatch(similarity)
         if fs.speaker_mismatch != mismatch or fs.speaker_similarity is None:
             fs.speaker_similarity, fs.speaker_mismatch = similarity, mismatch
             writes.feature_sets.append(fs)
 
 
 def _baseline_records(data: PatientData) -> list[BaselineRecording]:
-    records = [BaselineRecording(recording_id=str(fs.recording_id), recorded_at=fs.recording.recorded_at,
-                                 features=fs.features, embedding=_embedding(fs),
-                                 speaker_mismatch=bool(fs.speaker_mismatch)) for fs in data.feature_sets]
-    records += [BaselineRecording(recording_id=str(r.pk), recorded_at=r.recorded_at, features={}, rejected=True)
-                for r in data.rejected]
-    return records
+    return [BaselineRecording(recording_id=str(fs.recording_id), recorded_at=fs.recording.recorded_at,
+                              features=fs.features, embedding=_embedding(fs),
+                              speaker_mismatch=bool(fs.speaker_mismatch)) for fs in data.feature_sets]
 
 
 def _population_point(deviation: Deviation, model: ScoringModel) -> float:
-    """The population model's predicted PHQ-9 (no personal offset), without the interval."""
+    """The population model's PHQ-9 for one deviation (no personal offset), on the 0-27 scale."""
     total = model.intercept
     for feature, coefficient in model.coefficients.items():
         z = deviation.z.get(feature, math.nan)
         total += coefficient * z if math.isfinite(z) else 0.0
     return min(max(total, 0.0), 27.0)
-
-
-def _phq9_residuals(data: PatientData, deviations, model: ScoringModel) -> list[tuple[datetime, float]]:
-    """Each PHQ-9 minus the population prediction of its 14-day voice aggregate."""
-    residuals = []
-    for response in data.phq9:
-        window = [d for t, d in deviations if response.answered_at - PHQ9_WINDOW < t <= response.answered_at]
-        if window:
-            residuals.append((response.answered_at,
-                              response.total - _population_point(aggregate_deviations(window), model)))
-    return residuals
-
-
-def _calibration(residuals: list[tuple[datetime, float]], model: ScoringModel, at: datetime):
-    """Personal offset from the PHQ-9s answered up to ``at`` (shrunk toward the population)."""
-    return patient_calibration([r for t, r in residuals if t <= at], model=model)
-
-
-def _unchanged(score: RiskScore, model: ScoringModel, calibration) -> bool:
-    stored = score.deviations
-    return (score.risk_model_version == model.version and stored.get("n_phq9") == calibration.n
-            and abs(stored.get("personal_offset", math.nan) - calibration.offset) < 1e-9)
 
 
 def _fill_score(score: RiskScore, deviation: Deviation, prediction, model: ScoringModel) -> None:
@@ -209,147 +295,177 @@ def _fill_score(score: RiskScore, deviation: Deviation, prediction, model: Scori
     score.predicted_phq9_low = prediction.interval_low
     score.predicted_phq9_high = prediction.interval_high
     score.prob_ge10 = prediction.p_phq9_ge10
+    score.population_phq9 = _population_point(deviation, model)
+    score.personal_offset = prediction.personal_offset
+    score.n_phq9 = prediction.n_phq9
+    score.n_recordings = deviation.n_recordings
     score.voice_deviation = None if math.isnan(deviation.composite) else deviation.composite
-    score.deviations = deviation.to_dict() | {"personal_offset": prediction.personal_offset,
-                                               "n_phq9": prediction.n_phq9}
+    score.deviations = deviation.to_dict()
     score.drivers = [d.to_dict() for d in prediction.drivers]
 
 
+def _pending(data: PatientData, fs: FeatureSet) -> RiskScore:
+    """A recording made while the patient's baseline is still being built: no score, said so."""
+    return RiskScore(patient=data.patient, recording_id=fs.recording_id, scope=RiskScore.Scope.RECORDING,
+                     at=fs.recording.recorded_at, risk_model_version="", calibrated=False,
+                     deviations={"status": "baseline pending"})
+
+
 def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes):
-    """Deviation and risk of every valid processed recording; new baselines for new ones."""
+    """Deviation and risk of every valid processed recording; a baseline snapshot for each new one."""
     records = _baseline_records(data)
     fs_by_id = {str(fs.recording_id): fs for fs in data.feature_sets}
-    deviations: list[tuple[datetime, Deviation, FeatureSet]] = []
-    pending_snapshot: dict[tuple, tuple[BaselineSnapshot, list[RiskScore]]] = {}
-    for rec in sorted(records, key=lambda r: r.recorded_at):
+    scored: list[tuple[datetime, Deviation, RiskScore, bool]] = []
+    snapshots: dict[tuple, tuple[BaselineSnapshot, list[RiskScore]]] = {}
+    for rec in records:
         if not rec.valid:
             continue
         fs = fs_by_id[rec.recording_id]
         existing = data.scores.get(fs.recording_id)
         if existing is not None and existing.deviations.get("z") is not None:
-            deviation = Deviation.from_dict(existing.deviations)
-        else:
-            baseline = build_baseline(records, at=rec.recorded_at)
-            if baseline is None:
-                continue
-            deviation = deviation_from_baseline(rec.features, baseline, embedding=rec.embedding)
-            existing = RiskScore(patient=data.patient, recording_id=fs.recording_id, scope=RiskScore.Scope.RECORDING,
-                                 at=rec.recorded_at)
-            key = baseline.recording_ids
-            if key not in pending_snapshot:
-                snapshot = BaselineSnapshot(patient=data.patient, built_at=baseline.built_at, payload=baseline.to_dict(),
-                                            n_recordings=len(baseline.recording_ids))
-                pending_snapshot[key] = (snapshot, [])
-                writes.snapshots.append(pending_snapshot[key])
-            pending_snapshot[key][1].append(existing)
-            existing._is_new = True
-        deviations.append((rec.recorded_at, deviation, existing))
-    plain = [(t, d) for t, d, _ in deviations]
-    residuals = _phq9_residuals(data, plain, model)
-    for at, deviation, score in deviations:
-        calibration = _calibration(residuals, model, at)
-        is_new = getattr(score, "_is_new", False)
-        if not is_new and _unchanged(score, model, calibration):
+            scored.append((rec.recorded_at, Deviation.from_dict(existing.deviations), existing, False))
+            continue
+        if existing is not None:
+            continue  # baseline was pending when it was scored; baselines look only backwards
+        baseline = build_baseline(records, at=rec.recorded_at)
+        if baseline is None:
+            writes.new_scores.append(_pending(data, fs))
+            continue
+        score = RiskScore(patient=data.patient, recording_id=fs.recording_id, scope=RiskScore.Scope.RECORDING,
+                          at=rec.recorded_at)
+        if baseline.recording_ids not in snapshots:
+            snapshots[baseline.recording_ids] = (BaselineSnapshot(
+                patient=data.patient, built_at=baseline.built_at, payload=baseline.to_dict(),
+                n_recordings=len(baseline.recording_ids)), [])
+            writes.snapshots.append(snapshots[baseline.recording_ids])
+        snapshots[baseline.recording_ids][1].append(score)
+        scored.append((rec.recorded_at, deviation_from_baseline(rec.features, baseline, embedding=rec.embedding),
+                       score, True))
+    population = [(at, _population_point(deviation, model)) for at, deviation, _, _ in scored]
+    calibrations = Calibrations(_residuals(data.phq9, population), model)
+    for at, deviation, score, is_new in scored:
+        calibration = calibrations.at(at)
+        if not is_new and _matches(_row(score), model, calibration):
             continue
         _fill_score(score, deviation, predict_risk(deviation, model=model, calibration=calibration), model)
         (writes.new_scores if is_new else writes.changed_scores).append(score)
-    return plain, residuals
+    return [(at, deviation) for at, deviation, _, _ in scored], calibrations
 
 
-def _week_start(at: datetime) -> datetime:
-    day = at.astimezone(timezone.get_current_timezone()).date()
-    monday = day - timedelta(days=day.weekday())
-    return datetime(monday.year, monday.month, monday.day, tzinfo=timezone.get_current_timezone())
+def _row(score: RiskScore) -> ScoreRow:
+    return ScoreRow(score.pk, score.recording_id, score.at, score.risk_model_version, score.predicted_phq9,
+                    score.prob_ge10, score.population_phq9, score.personal_offset, score.n_phq9, score.n_recordings)
 
 
-def _score_weeks(data: PatientData, deviations, residuals, model: ScoringModel, writes: Writes) -> None:
+def _score_weeks(data: PatientData, deviations, calibrations: Calibrations, model: ScoringModel,
+                 writes: Writes) -> None:
     by_week: dict[datetime, list[Deviation]] = defaultdict(list)
     for at, deviation in deviations:
         by_week[_week_start(at)].append(deviation)
     for week, members in by_week.items():
-        calibration = _calibration(residuals, model, week + timedelta(days=7))
+        calibration = calibrations.at(week + timedelta(days=7))
         score = data.week_scores.get(week)
-        if score is not None and _unchanged(score, model, calibration) and \
-                score.deviations.get("n_recordings") == len(members):
+        if score is not None and score.n_recordings == len(members) and _matches(_row(score), model, calibration):
             continue
         aggregate = aggregate_deviations(members)
-        prediction = predict_risk(aggregate, model=model, calibration=calibration)
-        if score is None:
-            score = RiskScore(patient=data.patient, scope=RiskScore.Scope.WEEK, at=week)
-            _fill_score(score, aggregate, prediction, model)
-            writes.new_scores.append(score)
-        else:
-            _fill_score(score, aggregate, prediction, model)
-            writes.changed_scores.append(score)
+        is_new = score is None
+        score = score or RiskScore(patient=data.patient, scope=RiskScore.Scope.WEEK, at=week)
+        _fill_score(score, aggregate, predict_risk(aggregate, model=model, calibration=calibration), model)
+        (writes.new_scores if is_new else writes.changed_scores).append(score)
 
 
-def _alerts(data: PatientData, model: ScoringModel, now: datetime, writes: Writes) -> None:
-    scores = [s for s in list(data.scores.values()) + [s for s in writes.new_scores if s.scope == "recording"]
-              if s.patient_id == data.patient.pk and s.predicted_phq9 is not None]
-    points = [rules_mod.ScorePoint(recording_id=str(s.recording_id), recorded_at=s.at,
-                                   predicted_phq9=s.predicted_phq9, p_phq9_ge10=s.prob_ge10) for s in scores]
-    latest_offset = max(scores, key=lambda s: s.at).deviations.get("personal_offset", 0.0) if scores else 0.0
-    recordings = [rules_mod.RecordingPoint(recording_id=str(fs.recording_id), recorded_at=fs.recording.recorded_at,
-                                           speaker_mismatch=bool(fs.speaker_mismatch)) for fs in data.feature_sets]
-    enrolled = datetime.combine(data.patient.enrolled_on, datetime.min.time(), tzinfo=timezone.get_current_timezone())
-    candidates = rules_mod.evaluate_alerts(
-        patient_id=str(data.patient.pk), now=now, scores=points, phq9s=[_phq9_point(p) for p in data.phq9],
-        recordings=recordings, baseline_phq9=model.intercept + latest_offset,
-        last_recording_at=data.last_recording_at, enrolled_at=enrolled, rules=alert_rules(),
-    )
-    for candidate in candidates:
-        if candidate.ongoing or candidate.kind == "phq9_item9":
-            writes.alerts.append(Alert(patient=data.patient, kind=_KIND[candidate.kind],
-                                       priority=_PRIORITY[candidate.priority], message=candidate.message,
-                                       episode_key=candidate.episode_key))
-
-
-def _screen_patient(data: PatientData, *, model: ScoringModel, now: datetime) -> Writes:
-    writes = Writes()
+def _screen_detail(data: PatientData, *, model: ScoringModel, writes: Writes) -> None:
     _speaker_consistency(data.feature_sets, writes)
-    deviations, residuals = _score_recordings(data, model, writes)
-    _score_weeks(data, deviations, residuals, model, writes)
-    if data.patient.active:
-        _alerts(data, model, now, writes)
-    return writes
+    deviations, calibrations = _score_recordings(data, model, writes)
+    _score_weeks(data, deviations, calibrations, model, writes)
+
+
+# ---------------------------------------------------------------- alerts
+
+
+def _alerts(light: LightPatient, scores: list[ScoreRow], model: ScoringModel, now: datetime) -> list[Alert]:
+    points = [rules_mod.ScorePoint(recording_id=str(s.recording_id), recorded_at=s.at,
+                                   predicted_phq9=s.predicted_phq9, p_phq9_ge10=s.prob_ge10)
+              for s in scores if s.predicted_phq9 is not None]
+    latest = max((s for s in scores if s.personal_offset is not None), key=lambda s: s.at, default=None)
+    recordings = [rules_mod.RecordingPoint(recording_id=str(pk), recorded_at=at, speaker_mismatch=mismatch)
+                  for items, mismatch in ((light.valid, False), (light.mismatched, True)) for pk, at in items]
+    enrolled = datetime.combine(light.patient.enrolled_on, datetime.min.time(), tzinfo=timezone.get_current_timezone())
+    candidates = rules_mod.evaluate_alerts(
+        patient_id=str(light.patient.pk), now=now, scores=points,
+        phq9s=[rules_mod.Phq9Point(response_id=str(pk), answered_at=at, total=total, item9=item9)
+               for pk, at, total, item9 in light.phq9],
+        recordings=recordings, baseline_phq9=model.intercept + (latest.personal_offset if latest else 0.0),
+        last_recording_at=light.last_recording_at, enrolled_at=enrolled, rules=alert_rules(),
+    )
+    return [Alert(patient=light.patient, kind=_KIND[c.kind], priority=_PRIORITY[c.priority], message=c.message,
+                  episode_key=c.episode_key)
+            for c in candidates if c.ongoing or c.kind == "phq9_item9"]
 
 
 # ---------------------------------------------------------------- writing
 
 
 _SCORE_FIELDS = ["risk_model_version", "calibrated", "predicted_phq9", "predicted_phq9_low", "predicted_phq9_high",
-                 "prob_ge10", "voice_deviation", "deviations", "drivers"]
+                 "prob_ge10", "voice_deviation", "population_phq9", "personal_offset", "n_phq9", "n_recordings",
+                 "deviations", "drivers"]
 
 
-def _apply(all_writes: list[Writes]) -> dict[str, int]:
-    feature_sets = [fs for w in all_writes for fs in w.feature_sets]
-    snapshots = [pair for w in all_writes for pair in w.snapshots]
-    new_scores = [s for w in all_writes for s in w.new_scores]
-    changed = [s for w in all_writes for s in w.changed_scores]
-    alerts = [a for w in all_writes for a in w.alerts]
+def _apply(writes: Writes) -> dict[str, int]:
     with transaction.atomic():
-        FeatureSet.objects.bulk_update(feature_sets, ["speaker_similarity", "speaker_mismatch"], batch_size=2000)
-        created = BaselineSnapshot.objects.bulk_create([s for s, _ in snapshots], batch_size=2000)
-        for snapshot, (_, scores) in zip(created, snapshots, strict=True):
+        FeatureSet.objects.bulk_update(writes.feature_sets, ["speaker_similarity", "speaker_mismatch"], batch_size=2000)
+        created = BaselineSnapshot.objects.bulk_create([s for s, _ in writes.snapshots], batch_size=2000)
+        for snapshot, (_, scores) in zip(created, writes.snapshots, strict=True):
             for score in scores:
                 score.baseline = snapshot
-        RiskScore.objects.bulk_create(new_scores, batch_size=2000, ignore_conflicts=True)
-        RiskScore.objects.bulk_update(changed, _SCORE_FIELDS, batch_size=2000)
-        known = set(Alert.objects.filter(patient_id__in={a.patient_id for a in alerts})
+        # Re-scored rows are replaced rather than updated: Django's bulk_update builds one
+        # CASE expression per field and row, which costs minutes for a whole clinic.
+        changed = [s.pk for s in writes.changed_scores]
+        for start in range(0, len(changed), 5000):
+            RiskScore.objects.filter(pk__in=changed[start:start + 5000]).delete()
+        for score in writes.changed_scores:
+            score.pk = None
+        RiskScore.objects.bulk_create(writes.new_scores + writes.changed_scores, batch_size=2000,
+                                      ignore_conflicts=True)
+        known = set(Alert.objects.filter(patient_id__in={a.patient_id for a in writes.alerts})
                     .values_list("patient_id", "kind", "episode_key"))
-        fresh = [a for a in alerts if (a.patient_id, a.kind, a.episode_key) not in known]
+        fresh = [a for a in writes.alerts if (a.patient_id, a.kind, a.episode_key) not in known]
         Alert.objects.bulk_create(fresh, batch_size=2000, ignore_conflicts=True)
-        opened = len(fresh)
-    return {"speaker_updates": len(feature_sets), "baselines": len(snapshots), "new_scores": len(new_scores),
-            "rescored": len(changed), "alerts_opened": opened}
+        ended = _resolve_ended_overdue(writes)
+    return {"overdue_resolved": ended, "speaker_updates": len(writes.feature_sets), "baselines": len(writes.snapshots),
+            "new_scores": len(writes.new_scores), "rescored": len(writes.changed_scores), "alerts_opened": len(fresh)}
+
+
+def _resolve_ended_overdue(writes: Writes) -> int:
+    """An open overdue alert whose episode has ended (a recording arrived) resolves itself."""
+    current = {(a.patient_id, a.episode_key) for a in writes.alerts if a.kind == Alert.Kind.OVERDUE}
+    open_overdue = Alert.objects.filter(patient_id__in=writes.screened, kind=Alert.Kind.OVERDUE).exclude(
+        state=Alert.State.RESOLVED).values_list("pk", "patient_id", "episode_key")
+    ended = [pk for pk, patient_id, key in open_overdue if (patient_id, key) not in current]
+    Alert.objects.filter(pk__in=ended).update(state=Alert.State.RESOLVED, resolved_at=timezone.now(),
+                                              note="Resolved automatically: a new recording arrived.")
+    return len(ended)
 
 
 def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> dict[str, int]:
-    """Screen these patients: a fixed number of queries for any number of them."""
+    """Screen these patients in a fixed number of queries, whatever their number."""
     now = now or timezone.now()
     model = active_risk_model()
-    data = _load(patient_ids)
-    return _apply([_screen_patient(d, model=model, now=now) for d in data.values()])
+    lights = _light_load(patient_ids)
+    stale = [light for light in lights.values() if _needs_detail(light, model)]
+    writes = Writes(screened=list(lights))
+    for data in _load_detail(stale) if stale else []:
+        _screen_detail(data, model=model, writes=writes)
+    fresh_rows: dict[int, list[ScoreRow]] = defaultdict(list)
+    for score in writes.new_scores + writes.changed_scores:
+        if score.scope == RiskScore.Scope.RECORDING:
+            fresh_rows[score.patient_id].append(_row(score))
+    for light in lights.values():
+        if light.patient.active:
+            rows = {r.recording_id: r for r in light.scores.values()} | {r.recording_id: r for r in
+                                                                          fresh_rows[light.patient.pk]}
+            writes.alerts += _alerts(light, list(rows.values()), model, now)
+    return _apply(writes) | {"patients_rescored": len(stale)}
 
 
 def recording_screen(*, recording_id: int) -> dict[str, int]:
@@ -359,7 +475,7 @@ def recording_screen(*, recording_id: int) -> dict[str, int]:
 
 
 def run_screening(*, now: datetime | None = None) -> dict[str, int]:
-    """The periodic screening: re-score every active patient, weekly scores, overdue and other alerts."""
+    """The periodic screening: sweep stuck recordings, re-score active patients, weekly scores, alerts."""
     from voice_features.services import recordings_sweep_stale
     from voice_features.tasks import process_recording
 
@@ -367,8 +483,7 @@ def run_screening(*, now: datetime | None = None) -> dict[str, int]:
     for recording_id in swept:
         process_recording.delay(recording_id)
     ids = list(Patient.objects.filter(active=True).values_list("pk", flat=True))
-    summary = patients_screen(patient_ids=ids, now=now) | {"requeued_recordings": len(swept)}
-    summary["patients"] = len(ids)
+    summary = patients_screen(patient_ids=ids, now=now) | {"requeued_recordings": len(swept), "patients": len(ids)}
     logger.info("screening: %s", summary)
     return summary
 

@@ -29,8 +29,11 @@ def test_it_scores_every_valid_recording_after_the_enrolment_baseline(cohort):
     valid = sim.recordings[~sim.recordings.rejected & ~sim.recordings.speaker_mismatch]
     per_patient_valid = valid.groupby("patient_id").size()
     expected = int((per_patient_valid - 5).clip(lower=0).sum())  # the first 5 valid ones form the baseline
-    scored = RiskScore.objects.filter(scope="recording").count()
+    scored = RiskScore.objects.filter(scope="recording", predicted_phq9__isnull=False).count()
+    pending = RiskScore.objects.filter(scope="recording", predicted_phq9__isnull=True)
     assert summary["new_scores"] >= scored == expected
+    assert pending.count() == 5 * len(ids)  # said plainly: the baseline was still being built
+    assert {p.deviations["status"] for p in pending} == {"baseline pending"}
     assert BaselineSnapshot.objects.exists()
     score = RiskScore.objects.filter(scope="recording").order_by("at").last()
     assert 0 <= score.predicted_phq9 <= 27 and 0 <= score.prob_ge10 <= 1
@@ -101,3 +104,19 @@ def test_it_uses_a_fixed_number_of_queries_whatever_the_number_of_patients(db):
         return len(set(k for k in kinds if k.startswith("INSERT"))) + sum(not k.startswith("INSERT") for k in kinds)
 
     assert queries(2, "a") == queries(12, "b")
+
+
+def test_it_resolves_an_overdue_alert_when_a_recording_arrives(cohort):
+    sim, ids, _ = cohort
+    patient_id = next(iter(ids.values()))
+    last = sim.recordings.recorded_at.max()
+    services.patients_screen(patient_ids=[patient_id], now=last + timedelta(days=20))
+    alert = Alert.objects.get(patient_id=patient_id, kind="overdue")
+    from clinic.models import Recording
+
+    Recording.objects.filter(patient_id=patient_id).order_by("-recorded_at").values_list("pk", flat=True)
+    newest = Recording.objects.filter(patient_id=patient_id).latest("recorded_at")
+    Recording.objects.filter(pk=newest.pk).update(recorded_at=last + timedelta(days=19))
+    services.patients_screen(patient_ids=[patient_id], now=last + timedelta(days=20))
+    alert.refresh_from_db()
+    assert alert.state == "resolved" and "new recording" in alert.note
