@@ -74,11 +74,14 @@ class AnalysisResult:
         See :func:`voice_features.quality.quality_report`.
     version : str
         :data:`FEATURE_SET_VERSION`.
+    speech_intervals : tuple of (start_s, end_s)
+        The detected speech, seconds (for the embedding and emotion stages).
     """
 
     features: dict[str, float]
     quality: dict
     version: str = field(default=FEATURE_SET_VERSION)
+    speech_intervals: tuple[tuple[float, float], ...] = ()
 
     def to_json_dict(self) -> dict:
         """The result as JSON-ready builtins, NaN turned into None."""
@@ -183,7 +186,8 @@ def _analyse_sound(x: np.ndarray, *, sr: int, duration_s: float, clipping: float
         snr_db=quality.estimate_snr_db(power=10.0 ** (i_db / 10.0) * _PRAAT_POWER_REF, frame_times_s=i_t, segments=segments),
         level_dbfs=quality.speech_level_dbfs(x, sr=sr, segments=segments),
     )
-    return AnalysisResult(features=features, quality=report)
+    return AnalysisResult(features=features, quality=report,
+                          speech_intervals=tuple((float(a), float(b)) for a, b in segments))
 
 
 def _features(*, sound, pitch, i_db, i_t, t2, f2, in_speech, segments, threshold, floor, duration_s, global_peak) -> dict[str, float]:

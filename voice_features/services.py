@@ -9,7 +9,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from clinic.models import Recording
-from voice_features.audio import load_audio
 from voice_features.errors import VoiceFeaturesError
 from voice_features.models import FeatureSet
 
@@ -35,33 +34,11 @@ def _finish(recording_id: int, *, status: str, reason: str = "") -> None:
 
 def _extract(recording: Recording) -> dict:
     """Decode and analyse; returns the analysis as a JSON-safe dict (raises VoiceFeaturesError)."""
-    from voice_features import analyse
+    from voice_features.pipeline import analyse_file
 
     with recording.file.open("rb") as handle:
-        audio = load_audio(handle, max_duration_s=settings.CADENCE_MAX_DURATION_S)
-    result = analyse(audio.samples, sr=audio.sample_rate, clipping_fraction=audio.clipping_fraction)
-    payload = result.to_json_dict()
-    payload["decoded_duration_s"] = audio.duration_s
-    if payload["quality"].get("accepted"):
-        intervals = getattr(result, "speech_intervals", None)
-        payload["embedding"] = _embedding(audio.samples, intervals)
-        payload["emotion"] = _emotion(audio.samples, intervals)
-    return payload
-
-
-def _embedding(samples, intervals) -> dict:
-    from voice_features.embedding import embed_speech
-
-    return embed_speech(samples, sr=16000, speech_intervals=intervals).to_json_dict()
-
-
-def _emotion(samples, intervals) -> dict | None:
-    """Emotion posteriors when a trained model is active in the registry; otherwise the stage is off."""
-    from voice_features.emotion.inference import analyse_emotion
-
-    result = analyse_emotion(samples, sr=16000, speech_intervals=intervals,
-                             registry_dir=settings.EMOTION_MODEL_REGISTRY)
-    return None if result is None else result.to_json_dict()
+        return analyse_file(handle, max_duration_s=settings.CADENCE_MAX_DURATION_S,
+                            emotion_registry=settings.EMOTION_MODEL_REGISTRY)
 
 
 def recording_process(*, recording_id: int) -> str | None:

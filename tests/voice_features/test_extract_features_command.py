@@ -60,3 +60,13 @@ def test_it_prints_a_readable_table_without_json(speech_wav, tmp_path):
     assert "accepted" in out and "speech_rate_syl_s" in out
     assert "rejected: No speech was detected in the recording." in out
     assert "n/a" in out  # undefined features of the silent file
+
+
+def test_it_adds_the_voice_embedding_and_says_when_emotion_is_off(speech_wav):
+    out, error = _run(str(speech_wav), "--json")
+    assert error is None
+    record = json.loads(out.strip().splitlines()[0])
+    embedding = record["embedding"]
+    assert embedding["model"] == "resemblyzer-ge2e" and embedding["dim"] == 256 == len(embedding["vector"])
+    assert abs(sum(v * v for v in embedding["vector"]) - 1.0) < 1e-3  # L2-normalised
+    assert record["emotion"] is None  # no trained emotion model is active: the stage is off

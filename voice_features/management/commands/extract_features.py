@@ -11,9 +11,11 @@ import math
 
 from django.core.management.base import BaseCommand, CommandError
 
-from voice_features import FEATURE_NAMES, analyse
-from voice_features.audio import load_audio
+from django.conf import settings
+
+from voice_features import FEATURE_NAMES
 from voice_features.errors import VoiceFeaturesError
+from voice_features.pipeline import analyse_file
 
 _TABLE_QUALITY = ("snr_db", "clipping_fraction", "level_dbfs")
 
@@ -24,27 +26,30 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG/Opus, WebM, MP3, M4A)")
         parser.add_argument("--json", action="store_true", help="print one JSON object per file per line")
+        parser.add_argument("--no-embedding", action="store_true", help="skip the voice embedding (faster)")
 
     def handle(self, *args, **options) -> None:
         files, as_json = options["files"], options["json"]
         failed = 0
         for path in files:
-            record = _extract(path)
+            record = _extract(path, with_embedding=not options["no_embedding"])
             failed += "error" in record
             self.stdout.write(_as_json(record) if as_json else _as_table(record))
         if failed:
             raise CommandError(f"{failed} of {len(files)} file(s) could not be analysed.")
 
 
-def _extract(path: str) -> dict:
+def _extract(path: str, *, with_embedding: bool) -> dict:
     try:
-        audio = load_audio(path)
-        result = analyse(audio.samples, sr=audio.sample_rate, clipping_fraction=audio.clipping_fraction)
+        payload = analyse_file(path, with_embedding=with_embedding, emotion_registry=settings.EMOTION_MODEL_REGISTRY)
     except VoiceFeaturesError as exc:
         return {"file": path, "error": exc.message}
     except OSError as exc:
         return {"file": path, "error": f"The file could not be opened: {exc.strerror or exc}."}
-    return {"file": path, **result.to_json_dict()}
+    embedding = payload["embedding"]
+    return {"file": path, "features": payload["features"], "quality": payload["quality"], "version": payload["version"],
+            "embedding": None if embedding is None else {k: embedding[k] for k in ("model", "dim", "vector")},
+            "emotion": payload["emotion"]}
 
 
 def _as_json(record: dict) -> str:

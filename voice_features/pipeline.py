@@ -1,0 +1,53 @@
+"""One recording, end to end: decode, analyse, embed, and (when a model is active) emotion.
+
+Shared by the Celery worker and ``manage.py extract_features``; no Django here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+from voice_features.audio import load_audio
+
+__all__ = ["analyse_file"]
+
+
+def analyse_file(
+    source: str | Path | bytes | BinaryIO,
+    *,
+    max_duration_s: float | None = None,
+    with_embedding: bool = True,
+    emotion_registry: str | Path | None = None,
+) -> dict:
+    """Features, quality, version, embedding and emotion of one audio file, JSON-ready.
+
+    Returns
+    -------
+    dict
+        ``{"features", "quality", "version", "decoded_duration_s", "embedding", "emotion"}``;
+        ``embedding`` is None when no speech was found or ``with_embedding`` is False,
+        ``emotion`` is None when no emotion model is active (the stage is off).
+
+    Raises
+    ------
+    VoiceFeaturesError
+        The file cannot be decoded (empty, corrupt, NaN samples, too long, ...).
+    """
+    from voice_features import analyse
+
+    audio = load_audio(source, max_duration_s=max_duration_s)
+    result = analyse(audio.samples, sr=audio.sample_rate, clipping_fraction=audio.clipping_fraction)
+    payload = result.to_json_dict() | {"decoded_duration_s": audio.duration_s, "embedding": None, "emotion": None}
+    if result.speech_intervals and with_embedding:
+        from voice_features.embedding import embed_speech
+
+        payload["embedding"] = embed_speech(audio.samples, sr=audio.sample_rate,
+                                            speech_intervals=result.speech_intervals).to_json_dict()
+    if result.speech_intervals and emotion_registry is not None:
+        from voice_features.emotion.inference import analyse_emotion
+
+        emotion = analyse_emotion(audio.samples, sr=audio.sample_rate, speech_intervals=result.speech_intervals,
+                                  registry_dir=emotion_registry)
+        payload["emotion"] = None if emotion is None else emotion.to_json_dict()
+    return payload
