@@ -57,6 +57,15 @@ def _alert_row(alert: Alert) -> dict:
             "message": alert.message, "created_at": alert.created_at.isoformat()}
 
 
+def emotion_stage() -> str:
+    """"off" unless a trained speech-emotion model is active in the registry (then its version)."""
+    from django.conf import settings
+
+    from voice_features.emotion.inference import emotion_stage_status
+
+    return emotion_stage_status(settings.EMOTION_MODEL_REGISTRY)
+
+
 def patient_timeline(*, patient: Patient) -> dict:
     """Everything over time for one patient, oldest first; a fixed number of queries."""
     recordings = (
@@ -71,7 +80,11 @@ def patient_timeline(*, patient: Patient) -> dict:
         "recordings": [_recording_row(r) for r in recordings],
         "baselines": [{"id": b.pk, "built_at": b.built_at.isoformat(), "n_recordings": b.n_recordings,
                        "features": b.payload.get("features", {})} for b in baselines],
-        "scores": [_score_row(s) for s in scores if s.scope == RiskScore.Scope.RECORDING],
+        "scores": [_score_row(s) for s in scores
+                   if s.scope == RiskScore.Scope.RECORDING and s.predicted_phq9 is not None],
+        "baseline_pending_recordings": sum(1 for s in scores
+                                           if s.scope == RiskScore.Scope.RECORDING and s.predicted_phq9 is None),
+        "emotion_stage": emotion_stage(),
         "weekly": [_score_row(s) for s in scores if s.scope == RiskScore.Scope.WEEK],
         "phq9": [_phq9_row(p) for p in Phq9Response.objects.filter(patient=patient).order_by("answered_at")],
         "alerts": [_alert_row(a) for a in Alert.objects.filter(patient=patient).order_by("-created_at")],

@@ -230,12 +230,32 @@ def load_audio(source: Source, *, target_sr: int = TARGET_SR, max_duration_s: fl
             stream.close()
 
 
+class _Growing:
+    """A float32 buffer filled in place: decoding a long file holds one copy of it, not three."""
+
+    def __init__(self, expected: int) -> None:
+        self.data = np.empty(max(expected, 1), dtype=np.float32)
+        self.size = 0
+
+    def extend(self, chunk: np.ndarray) -> None:
+        end = self.size + chunk.size
+        if end > self.data.size:
+            grown = np.empty(max(end, 2 * self.data.size), dtype=np.float32)
+            grown[: self.size] = self.data[: self.size]
+            self.data = grown
+        self.data[self.size:end] = chunk
+        self.size = end
+
+    def view(self) -> np.ndarray:
+        return self.data[: self.size]
+
+
 def _decode(stream: BinaryIO, kind: str, target_sr: int, max_duration_s: float | None) -> DecodedAudio:
     with av.open(stream, mode="r", format=_FFMPEG_FORMAT[kind]) as container:
         info = _info_from_container(container, kind)
         _validate_info(info)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=target_sr)
-        chunks: list[np.ndarray] = []
+        out = _Growing(int(((info.duration_s or 60.0) + 1.0) * target_sr))
         clipped = total = 0
         for frame in container.decode(container.streams.audio[0]):
             original = _frame_to_float(frame)
@@ -244,13 +264,16 @@ def _decode(stream: BinaryIO, kind: str, target_sr: int, max_duration_s: float |
             clipped += int(np.count_nonzero(np.abs(original) >= _CLIP_LEVEL))
             total += original.size
             frame.pts = None
-            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
+            for resampled in resampler.resample(frame):
+                out.extend(resampled.to_ndarray().reshape(-1))
             if max_duration_s is not None and total / max(info.channels, 1) / info.sample_rate > max_duration_s:
                 raise VoiceFeaturesError(
                     f"The recording is longer than the {max_duration_s:.0f}-s limit.", code="too_long"
                 )
-        chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
+        for resampled in resampler.resample(None):
+            out.extend(resampled.to_ndarray().reshape(-1))
     if total == 0:
         raise VoiceFeaturesError("The file contains no audio samples.", code="empty")
-    samples = np.clip(np.concatenate(chunks).astype(np.float32, copy=False), -1.0, 1.0)
+    samples = out.view()
+    np.clip(samples, -1.0, 1.0, out=samples)
     return DecodedAudio(samples=samples, sample_rate=target_sr, info=info, clipping_fraction=clipped / total)

@@ -51,12 +51,19 @@ class FeatureSetSerializer(serializers.ModelSerializer):
 class RecordingSerializer(serializers.ModelSerializer):
     patient = serializers.SlugRelatedField(slug_field="code", read_only=True)
     feature_sets = FeatureSetSerializer(many=True, read_only=True)
+    emotion_stage = serializers.SerializerMethodField(
+        help_text='"off" when no trained speech-emotion model is active, else the active model version')
+
+    def get_emotion_stage(self, recording) -> str:
+        from screening.selectors import emotion_stage
+
+        return emotion_stage()
 
     class Meta:
         model = Recording
         fields = ["id", "patient", "status", "status_reason", "attempts", "recorded_at", "uploaded_at",
                   "finished_at", "container", "codec", "sample_rate", "channels", "duration_s", "size_bytes",
-                  "sha256", "feature_sets"]
+                  "sha256", "feature_sets", "emotion_stage"]
 
 
 class Phq9InputSerializer(serializers.Serializer):

@@ -377,3 +377,16 @@ def test_it_shows_processing_status_of_the_team_uploads(cast, alice):
     assert (counts["done"], counts["rejected"], counts["failed"], counts["received"]) == (3, 1, 1, 0)
     body = response.content.decode()
     assert "ValueError: decoder crashed" in body and "at least 5 s are needed" in body and "S-001" not in body
+
+
+def test_it_says_plainly_that_emotion_analysis_is_off(client, django_user_model):
+    from clinic.models import CareTeam
+    from clinic.services import patient_create
+
+    user = django_user_model.objects.create_user("emo", password="emo-password-123")
+    team = CareTeam.objects.create(name="Emo team")
+    team.members.add(user)
+    patient, _ = patient_create(care_team=team, code="EMO-1")
+    client.force_login(user)
+    page = client.get(f"/patients/{patient.pk}/").content.decode()
+    assert 'id="emotion-stage-notice"' in page and "Emotion analysis is off" in page

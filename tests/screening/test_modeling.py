@@ -87,6 +87,7 @@ def test_it_serves_the_timeline_to_the_care_team_only(cast, api, django_capture_
     assert timeline["patient"]["code"] == "N-001"
     assert [p["total"] for p in timeline["phq9"]] == [9]
     assert set(timeline) >= {"recordings", "baselines", "scores", "weekly", "phq9", "alerts"}
+    assert timeline["emotion_stage"] == "off"  # no trained emotion model is active: said, not hidden
     assert api(cast.charlie_token).get(f"/api/v1/patients/{cast.patient_a.pk}/timeline/").status_code == 404
     assert api(cast.key_b).get(f"/api/v1/patients/{cast.patient_a.pk}/timeline/").status_code == 404
     assert api(cast.key_a).get(f"/api/v1/patients/{cast.patient_a.pk}/timeline/").status_code == 200
