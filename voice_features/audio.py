@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import struct
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -155,24 +156,31 @@ def probe_audio(source: Source) -> AudioInfo:
     VoiceFeaturesError
         Empty, not audio, truncated, or a stream FFmpeg cannot open.
     """
-    stream = _open(source)
-    try:
-        kind = _sniff_or_raise(stream)
-        if kind == "wav":
-            _check_wav_complete(stream)
+    with _sniffed(source) as (stream, kind):
         try:
             with av.open(stream, mode="r", format=_FFMPEG_FORMAT[kind]) as container:
                 info = _info_from_container(container, kind)
         except av.FFmpegError as exc:
             raise VoiceFeaturesError(f"The {kind} file could not be read: {exc}.", code="corrupt") from exc
-        _validate_info(info)
-        return info
-    finally:
-        if isinstance(source, (str, Path)):
-            stream.close()
+    _validate_info(info)
+    return info
 
 
 _FFMPEG_FORMAT = {"wav": "wav", "flac": "flac", "ogg": "ogg", "webm": "matroska", "mp3": "mp3", "m4a": "mov"}
+
+
+@contextmanager
+def _sniffed(source: Source):
+    """The opened stream and its container; a truncated WAV is refused before FFmpeg sees it."""
+    stream = _open(source)
+    try:
+        kind = _sniff_or_raise(stream)
+        if kind == "wav":
+            _check_wav_complete(stream)
+        yield stream, kind
+    finally:
+        if isinstance(source, (str, Path)):
+            stream.close()
 
 
 def _sniff_or_raise(stream: BinaryIO) -> str:
@@ -216,18 +224,11 @@ def load_audio(source: Source, *, target_sr: int = TARGET_SR, max_duration_s: fl
         ``samples`` has shape (n,) in [-1, 1]; ``clipping_fraction`` is the share of
         original samples at full scale, measured before resampling smooths it away.
     """
-    stream = _open(source)
-    try:
-        kind = _sniff_or_raise(stream)
-        if kind == "wav":
-            _check_wav_complete(stream)
+    with _sniffed(source) as (stream, kind):
         try:
             return _decode(stream, kind, target_sr, max_duration_s)
         except av.FFmpegError as exc:
             raise VoiceFeaturesError(f"The {kind} file could not be decoded: {exc}.", code="corrupt") from exc
-    finally:
-        if isinstance(source, (str, Path)):
-            stream.close()
 
 
 class _Growing:

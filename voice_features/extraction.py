@@ -17,33 +17,14 @@ import parselmouth
 from voice_features import prosody, quality, segmentation, voice_quality
 from voice_features.errors import VoiceFeaturesError
 
+from voice_features.feature_names import FEATURE_NAMES as CONTRACT_FEATURE_NAMES
+
 __all__ = ["FEATURE_SET_VERSION", "FEATURE_NAMES", "AnalysisResult", "analyse"]
 
 FEATURE_SET_VERSION = "1.0.0"
 """Bump the major part whenever a feature's definition or a threshold changes its values."""
 
-FEATURE_NAMES: tuple[str, ...] = (
-    "duration_s",
-    "speech_s",
-    "syllable_count",
-    "speech_rate_syl_s",
-    "articulation_rate_syl_s",
-    "speech_rate_cv",
-    "pause_count",
-    "pause_rate_per_min",
-    "pause_mean_s",
-    "pause_median_s",
-    "pause_ratio",
-    "f0_median_hz",
-    "f0_median_st",
-    "f0_range_st",
-    "f0_sd_st",
-    "intensity_mean_db",
-    "jitter_local",
-    "shimmer_local",
-    "hnr_db",
-    "voiced_fraction",
-)
+FEATURE_NAMES = CONTRACT_FEATURE_NAMES
 
 INTENSITY_MIN_PITCH_HZ = 50.0
 """Sets the intensity window (3.2 / 50 Hz = 64 ms), as in de Jong & Wempe's script."""

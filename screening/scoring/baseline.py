@@ -18,6 +18,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from voice_features.feature_names import FEATURE_NAMES
+
 __all__ = [
     "FEATURE_KEYS",
     "MAD_TO_SD",
@@ -32,28 +34,7 @@ __all__ = [
 ]
 
 #: Feature keys of the ``voice_features`` contract (DESIGN.md).
-FEATURE_KEYS: tuple[str, ...] = (
-    "duration_s",
-    "speech_s",
-    "syllable_count",
-    "speech_rate_syl_s",
-    "articulation_rate_syl_s",
-    "speech_rate_cv",
-    "pause_count",
-    "pause_rate_per_min",
-    "pause_mean_s",
-    "pause_median_s",
-    "pause_ratio",
-    "f0_median_hz",
-    "f0_median_st",
-    "f0_range_st",
-    "f0_sd_st",
-    "intensity_mean_db",
-    "jitter_local",
-    "shimmer_local",
-    "hnr_db",
-    "voiced_fraction",
-)
+FEATURE_KEYS: tuple[str, ...] = FEATURE_NAMES
 
 #: Makes the median absolute deviation a consistent estimator of a normal SD.
 MAD_TO_SD = 1.4826
