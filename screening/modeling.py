@@ -18,9 +18,15 @@ from django.utils import timezone
 from clinic.models import Patient, Phq9Response
 from screening.models import RiskModel, RiskScore, ValidationReport
 from screening.scoring.deviation import DIRECTIONAL_FEATURES
-from screening.scoring.risk import PRIOR_MODEL, RiskModel as ScoringModel
-from screening.scoring.risk import _fit_mixedlm, fit_population_model, pair_phq9_with_voice, patient_calibration
-from screening.scoring.risk import predict_frame
+from screening.scoring.risk import (
+    PRIOR_MODEL,
+    _fit_mixedlm,
+    fit_population_model,
+    pair_phq9_with_voice,
+    patient_calibration,
+    predict_frame,
+)
+from screening.scoring.risk import RiskModel as ScoringModel
 from screening.validation import build_report, render
 
 MIN_FIT_PATIENTS = 10

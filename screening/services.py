@@ -22,8 +22,8 @@ from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.scoring import alerts as rules_mod
 from screening.scoring.baseline import BaselineRecording, build_baseline
 from screening.scoring.deviation import Deviation, aggregate_deviations, deviation_from_baseline
-from screening.scoring.risk import PRIOR_MODEL, RiskModel as ScoringModel
-from screening.scoring.risk import patient_calibration, predict_risk
+from screening.scoring.risk import PRIOR_MODEL, patient_calibration, predict_risk
+from screening.scoring.risk import RiskModel as ScoringModel
 from voice_features.models import FeatureSet
 
 logger = logging.getLogger(__name__)
@@ -256,8 +256,12 @@ def _speaker_consistency(feature_sets: list[FeatureSet], writes: Writes) -> None
     are compared (rows from another source keep the flag they came with).
     """
     from voice_features.embedding import EMBEDDING_MODEL_NAME
-    from voice_features.speaker import (MIN_ENROLMENT_RECORDINGS, enrolment_centroid, is_speaker_mismatch,
-                                        speaker_similarity)
+    from voice_features.speaker import (
+        MIN_ENROLMENT_RECORDINGS,
+        enrolment_centroid,
+        is_speaker_mismatch,
+        speaker_similarity,
+    )
 
     with_embedding = [fs for fs in feature_sets
                       if _embedding(fs) and fs.embedding.get("model") == EMBEDDING_MODEL_NAME]

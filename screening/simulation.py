@@ -15,9 +15,10 @@ Pure NumPy/pandas: no Django.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -210,7 +211,7 @@ def simulate_cohort(
     n_weeks: int = 16,
     recordings_per_week: int = 4,
     phq9_every_weeks: int = 2,
-    start: datetime = datetime(2025, 1, 6, tzinfo=timezone.utc),
+    start: datetime = datetime(2025, 1, 6, tzinfo=UTC),
     seed: int = 0,
 ) -> SimulatedCohort:
     """Simulate a monitored cohort.

@@ -110,7 +110,7 @@ def _check_wav_complete(stream: BinaryIO) -> None:
     stream.seek(0)
 
 
-def _info_from_container(container: "av.container.InputContainer", kind: str) -> AudioInfo:
+def _info_from_container(container: av.container.InputContainer, kind: str) -> AudioInfo:
     if not container.streams.audio:
         raise VoiceFeaturesError("The file holds no audio stream.", code="no_audio_stream")
     stream = container.streams.audio[0]
@@ -196,7 +196,7 @@ def _sniff_or_raise(stream: BinaryIO) -> str:
     return kind
 
 
-def _frame_to_float(frame: "av.AudioFrame") -> np.ndarray:
+def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:
     data = frame.to_ndarray()
     if data.dtype == np.uint8:
         return (data.astype(np.float32) - 128.0) / 128.0

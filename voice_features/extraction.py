@@ -16,7 +16,6 @@ import parselmouth
 
 from voice_features import prosody, quality, segmentation, voice_quality
 from voice_features.errors import VoiceFeaturesError
-
 from voice_features.feature_names import FEATURE_NAMES as CONTRACT_FEATURE_NAMES
 
 __all__ = ["FEATURE_SET_VERSION", "FEATURE_NAMES", "AnalysisResult", "analyse"]

@@ -11,7 +11,20 @@ from functools import cached_property
 
 from django.conf import settings
 from django.db.models import (
-    Case, Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Value, When, Window,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
 )
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -191,7 +192,7 @@ class Baseline:
         return json.dumps(self.to_dict(), allow_nan=False)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Baseline":
+    def from_dict(cls, data: Mapping[str, Any]) -> Baseline:
         centroid = data.get("embedding_centroid")
         return cls(
             features={
@@ -208,7 +209,7 @@ class Baseline:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "Baseline":
+    def from_json(cls, text: str) -> Baseline:
         return cls.from_dict(json.loads(text))
 
 

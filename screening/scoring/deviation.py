@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -123,7 +124,7 @@ class Deviation:
         return json.dumps(self.to_dict(), allow_nan=False)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Deviation":
+    def from_dict(cls, data: Mapping[str, Any]) -> Deviation:
         return cls(
             z={k: _nan_if_none(v) for k, v in data["z"].items()},
             composite=_nan_if_none(data["composite"]),

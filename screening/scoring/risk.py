@@ -21,9 +21,10 @@ import hashlib
 import json
 import math
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -116,7 +117,7 @@ class RiskModel:
         return json.dumps(self.to_dict(), allow_nan=False)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RiskModel":
+    def from_dict(cls, data: Mapping[str, Any]) -> RiskModel:
         fitted_at = data.get("fitted_at")
         return cls(
             version=str(data["version"]),
@@ -133,7 +134,7 @@ class RiskModel:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "RiskModel":
+    def from_json(cls, text: str) -> RiskModel:
         return cls.from_dict(json.loads(text))
 
 
@@ -559,7 +560,7 @@ def fit_population_model(
         oof.loc[oof.index[test], "oof_p_ge10"] = pred["p_phq9_ge10"].to_numpy()
     metrics = _cv_metrics(oof, target=target, group=group)
     intercept, coefs, tau2, sigma2 = _fit_mixedlm(df, features, target, group)
-    fitted_at = fitted_at or datetime.now(timezone.utc)
+    fitted_at = fitted_at or datetime.now(UTC)
     if version is None:
         digest = hashlib.sha256(json.dumps([intercept, coefs, tau2, sigma2],
                                            sort_keys=True).encode()).hexdigest()[:8]

@@ -14,7 +14,7 @@ import io
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -224,7 +224,7 @@ def build_report(
     model : dict, optional
         The risk model's version and kind, shown in the summary.
     """
-    generated_at = generated_at or datetime.now(timezone.utc)
+    generated_at = generated_at or datetime.now(UTC)
     reference = pd.Timestamp(reference_date if reference_date is not None else generated_at)
     pairing = pair_phq9_with_voice(
         phq9, scores, window_days=window_days, min_recordings=min_recordings

@@ -1,6 +1,6 @@
 """Alert rules: each kind, priorities and one episode key per ongoing episode."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,7 +18,7 @@ from screening.scoring.alerts import (
     threshold_crossing_alerts,
 )
 
-T0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
 
 
 def _scores(predicted, p=None):

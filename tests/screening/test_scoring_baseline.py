@@ -1,6 +1,6 @@
 """Personal baselines: robust statistics, window choice, exclusions, JSON snapshots."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -17,7 +17,7 @@ from screening.scoring.baseline import (
     select_baseline_recordings,
 )
 
-T0 = datetime(2025, 1, 6, 9, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 6, 9, tzinfo=UTC)
 
 
 def _rec(i, day, rate=4.0, **kw):

@@ -1,7 +1,7 @@
 """Signed robust z, embedding drift, composite index and aggregation."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -19,7 +19,7 @@ from screening.scoring.deviation import (
     robust_z,
 )
 
-T0 = datetime(2025, 1, 6, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 6, tzinfo=UTC)
 
 
 def _baseline(**extra):

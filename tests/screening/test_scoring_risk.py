@@ -1,6 +1,6 @@
 """Risk model: prior, empirical-Bayes calibration, prediction, fitting, serialisation."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from screening.scoring.risk import (
     repeated_measures_corr,
 )
 
-T0 = datetime(2025, 1, 6, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 6, tzinfo=UTC)
 TOY = RiskModel(version="toy-1", kind="mixedlm", intercept=8.0,
                 coefficients={"speech_rate_syl_s": 2.0, "pause_ratio": 1.0},
                 tau2=4.0, sigma2=4.0)

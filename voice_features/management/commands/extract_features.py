@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import math
 
-from django.core.management.base import BaseCommand, CommandError
-
 from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from voice_features import FEATURE_NAMES
 from voice_features.errors import VoiceFeaturesError
