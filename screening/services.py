@@ -20,7 +20,7 @@ from django.utils import timezone
 from clinic.models import Patient, Phq9Response, Recording
 from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.scoring import alerts as rules_mod
-from screening.scoring.baseline import BaselineRecording, build_baseline
+from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, build_baseline
 from screening.scoring.deviation import Deviation, aggregate_deviations, deviation_from_baseline
 from screening.scoring.risk import PRIOR_MODEL, patient_calibration, predict_risk
 from screening.scoring.risk import RiskModel as ScoringModel
@@ -277,10 +277,21 @@ def _speaker_consistency(feature_sets: list[FeatureSet], writes: Writes) -> None
             writes.feature_sets.append(fs)
 
 
+def _emotion_features(fs: FeatureSet) -> dict[str, float]:
+    """Mean emotion posteriors as ``emotion_<label>`` values: the patient's emotional baseline."""
+    posterior = (fs.emotion or {}).get("mean_posterior") or {}
+    return {f"emotion_{label}": value for label, value in posterior.items()}
+
+
 def _baseline_records(data: PatientData) -> list[BaselineRecording]:
     return [BaselineRecording(recording_id=str(fs.recording_id), recorded_at=fs.recording.recorded_at,
-                              features=fs.features, embedding=_embedding(fs),
+                              features=fs.features | _emotion_features(fs), embedding=_embedding(fs),
                               speaker_mismatch=bool(fs.speaker_mismatch)) for fs in data.feature_sets]
+
+
+def _baseline_keys(records: list[BaselineRecording]) -> tuple[str, ...]:
+    emotion = sorted({key for r in records for key in r.features if key.startswith("emotion_")})
+    return (*FEATURE_KEYS, *emotion)
 
 
 def _population_point(deviation: Deviation, model: ScoringModel) -> float:
@@ -318,6 +329,7 @@ def _pending(data: PatientData, fs: FeatureSet) -> RiskScore:
 def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes):
     """Deviation and risk of every valid processed recording; a baseline snapshot for each new one."""
     records = _baseline_records(data)
+    keys = _baseline_keys(records)
     fs_by_id = {str(fs.recording_id): fs for fs in data.feature_sets}
     scored: list[tuple[datetime, Deviation, RiskScore, bool]] = []
     snapshots: dict[tuple, tuple[BaselineSnapshot, list[RiskScore]]] = {}
@@ -331,7 +343,7 @@ def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes):
             continue
         if existing is not None:
             continue  # baseline was pending when it was scored; baselines look only backwards
-        baseline = build_baseline(records, at=rec.recorded_at)
+        baseline = build_baseline(records, at=rec.recorded_at, feature_keys=keys)
         if baseline is None:
             writes.new_scores.append(_pending(data, fs))
             continue

@@ -120,3 +120,18 @@ def test_it_resolves_an_overdue_alert_when_a_recording_arrives(cohort):
     services.patients_screen(patient_ids=[patient_id], now=last + timedelta(days=20))
     alert.refresh_from_db()
     assert alert.state == "resolved" and "new recording" in alert.note
+
+
+def test_it_keeps_emotion_posteriors_in_the_personal_baseline(cohort):
+    from voice_features.models import FeatureSet
+
+    sim, ids, _ = cohort
+    patient_id = next(iter(ids.values()))
+    for n, fs in enumerate(FeatureSet.objects.filter(recording__patient_id=patient_id).order_by("recording__recorded_at")):
+        fs.emotion = {"model_version": "ser-test", "mean_posterior": {"sad": 0.2 + 0.01 * (n % 3), "neutral": 0.8}}
+        fs.save()
+    services.patients_screen(patient_ids=[patient_id], now=timezone.now())
+    snapshot = BaselineSnapshot.objects.filter(patient_id=patient_id).first()
+    assert snapshot.payload["features"]["emotion_sad"]["median"] == pytest.approx(0.21, abs=0.011)
+    score = RiskScore.objects.filter(patient_id=patient_id, scope="recording", predicted_phq9__isnull=False).first()
+    assert "emotion_sad" in score.deviations["z"]
