@@ -106,6 +106,9 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        import redis
+
+        redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()  # the queued tasks had no worker
     _report(results, elapsed, args, len(wav))
 
 

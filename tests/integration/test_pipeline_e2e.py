@@ -22,12 +22,18 @@ ROOT = Path(__file__).resolve().parents[2]
 def live_broker(redis_url, settings):
     from config.celery_app import app
 
+    def reset_connections() -> None:
+        # Earlier tests may have created the producer pool for the embedded broker.
+        app._pool = None
+        app.amqp._producer_pool = None
+
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.update(task_always_eager=False, broker_url=redis_url, broker_transport_options={})
-    app._pool = None
+    reset_connections()
     yield app
-    app.conf.update(task_always_eager=True)
-    app._pool = None
+    app.conf.update(task_always_eager=True, broker_url=settings.CELERY_BROKER_URL,
+                    broker_transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+    reset_connections()
 
 
 @pytest.fixture
@@ -54,8 +60,7 @@ def worker(postgres, live_broker, redis_url, settings, tmp_path):
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
     log.close()
-    if os.environ.get("CADENCE_SHOW_WORKER_LOG"):
-        print((tmp_path / "worker.log").read_text())
+    print((tmp_path / "worker.log").read_text()[-4000:])  # shown by pytest only when a test fails
 
 
 def _wait_final(recording_id: int, timeout_s: float = 120) -> Recording:
