@@ -105,3 +105,62 @@ def test_it_rejects_a_recording_without_speech_in_a_real_worker(cast, api, worke
     assert recording.status == "rejected"
     assert "speech" in recording.status_reason.lower()
     _ = tone_wav
+
+
+def _start_worker(env: dict, log_path: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "--loglevel", "INFO",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=open(log_path, "a"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, postgres, live_broker, redis_url,
+                                                               settings, tmp_path):
+    """SIGKILL the worker while it processes a long file: nothing half-written, the sweeper re-queues it."""
+    import io
+
+    import soundfile as sf
+
+    from voice_features.models import FeatureSet
+    from voice_features.services import recordings_sweep_stale
+    from voice_features.synth import synth_speech
+
+    db = connection.settings_dict
+    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+           "CELERY_BROKER_URL": redis_url, "CELERY_TASK_ALWAYS_EAGER": "false", "OMP_NUM_THREADS": "1",
+           "CADENCE_PRIVATE_MEDIA_ROOT": settings.STORAGES["default"]["OPTIONS"]["location"]}
+    speech = synth_speech(run_durations_s=[3.0] * 120, pause_durations_s=[1.0] * 119, seed=3)  # 8 min
+    buf = io.BytesIO()
+    sf.write(buf, speech.samples, 16000, subtype="PCM_16", format="WAV")
+    worker = _start_worker(env, tmp_path / "worker.log")
+    try:
+        response = api(cast.key_a).post("/api/v1/recordings/", {"audio": SimpleUploadedFile("long.wav", buf.getvalue())},
+                                        format="multipart")
+        recording_id = response.json()["id"]
+        deadline = time.monotonic() + 60
+        while Recording.objects.get(pk=recording_id).status != "processing":
+            assert time.monotonic() < deadline, "the worker never claimed the recording"
+            time.sleep(0.1)
+        time.sleep(1.0)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+    recording = Recording.objects.get(pk=recording_id)
+    assert recording.status == "processing" and not FeatureSet.objects.filter(recording_id=recording_id).exists()
+
+    settings.CADENCE_STALE_AFTER_S = 0
+    assert recording_id in recordings_sweep_stale()
+    from voice_features.tasks import process_recording
+
+    process_recording.delay(recording_id)
+    worker = _start_worker(env, tmp_path / "worker.log")
+    try:
+        recording = _wait_final(recording_id, timeout_s=180)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    assert recording.status == "done", recording.status_reason
+    assert recording.attempts == 2
+    assert FeatureSet.objects.filter(recording_id=recording_id).count() == 1
