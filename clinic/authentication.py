@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from clinic.models import ApiToken, Patient
@@ -44,6 +46,9 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             if not token.patient.active:
                 raise exceptions.AuthenticationFailed("This patient is no longer enrolled.")
             return PatientPrincipal(patient=token.patient), token
+        age = (timezone.now() - token.created_at).total_seconds()
+        if age > settings.CADENCE_CLINICIAN_TOKEN_TTL_S:
+            raise exceptions.AuthenticationFailed("This token has expired; ask for a new one at /api/v1/auth/token/.")
         user: AbstractBaseUser = token.user
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive.")

@@ -128,6 +128,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Clinician API tokens expire; a patient app's upload token lasts until revoked.
+CADENCE_CLINICIAN_TOKEN_TTL_S = env_int("CADENCE_CLINICIAN_TOKEN_TTL_S", 12 * 3600)
+
 # Uploads
 CADENCE_MAX_UPLOAD_BYTES = env_int("CADENCE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 CADENCE_MIN_DURATION_S = env_float("CADENCE_MIN_DURATION_S", 3.0)

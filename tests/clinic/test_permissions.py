@@ -122,3 +122,14 @@ def test_it_keeps_the_audit_log_append_only(cast, objects, api):
 def test_it_serves_no_clinical_page_without_authentication(client, cast):
     assert client.get("/api/schema/").status_code in (200, 401, 403)
     assert client.get(f"/api/v1/patients/{cast.patient_a.pk}/").status_code == 401
+
+
+def test_it_expires_clinician_tokens_but_not_upload_tokens(cast, api, settings):
+    from datetime import timedelta
+
+    from clinic.models import ApiToken
+
+    ApiToken.objects.update(created_at=timezone.now() - timedelta(seconds=settings.CADENCE_CLINICIAN_TOKEN_TTL_S + 1))
+    response = api(cast.alice_token).get("/api/v1/patients/")
+    assert response.status_code == 401 and "expired" in response.json()["detail"]
+    assert api(cast.key_a).get(f"/api/v1/patients/{cast.patient_a.pk}/").status_code == 200
