@@ -52,6 +52,14 @@ def patient_create(*, care_team: CareTeam, code: str, enrolled_on: date | None =
     return patient, key
 
 
+def upload_token_rotate(*, patient: Patient) -> str:
+    """Revoke the patient's upload tokens (a lost phone, a new app) and issue a new one, shown once."""
+    with transaction.atomic():
+        ApiToken.objects.filter(patient=patient, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        _, key = ApiToken.issue(kind=ApiToken.Kind.PATIENT, patient=patient)
+    return key
+
+
 def clinician_token_issue(*, user: User) -> str:
     _, key = ApiToken.issue(kind=ApiToken.Kind.CLINICIAN, user=user)
     return key

@@ -6,6 +6,7 @@ urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
     path("patients/", views.PatientListView.as_view(), name="patient-list"),
     path("patients/<int:patient_id>/", views.PatientDetailView.as_view(), name="patient-detail"),
+    path("patients/<int:patient_id>/upload-token/", views.UploadTokenView.as_view(), name="patient-upload-token"),
     path("recordings/", views.RecordingListView.as_view(), name="recording-list"),
     path("recordings/<int:recording_id>/", views.RecordingDetailView.as_view(), name="recording-detail"),
     path("recordings/<int:recording_id>/audio/", views.RecordingAudioView.as_view(), name="recording-audio"),

@@ -84,6 +84,19 @@ class PatientDetailView(APIView):
         return Response(s.PatientSerializer(patient).data)
 
 
+class UploadTokenView(APIView):
+    """Revoke a patient's upload tokens and issue a new one (shown once)."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=None, responses={201: dict})
+    def post(self, request, patient_id: int):
+        patient = visible_patient(request, patient_id)
+        key = services.upload_token_rotate(patient=patient)
+        audit_record(request=request, action="update", resource="upload_token", patient=patient, object_id=patient.pk)
+        return Response({"id": patient.pk, "upload_token": key}, status=status.HTTP_201_CREATED)
+
+
 class RecordingListView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 

@@ -133,3 +133,13 @@ def test_it_expires_clinician_tokens_but_not_upload_tokens(cast, api, settings):
     response = api(cast.alice_token).get("/api/v1/patients/")
     assert response.status_code == 401 and "expired" in response.json()["detail"]
     assert api(cast.key_a).get(f"/api/v1/patients/{cast.patient_a.pk}/").status_code == 200
+
+
+def test_it_rotates_a_lost_upload_token(cast, api):
+    url = f"/api/v1/patients/{cast.patient_a.pk}/upload-token/"
+    assert api(cast.charlie_token).post(url).status_code == 404
+    assert api(cast.key_a).post(url).status_code == 403
+    response = api(cast.bob_token).post(url)
+    assert response.status_code == 201
+    assert api(cast.key_a).get(f"/api/v1/patients/{cast.patient_a.pk}/").status_code == 401  # the old one is revoked
+    assert api(response.json()["upload_token"]).get(f"/api/v1/patients/{cast.patient_a.pk}/").status_code == 200
