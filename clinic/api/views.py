@@ -83,6 +83,21 @@ class PatientDetailView(APIView):
         audit_record(request=request, action="read", resource="patient", patient=patient, object_id=patient.pk)
         return Response(s.PatientSerializer(patient).data)
 
+    @extend_schema(request=s.PatientSerializer, responses=s.PatientSerializer)
+    def patch(self, request, patient_id: int):
+        """Clinicians update demographics or end monitoring (``active: false``); the code and team stay."""
+        if isinstance(request.user, PatientPrincipal):
+            raise NotFound()
+        patient = visible_patient(request, patient_id)
+        data = s.PatientSerializer(patient, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        fields = {k: v for k, v in data.validated_data.items() if k not in ("code", "care_team")}
+        for name, value in fields.items():
+            setattr(patient, name, value)
+        patient.save(update_fields=list(fields) or None)
+        audit_record(request=request, action="update", resource="patient", patient=patient, object_id=patient.pk)
+        return Response(s.PatientSerializer(patient).data)
+
 
 class UploadTokenView(APIView):
     """Revoke a patient's upload tokens and issue a new one (shown once)."""

@@ -143,3 +143,13 @@ def test_it_rotates_a_lost_upload_token(cast, api):
     assert response.status_code == 201
     assert api(cast.key_a).get(f"/api/v1/patients/{cast.patient_a.pk}/").status_code == 401  # the old one is revoked
     assert api(response.json()["upload_token"]).get(f"/api/v1/patients/{cast.patient_a.pk}/").status_code == 200
+
+
+def test_it_lets_the_care_team_end_monitoring(cast, api):
+    url = f"/api/v1/patients/{cast.patient_a.pk}/"
+    assert api(cast.charlie_token).patch(url, {"active": False}, format="json").status_code == 404
+    assert api(cast.key_a).patch(url, {"active": False}, format="json").status_code == 404
+    response = api(cast.bob_token).patch(url, {"active": False, "code": "RENAMED"}, format="json")
+    assert response.status_code == 200 and response.json()["active"] is False
+    assert response.json()["code"] == "N-001"
+    assert api(cast.key_a).get(url).status_code == 401  # the patient's app is no longer accepted
