@@ -20,10 +20,11 @@ from screening.models import RiskModel, RiskScore, ValidationReport
 from screening.scoring.deviation import DIRECTIONAL_FEATURES
 from screening.scoring.risk import (
     PRIOR_MODEL,
+    Calibrations,
     _fit_mixedlm,
     fit_population_model,
     pair_phq9_with_voice,
-    patient_calibration,
+    phq9_residuals,
     predict_frame,
 )
 from screening.scoring.risk import RiskModel as ScoringModel
@@ -89,20 +90,20 @@ def risk_model_fit() -> RiskModel:
 
 
 def _prospective_offsets(model: ScoringModel, scores: pd.DataFrame, phq9: pd.DataFrame) -> np.ndarray:
-    """Each recording's personal offset from that patient's PHQ-9s answered before it."""
-    population = predict_frame(model, scores)["predicted_phq9"].to_numpy()
-    offsets = np.zeros(len(scores))
-    for patient_id, answers in phq9.groupby("patient_id"):
-        mine = np.flatnonzero(scores["patient_id"].to_numpy() == patient_id)
-        times = scores["recorded_at"].to_numpy()[mine]
-        residuals = []
-        for answered_at, total in zip(answers["answered_at"].to_numpy(), answers["total"].to_numpy(), strict=True):
-            inside = mine[(times > answered_at - np.timedelta64(14, "D")) & (times <= answered_at)]
-            residuals.append((answered_at, total - population[inside].mean() if inside.size else math.nan))
-        for index, recorded_at in zip(mine, times, strict=True):
-            earlier = [r for t, r in residuals if t <= recorded_at]
-            offsets[index] = patient_calibration(earlier, model=model).offset
-    return offsets
+    """Each recording's personal offset from that patient's PHQ-9s answered before it (as served)."""
+    population = predict_frame(model, scores)["predicted_phq9"]
+    offsets = pd.Series(0.0, index=scores.index)
+    answers_by_patient = dict(tuple(phq9.sort_values("answered_at").groupby("patient_id")))
+    for patient_id, mine in scores.groupby("patient_id"):
+        answers = answers_by_patient.get(patient_id)
+        if answers is None:
+            continue
+        times = list(mine["recorded_at"])
+        residuals = phq9_residuals(list(zip(answers["answered_at"], answers["total"], strict=True)),
+                                   list(zip(times, population[mine.index], strict=True)))
+        calibrations = Calibrations(residuals, model)
+        offsets[mine.index] = [calibrations.at(t).offset for t in times]
+    return offsets.to_numpy()
 
 
 def out_of_fold_scores(scores: pd.DataFrame, phq9: pd.DataFrame, *, n_splits: int = 5) -> pd.DataFrame:

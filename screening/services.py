@@ -22,13 +22,12 @@ from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.scoring import alerts as rules_mod
 from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, build_baseline
 from screening.scoring.deviation import Deviation, aggregate_deviations, deviation_from_baseline
-from screening.scoring.risk import PRIOR_MODEL, patient_calibration, predict_risk
+from screening.scoring.risk import PRIOR_MODEL, Calibrations, phq9_residuals, population_phq9, predict_risk
 from screening.scoring.risk import RiskModel as ScoringModel
 from voice_features.models import FeatureSet
 
 logger = logging.getLogger(__name__)
 
-PHQ9_WINDOW = timedelta(days=14)
 _KIND = {"phq9_item9": Alert.Kind.SELF_HARM, "phq9_rise": Alert.Kind.PHQ9_RISE,
          "p_phq9_ge10": Alert.Kind.RISK_THRESHOLD, "overdue": Alert.Kind.OVERDUE,
          "speaker_mismatch": Alert.Kind.SPEAKER_MISMATCH}
@@ -149,28 +148,8 @@ def _light_load(patient_ids: list[int]) -> dict[int, LightPatient]:
     return data
 
 
-def _residuals(phq9, population: list[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
-    """Each PHQ-9 minus the mean population-model PHQ-9 of its 14-day window (only PHQ-9s with a window)."""
-    residuals = []
-    for _, answered_at, total, _ in phq9:
-        window = [p for t, p in population if answered_at - PHQ9_WINDOW < t <= answered_at]
-        if window:
-            residuals.append((answered_at, total - sum(window) / len(window)))
-    return residuals
-
-
-class Calibrations:
-    """The personal offset as of any time: a function of how many PHQ-9 residuals precede it."""
-
-    def __init__(self, residuals: list[tuple[datetime, float]], model: ScoringModel) -> None:
-        self.times = [t for t, _ in residuals]
-        values = [r for _, r in residuals]
-        self.by_count = [patient_calibration(values[:k], model=model) for k in range(len(values) + 1)]
-
-    def at(self, when: datetime):
-        from bisect import bisect_right
-
-        return self.by_count[bisect_right(self.times, when)]
+def _residuals(phq9: list[tuple[int, datetime, int, int]], population) -> list[tuple[datetime, float]]:
+    return phq9_residuals([(answered_at, total) for _, answered_at, total, _ in phq9], population)
 
 
 def _matches(row: ScoreRow, model: ScoringModel, calibration) -> bool:
@@ -294,15 +273,6 @@ def _baseline_keys(records: list[BaselineRecording]) -> tuple[str, ...]:
     return (*FEATURE_KEYS, *emotion)
 
 
-def _population_point(deviation: Deviation, model: ScoringModel) -> float:
-    """The population model's PHQ-9 for one deviation (no personal offset), on the 0-27 scale."""
-    total = model.intercept
-    for feature, coefficient in model.coefficients.items():
-        z = deviation.z.get(feature, math.nan)
-        total += coefficient * z if math.isfinite(z) else 0.0
-    return min(max(total, 0.0), 27.0)
-
-
 def _fill_score(score: RiskScore, deviation: Deviation, prediction, model: ScoringModel) -> None:
     score.risk_model_version = model.version
     score.calibrated = model.calibrated
@@ -310,7 +280,7 @@ def _fill_score(score: RiskScore, deviation: Deviation, prediction, model: Scori
     score.predicted_phq9_low = prediction.interval_low
     score.predicted_phq9_high = prediction.interval_high
     score.prob_ge10 = prediction.p_phq9_ge10
-    score.population_phq9 = _population_point(deviation, model)
+    score.population_phq9 = population_phq9(deviation.z, model=model)
     score.personal_offset = prediction.personal_offset
     score.n_phq9 = prediction.n_phq9
     score.n_recordings = deviation.n_recordings
@@ -357,7 +327,7 @@ def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes):
         snapshots[baseline.recording_ids][1].append(score)
         scored.append((rec.recorded_at, deviation_from_baseline(rec.features, baseline, embedding=rec.embedding),
                        score, True))
-    population = [(at, _population_point(deviation, model)) for at, deviation, _, _ in scored]
+    population = [(at, population_phq9(deviation.z, model=model)) for at, deviation, _, _ in scored]
     calibrations = Calibrations(_residuals(data.phq9, population), model)
     for at, deviation, score, is_new in scored:
         calibration = calibrations.at(at)

@@ -21,9 +21,10 @@ import hashlib
 import json
 import math
 import warnings
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,9 @@ __all__ = [
     "RiskPrediction",
     "FitResult",
     "patient_calibration",
+    "population_phq9",
+    "phq9_residuals",
+    "Calibrations",
     "predict_risk",
     "predict_frame",
     "pair_phq9_with_voice",
@@ -222,6 +226,57 @@ def patient_calibration(
     offset = shrinkage * float(r.mean()) if n else 0.0
     variance = model.tau2 * model.sigma2 / denominator if denominator > 0 else 0.0
     return PatientCalibration(offset=offset, variance=variance, n=n, shrinkage=shrinkage)
+
+
+def population_phq9(z: Mapping[str, float], *, model: RiskModel) -> float:
+    """The population model's PHQ-9 for one set of signed z's: no personal offset, on the 0-27 scale."""
+    coefficients = np.array(list(model.coefficients.values()))
+    return _clip_phq9(model.intercept + float(_model_inputs(z, model.features) @ coefficients))
+
+
+def phq9_residuals(
+    phq9: Sequence[tuple[datetime, float]],
+    population: Sequence[tuple[datetime, float]],
+    *,
+    window_days: float = 14.0,
+) -> list[tuple[datetime, float]]:
+    """Each PHQ-9 total minus the mean population PHQ-9 of the recordings in its window.
+
+    Parameters
+    ----------
+    phq9 : sequence of (answered_at, total)
+    population : sequence of (recorded_at, population PHQ-9), one per recording
+    window_days : float
+        The window ``(answered_at - window_days, answered_at]`` the PHQ-9 asks about.
+
+    Returns
+    -------
+    list of (answered_at, residual)
+        Only PHQ-9s with at least one recording in their window, in the given order.
+    """
+    window = timedelta(days=window_days)
+    residuals = []
+    for answered_at, total in phq9:
+        inside = [value for t, value in population if answered_at - window < t <= answered_at]
+        if inside:
+            residuals.append((answered_at, total - sum(inside) / len(inside)))
+    return residuals
+
+
+class Calibrations:
+    """A patient's offset as of any time, from the PHQ-9 residuals answered up to then.
+
+    ``residuals`` must be in time order; :meth:`at` is prospective: a score made at
+    ``when`` uses only PHQ-9s answered at or before ``when``.
+    """
+
+    def __init__(self, residuals: Sequence[tuple[datetime, float]], model: RiskModel) -> None:
+        self.times = [t for t, _ in residuals]
+        values = [r for _, r in residuals]
+        self.by_count = [patient_calibration(values[:k], model=model) for k in range(len(values) + 1)]
+
+    def at(self, when: datetime) -> PatientCalibration:
+        return self.by_count[bisect_right(self.times, when)]
 
 
 @dataclass(frozen=True)
