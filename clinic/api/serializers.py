@@ -55,9 +55,12 @@ class RecordingSerializer(serializers.ModelSerializer):
         help_text='"off" when no trained speech-emotion model is active, else the active model version')
 
     def get_emotion_stage(self, recording) -> str:
-        from screening.selectors import emotion_stage
+        # Read the model registry once per response, not once per recording listed.
+        if "emotion_stage" not in self.context:
+            from screening.selectors import emotion_stage
 
-        return emotion_stage()
+            self.context["emotion_stage"] = emotion_stage()
+        return self.context["emotion_stage"]
 
     class Meta:
         model = Recording

@@ -219,10 +219,6 @@ class Phq9ListView(APIView):
         return Response(s.Phq9Serializer(response).data, status=status.HTTP_201_CREATED)
 
 
-def not_found(request, *args, **kwargs):
-    raise NotFound()
-
-
 class Phq9ExportView(APIView):
     """A patient's PHQ-9 history as FHIR R4 (Bundle) or CSV."""
 

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from clinic.models import Recording
-from tests.conftest import speech_wav, tone_wav
+from tests.conftest import speech_wav
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,10 +36,10 @@ def live_broker(redis_url, settings):
     reset_connections()
 
 
-@pytest.fixture
-def worker(postgres, live_broker, redis_url, settings, tmp_path):
+def _worker_env(redis_url: str, settings) -> dict:
+    """The worker process sees the test database, the Redis broker and the test's private storage."""
     db = connection.settings_dict
-    env = {
+    return {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": redis_url,
@@ -47,19 +47,32 @@ def worker(postgres, live_broker, redis_url, settings, tmp_path):
         "CADENCE_PRIVATE_MEDIA_ROOT": settings.STORAGES["default"]["OPTIONS"]["location"],
         "OMP_NUM_THREADS": "1",
     }
-    log = open(tmp_path / "worker.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    yield process
+
+
+def _start_worker(env: dict, log_path: Path) -> subprocess.Popen:
+    with open(log_path, "a") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "--loglevel", "INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+
+def _stop_worker(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-    log.close()
+
+
+@pytest.fixture
+def worker(postgres, live_broker, redis_url, settings, tmp_path):
+    process = _start_worker(_worker_env(redis_url, settings), tmp_path / "worker.log")
+    yield process
+    _stop_worker(process)
     print((tmp_path / "worker.log").read_text()[-4000:])  # shown by pytest only when a test fails
 
 
@@ -104,14 +117,6 @@ def test_it_rejects_a_recording_without_speech_in_a_real_worker(cast, api, worke
     recording = _wait_final(response.json()["id"])
     assert recording.status == "rejected"
     assert "speech" in recording.status_reason.lower()
-    _ = tone_wav
-
-
-def _start_worker(env: dict, log_path: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=open(log_path, "a"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, postgres, live_broker, redis_url,
@@ -125,10 +130,7 @@ def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, post
     from voice_features.services import recordings_sweep_stale
     from voice_features.synth import synth_speech
 
-    db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "CELERY_BROKER_URL": redis_url, "CELERY_TASK_ALWAYS_EAGER": "false", "OMP_NUM_THREADS": "1",
-           "CADENCE_PRIVATE_MEDIA_ROOT": settings.STORAGES["default"]["OPTIONS"]["location"]}
+    env = _worker_env(redis_url, settings)
     speech = synth_speech(run_durations_s=[3.0] * 120, pause_durations_s=[1.0] * 119, seed=3)  # 8 min
     buf = io.BytesIO()
     sf.write(buf, speech.samples, 16000, subtype="PCM_16", format="WAV")
@@ -145,8 +147,7 @@ def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, post
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGKILL)
+        _stop_worker(worker)
     recording = Recording.objects.get(pk=recording_id)
     assert recording.status == "processing" and not FeatureSet.objects.filter(recording_id=recording_id).exists()
 
@@ -159,8 +160,7 @@ def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, post
     try:
         recording = _wait_final(recording_id, timeout_s=180)
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=30)
+        _stop_worker(worker)
     assert recording.status == "done", recording.status_reason
     assert recording.attempts == 2
     assert FeatureSet.objects.filter(recording_id=recording_id).count() == 1
