@@ -41,9 +41,6 @@ def _seed(n_patients: int, n_recordings: int, seed: int = 0) -> None:
 
     from clinic.models import CareTeam, Patient, Phq9Response, Recording
     from screening.models import RiskScore
-    from screening.scoring.deviation import DIRECTIONAL_FEATURES, composite_index
-    from voice_features import FEATURE_NAMES
-    from voice_features.models import FeatureSet
 
     rng = np.random.default_rng(seed)
     now = timezone.now()
@@ -57,7 +54,6 @@ def _seed(n_patients: int, n_recordings: int, seed: int = 0) -> None:
     print(f"seeded {n_patients} patients x {n_recordings} recordings, "
           f"{Recording.objects.count()} recordings, {RiskScore.objects.count()} scores, "
           f"{Phq9Response.objects.count()} PHQ-9s", flush=True)
-    _ = (FeatureSet, FEATURE_NAMES, DIRECTIONAL_FEATURES, composite_index)
 
 
 def _seed_chunk(patients, n_recordings, start, now, rng) -> None:

@@ -114,7 +114,6 @@ def test_it_resolves_an_overdue_alert_when_a_recording_arrives(cohort):
     alert = Alert.objects.get(patient_id=patient_id, kind="overdue")
     from clinic.models import Recording
 
-    Recording.objects.filter(patient_id=patient_id).order_by("-recorded_at").values_list("pk", flat=True)
     newest = Recording.objects.filter(patient_id=patient_id).latest("recorded_at")
     Recording.objects.filter(pk=newest.pk).update(recorded_at=last + timedelta(days=19))
     services.patients_screen(patient_ids=[patient_id], now=last + timedelta(days=20))
