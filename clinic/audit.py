@@ -9,12 +9,20 @@ def _client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def _staff_user(request: HttpRequest):
+    """The signed-in clinician, or None for anonymous callers and patient apps (not staff)."""
+    user = getattr(request, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False) or not hasattr(user, "care_teams"):
+        return None
+    return user
+
+
 def audit_record(
     *, request: HttpRequest, action: str, resource: str, patient: Patient | None = None, object_id: object = ""
 ) -> None:
     """Append one event for a staff user; patients reading their own data are not staff."""
-    user = getattr(request, "user", None)
-    if user is None or not getattr(user, "is_authenticated", False) or not hasattr(user, "care_teams"):
+    user = _staff_user(request)
+    if user is None:
         return
     AuditEvent.objects.create(
         actor=user,
@@ -29,8 +37,8 @@ def audit_record(
 
 def audit_record_many(*, request: HttpRequest, resource: str, patients: list[Patient]) -> None:
     """One event per patient shown in a list, written in one query."""
-    user = getattr(request, "user", None)
-    if user is None or not hasattr(user, "care_teams") or not patients:
+    user = _staff_user(request)
+    if user is None or not patients:
         return
     path, ip = request.get_full_path()[:512], _client_ip(request)
     AuditEvent.objects.bulk_create(

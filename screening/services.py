@@ -462,14 +462,11 @@ def recording_screen(*, recording_id: int) -> dict[str, int]:
 
 def run_screening(*, now: datetime | None = None) -> dict[str, int]:
     """The periodic screening: sweep stuck recordings, re-score active patients, weekly scores, alerts."""
-    from voice_features.services import recordings_sweep_stale
-    from voice_features.tasks import process_recording
+    from voice_features.tasks import sweep_stale_recordings
 
-    swept = recordings_sweep_stale()
-    for recording_id in swept:
-        process_recording.delay(recording_id)
+    requeued = sweep_stale_recordings()
     ids = list(Patient.objects.filter(active=True).values_list("pk", flat=True))
-    summary = patients_screen(patient_ids=ids, now=now) | {"requeued_recordings": len(swept), "patients": len(ids)}
+    summary = patients_screen(patient_ids=ids, now=now) | {"requeued_recordings": requeued, "patients": len(ids)}
     logger.info("screening: %s", summary)
     return summary
 
