@@ -58,10 +58,10 @@ def _seed(n_patients: int, n_recordings: int, seed: int = 0) -> None:
 
 def _seed_chunk(patients, n_recordings, start, now, rng) -> None:
     from clinic.models import Phq9Response, Recording
+    from clinic.processing.models import FeatureSet
     from screening.models import RiskScore
     from screening.scoring.deviation import DIRECTIONAL_FEATURES, composite_index
     from voice_features import FEATURE_NAMES
-    from voice_features.models import FeatureSet
 
     recordings, feature_sets, scores, responses = [], [], [], []
     for patient in patients:
@@ -140,8 +140,8 @@ def _news(seed: int = 1) -> None:
     from django.utils import timezone
 
     from clinic.models import Patient, Phq9Response, Recording
+    from clinic.processing.models import FeatureSet
     from voice_features import FEATURE_NAMES
-    from voice_features.models import FeatureSet
 
     rng = np.random.default_rng(seed)
     now = timezone.now()

@@ -160,7 +160,7 @@ def main() -> None:
         for url in ("/", "/?page=10", "/?show=alerts", "/?show=overdue&q=B-00"):
             print(json.dumps(_measure(client, url, args.runs)))
         # The page shows 100 rows; for the worst case, render every patient on one page.
-        from clinic.dashboard import views
+        from web.dashboard import views
 
         views.TRIAGE_PAGE_SIZE = args.patients
         print(json.dumps({**_measure(client, "/", args.runs), "note": f"all {args.patients} rows on one page"}))

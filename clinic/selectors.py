@@ -2,8 +2,8 @@
 
 from django.db.models import QuerySet
 
-from clinic.authentication import PatientPrincipal
 from clinic.models import Patient, Phq9Response, Recording
+from clinic.principals import PatientPrincipal
 
 
 def patients_visible_to(principal) -> QuerySet[Patient]:

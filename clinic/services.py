@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.models import ApiToken, CareTeam, Patient, Phq9Response, Recording
+from clinic.signals import phq9_recorded
 from voice_features.audio import probe_audio
 from voice_features.errors import VoiceFeaturesError
 
@@ -137,7 +138,7 @@ def recording_ingest(
 
 
 def _enqueue(recording_id: int) -> None:
-    from voice_features.tasks import process_recording
+    from clinic.processing.tasks import process_recording  # tasks import this module
 
     try:
         process_recording.delay(recording_id)
@@ -161,6 +162,4 @@ def phq9_record(
 
 
 def _phq9_recorded(response_id: int) -> None:
-    from screening.services import phq9_response_screen
-
-    phq9_response_screen(response_id=response_id)
+    phq9_recorded.send(sender=Phq9Response, response_id=response_id)

@@ -36,8 +36,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "clinic",
-    "voice_features",
+    "clinic.processing",
     "screening",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -145,14 +146,14 @@ CADENCE_STALE_AFTER_S = env_int("CADENCE_STALE_AFTER_S", 15 * 60)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "clinic.authentication.BearerTokenAuthentication",
+        "web.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
-    "EXCEPTION_HANDLER": "clinic.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "web.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -196,7 +197,7 @@ def _cron(name: str, default: str) -> crontab:
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-recordings": {
-        "task": "voice_features.tasks.sweep_stale_recordings",
+        "task": "clinic.processing.tasks.sweep_stale_recordings",
         "schedule": _cron("CADENCE_CRON_SWEEP", "*/5 * * * *"),
         "options": {"expires": 4 * 60},
     },

@@ -11,9 +11,9 @@ def healthz(request):
 urlpatterns = [
     path("healthz", healthz),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("clinic.api.urls")),
-    path("api/v1/", include("screening.api.urls")),
+    path("api/v1/", include("web.api.urls")),
+    path("api/v1/", include("web.api.report_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("", include("clinic.dashboard.urls")),
+    path("", include("web.dashboard.urls")),
 ]

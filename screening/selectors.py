@@ -3,8 +3,8 @@
 from django.db.models import Prefetch
 
 from clinic.models import Patient, Phq9Response, Recording
+from clinic.processing.models import FeatureSet
 from screening.models import Alert, BaselineSnapshot, RiskScore
-from voice_features.models import FeatureSet
 
 
 def _feature_set(recording: Recording) -> FeatureSet | None:

@@ -14,17 +14,19 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from clinic.models import Patient, Phq9Response, Recording
+from clinic.processing.models import FeatureSet
+from clinic.processing.tasks import sweep_stale_recordings
+from screening.alerts import alert_open
 from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.scoring import alerts as rules_mod
 from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, build_baseline
 from screening.scoring.deviation import Deviation, aggregate_deviations, deviation_from_baseline
 from screening.scoring.risk import PRIOR_MODEL, Calibrations, phq9_residuals, population_phq9, predict_risk
 from screening.scoring.risk import RiskModel as ScoringModel
-from voice_features.models import FeatureSet
 
 logger = logging.getLogger(__name__)
 
@@ -36,16 +38,6 @@ _PRIORITY = {rules_mod.HIGH: Alert.Priority.HIGH, rules_mod.MEDIUM: Alert.Priori
 
 
 # ---------------------------------------------------------------- alerts from PHQ-9
-
-
-def alert_open(*, patient, kind: str, priority: int, message: str, episode_key: str, **refs) -> Alert | None:
-    """Open an alert unless one already exists for this episode (returns None then)."""
-    try:
-        with transaction.atomic():
-            return Alert.objects.create(patient=patient, kind=kind, priority=priority, message=message,
-                                        episode_key=episode_key, **refs)
-    except IntegrityError:
-        return None
 
 
 def _phq9_point(response: Phq9Response) -> rules_mod.Phq9Point:
@@ -462,8 +454,6 @@ def recording_screen(*, recording_id: int) -> dict[str, int]:
 
 def run_screening(*, now: datetime | None = None) -> dict[str, int]:
     """The periodic screening: sweep stuck recordings, re-score active patients, weekly scores, alerts."""
-    from voice_features.tasks import sweep_stale_recordings
-
     requeued = sweep_stale_recordings()
     ids = list(Patient.objects.filter(active=True).values_list("pk", flat=True))
     summary = patients_screen(patient_ids=ids, now=now) | {"requeued_recordings": requeued, "patients": len(ids)}

@@ -2,23 +2,19 @@
 
 from celery import shared_task
 
+from screening import services
+
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def screen_recording(recording_id: int) -> dict:
-    from screening.services import recording_screen
-
-    return recording_screen(recording_id=recording_id)
+    return services.recording_screen(recording_id=recording_id)
 
 
 @shared_task(acks_late=True)
 def run_screening() -> dict:
-    from screening.services import run_screening as run
-
-    return run()
+    return services.run_screening()
 
 
 @shared_task(acks_late=True)
 def weekly_validation_report() -> int:
-    from screening.services import validation_report_build
-
-    return validation_report_build(trigger="weekly").pk
+    return services.validation_report_build(trigger="weekly").pk

@@ -13,6 +13,7 @@ if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || [ "${CI:-}" = "true" ]; the
   export DATABASE_URL="$CADENCE_TEST_DATABASE_URL"
 fi
 ruff check --quiet .
+lint-imports --no-cache >/dev/null || lint-imports --no-cache
 python manage.py makemigrations --check --dry-run
 DJANGO_DEBUG=false DJANGO_SECRET_KEY="check-deploy-$(head -c 48 /dev/urandom | base64)" \
   DJANGO_ALLOWED_HOSTS=cadence.example.org python manage.py check --deploy --fail-level WARNING

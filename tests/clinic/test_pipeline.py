@@ -7,10 +7,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from clinic.models import Recording
+from clinic.processing import services, tasks
+from clinic.processing.models import FeatureSet
 from clinic.services import recording_ingest
 from tests.conftest import speech_wav, tone_wav
-from voice_features import services, tasks
-from voice_features.models import FeatureSet
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_it_claims_a_recording_only_once(received):
 def test_it_processes_speech_to_done_with_versioned_features(received, monkeypatch,
                                                             django_capture_on_commit_callbacks):
     handed_on = []
-    monkeypatch.setattr("voice_features.services._hand_on_to_screening", handed_on.append)
+    monkeypatch.setattr("clinic.processing.services._hand_on_to_screening", handed_on.append)
     recording = received()
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.process_recording.delay(recording.pk).get() == "done"
@@ -55,7 +55,7 @@ def test_it_rejects_a_tone_or_silence_with_a_reason(received, monkeypatch):
     import numpy as np
     import soundfile as sf
 
-    monkeypatch.setattr("voice_features.services._hand_on_to_screening", lambda rid: None)
+    monkeypatch.setattr("clinic.processing.services._hand_on_to_screening", lambda rid: None)
     buf = io.BytesIO()
     sf.write(buf, np.zeros(16000 * 6), 16000, format="WAV")
     recording = received(buf.getvalue())
@@ -71,7 +71,7 @@ def test_it_leaves_nothing_half_written_when_extraction_crashes(received, monkey
     def explode(*args, **kwargs):
         raise RuntimeError("worker died")
 
-    monkeypatch.setattr("voice_features.services._extract", explode)
+    monkeypatch.setattr("clinic.processing.services._extract", explode)
     assert tasks.process_recording.delay(recording.pk).get() is None
     recording.refresh_from_db()
     assert recording.status == "received"  # ready to be retried
@@ -82,7 +82,7 @@ def test_it_leaves_nothing_half_written_when_extraction_crashes(received, monkey
 def test_it_fails_for_good_after_the_last_attempt(received, monkeypatch, settings):
     settings.CADENCE_MAX_PROCESSING_ATTEMPTS = 2
     recording = received()
-    monkeypatch.setattr("voice_features.services._extract", lambda r: 1 / 0)
+    monkeypatch.setattr("clinic.processing.services._extract", lambda r: 1 / 0)
     tasks.process_recording.delay(recording.pk)
     tasks.process_recording.delay(recording.pk)
     recording.refresh_from_db()
@@ -91,7 +91,7 @@ def test_it_fails_for_good_after_the_last_attempt(received, monkeypatch, setting
 
 
 def test_it_sweeps_recordings_a_dead_worker_left_behind(received, monkeypatch, settings):
-    monkeypatch.setattr("voice_features.services._hand_on_to_screening", lambda rid: None)
+    monkeypatch.setattr("clinic.processing.services._hand_on_to_screening", lambda rid: None)
     stuck, lost, fresh = received(seed=1), received(seed=2), received(seed=3)
     long_ago = timezone.now() - timedelta(seconds=settings.CADENCE_STALE_AFTER_S + 60)
     Recording.objects.filter(pk=stuck.pk).update(status="processing", processing_started_at=long_ago, attempts=1)
@@ -103,6 +103,6 @@ def test_it_sweeps_recordings_a_dead_worker_left_behind(received, monkeypatch, s
 
 
 def test_it_never_crashes_on_a_short_decoded_file(received, monkeypatch):
-    monkeypatch.setattr("voice_features.services._hand_on_to_screening", lambda rid: None)
+    monkeypatch.setattr("clinic.processing.services._hand_on_to_screening", lambda rid: None)
     recording = received(tone_wav(seconds=3.2))
     assert services.recording_process(recording_id=recording.pk) in ("rejected", "done")

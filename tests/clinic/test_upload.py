@@ -163,7 +163,7 @@ def test_it_refuses_files_over_the_size_limit_with_413(cast, api, settings):
 
 
 def test_it_rejects_nan_samples_after_decoding(cast, api, monkeypatch):
-    from voice_features.services import recording_process
+    from clinic.processing.services import recording_process
 
     monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
     response = _post(api, cast.key_a, _nan_wav())

@@ -12,8 +12,8 @@ import numpy as np
 from django.utils import timezone
 
 from clinic.models import Patient, Phq9Response, Recording
+from clinic.processing.models import FeatureSet
 from screening.models import Alert, BaselineSnapshot, RiskScore
-from voice_features.models import FeatureSet
 
 #: Typical healthy values and how much each moves per PHQ-9 point (published directions).
 FEATURE_CENTRES = {

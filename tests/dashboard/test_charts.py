@@ -2,7 +2,7 @@
 
 import pytest
 
-from clinic.dashboard.charts import Sparkline
+from web.dashboard.charts import Sparkline
 
 
 def _ys(spark: Sparkline) -> list[float]:

@@ -126,8 +126,8 @@ def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, post
 
     import soundfile as sf
 
-    from voice_features.models import FeatureSet
-    from voice_features.services import recordings_sweep_stale
+    from clinic.processing.models import FeatureSet
+    from clinic.processing.services import recordings_sweep_stale
     from voice_features.synth import synth_speech
 
     env = _worker_env(redis_url, settings)
@@ -153,7 +153,7 @@ def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, post
 
     settings.CADENCE_STALE_AFTER_S = 0
     assert recording_id in recordings_sweep_stale()
-    from voice_features.tasks import process_recording
+    from clinic.processing.tasks import process_recording
 
     process_recording.delay(recording_id)
     worker = _start_worker(env, tmp_path / "worker.log")

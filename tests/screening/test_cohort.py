@@ -20,7 +20,7 @@ from screening.scoring.risk import (
     predict_frame,
     repeated_measures_corr,
 )
-from screening.simulation import phq9_items_for_total, simulate_cohort
+from tests.support.simulation import phq9_items_for_total, simulate_cohort
 
 FEATURES = list(DIRECTIONAL_FEATURES)
 

@@ -8,9 +8,9 @@ from django.core.management import CommandError, call_command
 
 from clinic.models import CareTeam
 from screening import modeling, services
-from screening.cohort_db import cohort_to_db
 from screening.models import RiskModel, RiskScore, ValidationReport
-from screening.simulation import simulate_cohort
+from tests.support.cohort_db import cohort_to_db
+from tests.support.simulation import simulate_cohort
 
 
 @pytest.fixture

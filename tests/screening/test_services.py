@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from clinic.models import CareTeam, Phq9Response
 from screening import services
-from screening.cohort_db import cohort_to_db
 from screening.models import Alert, BaselineSnapshot, RiskScore
-from screening.simulation import simulate_cohort
+from tests.support.cohort_db import cohort_to_db
+from tests.support.simulation import simulate_cohort
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_it_resolves_an_overdue_alert_when_a_recording_arrives(cohort):
 
 
 def test_it_keeps_emotion_posteriors_in_the_personal_baseline(cohort):
-    from voice_features.models import FeatureSet
+    from clinic.processing.models import FeatureSet
 
     sim, ids, _ = cohort
     patient_id = next(iter(ids.values()))

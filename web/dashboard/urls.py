@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from clinic.dashboard import views
+from web.dashboard import views
 
 app_name = "dashboard"
 

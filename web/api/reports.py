@@ -6,10 +6,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic import selectors
-from clinic.api.permissions import IsClinician
 from clinic.audit import audit_record
 from screening.models import ValidationReport
 from screening.selectors import patient_timeline
+from web.api.permissions import IsClinician
 
 
 class TimelineView(APIView):

@@ -15,11 +15,11 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from clinic import selectors, services
-from clinic.api import serializers as s
-from clinic.api.permissions import IsClinician, IsPatient
 from clinic.audit import audit_record, audit_record_many
-from clinic.authentication import PatientPrincipal
 from clinic.models import CareTeam, Patient
+from clinic.principals import PatientPrincipal
+from web.api import serializers as s
+from web.api.permissions import IsClinician, IsPatient
 
 
 class LoginThrottle(AnonRateThrottle):

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from clinic.models import CareTeam, Patient, Phq9Response, Recording
-from voice_features.models import FeatureSet
+from clinic.processing.models import FeatureSet
 
 
 class TokenRequestSerializer(serializers.Serializer):

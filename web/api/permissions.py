@@ -1,6 +1,6 @@
 from rest_framework.permissions import BasePermission
 
-from clinic.authentication import PatientPrincipal
+from clinic.principals import PatientPrincipal
 
 
 class IsClinician(BasePermission):

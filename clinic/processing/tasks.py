@@ -5,12 +5,12 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from voice_features import services
+from clinic.processing import services
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+@shared_task(name="voice_features.tasks.process_recording", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def process_recording(self, recording_id: int) -> str | None:
     try:
         return services.recording_process(recording_id=recording_id)
@@ -24,7 +24,7 @@ def process_recording(self, recording_id: int) -> str | None:
         raise self.retry(exc=exc, countdown=min(30 * 2 ** (attempts - 1), 15 * 60))
 
 
-@shared_task(acks_late=True)
+@shared_task(name="voice_features.tasks.sweep_stale_recordings", acks_late=True)
 def sweep_stale_recordings() -> int:
     ids = services.recordings_sweep_stale()
     for recording_id in ids:

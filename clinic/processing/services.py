@@ -9,8 +9,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from clinic.models import Recording
+from clinic.processing.models import FeatureSet
+from clinic.signals import recording_processed
 from voice_features.errors import VoiceFeaturesError
-from voice_features.models import FeatureSet
 
 logger = logging.getLogger(__name__)
 Status = Recording.Status
@@ -75,12 +76,11 @@ def _store(recording: Recording, payload: dict) -> str:
 
 
 def _hand_on_to_screening(recording_id: int) -> None:
-    from screening.tasks import screen_recording
-
-    try:
-        screen_recording.delay(recording_id)
-    except Exception:
-        logger.exception("could not enqueue screening of recording %s; nightly screening will score it", recording_id)
+    """Announce the result; screening subscribes (a failed hand-off is caught up by the nightly run)."""
+    for receiver, result in recording_processed.send_robust(sender=Recording, recording_id=recording_id):
+        if isinstance(result, Exception):
+            logger.error("recording %s: hand-off to %s failed (%r); nightly screening will score it",
+                         recording_id, getattr(receiver, "__qualname__", receiver), result)
 
 
 def recording_release_for_retry(*, recording_id: int, error: str, final: bool) -> None:

@@ -1,28 +1,12 @@
 """Bearer tokens for clinicians and patients (only the SHA-256 of a token is stored)."""
 
-from dataclasses import dataclass
-
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from clinic.models import ApiToken, Patient
-
-
-@dataclass(frozen=True)
-class PatientPrincipal:
-    """The authenticated identity of a patient app: it reaches only this patient."""
-
-    patient: Patient
-    is_authenticated: bool = True
-    is_active: bool = True
-    is_staff: bool = False
-    is_superuser: bool = False
-
-    @property
-    def pk(self) -> str:
-        return f"patient:{self.patient.pk}"
+from clinic.models import ApiToken
+from clinic.principals import PatientPrincipal
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

@@ -11,9 +11,9 @@ from django.db import transaction
 
 from clinic.models import CareTeam, Patient, Phq9Response, Recording
 from clinic.phq9 import phq9_total
-from screening.simulation import SimulatedCohort
+from clinic.processing.models import FeatureSet
+from tests.support.simulation import SimulatedCohort
 from voice_features import FEATURE_NAMES
-from voice_features.models import FeatureSet
 
 SIMULATED_VERSION = "simulated"
 

@@ -29,11 +29,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from clinic.dashboard.charts import Sparkline
 from clinic.models import AuditEvent, Patient, Phq9Response, Recording
 from clinic.phq9 import severity_band
 from clinic.selectors import patients_visible_to, recordings_visible_to
 from screening.models import Alert, RiskScore
+from web.dashboard.charts import Sparkline
 
 __all__ = [
     "KEY_FEATURES",

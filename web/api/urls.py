@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinic.api import views
+from web.api import views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),

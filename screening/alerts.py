@@ -1,15 +1,26 @@
-"""Dashboard writes: acknowledging and resolving alerts."""
+"""The alert lifecycle: opened once per episode, acknowledged, resolved with a note."""
 
 from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from screening.models import Alert
 
-__all__ = ["AlertTransitionError", "alert_acknowledge", "alert_resolve"]
+__all__ = ["AlertTransitionError", "alert_acknowledge", "alert_open", "alert_resolve"]
 
 
 class AlertTransitionError(Exception):
     """The alert is not in a state that allows this action (someone else got there first)."""
+
+
+def alert_open(*, patient, kind: str, priority: int, message: str, episode_key: str, **refs) -> Alert | None:
+    """Open an alert unless one already exists for this episode (returns None then)."""
+    try:
+        with transaction.atomic():
+            return Alert.objects.create(patient=patient, kind=kind, priority=priority, message=message,
+                                        episode_key=episode_key, **refs)
+    except IntegrityError:
+        return None
 
 
 def _with_note(alert: Alert, *, verb: str, user: User, note: str, at) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from screening.api import views
+from web.api import reports as views
 
 urlpatterns = [
     path("patients/<int:patient_id>/timeline/", views.TimelineView.as_view(), name="patient-timeline"),

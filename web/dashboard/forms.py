@@ -5,7 +5,7 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
-from clinic.dashboard.selectors import TRIAGE_FILTERS
+from web.dashboard.selectors import TRIAGE_FILTERS
 
 __all__ = ["PHQ9_QUESTIONS", "TriageFilterForm", "Phq9Form", "AlertNoteForm"]
 

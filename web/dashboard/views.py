@@ -15,13 +15,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clinic import services as clinic_services
 from clinic.audit import audit_record, audit_record_many
-from clinic.dashboard import selectors
-from clinic.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
-from clinic.dashboard.services import AlertTransitionError, alert_acknowledge, alert_resolve
 from clinic.models import Patient
 from clinic.selectors import patients_visible_to
+from screening.alerts import AlertTransitionError, alert_acknowledge, alert_resolve
 from screening.models import Alert, ValidationReport
 from screening.selectors import patient_timeline
+from web.dashboard import selectors
+from web.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
 
 TRIAGE_PAGE_SIZE = 100
 AUDIT_PAGE_SIZE = 50

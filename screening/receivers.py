@@ -1,0 +1,21 @@
+"""Screening's subscriptions to the clinical domain's signals (connected in ``ScreeningConfig.ready``)."""
+
+import logging
+
+from clinic.signals import phq9_recorded, recording_processed
+from screening import services, tasks
+
+logger = logging.getLogger(__name__)
+
+
+def screen_processed_recording(sender, *, recording_id: int, **kwargs) -> None:
+    tasks.screen_recording.delay(recording_id)
+
+
+def screen_phq9_response(sender, *, response_id: int, **kwargs) -> None:
+    services.phq9_response_screen(response_id=response_id)
+
+
+def connect() -> None:
+    recording_processed.connect(screen_processed_recording, dispatch_uid="screening.recording_processed")
+    phq9_recorded.connect(screen_phq9_response, dispatch_uid="screening.phq9_recorded")

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class WebConfig(AppConfig):
+    name = "web"
+    verbose_name = "API and dashboard"
+
+    def ready(self) -> None:
+        from web.api import schema  # noqa: F401  registers the OpenAPI auth extension
