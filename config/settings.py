@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from kombu import Queue
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
 
@@ -188,6 +189,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT_S", 10 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT_S", 9 * 60)
 CELERY_TIMEZONE = TIME_ZONE
+# Separate queues so a report or a catch-up night never delays the processing of new uploads.
+# A worker started without -Q consumes all of them; at scale run dedicated workers per queue
+# (README, "Running on PostgreSQL and Redis").
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("extraction", "screening", "reports", "celery")]
+CELERY_TASK_ROUTES = {
+    "voice_features.tasks.*": {"queue": "extraction"},
+    "*report*": {"queue": "reports"},
+    "*export*": {"queue": "reports"},
+    "screening.tasks.*": {"queue": "screening"},
+}
 
 
 def _cron(name: str, default: str) -> crontab:
@@ -197,7 +209,7 @@ def _cron(name: str, default: str) -> crontab:
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-recordings": {
-        "task": "clinic.processing.tasks.sweep_stale_recordings",
+        "task": "voice_features.tasks.sweep_stale_recordings",
         "schedule": _cron("CADENCE_CRON_SWEEP", "*/5 * * * *"),
         "options": {"expires": 4 * 60},
     },

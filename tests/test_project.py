@@ -51,3 +51,27 @@ def test_it_ships_a_compose_file_docker_compose_accepts():
     assert result.returncode == 0, result.stderr
     for service in ("web:", "worker:", "beat:", "redis:", "postgres:"):
         assert service in result.stdout
+
+
+def test_it_schedules_only_tasks_the_workers_know():
+    from django.conf import settings
+
+    from config.celery_app import app
+
+    app.loader.import_default_modules()
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["task"] in app.tasks, f"beat entry {name!r} names an unregistered task"
+
+
+@pytest.mark.parametrize(("task", "queue"), [
+    ("voice_features.tasks.process_recording", "extraction"),
+    ("voice_features.tasks.sweep_stale_recordings", "extraction"),
+    ("screening.tasks.screen_recording", "screening"),
+    ("screening.tasks.run_screening", "screening"),
+    ("screening.tasks.weekly_validation_report", "reports"),
+])
+def test_it_routes_uploads_screening_and_reports_to_their_own_queues(task, queue):
+    from config.celery_app import app
+
+    app.loader.import_default_modules()
+    assert app.amqp.router.route({}, task)["queue"].name == queue

@@ -87,12 +87,13 @@ def _wait_final(recording_id: int, timeout_s: float = 120) -> Recording:
 
 
 def test_it_processes_an_upload_in_a_real_worker(cast, api, worker):
+    from clinic.processing.models import FeatureSet
+
     upload = SimpleUploadedFile("speech.wav", speech_wav(seed=11))
-    started = time.monotonic()
     response = api(cast.key_a).post("/api/v1/recordings/", {"audio": upload}, format="multipart")
     assert response.status_code == 202
-    assert time.monotonic() - started < 5  # answered before processing
-    assert Recording.objects.get(pk=response.json()["id"]).status in ("received", "processing")
+    assert response.json()["status"] == "received"  # answered before processing, not after it
+    assert not FeatureSet.objects.filter(recording_id=response.json()["id"]).exists()
 
     recording = _wait_final(response.json()["id"])
     assert recording.status == "done", recording.status_reason
@@ -131,7 +132,7 @@ def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, post
     from voice_features.synth import synth_speech
 
     env = _worker_env(redis_url, settings)
-    speech = synth_speech(run_durations_s=[3.0] * 120, pause_durations_s=[1.0] * 119, seed=3)  # 8 min
+    speech = synth_speech(run_durations_s=[3.0] * 15, pause_durations_s=[1.0] * 14, seed=3)  # 1 min
     buf = io.BytesIO()
     sf.write(buf, speech.samples, 16000, subtype="PCM_16", format="WAV")
     worker = _start_worker(env, tmp_path / "worker.log")
@@ -142,13 +143,13 @@ def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, post
         deadline = time.monotonic() + 60
         while Recording.objects.get(pk=recording_id).status != "processing":
             assert time.monotonic() < deadline, "the worker never claimed the recording"
-            time.sleep(0.1)
-        time.sleep(1.0)
+            time.sleep(0.05)
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
         _stop_worker(worker)
     recording = Recording.objects.get(pk=recording_id)
+    # Killed right after the claim, before anything was written (a 1-min file takes seconds to analyse).
     assert recording.status == "processing" and not FeatureSet.objects.filter(recording_id=recording_id).exists()
 
     settings.CADENCE_STALE_AFTER_S = 0
