@@ -13,7 +13,7 @@ import dj_database_url
 from celery.schedules import crontab
 from kombu import Queue
 
-from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.env import ImproperlyConfiguredEnv, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CADENCE_VAR_DIR", str(BASE_DIR / "var")))
@@ -96,13 +96,37 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(VAR_DIR / "static")))
-STORAGES = {
-    # Recordings are patient data: kept outside any web-served folder and only
-    # streamed back through authenticated views.
-    "default": {
+# Recordings are patient data: kept outside any web-served folder (or in a private bucket) and only
+# streamed back through authenticated views. CADENCE_STORAGE=s3 puts them in an S3-compatible store
+# (AWS, MinIO, ...) so that web and workers on several machines share them.
+CADENCE_STORAGE = env_str("CADENCE_STORAGE", "filesystem")
+if CADENCE_STORAGE == "s3":
+    if not env_str("AWS_STORAGE_BUCKET_NAME"):
+        raise ImproperlyConfiguredEnv("CADENCE_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME (and usually AWS_S3_ENDPOINT_URL).")
+    _AUDIO_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+            "access_key": env_str("AWS_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY", "") or None,
+            "location": env_str("AWS_LOCATION", "recordings"),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+elif CADENCE_STORAGE == "filesystem":
+    _AUDIO_STORAGE = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": env_str("CADENCE_PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private"))},
-    },
+        "OPTIONS": {"location": env_str("CADENCE_PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")),
+                    "file_permissions_mode": 0o600, "directory_permissions_mode": 0o700},
+    }
+else:
+    raise ImproperlyConfiguredEnv(f"CADENCE_STORAGE must be 'filesystem' or 's3', not {CADENCE_STORAGE!r}.")
+STORAGES = {
+    "default": _AUDIO_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG

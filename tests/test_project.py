@@ -47,10 +47,12 @@ def test_it_ships_a_compose_file_docker_compose_accepts():
             pytest.fail("docker-compose (Debian package) is needed to validate docker/compose.yaml")
         pytest.skip("docker-compose not installed")
     result = subprocess.run([binary, "-f", "docker/compose.yaml", "config"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60, env={**os.environ, "DJANGO_SECRET_KEY": "compose-config-check"})
+                            text=True, timeout=60, env={**os.environ, "DJANGO_SECRET_KEY": "compose-config-check",
+                                                  "MINIO_ROOT_PASSWORD": "compose-config-check"})
     assert result.returncode == 0, result.stderr
-    for service in ("web:", "worker:", "beat:", "redis:", "postgres:"):
+    for service in ("web:", "worker:", "worker-batch:", "beat:", "redis:", "postgres:", "minio:", "createbucket:"):
         assert service in result.stdout
+    assert "CADENCE_STORAGE: s3" in result.stdout
 
 
 def test_it_schedules_only_tasks_the_workers_know():

@@ -28,3 +28,21 @@ def redis_url():
     client.flushdb()
     yield url
     client.flushdb()
+
+
+@pytest.fixture
+def live_broker(redis_url, settings):
+    from config.celery_app import app
+
+    def reset_connections() -> None:
+        # Earlier tests may have created the producer pool for the embedded broker.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.update(task_always_eager=False, broker_url=redis_url, broker_transport_options={})
+    reset_connections()
+    yield app
+    app.conf.update(task_always_eager=True, broker_url=settings.CELERY_BROKER_URL,
+                    broker_transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+    reset_connections()

@@ -2,88 +2,24 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from clinic.models import Recording
 from tests.conftest import speech_wav
+from tests.integration.processes import start_worker, stop, wait_final, worker_env
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def live_broker(redis_url, settings):
-    from config.celery_app import app
-
-    def reset_connections() -> None:
-        # Earlier tests may have created the producer pool for the embedded broker.
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    app.conf.update(task_always_eager=False, broker_url=redis_url, broker_transport_options={})
-    reset_connections()
-    yield app
-    app.conf.update(task_always_eager=True, broker_url=settings.CELERY_BROKER_URL,
-                    broker_transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS)
-    reset_connections()
-
-
-def _worker_env(redis_url: str, settings) -> dict:
-    """The worker process sees the test database, the Redis broker and the test's private storage."""
-    db = connection.settings_dict
-    return {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": redis_url,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "CADENCE_PRIVATE_MEDIA_ROOT": settings.STORAGES["default"]["OPTIONS"]["location"],
-        "OMP_NUM_THREADS": "1",
-    }
-
-
-def _start_worker(env: dict, log_path: Path) -> subprocess.Popen:
-    with open(log_path, "a") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-
-def _stop_worker(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture
 def worker(postgres, live_broker, redis_url, settings, tmp_path):
-    process = _start_worker(_worker_env(redis_url, settings), tmp_path / "worker.log")
+    process = start_worker(worker_env(redis_url, settings), tmp_path / "worker.log")
     yield process
-    _stop_worker(process)
+    stop(process)
     print((tmp_path / "worker.log").read_text()[-4000:])  # shown by pytest only when a test fails
-
-
-def _wait_final(recording_id: int, timeout_s: float = 120) -> Recording:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        recording = Recording.objects.get(pk=recording_id)
-        if recording.status in ("done", "rejected", "failed"):
-            return recording
-        time.sleep(0.5)
-    raise AssertionError(f"recording {recording_id} still {recording.status} after {timeout_s} s")
 
 
 def test_it_processes_an_upload_in_a_real_worker(cast, api, worker):
@@ -95,7 +31,7 @@ def test_it_processes_an_upload_in_a_real_worker(cast, api, worker):
     assert response.json()["status"] == "received"  # answered before processing, not after it
     assert not FeatureSet.objects.filter(recording_id=response.json()["id"]).exists()
 
-    recording = _wait_final(response.json()["id"])
+    recording = wait_final(response.json()["id"])
     assert recording.status == "done", recording.status_reason
     detail = api(cast.key_a).get(f"/api/v1/recordings/{recording.pk}/").json()
     features = detail["feature_sets"][0]["features"]
@@ -115,7 +51,7 @@ def test_it_rejects_a_recording_without_speech_in_a_real_worker(cast, api, worke
     sf.write(buf, silence, 16000, format="WAV")
     response = api(cast.key_a).post("/api/v1/recordings/", {"audio": SimpleUploadedFile("s.wav", buf.getvalue())},
                                     format="multipart")
-    recording = _wait_final(response.json()["id"])
+    recording = wait_final(response.json()["id"])
     assert recording.status == "rejected"
     assert "speech" in recording.status_reason.lower()
 
@@ -131,11 +67,11 @@ def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, post
     from clinic.processing.services import recordings_sweep_stale
     from voice_features.synth import synth_speech
 
-    env = _worker_env(redis_url, settings)
+    env = worker_env(redis_url, settings)
     speech = synth_speech(run_durations_s=[3.0] * 15, pause_durations_s=[1.0] * 14, seed=3)  # 1 min
     buf = io.BytesIO()
     sf.write(buf, speech.samples, 16000, subtype="PCM_16", format="WAV")
-    worker = _start_worker(env, tmp_path / "worker.log")
+    worker = start_worker(env, tmp_path / "worker.log")
     try:
         response = api(cast.key_a).post("/api/v1/recordings/", {"audio": SimpleUploadedFile("long.wav", buf.getvalue())},
                                         format="multipart")
@@ -147,7 +83,7 @@ def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, post
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
-        _stop_worker(worker)
+        stop(worker)
     recording = Recording.objects.get(pk=recording_id)
     # Killed right after the claim, before anything was written (a 1-min file takes seconds to analyse).
     assert recording.status == "processing" and not FeatureSet.objects.filter(recording_id=recording_id).exists()
@@ -157,11 +93,11 @@ def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, post
     from clinic.processing.tasks import process_recording
 
     process_recording.delay(recording_id)
-    worker = _start_worker(env, tmp_path / "worker.log")
+    worker = start_worker(env, tmp_path / "worker.log")
     try:
-        recording = _wait_final(recording_id, timeout_s=180)
+        recording = wait_final(recording_id, timeout_s=180)
     finally:
-        _stop_worker(worker)
+        stop(worker)
     assert recording.status == "done", recording.status_reason
     assert recording.attempts == 2
     assert FeatureSet.objects.filter(recording_id=recording_id).count() == 1
