@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from clinic.phq9 import phq9_total, severity_band
+from clinic.protocols import Task
 
 
 class CareTeam(models.Model):
@@ -104,6 +105,10 @@ class Recording(models.Model):
     duration_s = models.FloatField(null=True)
     recorded_at = models.DateTimeField()
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    task = models.CharField(max_length=16, choices=Task.choices, default=Task.FREE_SPEECH,
+                            help_text="What the patient was asked to do; baselines are kept per task.")
+    task_detail = models.CharField(max_length=32, blank=True,
+                                   help_text="The passage read (read_passage) or the prompt answered (free_speech).")
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     status_reason = models.TextField(blank=True)

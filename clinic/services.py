@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.models import ApiToken, CareTeam, Patient, Phq9Response, Recording
+from clinic.protocols import Task, UnknownTaskDetail, task_detail_check
 from clinic.signals import phq9_recorded
 from voice_features.audio import probe_audio
 from voice_features.errors import VoiceFeaturesError
@@ -103,9 +104,16 @@ def _probe_or_reject(upload: UploadedFile):
 
 
 def recording_ingest(
-    *, patient: Patient, upload: UploadedFile, recorded_at: datetime | None = None, idempotency_key: str | None = None
+    *, patient: Patient, upload: UploadedFile, recorded_at: datetime | None = None, idempotency_key: str | None = None,
+    task: str = Task.FREE_SPEECH, task_detail: str = "",
 ) -> IngestResult:
     """Store an upload and queue it for processing; the same file or key twice is one recording."""
+    if task not in Task.values:
+        raise UploadRejected(f"Unknown task {task!r}; use one of: {', '.join(Task.values)}.", code="invalid_task")
+    try:
+        task_detail = task_detail_check(task=task, detail=task_detail)
+    except UnknownTaskDetail as exc:
+        raise UploadRejected(str(exc), code="invalid_task")
     if upload.size == 0:
         raise UploadRejected("The file is empty.", code="empty")
     if upload.size > settings.CADENCE_MAX_UPLOAD_BYTES:
@@ -122,6 +130,7 @@ def recording_ingest(
         patient=patient, sha256=sha256, size_bytes=upload.size, original_filename=(upload.name or "")[:255],
         container=info.container, codec=info.codec, sample_rate=info.sample_rate, channels=info.channels,
         duration_s=info.duration_s, recorded_at=recorded_at or timezone.now(), idempotency_key=idempotency_key,
+        task=task, task_detail=task_detail,
     )
     try:
         with transaction.atomic():

@@ -19,6 +19,7 @@ def analyse_file(
     max_duration_s: float | None = None,
     with_embedding: bool = True,
     emotion_registry: str | Path | None = None,
+    known_syllables: int | None = None,
 ) -> dict:
     """Features, quality, version, embedding and emotion of one audio file, JSON-ready.
 
@@ -28,6 +29,8 @@ def analyse_file(
         ``{"features", "quality", "version", "decoded_duration_s", "embedding", "emotion"}``;
         ``embedding`` is None when no speech was found or ``with_embedding`` is False,
         ``emotion`` is None when no emotion model is active (the stage is off).
+        With ``known_syllables`` (a read passage), the syllable count and rates come from the
+        text and ``quality["syllable_count_source"]`` says ``"text"`` (else ``"acoustic"``).
 
     Raises
     ------
@@ -39,6 +42,13 @@ def analyse_file(
     audio = load_audio(source, max_duration_s=max_duration_s)
     result = analyse(audio.samples, sr=audio.sample_rate, clipping_fraction=audio.clipping_fraction)
     payload = result.to_json_dict() | {"decoded_duration_s": audio.duration_s, "embedding": None, "emotion": None}
+    payload["quality"]["syllable_count_source"] = "acoustic"
+    if known_syllables is not None and result.speech_intervals:
+        from voice_features.reading import rates_from_known_syllables
+
+        payload["features"].update(rates_from_known_syllables(syllables=known_syllables,
+                                                              speech_intervals=result.speech_intervals))
+        payload["quality"]["syllable_count_source"] = "text"
     if result.speech_intervals and with_embedding:
         from voice_features.embedding import embed_speech
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from clinic.models import Recording
 from clinic.processing.models import FeatureSet
+from clinic.protocols import known_syllables
 from clinic.signals import recording_processed
 from voice_features.errors import VoiceFeaturesError
 
@@ -39,7 +40,8 @@ def _extract(recording: Recording) -> dict:
 
     with recording.file.open("rb") as handle:
         return analyse_file(handle, max_duration_s=settings.CADENCE_MAX_DURATION_S,
-                            emotion_registry=settings.EMOTION_MODEL_REGISTRY)
+                            emotion_registry=settings.EMOTION_MODEL_REGISTRY,
+                            known_syllables=known_syllables(task=recording.task, detail=recording.task_detail))
 
 
 def recording_process(*, recording_id: int) -> str | None:

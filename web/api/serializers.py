@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from clinic.models import CareTeam, Patient, Phq9Response, Recording
+from clinic.protocols import FREE_SPEECH_PROMPTS, PASSAGES, Task
 from clinic.processing.models import FeatureSet
 
 
@@ -34,6 +35,12 @@ class PatientCreatedSerializer(PatientSerializer):
 class RecordingUploadSerializer(serializers.Serializer):
     audio = serializers.FileField(allow_empty_file=True)
     recorded_at = serializers.DateTimeField(required=False)
+    task = serializers.ChoiceField(choices=Task.choices, default=Task.FREE_SPEECH,
+                                   help_text="What the patient was asked to do; baselines are kept per task.")
+    task_detail = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=32,
+        help_text=f"read_passage: the passage ({', '.join(PASSAGES)}); free_speech: optional prompt "
+                  f"({', '.join(FREE_SPEECH_PROMPTS)}).")
 
 
 class RecordingAcceptedSerializer(serializers.Serializer):
@@ -64,7 +71,7 @@ class RecordingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Recording
-        fields = ["id", "patient", "status", "status_reason", "attempts", "recorded_at", "uploaded_at",
+        fields = ["id", "patient", "status", "status_reason", "attempts", "recorded_at", "uploaded_at", "task", "task_detail",
                   "finished_at", "container", "codec", "sample_rate", "channels", "duration_s", "size_bytes",
                   "sha256", "feature_sets", "emotion_stage"]
 

@@ -153,6 +153,7 @@ class RecordingListView(APIView):
         result = services.recording_ingest(
             patient=request.user.patient, upload=data.validated_data["audio"],
             recorded_at=data.validated_data.get("recorded_at"), idempotency_key=key,
+            task=data.validated_data["task"], task_detail=data.validated_data["task_detail"],
         )
         code = status.HTTP_202_ACCEPTED if result.created else status.HTTP_200_OK
         return Response({"id": result.recording.pk, "status": result.recording.status}, status=code)

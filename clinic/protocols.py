@@ -1,0 +1,89 @@
+"""Recording protocols: what the patient was asked to do, and the texts they read.
+
+A read passage has a known syllable count, so its speech rate does not depend on the
+syllable-nucleus detector; free speech, a sustained vowel and counting each keep a baseline
+of their own (voice measures from different tasks are not comparable).
+"""
+
+from dataclasses import dataclass
+
+from django.db import models
+
+
+class Task(models.TextChoices):
+    READ_PASSAGE = "read_passage", "Read passage"
+    FREE_SPEECH = "free_speech", "Free speech"
+    SUSTAINED_VOWEL = "sustained_vowel", "Sustained vowel"
+    COUNTING = "counting", "Counting"
+
+
+@dataclass(frozen=True)
+class Passage:
+    key: str
+    title: str
+    text: str
+    syllables: int  # CMU Pronouncing Dictionary, first pronunciation of each word (tests recount it)
+    source: str
+
+
+PASSAGES: dict[str, Passage] = {p.key: p for p in (
+    Passage(
+        key="north_wind",
+        title="The North Wind and the Sun",
+        text=("The North Wind and the Sun were disputing which was the stronger, when a traveler came along "
+              "wrapped in a warm cloak. They agreed that the one who first succeeded in making the traveler take "
+              "his cloak off should be considered stronger than the other. Then the North Wind blew as hard as he "
+              "could, but the more he blew the more closely did the traveler fold his cloak around him; and at last "
+              "the North Wind gave up the attempt. Then the Sun shined out warmly, and immediately the traveler took "
+              "off his cloak. And so the North Wind was obliged to confess that the Sun was the stronger of the two."),
+        syllables=144,
+        source="Aesop; the English text of the Handbook of the International Phonetic Association (1999). Public domain.",
+    ),
+    Passage(
+        key="rainbow",
+        title="The Rainbow Passage (first paragraph)",
+        text=("When the sunlight strikes raindrops in the air, they act as a prism and form a rainbow. The rainbow "
+              "is a division of white light into many beautiful colors. These take the shape of a long round arch, "
+              "with its path high above, and its two ends apparently beyond the horizon. There is, according to "
+              "legend, a boiling pot of gold at one end. People look, but no one ever finds it. When a man looks for "
+              "something beyond his reach, his friends say he is looking for the pot of gold at the end of the "
+              "rainbow."),
+        syllables=127,
+        source="Fairbanks, Voice and Articulation Drillbook (1960). Public domain.",
+    ),
+)}
+
+FREE_SPEECH_PROMPTS: dict[str, str] = {
+    "day": "Tell us about your day so far: what you did and how it went.",
+    "week_ahead": "What are you looking forward to, or worried about, in the coming week?",
+    "place": "Describe a place you like to be, and what it is like to be there.",
+}
+
+INSTRUCTIONS: dict[str, str] = {
+    Task.SUSTAINED_VOWEL: "Take a breath and say 'aaah' at a comfortable pitch and loudness for as long as you can.",
+    Task.COUNTING: "Count aloud from one to twenty at your usual pace.",
+}
+
+
+class UnknownTaskDetail(ValueError):
+    """The passage or prompt named for a recording is not one the clinic offers."""
+
+
+def task_detail_check(*, task: str, detail: str) -> str:
+    """The validated detail of a task: a passage key for a read passage, a prompt key for free speech."""
+    if task == Task.READ_PASSAGE:
+        if detail not in PASSAGES:
+            raise UnknownTaskDetail(f"A read passage must name one of: {', '.join(sorted(PASSAGES))}.")
+        return detail
+    if task == Task.FREE_SPEECH:
+        if detail and detail not in FREE_SPEECH_PROMPTS:
+            raise UnknownTaskDetail(f"A free-speech prompt must be one of: {', '.join(sorted(FREE_SPEECH_PROMPTS))}.")
+        return detail
+    if detail:
+        raise UnknownTaskDetail(f"The task {task} takes no passage or prompt.")
+    return ""
+
+
+def known_syllables(*, task: str, detail: str) -> int | None:
+    """The syllable count of what was read, when the patient read a known text."""
+    return PASSAGES[detail].syllables if task == Task.READ_PASSAGE and detail in PASSAGES else None
