@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
 from clinic.models import CareTeam, Patient, Phq9Response, Recording
-from clinic.protocols import FREE_SPEECH_PROMPTS, PASSAGES, Task
 from clinic.processing.models import FeatureSet
+from clinic.protocols import FREE_SPEECH_PROMPTS, PASSAGES, Task
 
 
 class TokenRequestSerializer(serializers.Serializer):
