@@ -117,3 +117,22 @@ class ValidationReport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class FeatureReliability(models.Model):
+    """Test–retest reliability of one feature for one recording task (``manage.py feature_reliability``)."""
+
+    task = models.CharField(max_length=16)
+    feature = models.CharField(max_length=64)
+    computed_at = models.DateTimeField()
+    n_pairs = models.PositiveIntegerField()
+    icc = models.FloatField(null=True, help_text="ICC(3,1)")
+    icc_ci_low = models.FloatField(null=True)
+    icc_ci_high = models.FloatField(null=True)
+    sem = models.FloatField(null=True, help_text="Standard error of measurement, feature units")
+    mdc95 = models.FloatField(null=True, help_text="Minimal detectable change (95 %), feature units")
+    reason = models.CharField(max_length=200, blank=True, help_text="Why the figures are missing")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "feature"], name="one_reliability_per_task_feature")]
+        ordering = ["task", "feature"]

@@ -19,6 +19,8 @@ from clinic.models import Patient
 from clinic.selectors import patients_visible_to
 from screening.alerts import AlertTransitionError, alert_acknowledge, alert_resolve
 from screening.models import Alert, ValidationReport
+from screening.reliability.icc import exceeds_mdc
+from screening.reliability.service import reliability_by_feature
 from screening.selectors import patient_timeline
 from web.dashboard import selectors
 from web.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
@@ -71,6 +73,31 @@ def _plot_data(timeline: dict) -> dict:
     }
 
 
+def _feature_panels(timeline: dict) -> list[dict]:
+    """Each key feature with its latest change from baseline, judged against the minimal detectable change."""
+    baseline = timeline["baselines"][-1]["features"] if timeline["baselines"] else {}
+    done = [r for r in timeline["recordings"] if r["features"] and r["status"] == "done"]
+    latest = done[-1] if done else None
+    reliability = reliability_by_feature(task=latest["task"]) if latest else {}
+    panels = []
+    for name, label, unit in selectors.KEY_FEATURES:
+        value = _finite(latest["features"].get(name)) if latest else None
+        median = _finite((baseline.get(name) or {}).get("median"))
+        change = None if value is None or median is None else value - median
+        row = reliability.get(name)
+        beyond = exceeds_mdc(change, row.mdc95 if row else None)
+        if change is None:
+            note = ""
+        elif beyond is None:
+            note = f"Latest change from baseline {change:+.3g} {unit}; its test–retest reliability is not measured yet."
+        else:
+            verdict = "beyond" if beyond else "within"
+            note = (f"Latest change from baseline {change:+.3g} {unit}: {verdict} the minimal detectable change "
+                    f"(MDC95 {row.mdc95:.3g} {unit}, ICC {row.icc:.2f}).")
+        panels.append({"name": name, "label": label, "unit": unit, "mdc_note": note, "beyond_mdc": beyond})
+    return panels
+
+
 def _recording_view(row: dict) -> dict:
     quality = row["quality"] or {}
     clipping = _finite(quality.get("clipping_fraction"))
@@ -91,7 +118,7 @@ def _patient_context(patient: Patient, phq9_form: Phq9Form) -> dict:
                          for q in reversed(timeline["phq9"])],
         "open_alerts": [a for a in timeline["alerts"] if a["state"] != Alert.State.RESOLVED],
         "baseline": timeline["baselines"][-1] if timeline["baselines"] else None,
-        "phq9_form": phq9_form, "key_features": selectors.KEY_FEATURES, "nav": "triage",
+        "phq9_form": phq9_form, "feature_panels": _feature_panels(timeline), "nav": "triage",
     }
 
 
