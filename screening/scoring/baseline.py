@@ -96,15 +96,20 @@ class BaselinePolicy:
         Recordings younger than ``guard_days`` never enter the rolling window.
     max_n : int
         At most this many (the most recent) recordings of the window are used.
+    min_days : int
+        A baseline's recordings must come from at least this many distinct days: five
+        uploads in one minute say nothing about a patient's day-to-day range.
     """
 
     n_initial: int = 5
     window_days: float = 365.0
     guard_days: float = 90.0
     max_n: int = 40
+    min_days: int = 3
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "min_days": self.min_days,
             "n_initial": self.n_initial,
             "window_days": self.window_days,
             "guard_days": self.guard_days,
@@ -259,7 +264,8 @@ def select_baseline_recordings(
     ``max_n`` candidates made in ``[at - window_days, at - guard_days)``; while that
     holds fewer than ``n_initial`` recordings (the first weeks, or after a long gap)
     the most recent ``n_initial`` candidates older than the guard are used, and failing
-    that the first ``n_initial`` candidates (the enrolment baseline).
+    that the first ``n_initial`` candidates (the enrolment baseline). Every set must also
+    span ``min_days`` distinct days; where it does not, it grows until it does.
 
     Returns
     -------
@@ -270,17 +276,31 @@ def select_baseline_recordings(
     """
     candidates = sorted((r for r in recordings if r.valid and r.recorded_at < at),
                         key=lambda r: r.recorded_at)
-    if len(candidates) < policy.n_initial:
+    if not _enough(candidates, policy):
         return [], "none"
     guard_end = at - timedelta(days=policy.guard_days)
     window_start = at - timedelta(days=policy.window_days)
     before_guard = [r for r in candidates if r.recorded_at < guard_end]
     window = [r for r in before_guard if r.recorded_at >= window_start][-policy.max_n:]
-    if len(window) >= policy.n_initial:
+    if _enough(window, policy):
         return window, "rolling"
-    if len(before_guard) >= policy.n_initial:
-        return before_guard[-policy.n_initial:], "rolling"
-    return candidates[: policy.n_initial], "initial"
+    latest = _shortest_enough(before_guard[::-1], policy)
+    if latest:
+        return latest[::-1], "rolling"
+    return _shortest_enough(candidates, policy), "initial"
+
+
+def _enough(recordings: Sequence[BaselineRecording], policy: BaselinePolicy) -> bool:
+    days = {r.recorded_at.date() for r in recordings}
+    return len(recordings) >= policy.n_initial and len(days) >= policy.min_days
+
+
+def _shortest_enough(recordings: Sequence[BaselineRecording], policy: BaselinePolicy) -> list[BaselineRecording]:
+    """The shortest leading run of ``recordings`` that is enough for a baseline (empty when none is)."""
+    for end in range(policy.n_initial, len(recordings) + 1):
+        if _enough(recordings[:end], policy):
+            return list(recordings[:end])
+    return []
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -123,3 +123,15 @@ def test_it_round_trips_through_json():
     again = Baseline.from_json(baseline.to_json())
     assert again == baseline
     assert "f0_range_st" not in again.features
+
+
+def test_it_needs_recordings_from_several_days_not_a_burst_of_uploads():
+    burst = [BaselineRecording(recording_id=f"b{i}", recorded_at=T0 + timedelta(seconds=4 * i),
+                               features={"speech_rate_syl_s": 4.0}) for i in range(5)]
+    assert select_baseline_recordings(burst, at=T0 + timedelta(days=1)) == ([], "none")
+
+    later = [_rec(10, 1), _rec(11, 2)]
+    chosen, kind = select_baseline_recordings(burst + later, at=T0 + timedelta(days=3))
+    assert kind == "initial"
+    assert [r.recording_id for r in chosen] == ["b0", "b1", "b2", "b3", "b4", "r10", "r11"]
+    assert len({r.recorded_at.date() for r in chosen}) == BaselinePolicy().min_days
