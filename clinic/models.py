@@ -5,7 +5,7 @@ import secrets
 import uuid
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -15,10 +15,39 @@ from clinic.protocols import Task
 
 class CareTeam(models.Model):
     name = models.CharField(max_length=200, unique=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="care_teams", blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="care_teams", blank=True, through="Membership"
+    )
 
     def __str__(self) -> str:
         return self.name
+
+
+class Membership(models.Model):
+    """A clinician's place in a care team; a lead also reviews the team's audit trail."""
+
+    class Role(models.TextChoices):
+        CLINICIAN = "clinician"
+        LEAD = "lead"
+
+    care_team = models.ForeignKey(CareTeam, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.CLINICIAN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["care_team__name", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["care_team", "user"], name="one_membership_per_team")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.care_team} ({self.role})"
+
+
+#: Patient codes are pseudonyms: letters, digits, "-" and "_" only (never a path, never a name).
+PATIENT_CODE_PATTERN = r"^[A-Za-z0-9_-]+$"
+patient_code_validator = RegexValidator(
+    PATIENT_CODE_PATTERN, "A patient code may contain only letters, digits, '-' and '_'.", code="invalid_code"
+)
 
 
 class Patient(models.Model):
@@ -28,7 +57,8 @@ class Patient(models.Model):
         OTHER = "other"
         UNKNOWN = "unknown"
 
-    code = models.CharField(max_length=64, unique=True, help_text="Pseudonymous code; no names.")
+    code = models.CharField(max_length=64, unique=True, validators=[patient_code_validator],
+                            help_text="Pseudonymous code (letters, digits, '-', '_'); no names.")
     care_team = models.ForeignKey(CareTeam, on_delete=models.PROTECT, related_name="patients")
     enrolled_on = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
@@ -82,7 +112,8 @@ class ApiToken(models.Model):
 
 
 def recording_upload_path(instance: "Recording", filename: str) -> str:
-    return f"recordings/{instance.patient.code}/{uuid.uuid4().hex}.{instance.container or 'bin'}"
+    """A random name under the patient's numeric id: nothing a caller typed reaches the file system."""
+    return f"recordings/{int(instance.patient_id)}/{uuid.uuid4().hex}.{instance.container or 'bin'}"
 
 
 class Recording(models.Model):
@@ -184,6 +215,7 @@ class AuditEvent(models.Model):
         CREATE = "create"
         UPDATE = "update"
         EXPORT = "export"
+        DELETE = "delete"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic.models import ApiToken, CareTeam, Patient, Phq9Response, Recording
+from clinic.models import ApiToken, CareTeam, Patient, Phq9Response, Recording, patient_code_validator
 from clinic.protocols import Task, UnknownTaskDetail, task_detail_check
 from clinic.signals import phq9_recorded
 from voice_features.audio import probe_audio
@@ -45,7 +45,11 @@ class IngestResult:
 
 
 def patient_create(*, care_team: CareTeam, code: str, enrolled_on: date | None = None, **fields) -> tuple[Patient, str]:
-    """Enrol a patient and issue the upload token, which is returned only here."""
+    """Enrol a patient and issue the upload token, which is returned only here.
+
+    Raises django.core.exceptions.ValidationError for a code that is not letters, digits, '-' and '_'.
+    """
+    patient_code_validator(code)
     with transaction.atomic():
         patient = Patient.objects.create(
             care_team=care_team, code=code, enrolled_on=enrolled_on or timezone.localdate(), **fields

@@ -7,6 +7,7 @@ a filesystem Celery broker in ``var/broker``, DEBUG on. Production sets at least
 """
 
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "clinic",
     "clinic.processing",
     "screening",
@@ -51,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the 429 page or JSON
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -65,6 +68,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "web.dashboard.context.navigation",
             ]
         },
     }
@@ -85,6 +89,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out accounts and addresses first
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -141,6 +149,44 @@ SESSION_COOKIE_AGE = env_int("CADENCE_SESSION_TIMEOUT_S", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True  # idle timeout rather than absolute
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
+# Set-password and password-reset links (one-time; valid 72 h) and the mail that carries them.
+CADENCE_BASE_URL = env_str("CADENCE_BASE_URL", "http://127.0.0.1:8000")
+PASSWORD_RESET_TIMEOUT = env_int("CADENCE_PASSWORD_LINK_TTL_S", 72 * 3600)
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                        else "django.core.mail.backends.console.EmailBackend")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 20)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Cadence <cadence@localhost>")
+
+# Failed logins (dashboard, /admin/, API token endpoint): after CADENCE_LOGIN_FAILURE_LIMIT failures an
+# account, and separately an address, is locked for CADENCE_LOGIN_LOCKOUT_MINUTES. The attempts live in
+# the database, so every web process sees the same count.
+AXES_FAILURE_LIMIT = env_int("CADENCE_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CADENCE_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "web.lockout.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Behind N reverse proxies that append to X-Forwarded-For, the client is the Nth address from the right.
+CADENCE_TRUSTED_PROXY_COUNT = env_int("CADENCE_TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "web.lockout.client_ip"
+
+# The cache holds API throttle counts, so it must be shared by all web processes: Redis when
+# CADENCE_CACHE_URL (or a redis:// CELERY_BROKER_URL) is set, else a table in the database.
+_BROKER = env_str("CELERY_BROKER_URL", "")
+_CACHE_URL = env_str("CADENCE_CACHE_URL", _BROKER if _BROKER.startswith(("redis://", "rediss://")) else "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL,
+                "KEY_PREFIX": "cadence"}
+    if _CACHE_URL.startswith(("redis://", "rediss://", "unix://"))
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cadence_cache"}
+}
+
 # Security: strict by default outside DEBUG (manage.py check --deploy is clean).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
@@ -179,6 +225,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "web.api.errors.exception_handler",
+    # Counted in the shared cache above. "upload" is per patient token.
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env_str("CADENCE_LOGIN_RATE", "20/min"),
+        "upload": env_str("CADENCE_UPLOAD_RATE", "60/hour"),
+    },
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

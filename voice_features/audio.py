@@ -88,12 +88,17 @@ def _read_head(stream: BinaryIO, size: int = 64) -> bytes:
     return head
 
 
+#: A real WAV has a handful of chunks (fmt, data, LIST, fact, bext, ...). A file made of millions of empty
+#: chunks would keep FFmpeg's header scan busy for a minute, so it is refused before FFmpeg sees it.
+MAX_WAV_CHUNKS = 64
+
+
 def _check_wav_complete(stream: BinaryIO) -> None:
-    """A WAV whose data chunk promises more bytes than the file holds was cut off."""
+    """Walk the RIFF chunk list (bounded): refuse a WAV that was cut off or holds too many chunks."""
     stream.seek(0, io.SEEK_END)
     file_size = stream.tell()
     stream.seek(12)
-    while True:
+    for _ in range(MAX_WAV_CHUNKS):
         header = stream.read(8)
         if len(header) < 8:
             break
@@ -105,8 +110,16 @@ def _check_wav_complete(stream: BinaryIO) -> None:
                     f"The WAV file is truncated: it declares {chunk_size} bytes of audio but holds {available}.",
                     code="truncated",
                 )
-            break
+            if chunk_size in (0, 0xFFFFFFFF):
+                break  # streamed WAV: the audio runs to the end of the file
         stream.seek(chunk_size + (chunk_size & 1), io.SEEK_CUR)
+    else:
+        if len(stream.read(8)) == 8:
+            raise VoiceFeaturesError(
+                f"The WAV file is made of more than {MAX_WAV_CHUNKS} chunks (a recording has a handful); "
+                "it is refused without being read.",
+                code="corrupt",
+            )
     stream.seek(0)
 
 

@@ -11,22 +11,21 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from clinic import selectors, services
+from clinic.accounts import TeamChoiceError, care_team_for_new_patient
 from clinic.audit import audit_record, audit_record_many
-from clinic.models import CareTeam, Patient
+from clinic.models import Patient
 from clinic.principals import PatientPrincipal
 from web.api import serializers as s
 from web.api.permissions import IsClinician, IsPatient
-
-
-class LoginThrottle(AnonRateThrottle):
-    rate = "20/min"
+from web.api.throttles import LoginThrottle, UploadThrottle
 
 
 class TokenView(APIView):
+    """Failed passwords count towards the account's and the address's lockout (django-axes): 429 then."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [LoginThrottle]
@@ -35,7 +34,8 @@ class TokenView(APIView):
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
+        # The Django request, so a lockout flag set by axes reaches its middleware (which answers 429).
+        user = authenticate(request._request, **data.validated_data)
         if user is None:
             return Response({"error": "invalid_credentials", "detail": "Wrong username or password."}, status=401)
         return Response({"token": services.clinician_token_issue(user=user), "token_type": "Bearer"})
@@ -60,20 +60,15 @@ class PatientListView(APIView):
         data = s.PatientSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        team = fields.pop("care_team", None) or self._only_team(request.user)
-        if not team.members.filter(pk=request.user.pk).exists():
-            raise ValidationError({"care_team": ["You are not a member of this care team."]})
+        try:
+            team = care_team_for_new_patient(request.user, fields.pop("care_team", None))
+        except TeamChoiceError as exc:
+            body = {"error": exc.code, "detail": str(exc)} | ({"choices": exc.choices} if exc.choices else {})
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
         patient, key = services.patient_create(care_team=team, **fields)
         audit_record(request=request, action="create", resource="patient", patient=patient, object_id=patient.pk)
         body = s.PatientSerializer(patient).data | {"upload_token": key}
         return Response(body, status=status.HTTP_201_CREATED)
-
-    @staticmethod
-    def _only_team(user) -> CareTeam:
-        teams = list(user.care_teams.all()[:2])
-        if len(teams) != 1:
-            raise ValidationError({"care_team": ["Say which care team the patient belongs to."]})
-        return teams[0]
 
 
 class PatientDetailView(APIView):
@@ -117,6 +112,9 @@ class RecordingListView(APIView):
 
     def get_permissions(self):
         return [IsPatient()] if self.request.method == "POST" else super().get_permissions()
+
+    def get_throttles(self):
+        return [UploadThrottle()] if self.request.method == "POST" else super().get_throttles()
 
     @extend_schema(
         parameters=[OpenApiParameter("patient", int, description="Clinicians: one patient's recordings")],

@@ -218,8 +218,11 @@ def processing_summary(user, *, limit: int = 100) -> tuple[list[Recording], dict
     return recent, counts
 
 
-def audit_events(*, patient_code: str = "") -> QuerySet[AuditEvent]:
+def audit_events(*, patient_code: str = "", lead_of: QuerySet | None = None) -> QuerySet[AuditEvent]:
+    """All events (administrators), or with ``lead_of`` (care-team ids) those about these teams' patients."""
     events = AuditEvent.objects.select_related("actor").order_by("-at", "-pk")
+    if lead_of is not None:
+        events = events.filter(patient_code__in=Patient.objects.filter(care_team__in=lead_of).values("code"))
     if patient_code:
         events = events.filter(patient_code__iexact=patient_code.strip())
     return events

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 
 from web.dashboard import views
 
@@ -8,6 +8,17 @@ app_name = "dashboard"
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="dashboard/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", auth_views.PasswordResetView.as_view(
+        template_name="dashboard/password_reset_form.html", email_template_name="dashboard/password_reset_email.txt",
+        subject_template_name="dashboard/password_reset_subject.txt",
+        success_url=reverse_lazy("dashboard:password-reset-done")), name="password-reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
+        template_name="dashboard/password_reset_done.html"), name="password-reset-done"),
+    path("password/set/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
+        template_name="dashboard/password_set_form.html", success_url=reverse_lazy("dashboard:password-set-done")),
+        name="password-set"),
+    path("password/set/done/", auth_views.PasswordResetCompleteView.as_view(
+        template_name="dashboard/password_set_done.html"), name="password-set-done"),
     path("", views.triage, name="triage"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient"),
     path("patients/<int:patient_id>/phq9/", views.patient_phq9_create, name="patient-phq9"),

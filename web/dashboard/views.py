@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic import services as clinic_services
+from clinic.accounts import lead_team_ids
 from clinic.audit import audit_record, audit_record_many
 from clinic.models import Patient
 from clinic.selectors import patients_visible_to
@@ -240,8 +241,11 @@ def processing(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_staff:
-        raise PermissionDenied("The audit log is for administrators.")
+    lead_of = None if request.user.is_staff else lead_team_ids(request.user)
+    if lead_of is not None and not lead_of.exists():
+        raise PermissionDenied("The audit log is for administrators and care-team leads.")
     code = request.GET.get("patient", "").strip()[:64]
-    page = Paginator(selectors.audit_events(patient_code=code), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.audit_events(patient_code=code, lead_of=lead_of), AUDIT_PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    audit_record(request=request, action="read", resource="audit_log")
     return render(request, "dashboard/audit.html", {"page": page, "patient_code": code, "nav": "audit"})
