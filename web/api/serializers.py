@@ -1,6 +1,8 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
-from clinic.models import CareTeam, Patient, Phq9Response, Recording
+from clinic.models import CareTeam, Patient, Phq9Response, Recording, patient_code_validator
 from clinic.processing.models import FeatureSet
 from clinic.protocols import FREE_SPEECH_PROMPTS, PASSAGES, Task
 
@@ -15,7 +17,21 @@ class TokenResponseSerializer(serializers.Serializer):
     token_type = serializers.CharField(default="Bearer")
 
 
+class PatientCodeField(serializers.CharField):
+    """Checked before anything else (a NUL or a slash never reaches the uniqueness query)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            patient_code_validator(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return value
+
+
 class PatientSerializer(serializers.ModelSerializer):
+    code = PatientCodeField(max_length=64, validators=[UniqueValidator(queryset=Patient.objects.all())],
+                            help_text="Pseudonymous code: letters, digits, '-' and '_' (no names).")
     care_team = serializers.PrimaryKeyRelatedField(queryset=CareTeam.objects.all(), required=False)
 
     class Meta:

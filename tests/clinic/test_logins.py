@@ -1,0 +1,154 @@
+"""Logins and abuse: lockout per account and per address (in the database), throttles in the shared cache."""
+
+import io
+import struct
+import time
+
+import pytest
+from django.test import Client
+
+from tests.conftest import tone_wav
+
+TOKEN_URL = "/api/v1/auth/token/"
+
+
+@pytest.fixture(autouse=True)
+def _settings(settings, monkeypatch):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        "login": "1000/min", "upload": "60/hour"}}
+    monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
+
+
+def _token(client, username, password, ip="10.0.0.1"):
+    return client.post(TOKEN_URL, {"username": username, "password": password}, content_type="application/json",
+                       REMOTE_ADDR=ip)
+
+
+@pytest.mark.django_db
+def test_the_api_locks_an_account_after_ten_failures_with_429_and_retry_after(cast, settings):
+    client = Client()
+    statuses = [_token(client, "alice", f"wrong-{n}", ip=f"10.0.0.{n}").status_code for n in range(1, 10)]
+    assert statuses == [401] * 9
+    tenth = _token(client, "alice", "wrong-10", ip="10.0.0.10")
+    eleventh = _token(client, "alice", "wrong-11", ip="10.0.0.11")
+    for response in (tenth, eleventh):
+        assert response.status_code == 429
+        assert response["Retry-After"] == str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+        assert response.json()["error"] == "locked_out" and "Try again in 15 minutes" in response.json()["detail"]
+    # the right password does not open a locked account; another account is unaffected
+    assert _token(client, "alice", "alice-password-1", ip="10.9.9.9").status_code == 429
+    assert _token(client, "bob", "bob-password-1", ip="10.9.9.9").status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_address_is_locked_whatever_usernames_it_tries(cast):
+    client = Client()
+    for n in range(10):
+        _token(client, f"user{n}", "guess", ip="192.0.2.7")
+    assert _token(client, "alice", "alice-password-1", ip="192.0.2.7").status_code == 429
+    assert _token(client, "alice", "alice-password-1", ip="192.0.2.8").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_dashboard_login_shows_a_readable_lockout_page(cast):
+    client = Client()
+    for n in range(9):
+        page = client.post("/login/", {"username": "bob", "password": f"nope-{n}"})
+        assert page.status_code == 200 and b"did not match" in page.content
+    for _ in range(2):
+        page = client.post("/login/", {"username": "bob", "password": "nope"})
+        assert page.status_code == 429 and page["Retry-After"] == "900"
+        assert b"Too many failed logins" in page.content and b"/password-reset/" in page.content
+    assert client.post("/login/", {"username": "bob", "password": "bob-password-1"}).status_code == 429
+
+
+@pytest.mark.django_db
+def test_the_admin_login_is_locked_too(cast):
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("root", password="root-password-1")
+    client = Client()
+    for _ in range(10):
+        client.post("/admin/login/", {"username": "root", "password": "x"})
+    response = client.post("/admin/login/", {"username": "root", "password": "root-password-1"})
+    assert response.status_code == 429 and b"Too many failed logins" in response.content
+
+
+@pytest.mark.django_db
+def test_a_successful_login_clears_the_failures(cast):
+    client = Client()
+    for n in range(8):
+        _token(client, "alice", "wrong", ip="10.1.1.1")
+    assert _token(client, "alice", "alice-password-1", ip="10.1.1.1").status_code == 200
+    for n in range(8):
+        assert _token(client, "alice", "wrong", ip="10.1.1.1").status_code == 401
+
+
+@pytest.mark.django_db
+def test_token_requests_are_throttled_per_address_with_retry_after(cast, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        "login": "3/min", "upload": "60/hour"}}
+    client = Client()
+    assert [_token(client, "alice", "alice-password-1", ip="10.2.2.2").status_code for _ in range(3)] == [200] * 3
+    throttled = _token(client, "alice", "alice-password-1", ip="10.2.2.2")
+    assert throttled.status_code == 429 and 0 < int(throttled["Retry-After"]) <= 60
+    assert throttled.json()["error"] == "throttled"
+    assert _token(client, "alice", "alice-password-1", ip="10.2.2.3").status_code == 200
+
+
+@pytest.mark.django_db
+def test_uploads_are_throttled_per_patient(cast, api, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        "login": "1000/min", "upload": "2/hour"}}
+    statuses = [api(cast.key_a).post("/api/v1/recordings/", {"audio": io.BytesIO(tone_wav(seed=n))},
+                                     format="multipart").status_code for n in range(3)]
+    assert statuses == [202, 202, 429]
+    throttled = api(cast.key_a).post("/api/v1/recordings/", {"audio": io.BytesIO(tone_wav(seed=9))},
+                                     format="multipart")
+    assert throttled.json()["error"] == "throttled" and int(throttled["Retry-After"]) > 0
+    other = api(cast.key_b).post("/api/v1/recordings/", {"audio": io.BytesIO(tone_wav(seed=3))}, format="multipart")
+    assert other.status_code == 202
+    assert api(cast.alice_token).get("/api/v1/recordings/").status_code == 200  # reads are not upload-throttled
+
+
+def test_the_cache_is_redis_when_configured_and_the_database_otherwise(monkeypatch):
+    import runpy
+
+    for name in ("CADENCE_CACHE_URL", "CELERY_BROKER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert runpy.run_path("config/settings.py")["CACHES"]["default"]["BACKEND"].endswith("db.DatabaseCache")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    cache = runpy.run_path("config/settings.py")["CACHES"]["default"]
+    assert cache["BACKEND"].endswith("redis.RedisCache") and cache["LOCATION"] == "redis://127.0.0.1:6379/0"
+    monkeypatch.setenv("CADENCE_CACHE_URL", "redis://cache:6379/2")
+    assert runpy.run_path("config/settings.py")["CACHES"]["default"]["LOCATION"] == "redis://cache:6379/2"
+
+
+def _wav_of_empty_chunks(n_chunks: int) -> bytes:
+    wav = tone_wav(seconds=4.0)
+    fmt_end = 12 + 8 + struct.unpack("<I", wav[16:20])[0]
+    body = wav[12:fmt_end] + b"junk\0\0\0\0" * n_chunks + wav[fmt_end:]
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body
+
+
+def test_a_wav_of_millions_of_empty_chunks_is_refused_at_once():
+    from voice_features.audio import probe_audio
+    from voice_features.errors import VoiceFeaturesError
+
+    bad = _wav_of_empty_chunks(34 * 1024 * 1024 // 8)  # 34 MB, as in the report (64 s of FFmpeg before)
+    started = time.perf_counter()
+    with pytest.raises(VoiceFeaturesError, match="more than 64 chunks") as caught:
+        probe_audio(io.BytesIO(bad))
+    assert time.perf_counter() - started < 0.5 and caught.value.code == "corrupt"
+    assert probe_audio(io.BytesIO(_wav_of_empty_chunks(10))).duration_s == pytest.approx(4.0, abs=0.01)
+
+
+@pytest.mark.django_db
+def test_the_upload_of_a_chunk_bomb_is_a_readable_400(cast, api):
+    bad = _wav_of_empty_chunks(200_000)
+    started = time.perf_counter()
+    response = api(cast.key_a).post("/api/v1/recordings/", {"audio": io.BytesIO(bad)}, format="multipart")
+    assert time.perf_counter() - started < 2.0
+    assert response.status_code == 400 and response.json()["error"] == "corrupt"
+    assert "more than 64 chunks" in response.json()["detail"]
