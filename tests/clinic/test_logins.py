@@ -78,10 +78,10 @@ def test_the_admin_login_is_locked_too(cast):
 @pytest.mark.django_db
 def test_a_successful_login_clears_the_failures(cast):
     client = Client()
-    for n in range(8):
+    for _ in range(8):
         _token(client, "alice", "wrong", ip="10.1.1.1")
     assert _token(client, "alice", "alice-password-1", ip="10.1.1.1").status_code == 200
-    for n in range(8):
+    for _ in range(8):
         assert _token(client, "alice", "wrong", ip="10.1.1.1").status_code == 401
 
 
