@@ -19,15 +19,25 @@ PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 . .venv/bin/activate
-stamp=".venv/.requirements.sha256"
-wanted="$(cat requirements*.txt | sha256sum)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-  pip install -q --upgrade pip
-  pip install -q -r requirements.txt
-  pip install -q --no-deps -r requirements-nodeps.txt
-  [ "$want_dev" = "--dev" ] && pip install -q -r requirements-dev.txt
-  echo "$wanted" > "$stamp"
-fi
+# One install marker per requirements set: run.sh (runtime) then test.sh (--dev) must still install the
+# test tools, and a change to either file reinstalls only that set.
+install_if_changed() {
+  local stamp="$1"; shift
+  local wanted
+  wanted="$(cat "$@" | sha256sum)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+    pip install -q --upgrade pip
+    for req in "$@"; do
+      case "$req" in
+        requirements-nodeps.txt) pip install -q --no-deps -r "$req" ;;
+        *) pip install -q -r "$req" ;;
+      esac
+    done
+    echo "$wanted" > "$stamp"
+  fi
+}
+install_if_changed .venv/.requirements-runtime.sha256 requirements.txt requirements-nodeps.txt
+if [ "$want_dev" = "--dev" ]; then install_if_changed .venv/.requirements-dev.sha256 requirements-dev.txt; fi
 python - <<'PY'
 import torch
 assert torch.__version__.startswith("2.13.0"), f"torch {torch.__version__}: only the CPU build 2.13.0 is allowed"
