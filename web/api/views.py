@@ -1,7 +1,9 @@
 """Patient-data API: one view per resource action, scoped to what the caller may see."""
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
-from django.contrib.auth import authenticate, user_logged_in
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
 from django.db import transaction
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
@@ -38,8 +40,10 @@ class TokenView(APIView):
         user = authenticate(request._request, **data.validated_data)
         if user is None:
             return Response({"error": "invalid_credentials", "detail": "Wrong username or password."}, status=401)
-        # A token is a login: last_login is updated and the failed-attempt count is cleared.
-        user_logged_in.send(sender=user.__class__, request=request._request, user=user)
+        # A token is a login: the account's failed attempts are cleared and last_login is updated
+        # (not through user_logged_in, whose access log would open a session for a cookie-less client).
+        axes_reset(username=user.get_username())
+        update_last_login(None, user)
         return Response({"token": services.clinician_token_issue(user=user), "token_type": "Bearer"})
 
 
