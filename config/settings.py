@@ -172,6 +172,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "web.lockout.lockout_response"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged (usernames masked)
 # Behind N reverse proxies that append to X-Forwarded-For, the client is the Nth address from the right.
 CADENCE_TRUSTED_PROXY_COUNT = env_int("CADENCE_TRUSTED_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "web.lockout.client_ip"
