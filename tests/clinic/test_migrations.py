@@ -7,7 +7,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 @pytest.mark.django_db(transaction=True)
 def test_existing_members_become_clinicians():
-    before, after = [("clinic", "0001_initial")], [("clinic", "0003_database_cache_table")]
+    before, after = [("clinic", "0002_recording_task")], [("clinic", "0004_database_cache_table")]
     executor = MigrationExecutor(connection)
     try:
         executor.migrate(before)
