@@ -3,27 +3,28 @@
 Every Praat object is computed once and shared: one intensity contour (segmentation,
 syllable nuclei, intensity, SNR), a cheap wide first pitch pass (voicing for segmentation,
 speaker range), one speaker-adapted second pitch pass (F0 statistics, nucleus voicing,
-voiced fraction, pulses for jitter/shimmer, stretches for HNR).
+voiced fraction, pulses for jitter/shimmer, stretches for HNR). They are gathered in a
+:class:`~voice_features.speech.SpeechAnalysis`, and every feature function declared in
+:mod:`voice_features.registry` runs once on it.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import parselmouth
 
-from voice_features import prosody, quality, segmentation, voice_quality
+from voice_features import prosody, quality, segmentation
 from voice_features.errors import VoiceFeaturesError
-from voice_features.feature_names import FEATURE_NAMES as CONTRACT_FEATURE_NAMES
+from voice_features.registry import FEATURE_NAMES, FEATURE_SET_VERSION, FEATURES
+from voice_features.speech import SpeechAnalysis
 
-__all__ = ["FEATURE_SET_VERSION", "FEATURE_NAMES", "AnalysisResult", "analyse"]
-
-FEATURE_SET_VERSION = "1.0.0"
-"""Bump the major part whenever a feature's definition or a threshold changes its values."""
-
-FEATURE_NAMES = CONTRACT_FEATURE_NAMES
+__all__ = ["FEATURE_SET_VERSION", "FEATURE_NAMES", "AnalysisResult", "analyse", "compute_features"]
 
 INTENSITY_MIN_PITCH_HZ = 50.0
 """Sets the intensity window (3.2 / 50 Hz = 64 ms), as in de Jong & Wempe's script."""
@@ -158,9 +159,10 @@ def _analyse_sound(x: np.ndarray, *, sr: int, duration_s: float, clipping: float
     pitch = sound.to_pitch_ac(time_step=FRAME_STEP_S, pitch_floor=floor, pitch_ceiling=ceiling,
                               max_number_of_candidates=SECOND_PASS_CANDIDATES)
     t2, f2 = _pitch_arrays(pitch)
-    in_speech = segmentation.in_segments(t2, segments)
-    features = _features(sound=sound, pitch=pitch, i_db=i_db, i_t=i_t, t2=t2, f2=f2, in_speech=in_speech, segments=segments,
-                         threshold=threshold, floor=floor, duration_s=duration_s, global_peak=max(float(x.max()), -float(x.min())))
+    features = compute_features(SpeechAnalysis(
+        sound=sound, pitch=pitch, intensity_db=i_db, intensity_times_s=i_t, pitch_times_s=t2, pitch_hz=f2, segments=segments,
+        threshold_db=threshold, pitch_floor_hz=floor, duration_s=duration_s, global_peak=max(float(x.max()), -float(x.min())),
+        frame_step_s=FRAME_STEP_S))
     report = quality.quality_report(
         duration_s=duration_s, speech_s=features["speech_s"], clipping=clipping, voiced_fraction=features["voiced_fraction"],
         snr_db=quality.estimate_snr_db(power=10.0 ** (i_db / 10.0) * _PRAAT_POWER_REF, frame_times_s=i_t, segments=segments),
@@ -170,25 +172,21 @@ def _analyse_sound(x: np.ndarray, *, sr: int, duration_s: float, clipping: float
                           speech_intervals=tuple((float(a), float(b)) for a, b in segments))
 
 
-def _features(*, sound, pitch, i_db, i_t, t2, f2, in_speech, segments, threshold, floor, duration_s, global_peak) -> dict[str, float]:
-    speech_s = float(np.sum(segments[:, 1] - segments[:, 0]))
-    nuclei = prosody.syllable_nuclei(intensity_db=i_db, frame_times_s=i_t, threshold_db=threshold, segments=segments,
-                                     pitch_times_s=t2, pitch_hz=f2)
-    speech_frames = segmentation.in_segments(i_t, segments)
-    stretches = voice_quality.voiced_stretches(pitch_times_s=t2[in_speech], pitch_hz=f2[in_speech], step_s=FRAME_STEP_S)
-    features = {"duration_s": duration_s, "speech_s": speech_s}
-    features.update(prosody.rate_features(nuclei_s=nuclei, segments=segments))
-    features.update(prosody.pause_features(pauses=segmentation.pauses_between(segments), speech_s=speech_s, duration_s=duration_s))
-    features.update(prosody.f0_features(f2[in_speech]))
-    features["intensity_mean_db"] = _energy_mean_db(i_db[speech_frames])
-    features.update(voice_quality.jitter_shimmer(sound, pitch))
-    features["hnr_db"] = voice_quality.hnr_db(sound, stretches=stretches, pitch_floor_hz=floor, global_peak=global_peak)
-    features["voiced_fraction"] = float(np.count_nonzero(f2[in_speech] > 0) / max(np.count_nonzero(in_speech), 1)) if in_speech.any() else _NAN
-    return {name: float(features[name]) for name in FEATURE_NAMES}
+@cache
+def _function(dotted: str) -> Callable[[SpeechAnalysis], Mapping[str, float]]:
+    module, name = dotted.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
-def _energy_mean_db(values_db: np.ndarray) -> float:
-    """Mean of dB values on the power scale (Praat's 'energy' averaging), dB."""
-    if values_db.size == 0:
-        return _NAN
-    return float(10.0 * np.log10(np.mean(10.0 ** (values_db / 10.0))))
+def compute_features(analysis: SpeechAnalysis) -> dict[str, float]:
+    """Every registered feature of one analysed recording: each feature function runs once.
+
+    Returns
+    -------
+    dict
+        Key -> float (NaN where undefined), in registry order.
+    """
+    values: dict[str, float] = {}
+    for dotted in dict.fromkeys(f.computed_by for f in FEATURES):
+        values.update(_function(dotted)(analysis))
+    return {name: float(values[name]) for name in FEATURE_NAMES}

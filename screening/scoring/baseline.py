@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from voice_features.feature_names import FEATURE_NAMES
+from voice_features import registry
 
 __all__ = [
     "FEATURE_KEYS",
@@ -34,39 +34,16 @@ __all__ = [
     "build_baseline",
 ]
 
-#: Feature keys of the ``voice_features`` contract (DESIGN.md).
-FEATURE_KEYS: tuple[str, ...] = FEATURE_NAMES
+#: Feature keys of the ``voice_features`` registry (docs/features.md).
+FEATURE_KEYS: tuple[str, ...] = registry.FEATURE_NAMES
 
 #: Makes the median absolute deviation a consistent estimator of a normal SD.
 MAD_TO_SD = 1.4826
 
-#: Smallest scale (feature units) a baseline may have. Five recordings of a very
-#: steady speaker can give a MAD near 0, and then an ordinary day would score z = 20.
-#: Each floor is about half of a typical healthy speaker's day-to-day SD for read or
-#: semi-spontaneous speech on one phone, so it only bites when the spread is
-#: implausibly small; it is never larger than a real day-to-day change.
-SCALE_FLOOR: Mapping[str, float] = {
-    "duration_s": 1.0,
-    "speech_s": 1.0,
-    "syllable_count": 3.0,
-    "speech_rate_syl_s": 0.10,
-    "articulation_rate_syl_s": 0.10,
-    "speech_rate_cv": 0.02,
-    "pause_count": 1.0,
-    "pause_rate_per_min": 1.0,
-    "pause_mean_s": 0.05,
-    "pause_median_s": 0.05,
-    "pause_ratio": 0.02,
-    "f0_median_hz": 3.0,
-    "f0_median_st": 0.3,
-    "f0_range_st": 0.5,
-    "f0_sd_st": 0.2,
-    "intensity_mean_db": 1.0,
-    "jitter_local": 0.001,
-    "shimmer_local": 0.005,
-    "hnr_db": 0.5,
-    "voiced_fraction": 0.02,
-}
+#: Smallest scale (feature units) a baseline may have, per feature (declared in the
+#: feature registry). Five recordings of a very steady speaker can give a MAD near 0,
+#: and then an ordinary day would score z = 20.
+SCALE_FLOOR: Mapping[str, float] = registry.SCALE_FLOOR
 
 #: Floor for the scale of embedding drift (1 - cosine similarity).
 DRIFT_SCALE_FLOOR = 0.01

@@ -23,6 +23,8 @@ from screening.scoring.baseline import (
     BaselineRecording,
     build_baseline,
 )
+from voice_features import registry
+from voice_features.registry import FeatureDirection
 
 __all__ = [
     "FeatureDirection",
@@ -43,40 +45,11 @@ __all__ = [
 Z_CLIP = 6.0
 
 
-@dataclass(frozen=True)
-class FeatureDirection:
-    """How a feature moves with depression.
-
-    ``sign`` is +1 if the feature rises with depression severity, -1 if it falls;
-    ``weight`` is the feature's weight in the composite, equal to the size of its
-    within-person correlation with PHQ-9 assumed by the prior model (|r|);
-    ``phrase`` reads "<phrase> than usual" when the signed z is positive and
-    ``opposite`` when it is negative.
-    """
-
-    sign: int
-    weight: float
-    phrase: str
-    opposite: str
-
-
-#: The one table of depression directions (see docs/screening.md for sources).
-#: Features absent from this table are reported as unsigned z but do not enter the
-#: composite index or the risk model (e.g. F0 level, whose findings are mixed).
-DEPRESSION_DIRECTIONS: Mapping[str, FeatureDirection] = {
-    "speech_rate_syl_s": FeatureDirection(-1, 0.35, "speech slower", "speech faster"),
-    "articulation_rate_syl_s": FeatureDirection(-1, 0.25, "articulation slower",
-                                                "articulation faster"),
-    "pause_rate_per_min": FeatureDirection(+1, 0.25, "more frequent pauses",
-                                           "fewer pauses"),
-    "pause_mean_s": FeatureDirection(+1, 0.30, "longer pauses", "shorter pauses"),
-    "pause_ratio": FeatureDirection(+1, 0.35, "more time in pauses", "less time in pauses"),
-    "speech_rate_cv": FeatureDirection(+1, 0.20, "speech rate more uneven",
-                                       "speech rate steadier"),
-    "f0_range_st": FeatureDirection(-1, 0.20, "pitch range narrower", "pitch range wider"),
-    "f0_sd_st": FeatureDirection(-1, 0.20, "intonation flatter", "intonation livelier"),
-    "intensity_mean_db": FeatureDirection(-1, 0.25, "voice quieter", "voice louder"),
-}
+#: The one table of depression directions, read from the feature registry (see
+#: docs/features.md and docs/screening.md for sources). Features absent from it are
+#: reported as unsigned z but do not enter the composite index or the risk model
+#: (e.g. F0 level, whose findings are mixed).
+DEPRESSION_DIRECTIONS: Mapping[str, FeatureDirection] = registry.DEPRESSION_DIRECTIONS
 
 DIRECTIONAL_FEATURES: tuple[str, ...] = tuple(DEPRESSION_DIRECTIONS)
 

@@ -25,35 +25,16 @@ import pandas as pd
 
 from screening.scoring.baseline import FEATURE_KEYS
 from screening.scoring.deviation import DEPRESSION_DIRECTIONS
+from voice_features.registry import BY_KEY
 
 __all__ = ["SIMULATED_R", "SimulatedCohort", "simulate_cohort", "phq9_items_for_total"]
 
 #: Within-person correlation of each directional feature with PHQ-9 the simulation
-#: aims for (sign = depression direction, from DEPRESSION_DIRECTIONS).
-SIMULATED_R: Mapping[str, float] = {
-    "speech_rate_syl_s": 0.35,
-    "articulation_rate_syl_s": 0.25,
-    "pause_rate_per_min": 0.25,
-    "pause_mean_s": 0.30,
-    "pause_ratio": 0.35,
-    "speech_rate_cv": 0.20,
-    "f0_range_st": 0.20,
-    "f0_sd_st": 0.20,
-    "intensity_mean_db": 0.25,
-}
+#: aims for: the registry's composite weight (= the prior's |r|), signed by its direction.
+SIMULATED_R: Mapping[str, float] = {key: d.weight for key, d in DEPRESSION_DIRECTIONS.items()}
 
-#: Typical day-to-day SD of each feature within one speaker (feature units).
-_DAY_SD = {
-    "speech_rate_syl_s": 0.25,
-    "articulation_rate_syl_s": 0.25,
-    "pause_rate_per_min": 2.5,
-    "pause_mean_s": 0.08,
-    "pause_ratio": 0.035,
-    "speech_rate_cv": 0.04,
-    "f0_range_st": 1.0,
-    "f0_sd_st": 0.3,
-    "intensity_mean_db": 2.0,
-}
+#: Typical day-to-day SD of each feature within one speaker (feature units, from the registry).
+_DAY_SD = {key: BY_KEY[key].day_sd for key in DEPRESSION_DIRECTIONS}
 #: Loading of the shared "tired day" factor (fraction of day-to-day variance).
 _SHARED_DAY = {"speech_rate_syl_s": 0.4, "articulation_rate_syl_s": 0.4,
                "pause_rate_per_min": 0.3, "pause_mean_s": 0.3, "pause_ratio": 0.4}

@@ -33,6 +33,7 @@ from clinic.models import AuditEvent, Patient, Phq9Response, Recording
 from clinic.phq9 import severity_band
 from clinic.selectors import patients_visible_to, recordings_visible_to
 from screening.models import Alert, RiskScore
+from voice_features.registry import DASHBOARD_FEATURES
 from web.dashboard.charts import Sparkline
 
 __all__ = [
@@ -48,15 +49,7 @@ __all__ = [
 ]
 
 #: Features plotted on the patient page against the personal baseline, with their units.
-KEY_FEATURES: tuple[tuple[str, str, str], ...] = (
-    ("speech_rate_syl_s", "Speech rate", "syllables/s"),
-    ("articulation_rate_syl_s", "Articulation rate", "syllables/s"),
-    ("speech_rate_cv", "Speech-rate variability", "CV"),
-    ("f0_range_st", "F0 range", "semitones"),
-    ("pause_rate_per_min", "Pause frequency", "pauses/min"),
-    ("pause_mean_s", "Mean pause", "s"),
-    ("intensity_mean_db", "Loudness", "dB"),
-)
+KEY_FEATURES: tuple[tuple[str, str, str], ...] = DASHBOARD_FEATURES
 
 #: How many recent predicted-PHQ-9 values a triage sparkline shows.
 SPARKLINE_POINTS = 12

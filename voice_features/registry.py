@@ -1,0 +1,254 @@
+"""The one feature registry: every voice feature declared once.
+
+A declaration gives the key (the JSON name), unit, display label, description, the
+function that computes it, its scale floor for baselines, the recording tasks and codecs
+it is valid for, and — where the literature gives one — how it moves with depression.
+Extraction, baselines, deviations, the dashboard, the docs table (``docs/features.md``)
+and the tests all read this module. Adding a feature means: one declaration here, its
+function, its test.
+
+This module imports nothing heavy (no NumPy, no Praat): the scoring layer reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "FEATURE_SET_VERSION",
+    "TASKS",
+    "SPEECH_TASKS",
+    "LOSSLESS_CODECS",
+    "FeatureDirection",
+    "Feature",
+    "FEATURES",
+    "FEATURE_NAMES",
+    "BY_KEY",
+    "DEPRESSION_DIRECTIONS",
+    "SCALE_FLOOR",
+    "DASHBOARD_FEATURES",
+    "codec_family",
+    "valid_for",
+    "features_table_markdown",
+    "features_page",
+]
+
+FEATURE_SET_VERSION = "1.0.0"
+"""Bump the major part whenever a feature's definition or a threshold changes its values,
+the minor part when a feature is added (earlier feature sets simply lack it)."""
+
+#: Recording protocols (issue 12): a read passage, free speech to a prompt, a sustained
+#: vowel, counting.
+TASKS: frozenset[str] = frozenset({"read_passage", "free_speech", "sustained_vowel", "counting"})
+#: Tasks with running speech: timing, pauses and intonation only mean something there.
+SPEECH_TASKS: frozenset[str] = TASKS - {"sustained_vowel"}
+#: Codec families that keep the waveform (``pcm`` stands for linear PCM in any sample format).
+LOSSLESS_CODECS: frozenset[str] = frozenset({"pcm", "flac", "alac", "wavpack"})
+
+_MIXED = "Mixed or no consistent findings (Cummins et al. 2015; Low et al. 2020)."
+_TIMING = ("Psychomotor retardation: Alpert et al. 2001; Cannizzaro et al. 2004; Mundt et al. 2012; "
+           "Trevino et al. 2011; Yamamoto et al. 2020.")
+_PROSODY = "Reduced prosodic variation and loudness: reviews of Cummins et al. 2015 and Low et al. 2020."
+_CODEC_DISTORTED = "van Son 2005: lossy speech codecs distort jitter, shimmer and noise measures."
+
+
+@dataclass(frozen=True)
+class FeatureDirection:
+    """How a feature moves with depression, and its part in the composite index.
+
+    ``sign`` is +1 if the feature rises with depression severity, -1 if it falls;
+    ``weight`` is its weight in the composite index, equal to the within-person |r| with
+    PHQ-9 the prior model assumes (0 = direction documented but not in the composite);
+    the deviation text reads "<phrase> than usual" for a positive signed z and
+    ``opposite`` for a negative one.
+    """
+
+    sign: int
+    weight: float
+    phrase: str
+    opposite: str
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One voice feature.
+
+    Attributes
+    ----------
+    key : str
+        JSON name, as stored and served by the API.
+    unit, label, description : str
+        For people: the unit, a short display label, one sentence of definition.
+    computed_by : str
+        ``"module:function"``; the function takes a
+        :class:`voice_features.speech.SpeechAnalysis` and returns a mapping that holds
+        this key (one function may compute several features from shared work).
+    scale_floor : float
+        Smallest baseline scale, feature units (about half of a healthy speaker's
+        day-to-day SD, so it only bites when the spread is implausibly small).
+    reference : str
+        Source of the direction, or why there is none ("" for bookkeeping features).
+    direction : FeatureDirection or None
+        None where the literature gives no consistent direction.
+    day_sd : float or None
+        Typical within-speaker day-to-day SD, feature units (simulation and methods).
+    tasks : frozenset of str
+        Recording tasks the feature is valid for.
+    codecs : frozenset of str or None
+        Codec families it is trustworthy for (see :func:`codec_family`); None = any.
+    dashboard : bool
+        Plotted against the personal baseline on the clinician's patient page.
+    """
+
+    key: str
+    unit: str
+    label: str
+    description: str
+    computed_by: str
+    scale_floor: float
+    reference: str = ""
+    direction: FeatureDirection | None = None
+    day_sd: float | None = None
+    tasks: frozenset[str] = TASKS
+    codecs: frozenset[str] | None = None
+    dashboard: bool = False
+
+
+_TIMING_FN = "voice_features.extractors:timing"
+_PAUSE_FN = "voice_features.extractors:pauses"
+_F0_FN = "voice_features.extractors:f0"
+_VQ_FN = "voice_features.extractors:jitter_shimmer"
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("duration_s", "s", "Duration", "Whole recording.", "voice_features.extractors:durations", 1.0),
+    Feature("speech_s", "s", "Speech time", "Time in speech (phonation time).", "voice_features.extractors:durations", 1.0),
+    Feature("syllable_count", "syllables", "Syllables", "Acoustic syllable nuclei (de Jong & Wempe 2009 style).",
+            _TIMING_FN, 3.0, tasks=SPEECH_TASKS),
+    Feature("speech_rate_syl_s", "syllables/s", "Speech rate",
+            "Syllables per second from the first speech onset to the last offset.", _TIMING_FN, 0.10, _TIMING,
+            FeatureDirection(-1, 0.35, "speech slower", "speech faster"), 0.25, SPEECH_TASKS, dashboard=True),
+    Feature("articulation_rate_syl_s", "syllables/s", "Articulation rate", "Syllables per second of speech.",
+            _TIMING_FN, 0.10, _TIMING, FeatureDirection(-1, 0.25, "articulation slower", "articulation faster"),
+            0.25, SPEECH_TASKS, dashboard=True),
+    Feature("pause_count", "pauses", "Pauses", "Silent pauses of at least 0.25 s between speech runs.",
+            _PAUSE_FN, 1.0, tasks=SPEECH_TASKS),
+    Feature("pause_rate_per_min", "pauses/min", "Pause frequency", "Pauses per minute of recording.", _PAUSE_FN, 1.0,
+            _TIMING, FeatureDirection(+1, 0.25, "more frequent pauses", "fewer pauses"), 2.5, SPEECH_TASKS,
+            dashboard=True),
+    Feature("pause_mean_s", "s", "Mean pause", "Mean pause duration.", _PAUSE_FN, 0.05, _TIMING,
+            FeatureDirection(+1, 0.30, "longer pauses", "shorter pauses"), 0.08, SPEECH_TASKS, dashboard=True),
+    Feature("pause_median_s", "s", "Median pause", "Median pause duration.", _PAUSE_FN, 0.05, tasks=SPEECH_TASKS),
+    Feature("pause_ratio", "fraction", "Pause ratio", "Pause time / (speech + pause time).", _PAUSE_FN, 0.02, _TIMING,
+            FeatureDirection(+1, 0.35, "more time in pauses", "less time in pauses"), 0.035, SPEECH_TASKS),
+    Feature("speech_rate_cv", "CV", "Speech-rate variability",
+            "Coefficient of variation of articulation rate across speech runs of at least 0.5 s.", _TIMING_FN, 0.02,
+            _TIMING, FeatureDirection(+1, 0.20, "speech rate more uneven", "speech rate steadier"), 0.04,
+            SPEECH_TASKS, dashboard=True),
+    Feature("f0_median_hz", "Hz", "Median F0", "Median F0 over voiced frames.", _F0_FN, 3.0, _MIXED),
+    Feature("f0_median_st", "semitones", "Median F0 (st)", "Median F0 over voiced frames, semitones re 27.5 Hz.",
+            _F0_FN, 0.3, _MIXED),
+    Feature("f0_range_st", "semitones", "F0 range", "5th-95th percentile F0 range over voiced frames.", _F0_FN, 0.5,
+            _PROSODY, FeatureDirection(-1, 0.20, "pitch range narrower", "pitch range wider"), 1.0, SPEECH_TASKS,
+            dashboard=True),
+    Feature("f0_sd_st", "semitones", "F0 variability", "Standard deviation of F0 over voiced frames.", _F0_FN, 0.2,
+            _PROSODY, FeatureDirection(-1, 0.20, "intonation flatter", "intonation livelier"), 0.3, SPEECH_TASKS),
+    Feature("intensity_mean_db", "dB", "Loudness", "Mean intensity over speech (energy average).",
+            "voice_features.extractors:intensity", 1.0, _PROSODY,
+            FeatureDirection(-1, 0.25, "voice quieter", "voice louder"), 2.0, dashboard=True),
+    Feature("jitter_local", "fraction", "Jitter", "Local jitter (Praat definition).", _VQ_FN, 0.001,
+            f"{_MIXED} {_CODEC_DISTORTED}", codecs=LOSSLESS_CODECS),
+    Feature("shimmer_local", "fraction", "Shimmer", "Local shimmer (Praat definition).", _VQ_FN, 0.005,
+            f"{_MIXED} {_CODEC_DISTORTED}", codecs=LOSSLESS_CODECS),
+    Feature("hnr_db", "dB", "HNR", "Harmonics-to-noise ratio over voiced stretches (Praat cc).",
+            "voice_features.extractors:hnr", 0.5, f"{_MIXED} {_CODEC_DISTORTED}", codecs=LOSSLESS_CODECS),
+    Feature("voiced_fraction", "fraction", "Voiced fraction", "Voiced frames / speech frames.",
+            "voice_features.extractors:voicing", 0.02, _MIXED),
+)
+
+FEATURE_NAMES: tuple[str, ...] = tuple(f.key for f in FEATURES)
+BY_KEY: Mapping[str, Feature] = {f.key: f for f in FEATURES}
+
+#: Features in the composite index and the risk model, with their direction and weight.
+#: Features outside it are reported as unsigned z (e.g. F0 level, whose findings are mixed).
+DEPRESSION_DIRECTIONS: Mapping[str, FeatureDirection] = {
+    f.key: f.direction for f in FEATURES if f.direction is not None and f.direction.weight > 0
+}
+SCALE_FLOOR: Mapping[str, float] = {f.key: f.scale_floor for f in FEATURES}
+#: ``(key, label, unit)`` of the features plotted on the patient page.
+DASHBOARD_FEATURES: tuple[tuple[str, str, str], ...] = tuple((f.key, f.label, f.unit) for f in FEATURES if f.dashboard)
+
+
+def codec_family(codec: str) -> str:
+    """The family of an FFmpeg codec name: ``pcm_s16le`` → ``pcm``; companded PCM stays apart."""
+    name = codec.strip().lower()
+    if name.startswith("pcm_") and name not in {"pcm_mulaw", "pcm_alaw"}:
+        return "pcm"
+    return name
+
+
+def valid_for(key: str, *, task: str | None = None, codec: str | None = None) -> bool:
+    """Whether feature ``key`` is trustworthy for a recording of ``task`` sent with ``codec``.
+
+    None for ``task`` or ``codec`` means unknown, which does not exclude anything.
+    """
+    feature = BY_KEY[key]
+    if task is not None and task not in feature.tasks:
+        return False
+    return codec is None or feature.codecs is None or codec_family(codec) in feature.codecs
+
+
+_PAGE_HEAD = """# Voice features
+
+Generated from `voice_features/registry.py` by `python -m voice_features.registry > docs/features.md`;
+do not edit by hand. Feature-set version {version}.
+
+Every feature is a float in the `features` object of a recording (API, `extract_features --json`),
+null where undefined (no speech, too few voiced frames), never a made-up 0. Pitch values drop
+Praat's unvoiced (0 Hz) frames; semitones are re 27.5 Hz.
+
+**Depression direction**: "higher"/"lower" is the direction published for depression; the number
+is the feature's weight in the composite voice-deviation index (its prior within-person |r| with
+PHQ-9, see docs/screening.md); "none" means the literature gives no consistent direction, and the
+feature is reported as an unsigned z only. **Tasks**: the recording protocols a feature means something
+for (timing and intonation need running speech). **Codecs**: features that lossy codecs distort are only
+trusted from lossless audio.
+
+## Adding a feature
+1. Declare it once in `FEATURES` in `voice_features/registry.py` (key, unit, label, description, the
+   function that computes it, scale floor, reference, direction if the literature gives one, tasks, codecs)
+   and bump the minor part of `FEATURE_SET_VERSION`.
+2. Write its function: it takes a `voice_features.speech.SpeechAnalysis` and returns a mapping holding
+   the key (shared work — Praat objects, segments, pauses — is on the analysis object).
+3. Write its known-answer test. Then regenerate this page.
+
+Extraction, baselines (scale floor), deviations and the risk prior (direction and weight), the
+dashboard plots and the simulators all read the registry.
+
+## Features
+
+"""
+
+
+def features_page() -> str:
+    """The whole of ``docs/features.md``."""
+    return _PAGE_HEAD.format(version=FEATURE_SET_VERSION) + features_table_markdown()
+
+
+def features_table_markdown() -> str:
+    """The feature table of ``docs/features.md``, generated from the registry."""
+    rows = ["| key | unit | meaning | depression direction (composite weight) | tasks | codecs | source |",
+            "|---|---|---|---|---|---|---|"]
+    for f in FEATURES:
+        if f.direction is None:
+            direction = "none"
+        else:
+            direction = ("higher" if f.direction.sign > 0 else "lower") + f" ({f.direction.weight:g})"
+        tasks = "all" if f.tasks == TASKS else ", ".join(sorted(f.tasks))
+        codecs = "any" if f.codecs is None else "lossless (" + ", ".join(sorted(f.codecs)) + ")"
+        rows.append(f"| `{f.key}` | {f.unit} | {f.description} | {direction} | {tasks} | {codecs} | {f.reference or '—'} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(features_page(), end="")
