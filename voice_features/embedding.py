@@ -1,15 +1,15 @@
 """Speaker (voice) embedding with resemblyzer's pretrained GE2E encoder.
 
 The network and its weights are resemblyzer's (``pretrained.pt`` ships inside its wheel,
-so nothing is downloaded); the 40-band mel input is computed here in NumPy exactly as
-resemblyzer does through librosa, so importing this module does not import librosa.
+so nothing is downloaded); the 40-band mel input is librosa's, with resemblyzer's settings.
 
 A recording is embedded over its speech only: the speech intervals are joined, the level
 is set to -30 dBFS (resemblyzer raises quiet audio to it; we also lower loud audio), and 2-s windows with
 a 0.5-s hop are each encoded to a 256-d unit vector. The recording's embedding is the
 L2-normalised mean of the window vectors; its ``spread`` is the mean cosine distance of
 the windows from that mean (0 = every window identical; larger = a less stable voice or
-a mixture of speakers).
+a mixture of speakers). The mel spectrogram is computed once over the joined speech and
+the windows are views into it (each second of audio is transformed once, not four times).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import librosa
 import numpy as np
 import torch
 from torch import nn
@@ -39,8 +40,6 @@ __all__ = [
     "embed_speech",
     "embed_mel_windows",
     "ge2e_mel_spectrogram",
-    "mel_filterbank",
-    "power_spectrogram",
     "join_speech",
     "load_encoder",
 ]
@@ -148,74 +147,6 @@ def load_encoder() -> nn.Module:
     return _encoder
 
 
-def _hz_to_mel_slaney(hz: np.ndarray) -> np.ndarray:
-    hz = np.asarray(hz, dtype=np.float64)
-    f_sp = 200.0 / 3
-    min_log_hz = 1000.0
-    logstep = np.log(6.4) / 27.0
-    mels = hz / f_sp
-    log_region = hz >= min_log_hz
-    mels[log_region] = min_log_hz / f_sp + np.log(hz[log_region] / min_log_hz) / logstep
-    return mels
-
-
-def _mel_to_hz_slaney(mels: np.ndarray) -> np.ndarray:
-    mels = np.asarray(mels, dtype=np.float64)
-    f_sp = 200.0 / 3
-    min_log_mel = 1000.0 / f_sp
-    logstep = np.log(6.4) / 27.0
-    hz = f_sp * mels
-    log_region = mels >= min_log_mel
-    hz[log_region] = 1000.0 * np.exp(logstep * (mels[log_region] - min_log_mel))
-    return hz
-
-
-def mel_filterbank(*, sr: int, n_fft: int, n_mels: int) -> np.ndarray:
-    """Slaney-normalised triangular mel filters, as ``librosa.filters.mel`` (htk=False).
-
-    Returns
-    -------
-    np.ndarray, shape (n_mels, 1 + n_fft // 2), float32
-        Filter weights from 0 Hz to ``sr / 2``.
-    """
-    fft_freqs = np.fft.rfftfreq(n_fft, d=1.0 / sr)
-    mel_edges = np.linspace(
-        _hz_to_mel_slaney(np.array([0.0]))[0], _hz_to_mel_slaney(np.array([sr / 2]))[0], n_mels + 2
-    )
-    hz_edges = _mel_to_hz_slaney(mel_edges)
-    fdiff = np.diff(hz_edges)
-    ramps = hz_edges[:, None] - fft_freqs[None, :]
-    lower = -ramps[:-2] / fdiff[:-1, None]
-    upper = ramps[2:] / fdiff[1:, None]
-    weights = np.maximum(0.0, np.minimum(lower, upper))
-    weights *= (2.0 / (hz_edges[2:] - hz_edges[:-2]))[:, None]
-    return weights.astype(np.float32)
-
-
-def power_spectrogram(samples: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
-    """Power spectrum of centred, zero-padded periodic-Hann frames (librosa ``stft`` defaults).
-
-    Returns
-    -------
-    np.ndarray, shape (1 + n // hop_length, 1 + n_fft // 2), float32
-    """
-    wav = np.asarray(samples, dtype=np.float32)
-    padded = np.pad(wav, n_fft // 2, mode="constant")
-    n_frames = 1 + (padded.shape[0] - n_fft) // hop_length
-    frames = np.lib.stride_tricks.as_strided(
-        padded,
-        shape=(n_frames, n_fft),
-        strides=(padded.strides[0] * hop_length, padded.strides[0]),
-        writeable=False,
-    )
-    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
-    spectrum = np.fft.rfft(frames * window, axis=1)
-    return (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
-
-
-_MEL_BASIS = mel_filterbank(sr=SAMPLE_RATE_HZ, n_fft=_N_FFT, n_mels=_N_MELS)
-
-
 def ge2e_mel_spectrogram(samples: np.ndarray) -> np.ndarray:
     """Power mel spectrogram exactly as resemblyzer's ``wav_to_mel_spectrogram``.
 
@@ -230,8 +161,9 @@ def ge2e_mel_spectrogram(samples: np.ndarray) -> np.ndarray:
         Power (not log) mel energies; 25-ms periodic Hann frames every 10 ms, centred
         with zero padding (librosa ≥ 0.10 defaults).
     """
-    power = power_spectrogram(samples, n_fft=_N_FFT, hop_length=_HOP_LENGTH)
-    return power @ _MEL_BASIS.T
+    mel = librosa.feature.melspectrogram(y=np.asarray(samples, dtype=np.float32), sr=SAMPLE_RATE_HZ, n_fft=_N_FFT,
+                                         hop_length=_HOP_LENGTH, n_mels=_N_MELS)
+    return mel.T.astype(np.float32, copy=False)
 
 
 def embed_mel_windows(mel_windows: np.ndarray, *, batch_size: int = 64) -> np.ndarray:
@@ -240,7 +172,8 @@ def embed_mel_windows(mel_windows: np.ndarray, *, batch_size: int = 64) -> np.nd
     Parameters
     ----------
     mel_windows : np.ndarray, shape (n_windows, n_frames, 40)
-        Windows of :func:`ge2e_mel_spectrogram` frames.
+        Windows of :func:`ge2e_mel_spectrogram` frames (may be a strided view: each batch
+        is made contiguous on its own).
     batch_size : int
         Windows per forward pass (bounds memory on long recordings).
 
@@ -283,10 +216,6 @@ def _normalise_level(wav: np.ndarray) -> np.ndarray:
     return (wav * 10 ** (change_db / 20)).astype(np.float32)
 
 
-def _window_starts(n_frames: int, window: int, hop: int) -> np.ndarray:
-    return np.arange(0, max(1, n_frames - window + 1), hop)
-
-
 def embed_speech(
     samples: np.ndarray,
     *,
@@ -325,10 +254,9 @@ def embed_speech(
     mel = ge2e_mel_spectrogram(_normalise_level(speech))
     if mel.shape[0] < window:
         mel = np.pad(mel, ((0, window - mel.shape[0]), (0, 0)))
-    starts = _window_starts(mel.shape[0], window, hop)
-    windows = np.stack([mel[s : s + window] for s in starts])
+    windows = np.lib.stride_tricks.sliding_window_view(mel, window, axis=0)[::hop].transpose(0, 2, 1)
     vectors = embed_mel_windows(windows)
     mean = vectors.mean(axis=0)
     mean /= np.linalg.norm(mean)
     spread = float(np.mean(1.0 - vectors @ mean))
-    return SpeechEmbedding(mean=mean.astype(np.float32), spread=max(spread, 0.0), n_windows=len(starts))
+    return SpeechEmbedding(mean=mean.astype(np.float32), spread=max(spread, 0.0), n_windows=windows.shape[0])

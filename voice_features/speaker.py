@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from sklearn.metrics import roc_curve
 
 from voice_features.errors import VoiceFeaturesError
 
@@ -94,13 +95,14 @@ def equal_error_rate(
     threshold : float
         The threshold ``t`` at that point (midpoint of the bracketing candidates).
     """
-    same = np.sort(np.asarray(same_scores, dtype=np.float64))
-    diff = np.sort(np.asarray(different_scores, dtype=np.float64))
+    same = np.asarray(same_scores, dtype=np.float64)
+    diff = np.asarray(different_scores, dtype=np.float64)
     if same.size == 0 or diff.size == 0:
         raise VoiceFeaturesError("EER needs both same- and different-speaker trials.")
-    candidates = np.unique(np.concatenate([same, diff, [np.inf]]))
-    frr = np.searchsorted(same, candidates, side="left") / same.size
-    far = 1.0 - np.searchsorted(diff, candidates, side="left") / diff.size
+    fpr, tpr, thresholds = roc_curve(np.r_[np.ones(same.size), np.zeros(diff.size)], np.r_[same, diff],
+                                     drop_intermediate=False)
+    # roc_curve accepts score >= t and runs from the highest threshold (inf) down; walk it upwards.
+    candidates, far, frr = thresholds[::-1], fpr[::-1], 1.0 - tpr[::-1]
     gap = frr - far
     i = int(np.argmax(gap >= 0))  # first candidate where misses catch up with false accepts
     if i == 0:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score, recall_score
 from torch import nn
 
 from voice_features.emotion.features import log_mel, sliding_windows
@@ -34,27 +35,20 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], *, labe
         ``confusion_matrix[i][j]`` counts true class i predicted as j. Recall and F1 of a
         class absent from ``y_true`` are NaN and left out of UAR / macro-F1.
     """
-    k = len(labels)
+    classes = np.arange(len(labels))
     true = np.asarray(y_true, dtype=int)
     pred = np.asarray(y_pred, dtype=int)
-    cm = np.zeros((k, k), dtype=int)
-    np.add.at(cm, (true, pred), 1)
-    support = cm.sum(axis=1)
-    predicted = cm.sum(axis=0)
-    tp = np.diag(cm).astype(float)
-    recall = np.divide(tp, support, out=np.full(k, np.nan), where=support > 0)
-    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
-    denominator = precision + np.nan_to_num(recall)
-    f1 = np.divide(2 * precision * np.nan_to_num(recall), denominator, out=np.zeros(k), where=denominator > 0)
-    present = support > 0
+    cm = confusion_matrix(true, pred, labels=classes)
+    present = np.unique(true)
+    recall = recall_score(true, pred, labels=classes, average=None, zero_division=np.nan)
     return {
         "labels": list(labels),
         "n": int(true.size),
-        "weighted_accuracy": float(tp.sum() / max(true.size, 1)),
-        "uar": float(np.mean(recall[present])),
-        "macro_f1": float(np.mean(f1[present])),
+        "weighted_accuracy": float(accuracy_score(true, pred)),
+        "uar": float(balanced_accuracy_score(true, pred)),
+        "macro_f1": float(f1_score(true, pred, labels=present, average="macro", zero_division=0)),
         "per_class_recall": {label: (None if np.isnan(r) else float(r)) for label, r in zip(labels, recall)},
-        "support": {label: int(s) for label, s in zip(labels, support)},
+        "support": {label: int(s) for label, s in zip(labels, cm.sum(axis=1))},
         "confusion_matrix": cm.tolist(),
     }
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import librosa
 import numpy as np
-
-from voice_features.embedding import mel_filterbank, power_spectrogram
 
 __all__ = [
     "SAMPLE_RATE_HZ",
@@ -29,8 +28,6 @@ WINDOW_FRAMES = int(WINDOW_S * FRAMES_PER_S)
 HOP_FRAMES = int(HOP_S * FRAMES_PER_S)
 _FLOOR = 1e-6  # about -60 dB re full-scale power: keeps silence finite in the log
 
-_BASIS = mel_filterbank(sr=SAMPLE_RATE_HZ, n_fft=N_FFT, n_mels=N_MELS)
-
 
 def log_mel(samples: np.ndarray) -> np.ndarray:
     """Natural-log mel energies.
@@ -45,8 +42,9 @@ def log_mel(samples: np.ndarray) -> np.ndarray:
     np.ndarray, shape (1 + n // 160, 64), float32
         ``log(mel power + 1e-6)`` every 10 ms over 25-ms frames.
     """
-    power = power_spectrogram(samples, n_fft=N_FFT, hop_length=HOP_LENGTH)
-    return np.log(power @ _BASIS.T + _FLOOR).astype(np.float32)
+    mel = librosa.feature.melspectrogram(y=np.asarray(samples, dtype=np.float32), sr=SAMPLE_RATE_HZ, n_fft=N_FFT,
+                                         hop_length=HOP_LENGTH, n_mels=N_MELS)
+    return np.log(mel.T + _FLOOR).astype(np.float32)
 
 
 def sliding_windows(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
