@@ -10,8 +10,22 @@ from clinic.processing import services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="voice_features.tasks.process_recording", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+#: First retry after up to 30 s, doubling per retry, never more than 15 min; full jitter so
+#: recordings that failed together (a database restart) do not all come back at once.
+RETRY_BACKOFF_S = 30
+RETRY_BACKOFF_MAX_S = 15 * 60
+
+
+@shared_task(name="voice_features.tasks.process_recording", bind=True, acks_late=True, reject_on_worker_lost=True,
+             autoretry_for=(Exception,), retry_backoff=RETRY_BACKOFF_S, retry_backoff_max=RETRY_BACKOFF_MAX_S,
+             retry_jitter=True, max_retries=None)
 def process_recording(self, recording_id: int) -> str | None:
+    """Process one recording; on error release it and let Celery retry it with backoff.
+
+    The number of attempts is counted on the recording (a sweeper re-queue counts too), so
+    the final attempt marks it failed and ends the retries. Run eagerly (tests, no broker),
+    a failed attempt is released for the sweeper instead of retried in place.
+    """
     try:
         return services.recording_process(recording_id=recording_id)
     except Exception as exc:
@@ -21,7 +35,7 @@ def process_recording(self, recording_id: int) -> str | None:
         services.recording_release_for_retry(recording_id=recording_id, error=repr(exc), final=final)
         if final or self.request.is_eager:
             return services.Recording.Status.FAILED if final else None
-        raise self.retry(exc=exc, countdown=min(30 * 2 ** (attempts - 1), 15 * 60))
+        raise  # autoretry_for: Celery schedules the retry with the backoff above
 
 
 @shared_task(name="voice_features.tasks.sweep_stale_recordings", acks_late=True)

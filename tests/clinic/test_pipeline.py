@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from celery.exceptions import Retry
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -88,6 +89,24 @@ def test_it_fails_for_good_after_the_last_attempt(received, monkeypatch, setting
     recording.refresh_from_db()
     assert (recording.status, recording.attempts) == ("failed", 2)
     assert "ZeroDivisionError" in recording.status_reason
+
+
+def test_it_has_celery_retry_a_failed_attempt_with_backoff(received, monkeypatch):
+    recording = received()
+    monkeypatch.setattr("clinic.processing.services._extract", lambda r: 1 / 0)
+    scheduled = {}
+
+    def retry(**kwargs):
+        scheduled.update(kwargs)
+        raise Retry()
+
+    monkeypatch.setattr(tasks.process_recording, "retry", retry)
+    with pytest.raises(Retry):
+        tasks.process_recording.run(recording.pk)  # as a worker runs it: not eager
+    recording.refresh_from_db()
+    assert recording.status == "received" and recording.attempts == 1
+    assert isinstance(scheduled["exc"], ZeroDivisionError)
+    assert 0 <= scheduled["countdown"] <= tasks.RETRY_BACKOFF_S
 
 
 def test_it_sweeps_recordings_a_dead_worker_left_behind(received, monkeypatch, settings):
