@@ -12,7 +12,7 @@ import numpy as np
 from voice_features import prosody, voice_quality
 from voice_features.speech import SpeechAnalysis
 
-__all__ = ["durations", "timing", "pauses", "f0", "intensity", "jitter_shimmer", "hnr", "voicing"]
+__all__ = ["durations", "timing", "pauses", "f0", "intensity", "intensity_variability", "jitter_shimmer", "hnr", "voicing"]
 
 _NAN = float("nan")
 
@@ -43,6 +43,12 @@ def intensity(a: SpeechAnalysis) -> dict[str, float]:
     if values_db.size == 0:
         return {"intensity_mean_db": _NAN}
     return {"intensity_mean_db": float(10.0 * np.log10(np.mean(10.0 ** (values_db / 10.0))))}
+
+
+def intensity_variability(a: SpeechAnalysis) -> dict[str, float]:
+    """SD of the intensity contour (dB) over speech frames; gain-independent."""
+    values_db = a.intensity_db[a.intensity_in_speech]
+    return {"intensity_sd_db": float(np.std(values_db, ddof=1)) if values_db.size > 1 else _NAN}
 
 
 def jitter_shimmer(a: SpeechAnalysis) -> dict[str, float]:

@@ -34,7 +34,7 @@ __all__ = [
     "features_page",
 ]
 
-FEATURE_SET_VERSION = "1.0.0"
+FEATURE_SET_VERSION = "1.1.0"
 """Bump the major part whenever a feature's definition or a threshold changes its values,
 the minor part when a feature is added (earlier feature sets simply lack it)."""
 
@@ -156,6 +156,10 @@ FEATURES: tuple[Feature, ...] = (
     Feature("intensity_mean_db", "dB", "Loudness", "Mean intensity over speech (energy average).",
             "voice_features.extractors:intensity", 1.0, _PROSODY,
             FeatureDirection(-1, 0.25, "voice quieter", "voice louder"), 2.0, dashboard=True),
+    Feature("intensity_sd_db", "dB", "Loudness variability", "Standard deviation of the intensity contour over speech.",
+            "voice_features.extractors:intensity_variability", 0.5,
+            "Less varied loudness with depression (review of Cummins et al. 2015); not in the composite, no prior |r|.",
+            FeatureDirection(-1, 0.0, "loudness flatter", "loudness livelier"), tasks=SPEECH_TASKS),
     Feature("jitter_local", "fraction", "Jitter", "Local jitter (Praat definition).", _VQ_FN, 0.001,
             f"{_MIXED} {_CODEC_DISTORTED}", codecs=LOSSLESS_CODECS),
     Feature("shimmer_local", "fraction", "Shimmer", "Local shimmer (Praat definition).", _VQ_FN, 0.005,
