@@ -8,11 +8,12 @@ pick the shared objects each one needs.
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import median_abs_deviation
 
 from voice_features import prosody, voice_quality
 from voice_features.speech import SpeechAnalysis
 
-__all__ = ["durations", "timing", "pauses", "f0", "intensity", "intensity_variability", "jitter_shimmer", "hnr", "voicing"]
+__all__ = ["durations", "timing", "pauses", "pause_variability", "f0", "f0_relative_variability", "intensity", "intensity_variability", "jitter_shimmer", "hnr", "voicing"]
 
 _NAN = float("nan")
 
@@ -32,9 +33,21 @@ def pauses(a: SpeechAnalysis) -> dict[str, float]:
     return prosody.pause_features(pauses=a.pauses, speech_s=a.speech_s, duration_s=a.duration_s)
 
 
+def pause_variability(a: SpeechAnalysis) -> dict[str, float]:
+    """Median absolute deviation of pause durations, s (unscaled); NaN with fewer than 2 pauses."""
+    lengths = a.pauses[:, 1] - a.pauses[:, 0]
+    return {"pause_mad_s": float(median_abs_deviation(lengths)) if lengths.size >= 2 else _NAN}
+
+
 def f0(a: SpeechAnalysis) -> dict[str, float]:
     """Median F0 (Hz, st), F0 range and SD (st) over voiced speech frames."""
     return prosody.f0_features(a.speech_f0_hz)
+
+
+def f0_relative_variability(a: SpeechAnalysis) -> dict[str, float]:
+    """SD / mean of F0 in Hz over voiced speech frames (ddof=1); NaN with fewer than 2."""
+    voiced = a.speech_f0_hz[a.speech_f0_hz > 0]
+    return {"f0_rel_sd": float(np.std(voiced, ddof=1) / np.mean(voiced)) if voiced.size >= 2 else _NAN}
 
 
 def intensity(a: SpeechAnalysis) -> dict[str, float]:

@@ -34,7 +34,7 @@ __all__ = [
     "features_page",
 ]
 
-FEATURE_SET_VERSION = "1.1.0"
+FEATURE_SET_VERSION = "1.2.0"
 """Bump the major part whenever a feature's definition or a threshold changes its values,
 the minor part when a feature is added (earlier feature sets simply lack it)."""
 
@@ -141,6 +141,10 @@ FEATURES: tuple[Feature, ...] = (
     Feature("pause_median_s", "s", "Median pause", "Median pause duration.", _PAUSE_FN, 0.05, tasks=SPEECH_TASKS),
     Feature("pause_ratio", "fraction", "Pause ratio", "Pause time / (speech + pause time).", _PAUSE_FN, 0.02, _TIMING,
             FeatureDirection(+1, 0.35, "more time in pauses", "less time in pauses"), 0.035, SPEECH_TASKS),
+    Feature("pause_mad_s", "s", "Pause variability", "Median absolute deviation of pause durations (at least 2 pauses).",
+            "voice_features.extractors:pause_variability", 0.03,
+            "More variable pauses with depression (Mundt et al. 2012; Yamamoto et al. 2020); not in the composite.",
+            FeatureDirection(+1, 0.0, "pauses more uneven", "pauses more even"), tasks=SPEECH_TASKS),
     Feature("speech_rate_cv", "CV", "Speech-rate variability",
             "Coefficient of variation of articulation rate across speech runs of at least 0.5 s.", _TIMING_FN, 0.02,
             _TIMING, FeatureDirection(+1, 0.20, "speech rate more uneven", "speech rate steadier"), 0.04,
@@ -153,6 +157,11 @@ FEATURES: tuple[Feature, ...] = (
             dashboard=True),
     Feature("f0_sd_st", "semitones", "F0 variability", "Standard deviation of F0 over voiced frames.", _F0_FN, 0.2,
             _PROSODY, FeatureDirection(-1, 0.20, "intonation flatter", "intonation livelier"), 0.3, SPEECH_TASKS),
+    Feature("f0_rel_sd", "fraction", "Relative F0 variability",
+            "Standard deviation of F0 in Hz divided by its mean, over voiced frames.",
+            "voice_features.extractors:f0_relative_variability", 0.01,
+            f"{_PROSODY} Not in the composite (f0_sd_st carries intonation there).",
+            FeatureDirection(-1, 0.0, "intonation flatter", "intonation livelier"), tasks=SPEECH_TASKS),
     Feature("intensity_mean_db", "dB", "Loudness", "Mean intensity over speech (energy average).",
             "voice_features.extractors:intensity", 1.0, _PROSODY,
             FeatureDirection(-1, 0.25, "voice quieter", "voice louder"), 2.0, dashboard=True),

@@ -43,3 +43,23 @@ def test_intensity_sd_does_not_depend_on_the_phone_gain(speech):
     quiet = analyse(speech * 0.25, sr=SR).features["intensity_sd_db"]
     assert 2.0 < loud < 20.0
     assert_allclose(quiet, loud, atol=0.05)
+
+
+def test_it_measures_pause_mad_and_needs_two_pauses():
+    # Speech runs leave pauses of 0.3, 0.5 and 0.9 s: median 0.5, deviations 0.2, 0, 0.4 -> MAD 0.2.
+    segments = [(0.0, 1.0), (1.3, 2.0), (2.5, 3.0), (3.9, 4.5)]
+    assert_allclose(extractors.pause_variability(_analysis(segments=segments))["pause_mad_s"], 0.2)
+    assert math.isnan(extractors.pause_variability(_analysis(segments=segments[:2]))["pause_mad_s"])
+
+
+def test_it_measures_relative_f0_sd_over_voiced_speech_frames():
+    # Voiced 90/110 Hz inside speech, unvoiced zeros and a 300-Hz frame outside speech are ignored.
+    f0 = np.r_[np.tile([90.0, 110.0], 20), np.zeros(10), np.full(10, 300.0)]
+    value = extractors.f0_relative_variability(_analysis(pitch_hz=f0, segments=[(0.0, 0.5)]))["f0_rel_sd"]
+    voiced = np.tile([90.0, 110.0], 20)
+    assert_allclose(value, np.std(voiced, ddof=1) / 100.0)
+
+
+def test_relative_f0_sd_follows_the_pitch_swing(speech):
+    narrow = synth_speech(run_durations_s=(2.5, 3.0, 2.0), pause_durations_s=(0.7, 0.5), f0_swing_st=2.0, seed=3).samples
+    assert analyse(narrow, sr=SR).features["f0_rel_sd"] < analyse(speech, sr=SR).features["f0_rel_sd"]
