@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import median_abs_deviation
 
-from voice_features import prosody, voice_quality
+from voice_features import prosody, spectral, voice_quality
 from voice_features.speech import SpeechAnalysis
 
-__all__ = ["durations", "timing", "pauses", "pause_variability", "f0", "f0_relative_variability", "intensity", "intensity_variability", "jitter_shimmer", "hnr", "voicing"]
+__all__ = ["durations", "timing", "pauses", "pause_variability", "f0", "f0_relative_variability", "intensity", "intensity_variability", "jitter_shimmer", "hnr", "voicing", "cpp", "formants", "mfcc"]
 
 _NAN = float("nan")
 
@@ -79,3 +79,19 @@ def voicing(a: SpeechAnalysis) -> dict[str, float]:
     """Voiced frames / speech frames."""
     n_speech = np.count_nonzero(a.pitch_in_speech)
     return {"voiced_fraction": float(np.count_nonzero(a.speech_f0_hz > 0) / n_speech) if n_speech else _NAN}
+
+
+def cpp(a: SpeechAnalysis) -> dict[str, float]:
+    """Smoothed cepstral peak prominence over a sample of the voiced speech, dB."""
+    return {"cpp_db": spectral.cpp_db(a.voiced_sample)}
+
+
+def formants(a: SpeechAnalysis) -> dict[str, float]:
+    """F1-F3 means and bandwidths over a sample of the voiced speech, Hz."""
+    voiced = a.speech_f0_hz[a.speech_f0_hz > 0]
+    return spectral.formant_stats(a.voiced_sample, f0_median_hz=float(np.median(voiced)) if voiced.size else _NAN)
+
+
+def mfcc(a: SpeechAnalysis) -> dict[str, float]:
+    """MFCC 1-13 means and SDs over (a sample of) the speech."""
+    return spectral.mfcc_stats(a.speech_sample, sr=int(a.sound.sampling_frequency))

@@ -34,7 +34,7 @@ __all__ = [
     "features_page",
 ]
 
-FEATURE_SET_VERSION = "1.2.0"
+FEATURE_SET_VERSION = "1.3.0"
 """Bump the major part whenever a feature's definition or a threshold changes its values,
 the minor part when a feature is added (earlier feature sets simply lack it)."""
 
@@ -51,6 +51,7 @@ _TIMING = ("Psychomotor retardation: Alpert et al. 2001; Cannizzaro et al. 2004;
            "Trevino et al. 2011; Yamamoto et al. 2020.")
 _PROSODY = "Reduced prosodic variation and loudness: reviews of Cummins et al. 2015 and Low et al. 2020."
 _CODEC_DISTORTED = "van Son 2005: lossy speech codecs distort jitter, shimmer and noise measures."
+_CODEC_BANDWIDTH = "Narrow-band and lossy codecs change the spectrum the cepstrum is taken from."
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,16 @@ FEATURES: tuple[Feature, ...] = (
             "voice_features.extractors:hnr", 0.5, f"{_MIXED} {_CODEC_DISTORTED}", codecs=LOSSLESS_CODECS),
     Feature("voiced_fraction", "fraction", "Voiced fraction", "Voiced frames / speech frames.",
             "voice_features.extractors:voicing", 0.02, _MIXED),
+    Feature("cpp_db", "dB", "CPP", "Smoothed cepstral peak prominence over voiced speech (Praat PowerCepstrogram).",
+            "voice_features.extractors:cpp", 0.3, f"{_MIXED} {_CODEC_DISTORTED}", codecs=LOSSLESS_CODECS),
+    *(Feature(f"f{k}_mean_hz", "Hz", f"F{k}", f"Mean F{k} over voiced frames (Praat Burg).",
+              "voice_features.extractors:formants", 10.0 * k, _MIXED) for k in (1, 2, 3)),
+    *(Feature(f"f{k}_bw_hz", "Hz", f"F{k} bandwidth", f"Mean F{k} bandwidth over voiced frames (Praat Burg).",
+              "voice_features.extractors:formants", 5.0 + 5.0 * k, f"{_MIXED} {_CODEC_DISTORTED}", codecs=LOSSLESS_CODECS)
+      for k in (1, 2, 3)),
+    *(Feature(f"mfcc{k}_{stat}", "dB", f"MFCC {k} {stat.upper()}", f"{name} of MFCC {k} over speech frames (librosa, 40 mel bands).",
+              "voice_features.extractors:mfcc", floor, f"{_MIXED} {_CODEC_BANDWIDTH}", codecs=LOSSLESS_CODECS)
+      for k in range(1, 14) for stat, name, floor in (("mean", "Mean", 0.5), ("sd", "Standard deviation", 0.3))),
 )
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.key for f in FEATURES)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "evenly_subsampled",
     "MIN_PAUSE_S",
     "NOISE_FLOOR_PERCENTILE",
     "SPEECH_PEAK_PERCENTILE",
@@ -182,3 +183,15 @@ def pauses_between(segments: np.ndarray) -> np.ndarray:
     if len(segments) < 2:
         return np.empty((0, 2))
     return np.column_stack((segments[:-1, 1], segments[1:, 0]))
+
+
+def evenly_subsampled(intervals: np.ndarray, *, max_total_s: float) -> np.ndarray:
+    """Every k-th interval, k chosen so their total is about ``max_total_s`` at most (all if shorter).
+
+    Keeps whole intervals spread evenly through the recording, so a bounded sample of a
+    long recording represents all of it.
+    """
+    total = float(np.sum(intervals[:, 1] - intervals[:, 0])) if len(intervals) else 0.0
+    if total <= max_total_s:
+        return intervals
+    return intervals[:: int(np.ceil(total / max_total_s))]

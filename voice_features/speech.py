@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 import parselmouth
 
-from voice_features import prosody, segmentation, voice_quality
+from voice_features import prosody, segmentation, spectral, voice_quality
 
 __all__ = ["SpeechAnalysis"]
 
@@ -97,3 +97,13 @@ class SpeechAnalysis:
         """Runs of voiced pitch frames inside speech, ``[start_s, end_s]`` rows."""
         return voice_quality.voiced_stretches(pitch_times_s=self.pitch_times_s[self.pitch_in_speech],
                                               pitch_hz=self.speech_f0_hz, step_s=self.frame_step_s)
+
+    @cached_property
+    def voiced_sample(self) -> parselmouth.Sound | None:
+        """A sample of the voiced speech joined into one Sound (see :func:`voice_features.spectral.voiced_sample`)."""
+        return spectral.voiced_sample(self.sound, stretches=self.voiced_stretches)
+
+    @cached_property
+    def speech_sample(self) -> np.ndarray:
+        """Samples of the speech runs joined (pauses removed), at most about a minute of them."""
+        return spectral.joined(self.sound, intervals=self.segments, max_s=spectral.SPEECH_SAMPLE_MAX_S)

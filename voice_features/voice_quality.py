@@ -12,7 +12,7 @@ import numpy as np
 import parselmouth
 from parselmouth.praat import call
 
-from voice_features.segmentation import in_segments
+from voice_features.segmentation import evenly_subsampled, in_segments
 
 __all__ = ["HNR_TIME_STEP_S", "HNR_MAX_VOICED_S", "PERIOD_FLOOR_S", "PERIOD_CEILING_S", "MAX_PERIOD_FACTOR", "MAX_AMPLITUDE_FACTOR", "jitter_shimmer", "voiced_stretches", "hnr_db"]
 
@@ -100,7 +100,7 @@ def hnr_db(sound: parselmouth.Sound, *, stretches: np.ndarray, pitch_floor_hz: f
         Analyse at most about this much voiced time, s: beyond it every k-th stretch is
         taken, evenly through the recording (see :data:`HNR_MAX_VOICED_S`).
     """
-    stretches = _evenly_subsampled(stretches, max_total_s=max_voiced_s)
+    stretches = evenly_subsampled(stretches, max_total_s=max_voiced_s)
     margin = 1.0 / pitch_floor_hz + time_step_s  # cc frames span one window plus one lag: 2 / floor
     values = []
     for start, end, members in _analysis_windows(stretches, margin_s=margin):
@@ -114,13 +114,6 @@ def hnr_db(sound: parselmouth.Sound, *, stretches: np.ndarray, pitch_floor_hz: f
         values.append(h[in_segments(t, members) & (h > -200)])
     all_values = np.concatenate(values) if values else np.empty(0)
     return float(np.mean(all_values)) if all_values.size else _NAN
-
-
-def _evenly_subsampled(stretches: np.ndarray, *, max_total_s: float) -> np.ndarray:
-    total = float(np.sum(stretches[:, 1] - stretches[:, 0])) if len(stretches) else 0.0
-    if total <= max_total_s:
-        return stretches
-    return stretches[:: int(np.ceil(total / max_total_s))]
 
 
 def _analysis_windows(stretches: np.ndarray, *, margin_s: float):

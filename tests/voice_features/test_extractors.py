@@ -63,3 +63,56 @@ def test_it_measures_relative_f0_sd_over_voiced_speech_frames():
 def test_relative_f0_sd_follows_the_pitch_swing(speech):
     narrow = synth_speech(run_durations_s=(2.5, 3.0, 2.0), pause_durations_s=(0.7, 0.5), f0_swing_st=2.0, seed=3).samples
     assert analyse(narrow, sr=SR).features["f0_rel_sd"] < analyse(speech, sr=SR).features["f0_rel_sd"]
+
+
+def _vowel(*, formants_hz=(700.0, 1220.0, 2600.0, 3300.0, 3750.0), bandwidths_hz=(80.0, 90.0, 120.0, 250.0, 200.0), f0_hz=120.0, seconds=1.5,
+           noise=0.0, seed=0) -> np.ndarray:
+    """A Klatt-style vowel: an impulse train through second-order resonators of known frequency and bandwidth."""
+    from scipy.signal import lfilter
+
+    x = np.zeros(int(seconds * SR))
+    x[:: int(SR / f0_hz)] = 1.0
+    for f, bw in zip(formants_hz, bandwidths_hz):
+        r = np.exp(-np.pi * bw / SR)
+        x = lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * f / SR), r * r], x)
+    x = lfilter([1.0], [1.0, -0.9], x)  # glottal roll-off
+    x = x / np.max(np.abs(x)) * 0.5
+    return x + noise * np.random.default_rng(seed).standard_normal(x.size)
+
+
+def _sound(x):
+    import parselmouth
+
+    return parselmouth.Sound(np.asarray(x, dtype=np.float64), sampling_frequency=SR)
+
+
+@pytest.mark.parametrize("formants", [(700.0, 1220.0, 2600.0), (300.0, 2300.0, 3000.0)])  # /a/ and /i/
+def test_it_finds_the_formants_of_a_synthetic_vowel(formants):
+    from voice_features.spectral import formant_stats
+
+    stats = formant_stats(_sound(_vowel(formants_hz=(*formants, 3500.0, 4200.0))), f0_median_hz=120.0)
+    # 40 Hz: LPC pulls a low F1 towards the nearest harmonic of F0 (a known bias of Burg formants).
+    assert_allclose([stats[f"f{k}_mean_hz"] for k in (1, 2, 3)], formants, rtol=0.05, atol=40.0)
+    assert all(0 < stats[f"f{k}_bw_hz"] < 600.0 for k in (1, 2, 3))
+
+
+def test_cpp_is_high_for_a_periodic_voice_and_falls_with_noise():
+    from voice_features.spectral import cpp_db
+
+    clean, noisy = cpp_db(_sound(_vowel())), cpp_db(_sound(_vowel(noise=0.05)))
+    assert clean > 15.0 and noisy < clean - 3.0
+    assert math.isnan(cpp_db(None))
+
+
+def test_mfcc1_tells_a_dark_from_a_bright_spectrum_whatever_the_level():
+    from scipy.signal import butter, sosfilt
+
+    from voice_features.spectral import mfcc_stats
+
+    noise = np.random.default_rng(0).standard_normal(2 * SR)
+    dark = sosfilt(butter(4, 1000, "lowpass", fs=SR, output="sos"), noise) * 0.1
+    bright = sosfilt(butter(4, 3000, "highpass", fs=SR, output="sos"), noise) * 0.1
+    assert mfcc_stats(dark, sr=SR)["mfcc1_mean"] > 0 > mfcc_stats(bright, sr=SR)["mfcc1_mean"]
+    loud, quiet = mfcc_stats(dark, sr=SR), mfcc_stats(dark * 0.1, sr=SR)
+    assert_allclose([loud[f"mfcc{k}_mean"] for k in range(1, 14)], [quiet[f"mfcc{k}_mean"] for k in range(1, 14)], atol=0.5)
+    assert all(math.isnan(v) for v in mfcc_stats(np.zeros(100), sr=SR).values())
