@@ -11,7 +11,7 @@ from clinic.models import Phq9Response, Recording
 from clinic.processing.models import FeatureSet
 from screening.models import FeatureReliability
 from screening.reliability.icc import RetestRecording, feature_reliability, retest_pairs
-from voice_features.feature_names import FEATURE_NAMES
+from voice_features.registry import FEATURE_NAMES
 
 
 def _recordings() -> list[RetestRecording]:
