@@ -179,7 +179,8 @@ def _derived(f: dict[str, float], rng: np.random.Generator) -> dict[str, float]:
     if rng.random() < 0.03:  # pitch tracking fails on some recordings
         for key in ("f0_median_hz", "f0_median_st", "f0_range_st", "f0_sd_st"):
             f[key] = np.nan
-    return {key: float(f[key]) for key in FEATURE_KEYS}
+    # Features the simulator has no model for (the spectral ones, say) are missing, as NaN.
+    return {key: float(f.get(key, np.nan)) for key in FEATURE_KEYS}
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
