@@ -134,11 +134,40 @@ def peak_memory_mb(path: Path, *, loader: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+_SMILE_CHILD = """
+import os, sys
+import opensmile
+smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02, feature_level=opensmile.FeatureLevel.Functionals)
+print(smile.process_file(sys.argv[1]).shape)
+"""
+
+
+def _child_cpu_s(command: list[str]) -> float:
+    """CPU seconds (user + system) of one child process run to completion, one thread."""
+    import resource
+
+    env = os.environ | {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, check=True, capture_output=True, env=env, cwd=Path(__file__).resolve().parents[1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def whole_processes(path: Path, *, repeats: int) -> tuple[float, float]:
+    """Best-of CPU time of ``manage.py extract_features`` (prosody, voice quality, embedding) and of openSMILE."""
+    ours = min(_child_cpu_s([sys.executable, "manage.py", "extract_features", str(path), "--json"])
+               for _ in range(repeats))
+    theirs = min(_child_cpu_s([sys.executable, "-c", _SMILE_CHILD, str(path)]) for _ in range(repeats))
+    return ours, theirs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", type=float, nargs="+", default=[60.0, 600.0], help="speech lengths, s")
     parser.add_argument("--memory-minutes", type=float, default=15.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--process-minutes", type=float, default=12.0,
+                        help="length of the whole-process comparison (extract_features vs openSMILE), min; 0 = skip")
     args = parser.parse_args()
     smile = _opensmile_fn()
     if smile is None:
@@ -155,6 +184,14 @@ def main() -> None:
             ours = cpu_per_audio_s(lambda s: analyse(s, sr=SR), x, repeats=args.repeats)
             theirs = cpu_per_audio_s(smile, x, repeats=args.repeats) if smile else float("nan")
             print(f"{length:>7.0f}s {source:>10} {ours:>12.5f} {theirs:>14.5f} {ours / theirs:>7.2f}")
+        if smile and args.process_minutes > 0:
+            x, source = build_speech(args.process_minutes * 60, folder, seed=12)
+            path = folder / "process.wav"
+            sf.write(path, x, SR, subtype="PCM_16")
+            ours, theirs = whole_processes(path, repeats=args.repeats)
+            print(f"\nwhole processes, one thread, {args.process_minutes:.0f} min of {source} speech (CPU s, best of "
+                  f"{args.repeats}):\n  extract_features --json (prosody + voice quality + embedding): {ours:.1f} s\n"
+                  f"  openSMILE eGeMAPSv02 functionals: {theirs:.1f} s\n  ratio: {ours / theirs:.2f}  (target <= 0.7)")
         x, source = build_speech(args.memory_minutes * 60, folder, seed=15)
         path = folder / "long.wav"
         sf.write(path, x, SR, subtype="PCM_16")

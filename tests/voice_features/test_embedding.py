@@ -72,6 +72,18 @@ def test_it_counts_two_second_windows_with_half_second_hop(seconds, n_windows):
     assert_allclose(np.linalg.norm(result.mean), 1.0, rtol=1e-5)
 
 
+def test_it_encodes_at_most_max_windows_of_long_speech_and_agrees_with_all_of_them(monkeypatch):
+    from voice_features.synth import synth_speech
+
+    long = synth_speech(run_durations_s=[3.0] * 30, pause_durations_s=[0.5] * 29, seed=8)  # 90 s of speech
+    cap = embedding.MAX_WINDOWS
+    capped = embed_speech(long.samples, sr=SR, speech_intervals=long.speech_intervals)
+    monkeypatch.setattr(embedding, "MAX_WINDOWS", 10_000)
+    every = embed_speech(long.samples, sr=SR, speech_intervals=long.speech_intervals)
+    assert capped.n_windows == cap < every.n_windows
+    assert float(capped.mean @ every.mean) > 0.999
+
+
 def test_it_embeds_only_the_speech_intervals(speech):
     silence = np.zeros(SR, dtype=np.float32)
     noise = (0.3 * np.random.default_rng(1).standard_normal(SR)).astype(np.float32)
