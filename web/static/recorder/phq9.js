@@ -74,7 +74,7 @@
         items: data.items, difficulty: data.difficulty, answered_at: new Date().toISOString() }) });
     }).then(function (response) {
       if (response.status === 201) {
-        form.hidden = true;
+        form.classList.add("phq9-done");  // the questions go; the crisis resources, if shown, stay
         status(M.phq9Sent);
         return CadenceStore.setMeta("phq9LastAt", new Date().toISOString());
       }
