@@ -217,8 +217,8 @@ CADENCE_ENROLMENT_LINK_TTL_S = env_int("CADENCE_ENROLMENT_LINK_TTL_S", 72 * 3600
 CADENCE_PHQ9_SELF_REPORT_DAYS = env_int("CADENCE_PHQ9_SELF_REPORT_DAYS", 14)  # 0: the recorder never asks
 CADENCE_CRISIS_TEXT = env_str(
     "CADENCE_CRISIS_TEXT",
-    "If you are thinking about hurting yourself, or you are in danger now, please reach out right away. "
-    "Your care team has also been told, and will contact you.",
+    "If you are thinking about hurting yourself, or you are in danger now, please reach out right away: "
+    "these services answer at any hour.",
 )
 # "Label=number" pairs separated by ";" (US default: the 988 Suicide & Crisis Lifeline and 911).
 CADENCE_CRISIS_CONTACTS = [

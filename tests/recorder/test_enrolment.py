@@ -99,7 +99,7 @@ def test_it_serves_the_recorder_without_a_login_and_with_the_deployment_crisis_n
     settings.CADENCE_CRISIS_TEXT = "Please call someone now."
     html = client.get("/r/").content.decode()
     assert "Start recording" in html and "Stop recording" in html
-    assert 'href="tel:116 123"' in html and "Please call someone now." in html and "988" not in html
+    assert 'href="tel:116123">116 123</a>' in html and "Please call someone now." in html and "988" not in html
     assert "The North Wind and the Sun" in html
     worker = client.get("/r/sw.js")
     assert worker.status_code == 200 and worker["Content-Type"].startswith("text/javascript")

@@ -13,5 +13,5 @@ def enrolment_url(request: HttpRequest, key: str) -> str:
 
 def qr_svg(url: str, *, label: str) -> str:
     """An inline SVG QR code (error correction M), labelled for screen readers."""
-    svg = segno.make(url, error="m").svg_inline(scale=5, dark="#000", light="#fff", svgclass="qr", lineclass=None)
+    svg = segno.make(url, error="m").svg_inline(scale=6, dark="#000", light="#fff", svgclass="qr", lineclass=None)
     return svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1)

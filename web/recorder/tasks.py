@@ -64,9 +64,11 @@ def recorder_messages() -> dict[str, str]:
         "phq9Due": str(_("Your care team asks you to answer these questions today.")),
         "phq9NotDue": str(_("Thank you, no questionnaire is due. The next one is due on {s}.")),
         "phq9Sent": str(_("Thank you. Your answers have been sent to your care team.")),
+        "phq9Alerted": str(_("Because of your answer to question 9, your care team has been alerted.")),
         "phq9Missing": str(_("Please answer all nine questions (question {n} has no answer yet).")),
         "phq9Offline": str(_("Your answers could not be sent because there is no connection. They are still on "
-                             "this page: press Send answers again when you are online.")),
+                             "this page: press Send answers again when you are online. If you need help now, "
+                             "call one of the numbers shown.")),
         "phq9Error": str(_("Your answers could not be sent: {s}")),
         "recordedOn": str(_("Recorded {s}")),
     }

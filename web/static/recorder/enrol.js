@@ -28,6 +28,10 @@
       }
       if (response.status === 404 || response.status === 410) forget();
       say(text.failedTitle, body.detail || ("HTTP " + response.status));
+      // A phone linked before keeps its token: offer the way back to the recorder.
+      return CadenceStore.getMeta("token").then(function (token) {
+        document.getElementById("enrol-next").hidden = !token;
+      });
     });
   }, function () { say(null, text.offline); });
 })();

@@ -75,7 +75,7 @@
     }).then(function (response) {
       if (response.status === 201) {
         form.classList.add("phq9-done");  // the questions go; the crisis resources, if shown, stay
-        status(M.phq9Sent);
+        status(data.items[8] > 0 ? M.phq9Sent + " " + M.phq9Alerted : M.phq9Sent);
         return CadenceStore.setMeta("phq9LastAt", new Date().toISOString());
       }
       return response.json().then(function (body) { status(M.phq9Error.replace("{s}", body.detail || "")); });
