@@ -7,6 +7,7 @@ WCAG 2.1 AA on every recorder screen. Screenshots (390x844, a phone) go to CADEN
 """
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -145,7 +146,12 @@ def test_it_keeps_a_take_recorded_offline_and_sends_it_when_back_online(phone_br
 def test_it_shows_crisis_resources_on_item_9_and_raises_the_alert(phone_browser, live_server, cast, axe_script):
     _, key = enrolment_link_create(patient=cast.patient_a, created_by=cast.alice)
     page = _phone(phone_browser, live_server.url)
+    day = int(time.time() // 86400)
+    page.clock.set_fixed_time((day - day % 3) * 86400 + 10 * 3600)  # a reading day (tasks cycle every 3 days)
     _enrol(page, f"{live_server.url}/r/enrol/#{key}")
+    assert page.locator("#task-name").inner_text() == "Read this passage aloud"
+    assert page.locator("#task-text").inner_text().startswith("The North Wind and the Sun were disputing")
+    _shot(page, "00-task-read-passage")
     page.wait_for_selector("#phq9-form:not([hidden])")
     assert page.get_by_text("Your care team asks you to answer these questions today.").is_visible()
     for n in range(1, 9):
