@@ -9,21 +9,29 @@ import pytest
 import soundfile as sf
 from django.conf import settings as django_settings
 
+from clinic.protocols import PASSAGES
 from tests.conftest import require_service
-from tests.integration.conftest import postgres, redis_url  # noqa: F401  (fixtures for the real worker)
-from tests.integration.test_pipeline_e2e import live_broker, worker  # noqa: F401
+from tests.integration.conftest import live_broker, postgres, redis_url  # noqa: F401  (for the real worker)
+from tests.integration.processes import start_worker, stop, worker_env
 
 AXE_VERSION = "4.14.1"
 TOOLS = Path(django_settings.BASE_DIR) / "var" / "test-tools"
 CHROMIUM = os.environ.get("CADENCE_CHROMIUM", "/usr/bin/chromium")
-PASSAGE = ("The North Wind and the Sun were disputing which was the stronger, when a traveler came along wrapped "
-           "in a warm cloak. They agreed that the one who first succeeded in making the traveler take his cloak off "
-           "should be considered stronger than the other.")
+PASSAGE = PASSAGES["north_wind"].text
 
 
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def worker(postgres, live_broker, redis_url, settings, tmp_path):  # noqa: F811
+    """A real Celery worker process on the test database, fed through Redis by the live server."""
+    process = start_worker(worker_env(redis_url, settings), tmp_path / "worker.log")
+    yield process
+    stop(process)
+    print((tmp_path / "worker.log").read_text()[-4000:])  # shown by pytest only when a test fails
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +41,7 @@ def fake_microphone_wav(tmp_path_factory) -> Path:
         require_service("espeak-ng", False, "apt-get install espeak-ng")
     folder = tmp_path_factory.mktemp("microphone")
     raw, out = folder / "raw.wav", folder / "speech.wav"
-    subprocess.run(["espeak-ng", "-v", "en+m3", "-s", "150", "-w", str(raw), PASSAGE], check=True)
+    subprocess.run(["espeak-ng", "-v", "en+m3", "-s", "170", "-w", str(raw), PASSAGE], check=True)
     samples, rate = sf.read(raw)
     samples = 0.5 * samples / np.max(np.abs(samples))
     sf.write(out, samples, rate, subtype="PCM_16")

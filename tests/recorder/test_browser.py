@@ -23,6 +23,7 @@ PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(os.environ.get("CADENCE_SCREENSHOTS_DIR",
                                   Path(django_settings.BASE_DIR) / "artifacts" / "screenshots"))
 RECORD_S = 6.0
+READ_S = 22.0  # a passage needs at least its syllables / 7 s (21 s for The North Wind and the Sun)
 
 
 def _phone(browser, base_url: str):
@@ -49,6 +50,13 @@ def _axe(page, axe_script: Path) -> None:
                            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})")
     problems = [f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']]}" for v in result["violations"]]
     assert problems == [], "\n".join(problems)
+
+
+def _pin_day(page, offset: int) -> None:
+    """Tasks cycle every 3 days by the phone's date (read, talk, vowel) and passages every cycle:
+    offset 0 is a North Wind day, 1 a free-speech day."""
+    day = int(time.time() // 86400)
+    page.clock.set_fixed_time((day - day % 6 + offset) * 86400 + 10 * 3600)
 
 
 def _enrol(page, url: str) -> None:
@@ -87,14 +95,21 @@ def test_it_enrols_records_sends_and_reaches_done_in_a_real_worker(phone_browser
     desk.context.close()
 
     page = _phone(phone_browser, live_server.url)
+    _pin_day(page, 0)  # the fake microphone reads The North Wind and the Sun
     _enrol(page, url)
     assert EnrolmentLink.objects.get().used_at is not None
+    assert page.locator("#task-name").inner_text() == "Read this passage aloud"
     assert page.get_by_text("No recordings from this phone yet.").is_visible()
     assert page.locator("#task-name").inner_text() != ""
     _axe(page, axe_script)
     _shot(page, "01-ready")
 
-    _record(page, shot="02-recording")
+    _record(page)
+    assert page.get_by_text("it looks like you stopped before the end of the passage").is_visible()
+    assert page.get_by_role("button", name="Send", exact=True).is_hidden()
+    _shot(page, "02-stopped-early", at="#check")
+    page.get_by_role("button", name="Record again").click()
+    _record(page, READ_S, shot="02-recording")
     assert page.get_by_text("This recording sounds good").is_visible()
     _axe(page, axe_script)
     _shot(page, "02-checked", at="#check")
@@ -104,6 +119,7 @@ def test_it_enrols_records_sends_and_reaches_done_in_a_real_worker(phone_browser
     recording = Recording.objects.get(patient=cast.patient_a)
     assert recording.status == "done" and recording.container in ("webm", "m4a", "ogg")
     assert recording.idempotency_key.startswith("web-")
+    assert (recording.task, recording.task_detail) == ("read_passage", "north_wind")
     assert recording.feature_sets.get().features["speech_s"] > 2.0
     _axe(page, axe_script)
     _shot(page, "03-processed", at="#takes-section")
@@ -121,7 +137,9 @@ def test_it_keeps_a_take_recorded_offline_and_sends_it_when_back_online(phone_br
     """Eager Celery here (the take is processed inside the upload request): this test is about the queue."""
     _, key = enrolment_link_create(patient=cast.patient_a, created_by=cast.alice)
     page = _phone(phone_browser, live_server.url)
+    _pin_day(page, 1)
     _enrol(page, f"{live_server.url}/r/enrol/#{key}")
+    assert page.locator("#task-name").inner_text() == "Talk freely for about a minute"
     page.evaluate("navigator.serviceWorker.ready")
     page.context.set_offline(True)
     page.reload()  # the service worker serves the page without a network
@@ -146,8 +164,7 @@ def test_it_keeps_a_take_recorded_offline_and_sends_it_when_back_online(phone_br
 def test_it_shows_crisis_resources_on_item_9_and_raises_the_alert(phone_browser, live_server, cast, axe_script):
     _, key = enrolment_link_create(patient=cast.patient_a, created_by=cast.alice)
     page = _phone(phone_browser, live_server.url)
-    day = int(time.time() // 86400)
-    page.clock.set_fixed_time((day - day % 3) * 86400 + 10 * 3600)  # a reading day (tasks cycle every 3 days)
+    _pin_day(page, 0)
     _enrol(page, f"{live_server.url}/r/enrol/#{key}")
     assert page.locator("#task-name").inner_text() == "Read this passage aloud"
     assert page.locator("#task-text").inner_text().startswith("The North Wind and the Sun were disputing")

@@ -1,39 +1,35 @@
-"""Today's speaking task: a read passage, a free-speech prompt or a sustained vowel, in turn by day."""
+"""Today's speaking task for the recorder: the clinic's protocols (clinic.protocols), in turn by day."""
+
+import math
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-#: The standard phonetic passage (Aesop), read aloud in many speech studies.
-NORTH_WIND = _(
-    "The North Wind and the Sun were disputing which was the stronger, when a traveler came along wrapped in a "
-    "warm cloak. They agreed that the one who first succeeded in making the traveler take his cloak off should "
-    "be considered stronger than the other. Then the North Wind blew as hard as he could, but the more he blew "
-    "the more closely did the traveler fold his cloak around him; and at last the North Wind gave up the "
-    "attempt. Then the Sun shone out warmly, and immediately the traveler took off his cloak. And so the North "
-    "Wind was obliged to confess that the Sun was the stronger of the two."
-)
+from clinic.protocols import FREE_SPEECH_PROMPTS, INSTRUCTIONS, PASSAGES, Task
 
-FREE_SPEECH_PROMPTS = (
-    _("Tell us about what you did yesterday, from the morning to the evening."),
-    _("Describe a place you like to be, and what it looks and sounds like."),
-    _("Talk about a meal you enjoyed recently: what it was, and who you shared it with."),
-    _("Tell us about your plans for the coming week."),
-)
+#: Faster than any fluent reader (about 4-5 syllables/s): a shorter take of a passage stopped early, and its
+#: speech rate (computed from the passage's syllable count) would be wrong.
+FASTEST_READING_SYL_S = 7.0
 
 
 def recorder_tasks() -> list[dict]:
-    """The tasks in the order the recorder cycles through them (one per day, by the phone's calendar)."""
+    """The tasks in the order the recorder cycles through them (one a day by the phone's calendar).
+
+    ``texts`` are ``{"detail", "text"}``: the passage or prompt key sent with the take as ``task_detail``.
+    Passages are shown as written: a read passage's speech rate is computed from its known syllable count.
+    """
     return [
-        {"code": "read_passage", "title": str(_("Read this passage aloud")),
+        {"code": Task.READ_PASSAGE.value, "title": str(_("Read this passage aloud")),
          "instructions": str(_("Read at your usual pace and in your usual voice, as if reading to a friend.")),
-         "texts": [str(NORTH_WIND)], "target_s": 30},
-        {"code": "free_speech", "title": str(_("Talk freely for about a minute")),
+         "texts": [{"detail": p.key, "text": p.text, "minS": math.ceil(p.syllables / FASTEST_READING_SYL_S)}
+                   for p in PASSAGES.values()]},
+        {"code": Task.FREE_SPEECH.value, "title": str(_("Talk freely for about a minute")),
          "instructions": str(_("There are no right or wrong answers. Speak as you normally would.")),
-         "texts": [str(prompt) for prompt in FREE_SPEECH_PROMPTS], "target_s": 60},
-        {"code": "sustained_vowel", "title": str(_("Hold a steady “aah”")),
-         "instructions": str(_("Take a comfortable breath, then say “aah” at a steady, comfortable pitch and "
-                               "loudness for as long as you can (at least 5 seconds). Repeat it twice.")),
-         "texts": [], "target_s": 15},
+         "texts": [{"detail": key, "text": str(_(text))} for key, text in FREE_SPEECH_PROMPTS.items()]},
+        {"code": Task.SUSTAINED_VOWEL.value, "title": str(_("Hold a steady “aah”")),
+         "instructions": str(_(INSTRUCTIONS[Task.SUSTAINED_VOWEL])) + " " + str(_("Keep going for at least 5 "
+                                                                                  "seconds.")),
+         "texts": []},
     ]
 
 
@@ -48,6 +44,8 @@ def recorder_messages() -> dict[str, str]:
         "offline": str(_("You are offline. Recordings are kept on this phone and sent when you are back online.")),
         "online": str(_("Online.")),
         "tooShort": str(_("The recording is only {n} seconds long. Please record at least {s} seconds.")),
+        "stoppedEarly": str(_("This recording is {n} seconds long: it looks like you stopped before the end of the "
+                              "passage. Please read the whole passage, from the first word to the last.")),
         "tooQuiet": str(_("We could hardly hear you. Move somewhere quieter or closer to the phone and speak "
                           "in your usual voice, then record again.")),
         "clipped": str(_("The sound was so loud that it got distorted. Hold the phone a little further away, "

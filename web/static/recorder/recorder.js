@@ -35,8 +35,9 @@
     var day = dayNumber(), tasks = config.tasks;
     var task = tasks[day % tasks.length];
     var texts = task.texts;
-    return { code: task.code, title: task.title, instructions: task.instructions,
-      text: texts.length ? texts[Math.floor(day / tasks.length) % texts.length] : "" };
+    var chosen = texts.length ? texts[Math.floor(day / tasks.length) % texts.length] : { detail: "", text: "" };
+    return { code: task.code, title: task.title, instructions: task.instructions, detail: chosen.detail,
+      text: chosen.text, minS: chosen.minS || 0 };
   }
 
   function showTask() {
@@ -120,6 +121,9 @@
     if (s.durationS < config.minDurationS) {
       return { ok: false, blocking: true, text: fill(M.tooShort, { n: s.durationS.toFixed(1), s: Math.ceil(config.minDurationS) }) };
     }
+    if (s.durationS < today.minS) {
+      return { ok: false, blocking: true, text: fill(M.stoppedEarly, { n: Math.round(s.durationS), s: "" }) };
+    }
     if (s.windows === 0 || s.voiced / s.windows < MIN_VOICED_SHARE) return { ok: false, text: M.tooQuiet };
     if (s.clipped / Math.max(1, s.samples) > MAX_CLIPPED_SHARE) return { ok: false, text: M.clipped };
     return { ok: true, text: M.checkOk };
@@ -131,6 +135,7 @@
     var blob = new Blob(s.chunks, { type: s.format.mime.split(";")[0] });
     var result = verdict(s);
     pending = { blob: blob, ext: s.format.ext, mimeType: blob.type, recordedAt: s.recordedAt, task: today.code,
+      taskDetail: today.detail,
       durationS: Math.round(s.durationS * 10) / 10 };
     var preview = $("preview");
     if (preview.src) URL.revokeObjectURL(preview.src);

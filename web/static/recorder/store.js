@@ -92,6 +92,7 @@
       form.append("audio", take.blob, "take-" + take.id + "." + take.ext);
       form.append("recorded_at", take.recordedAt);
       form.append("task", take.task);
+      form.append("task_detail", take.taskDetail || "");
       return fetch(API.recordings, { method: "POST", headers: headers, body: form, credentials: "omit" });
     }).then(function (response) {
       if (response.status === 200 || response.status === 202) {
