@@ -83,6 +83,9 @@
     recorder.ondataavailable = function (e) { if (e.data && e.data.size) session.chunks.push(e.data); };
     recorder.onstop = finish;
     recorder.start(1000);
+    if (navigator.wakeLock) {  // keep the screen on while the patient reads from it
+      navigator.wakeLock.request("screen").then(function (lock) { if (session) session.wakeLock = lock; }, function () {});
+    }
     session.timer = setInterval(measure, 100);
     $("start").hidden = true; $("stop").hidden = false; $("check").hidden = true;
     $("stop").focus();
@@ -113,6 +116,7 @@
     session.recorder.stop();
     session.stream.getTracks().forEach(function (t) { t.stop(); });
     session.audio.close();
+    if (session.wakeLock) session.wakeLock.release().catch(function () {});
     $("level").setAttribute("aria-valuenow", "0");
     $("level").firstElementChild.style.width = "0%";
   }
