@@ -1,4 +1,4 @@
-"""Clinic data: care teams, patients, recordings, PHQ-9 responses, tokens and the audit log."""
+"""Clinic data: care teams, patients, recordings, PHQ-9 responses, tokens, enrolment links and the audit log."""
 
 import hashlib
 import secrets
@@ -236,3 +236,21 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("the audit log is append-only")
+
+
+class EnrolmentLink(models.Model):
+    """A one-time, expiring link that puts a patient's upload token on a phone; only its SHA-256 is stored."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="enrolment_links")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    device_token = models.OneToOneField(ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"enrolment link {self.pk} of {self.patient_id}"

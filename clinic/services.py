@@ -1,9 +1,10 @@
-"""Writes: patients, tokens, recording ingest, PHQ-9 responses."""
+"""Writes: patients, tokens, enrolment links, recording ingest, PHQ-9 responses."""
 
 import hashlib
 import logging
+import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -11,7 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic.models import ApiToken, CareTeam, Patient, Phq9Response, Recording, patient_code_validator
+from clinic.models import ApiToken, CareTeam, EnrolmentLink, Patient, Phq9Response, Recording, patient_code_validator
 from clinic.protocols import Task, UnknownTaskDetail, task_detail_check
 from clinic.signals import phq9_recorded
 from voice_features.audio import probe_audio
@@ -28,6 +29,14 @@ _HTTP_STATUS_FOR_AUDIO_ERROR = {
     "too_short": 422,
     "too_long": 422,
 }
+
+
+class EnrolmentLinkInvalid(Exception):
+    """An enrolment link that cannot be used (unknown, already used, expired, or the patient left)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.message, self.code = message, code
 
 
 class UploadRejected(Exception):
@@ -63,6 +72,38 @@ def upload_token_rotate(*, patient: Patient) -> str:
     with transaction.atomic():
         ApiToken.objects.filter(patient=patient, revoked_at__isnull=True).update(revoked_at=timezone.now())
         _, key = ApiToken.issue(kind=ApiToken.Kind.PATIENT, patient=patient)
+    return key
+
+
+def enrolment_link_create(*, patient: Patient, created_by: User) -> tuple[EnrolmentLink, str]:
+    """A one-time link key for the patient's phone, valid CADENCE_ENROLMENT_LINK_TTL_S; returned only here."""
+    key = secrets.token_urlsafe(24)
+    link = EnrolmentLink.objects.create(
+        patient=patient, key_hash=ApiToken.hash_key(key), created_by=created_by,
+        expires_at=timezone.now() + timedelta(seconds=settings.CADENCE_ENROLMENT_LINK_TTL_S),
+    )
+    return link, key
+
+
+def enrolment_link_redeem(*, key: str) -> str:
+    """Use up a link and issue the phone its own upload token (other devices keep theirs)."""
+    link = EnrolmentLink.objects.select_related("patient").filter(key_hash=ApiToken.hash_key(key)).first()
+    now = timezone.now()
+    if link is None:
+        raise EnrolmentLinkInvalid("This link is not valid. Check that it was copied completely, or ask your care "
+                                   "team for a new one.", code="link_unknown")
+    if not link.patient.active:
+        raise EnrolmentLinkInvalid("Monitoring has ended for this link's patient.", code="patient_inactive")
+    with transaction.atomic():
+        claimed = EnrolmentLink.objects.filter(pk=link.pk, used_at__isnull=True, expires_at__gt=now).update(used_at=now)
+        if claimed != 1:
+            link.refresh_from_db()
+            if link.used_at is not None:
+                raise EnrolmentLinkInvalid("This link has already been used. Each link works once; ask your care "
+                                           "team for a new one.", code="link_used")
+            raise EnrolmentLinkInvalid("This link has expired. Ask your care team for a new one.", code="link_expired")
+        token, key = ApiToken.issue(kind=ApiToken.Kind.PATIENT, patient=link.patient)
+        EnrolmentLink.objects.filter(pk=link.pk).update(device_token=token)
     return key
 
 

@@ -212,6 +212,22 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
 
+# Phone recorder (/r/): one-time enrolment links, PHQ-9 self-report schedule, crisis resources.
+CADENCE_ENROLMENT_LINK_TTL_S = env_int("CADENCE_ENROLMENT_LINK_TTL_S", 72 * 3600)
+CADENCE_PHQ9_SELF_REPORT_DAYS = env_int("CADENCE_PHQ9_SELF_REPORT_DAYS", 14)  # 0: the recorder never asks
+CADENCE_CRISIS_TEXT = env_str(
+    "CADENCE_CRISIS_TEXT",
+    "If you are thinking about hurting yourself, or you are in danger now, please reach out right away: "
+    "these services answer at any hour.",
+)
+# "Label=number" pairs separated by ";" (US default: the 988 Suicide & Crisis Lifeline and 911).
+CADENCE_CRISIS_CONTACTS = [
+    tuple(part.strip() for part in entry.rsplit("=", 1))
+    for entry in env_str("CADENCE_CRISIS_CONTACTS",
+                         "988 Suicide & Crisis Lifeline (call or text)=988;Emergency services=911").split(";")
+    if "=" in entry
+]
+
 # Pipeline
 CADENCE_MAX_PROCESSING_ATTEMPTS = env_int("CADENCE_MAX_PROCESSING_ATTEMPTS", 5)
 CADENCE_STALE_AFTER_S = env_int("CADENCE_STALE_AFTER_S", 15 * 60)

@@ -15,5 +15,6 @@ urlpatterns = [
     path("api/v1/", include("web.api.report_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("r/", include("web.recorder.urls")),
     path("", include("web.dashboard.urls")),
 ]

@@ -48,6 +48,15 @@ class PatientCreatedSerializer(PatientSerializer):
         fields = [*PatientSerializer.Meta.fields, "upload_token"]
 
 
+class EnrolmentLinkSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="Open once on the patient's phone; works until expires_at.")
+    expires_at = serializers.DateTimeField()
+
+
+class EnrolmentRedeemSerializer(serializers.Serializer):
+    link = serializers.CharField(max_length=128, help_text="The key after '#' in the enrolment URL.")
+
+
 class RecordingUploadSerializer(serializers.Serializer):
     audio = serializers.FileField(allow_empty_file=True)
     recorded_at = serializers.DateTimeField(required=False)

@@ -23,6 +23,7 @@ from clinic.principals import PatientPrincipal
 from web.api import serializers as s
 from web.api.permissions import IsClinician, IsPatient
 from web.api.throttles import LoginThrottle, UploadThrottle
+from web.recorder.links import enrolment_url
 
 
 class TokenView(APIView):
@@ -111,6 +112,39 @@ class UploadTokenView(APIView):
         key = services.upload_token_rotate(patient=patient)
         audit_record(request=request, action="update", resource="upload_token", patient=patient, object_id=patient.pk)
         return Response({"id": patient.pk, "upload_token": key}, status=status.HTTP_201_CREATED)
+
+
+class EnrolmentLinkView(APIView):
+    """A one-time link (and its QR code on the dashboard) that puts the recorder on the patient's phone."""
+
+    permission_classes = [IsClinician]
+
+    @extend_schema(request=None, responses={201: s.EnrolmentLinkSerializer})
+    def post(self, request, patient_id: int):
+        patient = visible_patient(request, patient_id)
+        link, key = services.enrolment_link_create(patient=patient, created_by=request.user)
+        audit_record(request=request, action="create", resource="enrolment_link", patient=patient, object_id=link.pk)
+        body = {"url": enrolment_url(request, key), "expires_at": link.expires_at}
+        return Response(s.EnrolmentLinkSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class EnrolmentRedeemView(APIView):
+    """The phone trades the link's key for its own upload token; the link is then used up."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(request=s.EnrolmentRedeemSerializer, responses={201: s.TokenResponseSerializer}, auth=[])
+    def post(self, request):
+        data = s.EnrolmentRedeemSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            token = services.enrolment_link_redeem(key=data.validated_data["link"])
+        except services.EnrolmentLinkInvalid as exc:
+            code = status.HTTP_404_NOT_FOUND if exc.code == "link_unknown" else status.HTTP_410_GONE
+            return Response({"error": exc.code, "detail": exc.message}, status=code)
+        return Response({"token": token, "token_type": "Bearer"}, status=status.HTTP_201_CREATED)
 
 
 class RecordingListView(APIView):

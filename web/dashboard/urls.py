@@ -22,6 +22,8 @@ urlpatterns = [
     path("", views.triage, name="triage"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient"),
     path("patients/<int:patient_id>/phq9/", views.patient_phq9_create, name="patient-phq9"),
+    path("patients/<int:patient_id>/enrolment-link/", views.patient_enrolment_link_create,
+         name="patient-enrolment-link"),
     path("alerts/", views.alerts, name="alerts"),
     path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge_view, name="alert-acknowledge"),
     path("alerts/<int:alert_id>/resolve/", views.alert_resolve_view, name="alert-resolve"),

@@ -25,6 +25,7 @@ from screening.reliability.service import reliability_by_feature
 from screening.selectors import patient_timeline
 from web.dashboard import selectors
 from web.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
+from web.recorder.links import enrolment_url, qr_svg
 
 TRIAGE_PAGE_SIZE = 100
 AUDIT_PAGE_SIZE = 50
@@ -149,6 +150,23 @@ def patient_phq9_create(request: HttpRequest, patient_id: int) -> HttpResponse:
         messages.warning(request, "Item 9 was answered above 0: a high-priority self-harm alert has been raised "
                                   "for the care team. Contact the patient today.")
     return redirect(reverse("dashboard:patient", args=[patient.pk]) + "#phq9")
+
+
+@require_POST
+@login_required
+def patient_enrolment_link_create(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Shown once on the patient page (never stored): the link and its QR code for the patient's phone."""
+    patient = _visible_patient(request, patient_id)
+    link, key = clinic_services.enrolment_link_create(patient=patient, created_by=request.user)
+    audit_record(request=request, action="create", resource="enrolment_link", patient=patient, object_id=link.pk)
+    audit_record(request=request, action="read", resource="patient_dashboard", patient=patient, object_id=patient.pk)
+    url = enrolment_url(request, key)
+    context = _patient_context(patient, Phq9Form()) | {"enrolment": {
+        "url": url, "expires_at": link.expires_at,
+        "qr": qr_svg(url, label=f"QR code of the enrolment link for {patient.code}")}}
+    response = render(request, "dashboard/patient.html", context, status=201)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_GET
