@@ -21,12 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import librosa
 import numpy as np
 import torch
 from torch import nn
 
 from voice_features.errors import VoiceFeaturesError
+from voice_features.melspec import mel_power
 
 __all__ = [
     "EMBEDDING_DIM",
@@ -166,8 +166,7 @@ def ge2e_mel_spectrogram(samples: np.ndarray) -> np.ndarray:
         Power (not log) mel energies; 25-ms periodic Hann frames every 10 ms, centred
         with zero padding (librosa ≥ 0.10 defaults).
     """
-    mel = librosa.feature.melspectrogram(y=np.asarray(samples, dtype=np.float32), sr=SAMPLE_RATE_HZ, n_fft=_N_FFT,
-                                         hop_length=_HOP_LENGTH, n_mels=_N_MELS)
+    mel = mel_power(samples, sr=SAMPLE_RATE_HZ, n_fft=_N_FFT, hop_length=_HOP_LENGTH, n_mels=_N_MELS)
     return mel.T.astype(np.float32, copy=False)
 
 
