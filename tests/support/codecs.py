@@ -15,7 +15,7 @@ import struct
 import av
 import numpy as np
 
-__all__ = ["encode", "amr_nb_3gp", "amr_wb_file", "caf_aac", "AMR_NB_MODES"]
+__all__ = ["encode", "amr_nb_3gp", "amr_wb_file", "caf_aac", "passage", "AMR_NB_MODES", "PHONE_CODECS"]
 
 AMR_NB_MODES = (4750, 5150, 5900, 6700, 7400, 7950, 10200, 12200)
 """The eight AMR-NB bit rates, bit/s (3GPP TS 26.071)."""
@@ -127,3 +127,28 @@ def caf_aac(samples: np.ndarray, sr: int, *, rate: int = 44100, bit_rate: int = 
     data = struct.pack(">I", 0) + b"".join(packets)
     return (b"caff" + struct.pack(">HH", 1, 0) + _chunk(b"desc", desc) + _chunk(b"kuki", _esds(bytes(ctx.extradata), bit_rate))
             + _chunk(b"pakt", pakt) + _chunk(b"data", data))
+
+
+PHONE_CODECS = {
+    "amr-nb 12.2k": lambda x, sr: amr_nb_3gp(x, sr, bit_rate=12200),
+    "amr-nb 4.75k": lambda x, sr: amr_nb_3gp(x, sr, bit_rate=4750),
+    "opus 16k": lambda x, sr: encode(x, sr, fmt="ogg", codec="libopus", rate=16000, bit_rate=16000),
+    "aac 64k": lambda x, sr: encode(x, sr, fmt="ipod", codec="aac", rate=44100, bit_rate=64000),
+    "mp3 64k": lambda x, sr: encode(x, sr, fmt="mp3", codec="libmp3lame", rate=44100, bit_rate=64000),
+    "mu-law 8k": lambda x, sr: encode(x, sr, fmt="wav", codec="pcm_mulaw", rate=8000),
+}
+"""What phones and browsers send, by name: ``(samples, sr) -> file bytes``."""
+
+
+def passage(parts: list[np.ndarray], *, sr: int, gaps_s: tuple[float, ...] = (0.6, 0.9, 0.5), edge_s: float = 0.4,
+            noise_dbfs: float = -60.0, seed: int = 0) -> np.ndarray:
+    """Utterances joined by pauses of known length over a steady room-noise floor, like a phone recording."""
+    rng = np.random.default_rng(seed)
+    pieces = [np.zeros(int(edge_s * sr))]
+    for i, part in enumerate(parts):
+        pieces.append(np.asarray(part, dtype=np.float64))
+        pieces.append(np.zeros(int((gaps_s[i] if i < len(parts) - 1 else edge_s) * sr)))
+    x = np.concatenate(pieces)
+    x = 0.5 * x / max(float(np.max(np.abs(x))), 1e-9)
+    x += rng.normal(0.0, 10 ** (noise_dbfs / 20), x.size)
+    return x.astype(np.float32)
