@@ -31,7 +31,8 @@ import numpy as np
 
 from voice_features.audio import load_audio
 
-__all__ = ["Clip", "SENTENCES", "families", "syllable_counts", "reference_span_s", "SPEECH_DIR", "FAMILY_SOURCES"]
+__all__ = ["Clip", "SENTENCES", "families", "load", "syllable_counts", "reference_span_s", "SPEECH_DIR",
+           "FAMILY_SOURCES", "RECORDED_SOURCES"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEECH_DIR = Path(os.environ.get("CADENCE_SPEECH_DIR", ROOT / "var" / "speech"))
@@ -69,6 +70,9 @@ _ARCTIC = {  # CMU ARCTIC prompts (arctic_a0007, arctic_a0009; speaker SLT)
     "arctic_a0007.wav": "And you always want to see it in the superlative degree.",
     "arctic_a0009.wav": "He turned sharply, and faced Gregson across the table.",
 }
+RECORDED_SOURCES = {"pocketsphinx-testdata": _POCKETSPHINX / "librivox" / "transcription", "sphinxtrain": _SA1,
+                    "fetch_speech.sh": SPEECH_DIR / "arctic" / "arctic_a0009.wav"}
+"""Where each recorded source is expected (Debian package or script), to check it is installed."""
 _DIGITS = {"1": "one", "2": "two", "3": "three", "4": "four", "5": "five"}
 
 FAMILY_SOURCES = {
@@ -145,16 +149,17 @@ _FESTIVAL_VOICES = {"festival-kal": "voice_kal_diphone", "festival-ked": "voice_
                     "festival-hts": "voice_cmu_us_slt_arctic_hts"}
 
 
-def _synth_clips() -> list[Clip]:
+def _synth_clips(per_family: int | None = None) -> list[Clip]:
     clips = []
-    for i, text in enumerate(SENTENCES):
+    sentences = SENTENCES[:per_family]
+    for i, text in enumerate(sentences):
         voice, wpm = _ESPEAK_VOICES[i % len(_ESPEAK_VOICES)]
         path = _cached(f"espeak|{voice}|{wpm}|{text}", lambda out, v=voice, w=wpm, t=text: subprocess.run(
             [shutil.which("espeak-ng") or "espeak-ng", "-v", v, "-s", str(w), "-w", str(out), t], check=True, capture_output=True))
         clips.append(Clip("espeak", f"espeak-{i:02d}", path, text))
     text2wave = shutil.which("text2wave") or "text2wave"
     for family, voice in _FESTIVAL_VOICES.items():
-        for i, text in enumerate(SENTENCES):
+        for i, text in enumerate(sentences):
             def make(out, t=text, v=voice):
                 subprocess.run([text2wave, "-eval", f"({v})", "-o", str(out)], input=t, text=True, check=True, capture_output=True)
             clips.append(Clip(family, f"{family}-{i:02d}", _cached(f"{family}|{text}", make), text))
@@ -189,9 +194,12 @@ def _recorded_clips() -> list[Clip]:
     return clips
 
 
-def families(*, include: tuple[str, ...] | None = None) -> list[Clip]:
-    """Every clip whose source is installed, with its syllable count; missing sources are left out."""
-    clips = [c for c in _synth_clips() + _recorded_clips() if include is None or c.family in include]
+def families(*, include: tuple[str, ...] | None = None, synth_per_family: int | None = None) -> list[Clip]:
+    """Every clip whose source is installed, with its syllable count; missing sources are left out.
+
+    ``synth_per_family`` keeps only the first sentences of each synthesised family (for quick tests).
+    """
+    clips = [c for c in _synth_clips(synth_per_family) + _recorded_clips() if include is None or c.family in include]
     clips = [c for c in clips if c.path.exists()]
     counts = syllable_counts([c.text for c in clips])
     return [Clip(c.family, c.name, c.path, c.text, n) for c, n in zip(clips, counts)]
