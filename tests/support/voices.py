@@ -76,7 +76,7 @@ RECORDED_SOURCES = {"pocketsphinx-testdata": _POCKETSPHINX / "librivox" / "trans
 _DIGITS = {"1": "one", "2": "two", "3": "three", "4": "four", "5": "five"}
 
 FAMILY_SOURCES = {
-    "espeak": "eSpeak NG en-us, en-gb and mbrola-less variants at 140-175 words/min (Harvard sentences)",
+    "espeak": "eSpeak NG en-us, en-gb, en-gb-x-rp, en-us+f3, en-gb-scotland at 140-175 wpm (Harvard sentences)",
     "festival-kal": "Festival kal_diphone (festvox-kallpc16k)",
     "festival-ked": "Festival ked_diphone (festvox-kdlpc16k)",
     "festival-hts": "Festival cmu_us_slt_arctic_hts (festvox-us-slt-hts)",
