@@ -122,7 +122,7 @@ def test_phone_formats_reach_done_in_a_real_worker(cast, api, worker):
         assert response.status_code == 202, (name, response.json())
         ids[name] = response.json()["id"]
     for name, recording_id in ids.items():
-        recording = _wait_final(recording_id, timeout_s=180)
+        recording = wait_final(recording_id, timeout_s=180)
         assert recording.status == "done", (name, recording.status_reason)
         detail = api(cast.key_a).get(f"/api/v1/recordings/{recording_id}/").json()
         feature_set = detail["feature_sets"][0]
