@@ -132,6 +132,8 @@ class Recording(models.Model):
     container = models.CharField(max_length=16)
     codec = models.CharField(max_length=32, blank=True)
     sample_rate = models.PositiveIntegerField(null=True)
+    bit_rate = models.PositiveIntegerField(null=True, blank=True, help_text="Audio bit rate the file declares, bit/s")
+    device_model = models.CharField(max_length=128, blank=True, help_text="Phone or device model the app reports")
     channels = models.PositiveSmallIntegerField(null=True)
     duration_s = models.FloatField(null=True)
     recorded_at = models.DateTimeField()

@@ -24,7 +24,7 @@ _HTTP_STATUS_FOR_AUDIO_ERROR = {
     "not_audio": 415,
     "unsupported_rate": 415,
     "no_audio_stream": 415,
-    "unsupported_codec": 415,
+    "unsupported_format": 415,
     "too_large": 413,
     "too_short": 422,
     "too_long": 422,
@@ -150,9 +150,13 @@ def _probe_or_reject(upload: UploadedFile):
 
 def recording_ingest(
     *, patient: Patient, upload: UploadedFile, recorded_at: datetime | None = None, idempotency_key: str | None = None,
-    task: str = Task.FREE_SPEECH, task_detail: str = "",
+    task: str = Task.FREE_SPEECH, task_detail: str = "", device_model: str = "",
 ) -> IngestResult:
-    """Store an upload and queue it for processing; the same file or key twice is one recording."""
+    """Store an upload and queue it for processing; the same file or key twice is one recording.
+
+    ``device_model`` is the phone model the app reports (kept so a change of phone can be told
+    apart from a change of voice); codec, bit rate and sample rate come from the file itself.
+    """
     if task not in Task.values:
         raise UploadRejected(f"Unknown task {task!r}; use one of: {', '.join(Task.values)}.", code="invalid_task")
     try:
@@ -174,6 +178,7 @@ def recording_ingest(
     recording = Recording(
         patient=patient, sha256=sha256, size_bytes=upload.size, original_filename=(upload.name or "")[:255],
         container=info.container, codec=info.codec, sample_rate=info.sample_rate, channels=info.channels,
+        bit_rate=info.bit_rate, device_model=_clean_device_model(device_model),
         duration_s=info.duration_s, recorded_at=recorded_at or timezone.now(), idempotency_key=idempotency_key,
         task=task, task_detail=task_detail,
     )
@@ -189,6 +194,12 @@ def recording_ingest(
             raise
         return IngestResult(existing, created=False)
     return IngestResult(recording, created=True)
+
+
+def _clean_device_model(value: str | None) -> str:
+    """Printable characters only, at most 128 (the app's free text goes into the dashboard)."""
+    text = "".join(ch for ch in (value or "") if ch.isprintable()).strip()
+    return text[:128]
 
 
 def _enqueue(recording_id: int) -> None:

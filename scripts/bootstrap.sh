@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 want_dev="${1:-}"
 packages=(espeak-ng sox libsox-fmt-all)
-[ "$want_dev" = "--dev" ] && packages+=(festival chromium chromium-driver docker-compose postgresql-client)
+# --dev: recorded and synthesised speech for the voice-family tests (tests/support/voices.py)
+[ "$want_dev" = "--dev" ] && packages+=(festival festvox-kdlpc16k festvox-us-slt-hts pocketsphinx-testdata codec2-examples
+                                       sphinxtrain chromium chromium-driver docker-compose postgresql-client)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -42,3 +44,5 @@ python - <<'PY'
 import torch
 assert torch.__version__.startswith("2.13.0"), f"torch {torch.__version__}: only the CPU build 2.13.0 is allowed"
 PY
+[ "$want_dev" = "--dev" ] && { bash scripts/fetch_speech.sh >/dev/null || echo "warning: could not fetch the sdist speech clips (scripts/fetch_speech.sh)" >&2; }
+true

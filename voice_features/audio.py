@@ -2,7 +2,11 @@
 
 Content decides the format, never the file name. Everything that cannot be used
 raises :class:`~voice_features.errors.VoiceFeaturesError` with a reason a person
-can read.
+can read; FFmpeg's own messages (errno text) never reach a person.
+
+Phones send AMR-NB in 3GP at 4.75-12.2 kbit/s. FFmpeg's native AMR-NB decoder refuses
+some of those streams ("not yet implemented"), so AMR is decoded with the OpenCORE
+decoders PyAV's FFmpeg ships (:data:`_PREFERRED_DECODER`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from voice_features.errors import VoiceFeaturesError
 __all__ = ["AudioInfo", "DecodedAudio", "sniff_container", "probe_audio", "load_audio", "TARGET_SR"]
 
 TARGET_SR = 16000
-SUPPORTED = ("wav", "flac", "ogg", "webm", "mp3", "m4a")
+SUPPORTED = ("wav", "flac", "ogg", "webm", "mp3", "m4a", "3gp", "amr", "caf", "au")
 _CLIP_LEVEL = 0.999
 _MIN_SR, _MAX_SR = 8000, 96000
 
@@ -39,6 +43,8 @@ class AudioInfo:
     channels: int
     duration_s: float | None
     bits_per_sample: int | None
+    bit_rate: int | None = None
+    """Audio bit rate, bit/s, as the file declares it (or as computed for PCM); None when unknown."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,13 @@ def sniff_container(head: bytes) -> str | None:
     if head[:4] == b"\x1a\x45\xdf\xa3":
         return "webm"
     if head[4:8] == b"ftyp":
-        return "m4a"
+        return "3gp" if head[8:11] == b"3g2" or head[8:10] == b"3g" else "m4a"
+    if head[:4] == b"caff":
+        return "caf"
+    if head.startswith(b"#!AMR"):
+        return "amr"
+    if head[:4] == b".snd":
+        return "au"
     if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06):
         return "mp3"
     return None
@@ -130,8 +142,9 @@ def _info_from_container(container: av.container.InputContainer, kind: str) -> A
     ctx = stream.codec_context
     if ctx is None or ctx.format is None or not ctx.sample_rate:
         raise VoiceFeaturesError(
-            f"The audio codec of this {kind} file is not supported ({getattr(ctx, 'name', None) or 'unknown'}).",
-            code="unsupported_codec",
+            f"This {kind.upper()} file holds audio in a format Cadence cannot decode "
+            f"({_codec_label(stream)}); please record again with the Cadence app or as WAV, AAC, Opus or AMR.",
+            code="unsupported_format",
         )
     if stream.duration is not None and stream.time_base is not None:
         duration = float(stream.duration * stream.time_base)
@@ -142,14 +155,33 @@ def _info_from_container(container: av.container.InputContainer, kind: str) -> A
     else:
         duration = None
     bits = ctx.format.bits
+    channels = int(ctx.channels or 0)
+    bit_rate = int(stream.bit_rate or ctx.bit_rate or (container.bit_rate if len(container.streams) == 1 else 0) or 0) or None
+    if bit_rate is None and ctx.name.startswith("pcm_"):
+        bit_rate = int(ctx.sample_rate) * channels * (8 if ctx.name in _G711 else bits)
     return AudioInfo(
         container=kind,
         codec=ctx.name,
         sample_rate=int(ctx.sample_rate or 0),
-        channels=int(ctx.channels or 0),
+        channels=channels,
         duration_s=duration,
         bits_per_sample=bits,
+        bit_rate=bit_rate,
     )
+
+
+_G711 = ("pcm_mulaw", "pcm_alaw")
+
+
+def _codec_label(stream) -> str:
+    """The codec's name for a person: FFmpeg's long name, its short name, or the file's codec tag."""
+    ctx = stream.codec_context
+    codec = getattr(ctx, "codec", None) if ctx is not None else None
+    label = getattr(codec, "long_name", None) or getattr(ctx, "name", None)
+    if not label or label == "none":
+        tag = getattr(stream, "codec_tag", None) or ""
+        label = f"codec tag {tag}" if tag and tag.strip("\x00") else "an unknown codec"
+    return label
 
 
 def _validate_info(info: AudioInfo) -> None:
@@ -173,13 +205,59 @@ def probe_audio(source: Source) -> AudioInfo:
         try:
             with av.open(stream, mode="r", format=_FFMPEG_FORMAT[kind]) as container:
                 info = _info_from_container(container, kind)
+                _validate_info(info)
+                _decode_a_little(container, info)
         except av.FFmpegError as exc:
-            raise VoiceFeaturesError(f"The {kind} file could not be read: {exc}.", code="corrupt") from exc
-    _validate_info(info)
+            raise _decoding_error(exc, kind, reading=True) from exc
     return info
 
 
-_FFMPEG_FORMAT = {"wav": "wav", "flac": "flac", "ogg": "ogg", "webm": "matroska", "mp3": "mp3", "m4a": "mov"}
+_FFMPEG_FORMAT = {"wav": "wav", "flac": "flac", "ogg": "ogg", "webm": "matroska", "mp3": "mp3", "m4a": "mov",
+                  "3gp": "mov", "amr": "amr", "caf": "caf", "au": "au"}
+_PREFERRED_DECODER = {"amrnb": "libopencore_amrnb", "amrwb": "libopencore_amrwb"}
+"""FFmpeg's native AMR-NB decoder refuses some phone streams; OpenCORE decodes every mode."""
+_PROBE_DECODE_S = 1.0
+
+
+def _decoding_error(exc: av.FFmpegError, kind: str, *, reading: bool = False) -> VoiceFeaturesError:
+    """A sentence for a person in place of FFmpeg's errno text (kept as the exception's cause for operators)."""
+    name = kind.upper()
+    if isinstance(exc, (av.PatchWelcomeError, av.DecoderNotFoundError)):
+        return VoiceFeaturesError(
+            f"This {name} file uses an audio format variant Cadence cannot decode; "
+            "please record again with the Cadence app or as WAV, AAC, Opus or AMR.",
+            code="unsupported_format",
+        )
+    verb = "read" if reading else "decoded"
+    return VoiceFeaturesError(
+        f"The {name} file could not be {verb}: it looks damaged or cut off. Please record and upload it again.",
+        code="corrupt",
+    )
+
+
+def _frames(container: av.container.InputContainer):
+    """Decoded frames of the first audio stream, with the preferred decoder for its codec."""
+    stream = container.streams.audio[0]
+    preferred = _PREFERRED_DECODER.get(stream.codec_context.name)
+    if preferred is None or preferred not in av.codecs_available:
+        yield from container.decode(stream)
+        return
+    ctx = av.CodecContext.create(preferred, "r")
+    ctx.sample_rate = stream.codec_context.sample_rate
+    ctx.layout = stream.codec_context.layout
+    if stream.codec_context.extradata:
+        ctx.extradata = stream.codec_context.extradata
+    for packet in container.demux(stream):
+        yield from ctx.decode(packet)
+
+
+def _decode_a_little(container: av.container.InputContainer, info: AudioInfo) -> None:
+    """Decode the first second so a stream the decoder refuses is refused at upload, not later."""
+    decoded = 0
+    for frame in _frames(container):
+        decoded += frame.samples
+        if decoded >= _PROBE_DECODE_S * info.sample_rate:
+            break
 
 
 @contextmanager
@@ -203,7 +281,8 @@ def _sniff_or_raise(stream: BinaryIO) -> str:
     kind = sniff_container(head)
     if kind is None:
         raise VoiceFeaturesError(
-            "The file is not a supported audio file (WAV, FLAC, OGG/Opus, WebM/Opus, MP3 or M4A/AAC).",
+            "The file is not a supported audio file "
+            "(WAV, FLAC, OGG/Opus, WebM/Opus, MP3, M4A/AAC, 3GP/AMR, AMR, CAF or AU).",
             code="not_audio",
         )
     return kind
@@ -241,7 +320,7 @@ def load_audio(source: Source, *, target_sr: int = TARGET_SR, max_duration_s: fl
         try:
             return _decode(stream, kind, target_sr, max_duration_s)
         except av.FFmpegError as exc:
-            raise VoiceFeaturesError(f"The {kind} file could not be decoded: {exc}.", code="corrupt") from exc
+            raise _decoding_error(exc, kind) from exc
 
 
 class _Growing:
@@ -271,7 +350,7 @@ def _decode(stream: BinaryIO, kind: str, target_sr: int, max_duration_s: float |
         resampler = av.AudioResampler(format="flt", layout="mono", rate=target_sr)
         out = _Growing(int(((info.duration_s or 60.0) + 1.0) * target_sr))
         clipped = total = 0
-        for frame in container.decode(container.streams.audio[0]):
+        for frame in _frames(container):
             original = _frame_to_float(frame)
             if not np.isfinite(original).all():
                 raise VoiceFeaturesError("The audio contains invalid samples (NaN or infinity).", code="non_finite")

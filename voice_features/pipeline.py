@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from voice_features.audio import load_audio
+from voice_features.codec_trust import untrusted_features
 
 __all__ = ["analyse_file"]
 
@@ -31,6 +32,9 @@ def analyse_file(
         ``emotion`` is None when no emotion model is active (the stage is off).
         With ``known_syllables`` (a read passage), the syllable count and rates come from the
         text and ``quality["syllable_count_source"]`` says ``"text"`` (else ``"acoustic"``).
+        ``quality["source"]`` holds the file's container, codec, bit rate and sample rate;
+        voice-quality features the codec distorts are None, with the reason in
+        ``quality["withheld_features"]`` (see :mod:`voice_features.codec_trust`).
 
     Raises
     ------
@@ -49,6 +53,11 @@ def analyse_file(
         payload["features"].update(rates_from_known_syllables(syllables=known_syllables,
                                                               speech_intervals=result.speech_intervals))
         payload["quality"]["syllable_count_source"] = "text"
+    withheld = {name: reason for name, reason in untrusted_features(audio.info).items() if name in payload["features"]}
+    payload["features"].update(dict.fromkeys(withheld))
+    payload["quality"]["withheld_features"] = withheld
+    payload["quality"]["source"] = {"container": audio.info.container, "codec": audio.info.codec,
+                                    "bit_rate": audio.info.bit_rate, "sample_rate": audio.info.sample_rate}
     if result.speech_intervals and with_embedding:
         from voice_features.embedding import embed_speech
 

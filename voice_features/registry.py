@@ -34,7 +34,7 @@ __all__ = [
     "features_page",
 ]
 
-FEATURE_SET_VERSION = "1.3.0"
+FEATURE_SET_VERSION = "2.0.0"
 """Bump the major part whenever a feature's definition or a threshold changes its values,
 the minor part when a feature is added (earlier feature sets simply lack it)."""
 

@@ -3,13 +3,13 @@
 import io
 import struct
 
-import av
 import numpy as np
 import pytest
 import soundfile as sf
 
 from clinic.models import Recording
 from tests.conftest import tone_wav
+from tests.support import codecs
 
 URL = "/api/v1/recordings/"
 
@@ -20,30 +20,13 @@ def _no_processing(monkeypatch):
     monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
 
 
-def encode(fmt: str, codec: str, *, seconds: float = 4.0, sr: int = 48000) -> bytes:
+def _tone(seconds: float = 4.0, sr: int = 48000) -> np.ndarray:
     t = np.arange(int(seconds * sr)) / sr
-    samples = (0.3 * np.sin(2 * np.pi * 180 * t) * np.sin(2 * np.pi * 3 * t) ** 2).astype(np.float32)
-    buf = io.BytesIO()
-    with av.open(buf, mode="w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=sr)
-        stream.layout = "mono"
-        fmt_name = stream.codec_context.format.name
-        frame_size = stream.codec_context.frame_size or 1024
-        for start in range(0, samples.size, frame_size):
-            chunk = samples[start:start + frame_size]
-            data = chunk.reshape(1, -1)
-            if fmt_name.startswith("s16"):
-                data = (data * 32767).astype(np.int16)
-            elif fmt_name.startswith("s32"):
-                data = (data * 2147483647).astype(np.int32)
-            frame = av.AudioFrame.from_ndarray(data, format=fmt_name, layout="mono")
-            frame.sample_rate = sr
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return buf.getvalue()
+    return (0.3 * np.sin(2 * np.pi * 180 * t) * np.sin(2 * np.pi * 3 * t) ** 2).astype(np.float32)
 
+
+def encode(fmt: str, codec: str, *, seconds: float = 4.0, sr: int = 48000) -> bytes:
+    return codecs.encode(_tone(seconds, sr), sr, fmt=fmt, codec=codec)
 
 
 def _post(api, key, data, name="sample.wav", **headers):
@@ -137,7 +120,7 @@ def _unsupported_codec_wav() -> bytes:
     (_truncated_wav, 400, "truncated"),
     (lambda: tone_wav(seconds=1.0), 422, "too_short"),
     (lambda: tone_wav(seconds=0.0), 422, "too_short"),
-    (_unsupported_codec_wav, 415, "unsupported_codec"),
+    (_unsupported_codec_wav, 415, "unsupported_format"),
     (lambda: b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk", 400, "corrupt"),
 ])
 def test_it_refuses_bad_files_with_a_reason(cast, api, make, status, code):
@@ -147,6 +130,63 @@ def test_it_refuses_bad_files_with_a_reason(cast, api, make, status, code):
     assert body["error"] == code
     assert len(body["detail"]) > 10
     assert Recording.objects.count() == 0
+
+
+def test_an_unsupported_codec_is_named_and_no_ffmpeg_text_reaches_the_patient(cast, api):
+    body = _post(api, cast.key_a, _unsupported_codec_wav()).json()
+    assert body["error"] == "unsupported_format"
+    assert "codec" in body["detail"] and "Errno" not in body["detail"] and "FFmpeg" not in body["detail"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: codecs.amr_nb_3gp(_tone(4.0, 8000), 8000, bit_rate=12200)[:-3000],  # cut off mid-stream
+    lambda: b"#!AMR\n" + bytes(range(256)) * 4,  # frames of nonsense
+    lambda: b"caff\x00\x01\x00\x00" + b"\x00" * 200,
+])
+def test_damaged_phone_files_get_a_sentence_not_errno_text(cast, api, make):
+    response = _post(api, cast.key_a, make(), name="phone.3gp")
+    body = response.json()
+    if response.status_code == 202:  # a cut-off AMR stream still holds 1 s of good frames: accepted
+        return
+    assert response.status_code in (400, 415, 422), body
+    assert "Errno" not in body["detail"] and "avcodec" not in body["detail"] and "patches" not in body["detail"]
+
+
+@pytest.mark.parametrize("bit_rate", codecs.AMR_NB_MODES)
+def test_it_accepts_amr_nb_in_3gp_at_every_mode(cast, api, bit_rate):
+    response = _post(api, cast.key_a, codecs.amr_nb_3gp(_tone(4.0, 8000), 8000, bit_rate=bit_rate), name="rec.3gp")
+    assert response.status_code == 202, response.json()
+    recording = Recording.objects.get(pk=response.json()["id"])
+    assert (recording.container, recording.codec, recording.sample_rate) == ("3gp", "amrnb", 8000)
+    assert recording.bit_rate == pytest.approx(bit_rate, rel=0.1)  # the 3GP figure includes framing
+
+
+@pytest.mark.parametrize("make,container,codec", [
+    (lambda: codecs.amr_nb_3gp(_tone(4.0, 8000), 8000, bit_rate=4750, fmt="amr"), "amr", "amrnb"),
+    (lambda: codecs.amr_wb_file(seconds=4.0), "amr", "amrwb"),
+    (lambda: codecs.caf_aac(_tone(), 48000), "caf", "aac"),
+    (lambda: encode("caf", "alac"), "caf", "alac"),
+    (lambda: encode("caf", "pcm_s16le"), "caf", "pcm_s16le"),
+    (lambda: codecs.encode(_tone(), 48000, fmt="wav", codec="pcm_mulaw", rate=8000), "wav", "pcm_mulaw"),
+    (lambda: codecs.encode(_tone(), 48000, fmt="au", codec="pcm_mulaw", rate=8000), "au", "pcm_mulaw"),
+])
+def test_it_accepts_amr_wb_caf_and_telephone_formats(cast, api, make, container, codec):
+    response = _post(api, cast.key_a, make(), name="rec.bin")
+    assert response.status_code == 202, response.json()
+    recording = Recording.objects.get(pk=response.json()["id"])
+    assert (recording.container, recording.codec) == (container, codec)
+    assert recording.bit_rate and recording.bit_rate > 0
+
+
+def test_it_stores_the_device_model_from_the_form_or_the_header(cast, api):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    first = api(cast.key_a).post(URL, {"audio": SimpleUploadedFile("a.wav", tone_wav(seed=5)), "device_model": "Pixel 7"},
+                                  format="multipart")
+    second = _post(api, cast.key_a, tone_wav(seed=6), HTTP_X_DEVICE_MODEL="iPhone14,2\x07")
+    assert Recording.objects.get(pk=first.json()["id"]).device_model == "Pixel 7"
+    assert Recording.objects.get(pk=second.json()["id"]).device_model == "iPhone14,2"
+    assert Recording.objects.get(pk=second.json()["id"]).bit_rate == 16000 * 16
 
 
 def test_it_refuses_too_long_recordings(cast, api, settings):

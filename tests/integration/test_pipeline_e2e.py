@@ -101,3 +101,33 @@ def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, post
     assert recording.status == "done", recording.status_reason
     assert recording.attempts == 2
     assert FeatureSet.objects.filter(recording_id=recording_id).count() == 1
+
+
+def test_phone_formats_reach_done_in_a_real_worker(cast, api, worker):
+    """3GP/AMR-NB at every mode and CAF (AAC, ALAC, PCM) from iOS: decoded, analysed, done; voice quality withheld for AMR."""
+    import io
+
+    import soundfile as sf
+
+    from tests.support import codecs
+
+    samples, sr = sf.read(io.BytesIO(speech_wav(seed=21)), dtype="float32")
+    uploads = {f"amr-{rate}.3gp": codecs.amr_nb_3gp(samples, sr, bit_rate=rate) for rate in codecs.AMR_NB_MODES}
+    uploads |= {"aac.caf": codecs.caf_aac(samples, sr), "alac.caf": codecs.encode(samples, sr, fmt="caf", codec="alac"),
+                "pcm.caf": codecs.encode(samples, sr, fmt="caf", codec="pcm_s16be")}
+    ids = {}
+    for name, data in uploads.items():
+        response = api(cast.key_a).post("/api/v1/recordings/", {"audio": SimpleUploadedFile(name, data),
+                                                                 "device_model": "Test Phone 1"}, format="multipart")
+        assert response.status_code == 202, (name, response.json())
+        ids[name] = response.json()["id"]
+    for name, recording_id in ids.items():
+        recording = wait_final(recording_id, timeout_s=180)
+        assert recording.status == "done", (name, recording.status_reason)
+        detail = api(cast.key_a).get(f"/api/v1/recordings/{recording_id}/").json()
+        feature_set = detail["feature_sets"][0]
+        assert 2.0 < feature_set["features"]["speech_rate_syl_s"] < 8.0, name
+        assert detail["device_model"] == "Test Phone 1" and detail["bit_rate"] > 0
+        if name.startswith("amr"):
+            assert feature_set["features"]["jitter_local"] is None
+            assert "AMR-NB" in feature_set["quality"]["withheld_features"]["jitter_local"]

@@ -66,6 +66,9 @@ class RecordingUploadSerializer(serializers.Serializer):
         required=False, allow_blank=True, default="", max_length=32,
         help_text=f"read_passage: the passage ({', '.join(PASSAGES)}); free_speech: optional prompt "
                   f"({', '.join(FREE_SPEECH_PROMPTS)}).")
+    device_model = serializers.CharField(
+        required=False, allow_blank=True, max_length=128,
+        help_text="Phone model as the app knows it (e.g. 'Pixel 7'); the X-Device-Model header works too")
 
 
 class RecordingAcceptedSerializer(serializers.Serializer):
@@ -97,7 +100,7 @@ class RecordingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Recording
         fields = ["id", "patient", "status", "status_reason", "attempts", "recorded_at", "uploaded_at", "task", "task_detail",
-                  "finished_at", "container", "codec", "sample_rate", "channels", "duration_s", "size_bytes",
+                  "finished_at", "container", "codec", "bit_rate", "sample_rate", "channels", "device_model", "duration_s", "size_bytes",
                   "sha256", "feature_sets", "emotion_stage"]
 
 

@@ -172,7 +172,8 @@ class RecordingListView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": s.RecordingUploadSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
+                    OpenApiParameter("X-Device-Model", str, OpenApiParameter.HEADER, required=False)],
         responses={202: s.RecordingAcceptedSerializer, 200: s.RecordingAcceptedSerializer},
     )
     def post(self, request):
@@ -192,6 +193,7 @@ class RecordingListView(APIView):
             patient=request.user.patient, upload=data.validated_data["audio"],
             recorded_at=data.validated_data.get("recorded_at"), idempotency_key=key,
             task=data.validated_data["task"], task_detail=data.validated_data["task_detail"],
+            device_model=data.validated_data.get("device_model") or request.headers.get("X-Device-Model", "")[:256],
         )
         code = status.HTTP_202_ACCEPTED if result.created else status.HTTP_200_OK
         return Response({"id": result.recording.pk, "status": result.recording.status}, status=code)
@@ -215,7 +217,8 @@ class RecordingAudioView(APIView):
         audit_record(request=request, action="read", resource="recording_audio", patient=recording.patient,
                      object_id=recording.pk)
         content_type = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "webm": "audio/webm",
-                        "mp3": "audio/mpeg", "m4a": "audio/mp4"}.get(recording.container, "application/octet-stream")
+                        "mp3": "audio/mpeg", "m4a": "audio/mp4", "3gp": "audio/3gpp", "amr": "audio/amr",
+                        "caf": "audio/x-caf", "au": "audio/basic"}.get(recording.container, "application/octet-stream")
         response = FileResponse(recording.file.open("rb"), content_type=content_type)
         response["Cache-Control"] = "private, no-store"
         return response
