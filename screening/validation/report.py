@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from screening.scoring.numbers import json_ready
 from screening.validation import stats
 from screening.validation.pairing import pair_phq9_with_voice
 
@@ -276,26 +277,9 @@ def build_report(
 
 
 # ------------------------------------------------------------------- JSON and CSV
-def _json_ready(value: Any) -> Any:
-    """Plain JSON types, with NaN and infinities as null (JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return value.isoformat()
-    return value
-
-
 def render_json(report: ValidationReport) -> str:
     """The report content as strict JSON (NaN becomes null)."""
-    return json.dumps(_json_ready(report.content), indent=2, allow_nan=False)
+    return json.dumps(json_ready(report.content), indent=2, allow_nan=False)
 
 
 def render_csv(report: ValidationReport) -> str:

@@ -344,29 +344,28 @@ def test_it_says_when_there_is_no_validation_report(cast, alice):
     assert "No validation report yet." in alice.get("/reports/validation/").content.decode()
 
 
-def test_it_generates_a_validation_report_on_demand(cast, alice, monkeypatch):
-    from screening import services
+def test_it_queues_a_validation_report_on_demand(cast, alice, monkeypatch):
+    from web.dashboard import views
 
     calls = []
-
-    def fake_build(*, trigger: str):
-        calls.append(trigger)
-        return ValidationReport.objects.create(payload={}, html="<p>fresh</p>", trigger=trigger)
-
-    monkeypatch.setattr(services, "validation_report_build", fake_build, raising=False)
+    monkeypatch.setattr(views, "validation_report_request", lambda *, trigger: calls.append(trigger) or "task-1")
     response = alice.post("/reports/validation/generate/", follow=True)
     assert calls == ["manual"]
-    assert "A new validation report has been generated." in response.content.decode()
-    assert "&lt;p&gt;fresh&lt;/p&gt;" in response.content.decode()
+    assert "A new validation report has been queued" in response.content.decode()
+    assert not ValidationReport.objects.exists()  # the request itself built nothing
 
 
-def test_it_explains_when_report_generation_is_unavailable(cast, alice, monkeypatch):
-    from screening import services
+def test_it_says_when_the_report_cannot_be_queued(cast, alice, monkeypatch):
+    from kombu.exceptions import OperationalError
 
-    monkeypatch.delattr(services, "validation_report_build", raising=False)
-    response = alice.post("/reports/validation/generate/", follow=True)
-    assert "Report generation is not available" in response.content.decode()
-    assert not ValidationReport.objects.exists()
+    from web.dashboard import views
+
+    def broker_down(*, trigger):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(views, "validation_report_request", broker_down)
+    page = alice.post("/reports/validation/generate/", follow=True).content.decode()
+    assert "the task queue is unavailable" in page and "6379" not in page
 
 
 def test_it_shows_processing_status_of_the_team_uploads(cast, alice):
