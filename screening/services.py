@@ -380,6 +380,7 @@ def _alerts(light: LightPatient, scores: list[ScoreRow], model: ScoringModel, no
                for pk, at, total, item9 in light.phq9],
         recordings=recordings, baseline_phq9=model.intercept + (latest.personal_offset if latest else 0.0),
         last_recording_at=light.last_recording_at, enrolled_at=enrolled, rules=alert_rules(),
+        calibrated=model.calibrated,
     )
     return [Alert(patient=light.patient, kind=_KIND[c.kind], priority=_PRIORITY[c.priority], message=c.message,
                   episode_key=c.episode_key)
@@ -410,13 +411,42 @@ def _apply(writes: Writes) -> dict[str, int]:
             score.pk = None
         RiskScore.objects.bulk_create(writes.new_scores + writes.changed_scores, batch_size=2000,
                                       ignore_conflicts=True)
-        known = set(Alert.objects.filter(patient_id__in={a.patient_id for a in writes.alerts})
-                    .values_list("patient_id", "kind", "episode_key"))
-        fresh = [a for a in writes.alerts if (a.patient_id, a.kind, a.episode_key) not in known]
+        fresh, updated = _open_or_update(writes.alerts)
         Alert.objects.bulk_create(fresh, batch_size=2000, ignore_conflicts=True)
+        Alert.objects.bulk_update(updated, ["message", "priority"], batch_size=2000)
         ended = _resolve_ended_overdue(writes)
     return {"overdue_resolved": ended, "speaker_updates": len(writes.feature_sets), "baselines": len(writes.snapshots),
-            "new_scores": len(writes.new_scores), "rescored": len(writes.changed_scores), "alerts_opened": len(fresh)}
+            "new_scores": len(writes.new_scores), "rescored": len(writes.changed_scores), "alerts_opened": len(fresh),
+            "alerts_updated": len(updated)}
+
+
+def _open_or_update(candidates: list[Alert]) -> tuple[list[Alert], list[Alert]]:
+    """One unresolved alert per patient and kind: a new trigger updates it rather than opening another.
+
+    The episode's first recording can move when scores are re-levelled (a new PHQ-9), which changes its key;
+    the clinician still has one alert to read, with the current value. Self-harm answers are each their own
+    alert; an overdue alert is tied to its last recording and resolves itself (:func:`_resolve_ended_overdue`).
+    An episode already resolved is not re-opened.
+    """
+    patients = {a.patient_id for a in candidates}
+    existing = list(Alert.objects.filter(patient_id__in=patients).only("pk", "patient_id", "kind", "episode_key",
+                                                                        "state", "message", "priority"))
+    known = {(a.patient_id, a.kind, a.episode_key) for a in existing}
+    merged = {kind for kind in Alert.Kind if kind not in (Alert.Kind.SELF_HARM, Alert.Kind.OVERDUE)}
+    unresolved = {(a.patient_id, a.kind): a for a in existing if a.state != Alert.State.RESOLVED and a.kind in merged}
+    fresh, updated = [], []
+    for candidate in candidates:
+        current = unresolved.get((candidate.patient_id, candidate.kind))
+        if current is not None:
+            if current.message != candidate.message:
+                current.message = candidate.message
+                if current.pk is not None:
+                    updated.append(current)
+        elif (candidate.patient_id, candidate.kind, candidate.episode_key) not in known:
+            fresh.append(candidate)
+            if candidate.kind in merged:
+                unresolved[(candidate.patient_id, candidate.kind)] = candidate
+    return fresh, updated
 
 
 def _resolve_ended_overdue(writes: Writes) -> int:
