@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from clinic.models import Patient, Phq9Response
 from screening.models import RiskModel, RiskScore, ValidationReport
+from screening.report_html import render
 from screening.scoring.calibration import Calibrations, phq9_residuals
 from screening.scoring.deviation import DIRECTIONAL_FEATURES
 from screening.scoring.fitting import (
@@ -30,7 +31,7 @@ from screening.scoring.model import RiskModel as ScoringModel
 from screening.scoring.model import predict_frame
 from screening.scoring.numbers import json_ready
 from screening.services import active_risk_model_row
-from screening.validation import build_report, pair_phq9_with_voice, render
+from screening.validation import build_report, pair_phq9_with_voice
 
 __all__ = ["ModelNotBetter", "NotEnoughData", "risk_model_fit", "out_of_fold_scores", "validation_report_content",
            "validation_report_build", "validation_report_request"]
@@ -68,8 +69,8 @@ def phq9_frame() -> pd.DataFrame:
 
 
 def patients_frame() -> pd.DataFrame:
-    rows = Patient.objects.values_list("id", "sex", "birth_year", "language")
-    return pd.DataFrame.from_records(list(rows), columns=["patient_id", "sex", "birth_year", "language"])
+    rows = Patient.objects.values_list("id", "sex", "birth_year", "language", "care_team__name")
+    return pd.DataFrame.from_records(list(rows), columns=["patient_id", "sex", "birth_year", "language", "care_team"])
 
 
 def training_pairs(scores: pd.DataFrame, phq9: pd.DataFrame) -> pd.DataFrame:

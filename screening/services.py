@@ -20,7 +20,7 @@ from django.utils import timezone
 from clinic.models import Patient, Phq9Response, Recording
 from clinic.processing.models import FeatureSet
 from clinic.processing.tasks import sweep_stale_recordings
-from screening.alerts import alert_open
+from screening.alerts import alert_open, alerts_open_or_update, overdue_resolve_ended
 from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.scoring import alerts as rules_mod
 from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, build_baseline
@@ -411,53 +411,11 @@ def _apply(writes: Writes) -> dict[str, int]:
             score.pk = None
         RiskScore.objects.bulk_create(writes.new_scores + writes.changed_scores, batch_size=2000,
                                       ignore_conflicts=True)
-        fresh, updated = _open_or_update(writes.alerts)
-        Alert.objects.bulk_create(fresh, batch_size=2000, ignore_conflicts=True)
-        Alert.objects.bulk_update(updated, ["message", "priority"], batch_size=2000)
-        ended = _resolve_ended_overdue(writes)
+        fresh, updated = alerts_open_or_update(writes.alerts)
+        ended = overdue_resolve_ended(patient_ids=writes.screened, candidates=writes.alerts)
     return {"overdue_resolved": ended, "speaker_updates": len(writes.feature_sets), "baselines": len(writes.snapshots),
             "new_scores": len(writes.new_scores), "rescored": len(writes.changed_scores), "alerts_opened": len(fresh),
             "alerts_updated": len(updated)}
-
-
-def _open_or_update(candidates: list[Alert]) -> tuple[list[Alert], list[Alert]]:
-    """One unresolved alert per patient and kind: a new trigger updates it rather than opening another.
-
-    The episode's first recording can move when scores are re-levelled (a new PHQ-9), which changes its key;
-    the clinician still has one alert to read, with the current value. Self-harm answers are each their own
-    alert; an overdue alert is tied to its last recording and resolves itself (:func:`_resolve_ended_overdue`).
-    An episode already resolved is not re-opened.
-    """
-    patients = {a.patient_id for a in candidates}
-    existing = list(Alert.objects.filter(patient_id__in=patients).only("pk", "patient_id", "kind", "episode_key",
-                                                                        "state", "message", "priority"))
-    known = {(a.patient_id, a.kind, a.episode_key) for a in existing}
-    merged = {kind for kind in Alert.Kind if kind not in (Alert.Kind.SELF_HARM, Alert.Kind.OVERDUE)}
-    unresolved = {(a.patient_id, a.kind): a for a in existing if a.state != Alert.State.RESOLVED and a.kind in merged}
-    fresh, updated = [], []
-    for candidate in candidates:
-        current = unresolved.get((candidate.patient_id, candidate.kind))
-        if current is not None:
-            if current.message != candidate.message:
-                current.message = candidate.message
-                if current.pk is not None:
-                    updated.append(current)
-        elif (candidate.patient_id, candidate.kind, candidate.episode_key) not in known:
-            fresh.append(candidate)
-            if candidate.kind in merged:
-                unresolved[(candidate.patient_id, candidate.kind)] = candidate
-    return fresh, updated
-
-
-def _resolve_ended_overdue(writes: Writes) -> int:
-    """An open overdue alert whose episode has ended (a recording arrived) resolves itself."""
-    current = {(a.patient_id, a.episode_key) for a in writes.alerts if a.kind == Alert.Kind.OVERDUE}
-    open_overdue = Alert.objects.filter(patient_id__in=writes.screened, kind=Alert.Kind.OVERDUE).exclude(
-        state=Alert.State.RESOLVED).values_list("pk", "patient_id", "episode_key")
-    ended = [pk for pk, patient_id, key in open_overdue if (patient_id, key) not in current]
-    Alert.objects.filter(pk__in=ended).update(state=Alert.State.RESOLVED, resolved_at=timezone.now(),
-                                              note="Resolved automatically: a new recording arrived.")
-    return len(ended)
 
 
 def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> dict[str, int]:

@@ -136,18 +136,12 @@ def cross_validate(pairs: pd.DataFrame, fit: Callable[[pd.DataFrame], RiskModel]
 
 
 def repeated_measures_corr(df: pd.DataFrame, *, x: str, y: str, group: str = GROUP) -> float:
-    """Within-patient correlation (pingouin.rm_corr, Bakdash & Marusich 2017); NaN if undefined."""
-    import pingouin
+    """Within-patient correlation r (:func:`screening.validation.stats.repeated_measures_correlation`);
+    NaN when there is too little data."""
+    from screening.validation.stats import repeated_measures_correlation
 
-    d = df[[x, y, group]].dropna()
-    d = d[d.groupby(group)[x].transform("size") >= 2]
-    if d[group].nunique() < 2 or len(d) - d[group].nunique() < 2:
-        return math.nan
-    with warnings.catch_warnings():
-        # pingouin 0.7 still calls a pandas API deprecated in pandas 3; harmless here.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.filterwarnings("ignore", message=".*inplace keyword.*")
-        return float(pingouin.rm_corr(d, x=x, y=y, subject=group)["r"].iloc[0])
+    result = repeated_measures_correlation(df.rename(columns={group: "patient_id"}), x=x, y=y)
+    return float(result["r"]) if result["status"] == "ok" else math.nan
 
 
 def cv_metrics(oof: pd.DataFrame) -> dict[str, float]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from clinic.phq9 import MAX_TOTAL
+
 __all__ = [
     "PHQ9_COLUMNS",
     "SCORE_COLUMNS",
@@ -164,8 +166,8 @@ def _clean_phq9(phq9: pd.DataFrame) -> pd.DataFrame:
     clean = phq9.loc[:, list(PHQ9_COLUMNS)].copy()
     clean["answered_at"] = _as_utc(clean["answered_at"], "phq9.answered_at")
     totals = clean["total"].astype(float)
-    if ((totals < 0) | (totals > 27)).any() or totals.isna().any():
-        raise ValidationInputError("PHQ-9 totals must lie in 0-27")
+    if ((totals < 0) | (totals > MAX_TOTAL)).any() or totals.isna().any():
+        raise ValidationInputError(f"PHQ-9 totals must lie in 0-{MAX_TOTAL}")
     return clean.rename(columns={"total": "phq9_total"}).sort_values(
         ["patient_id", "answered_at"], kind="stable"
     )

@@ -156,10 +156,10 @@ def test_it_gives_the_whole_curve_one_level_and_keeps_the_prospective_one_for_ev
 
 def test_it_separates_within_from_between_patient_correlation():
     # within each patient y rises with x; between patients the means go the other way
-    x = np.tile(np.arange(5.0), 3)
-    pid = np.repeat(["a", "b", "c"], 5)
-    y = x + np.repeat([20.0, 10.0, 0.0], 5) + np.tile([0, 0.1, -0.1, 0, 0], 3)
-    x = x + np.repeat([0.0, 10.0, 20.0], 5)
+    x = np.tile(np.arange(5.0), 4)
+    pid = np.repeat(["a", "b", "c", "d"], 5)
+    y = x + np.repeat([30.0, 20.0, 10.0, 0.0], 5) + np.tile([0, 0.1, -0.1, 0, 0], 4)
+    x = x + np.repeat([0.0, 10.0, 20.0, 30.0], 5)
     df = pd.DataFrame({"x": x, "y": y, "patient_id": pid})
     assert np.corrcoef(df.x, df.y)[0, 1] < 0
     assert repeated_measures_corr(df, x="x", y="y") > 0.99

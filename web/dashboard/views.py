@@ -18,6 +18,7 @@ from clinic import services as clinic_services
 from clinic.accounts import lead_team_ids
 from clinic.audit import audit_record, audit_record_many
 from clinic.models import Patient
+from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS
 from clinic.selectors import patients_visible_to
 from screening.alerts import AlertTransitionError, alert_acknowledge, alert_resolve
 from screening.modeling import validation_report_request
@@ -59,7 +60,9 @@ def _finite(value):
 def _plot_data(timeline: dict) -> dict:
     """What the patient-page plots need, and nothing else (sent as JSON to plots.js)."""
     baseline = timeline["baselines"][-1]["features"] if timeline["baselines"] else {}
-    done = [r for r in timeline["recordings"] if r["features"]]
+    # A rejected recording keeps its measured features for the record, but they are not the patient's voice
+    # as analysed (too little speech, clipping ...): not plotted.
+    done = [r for r in timeline["recordings"] if r["features"] and r["status"] == "done"]
     features = {}
     for name, label, unit in selectors.KEY_FEATURES:
         stats = baseline.get(name) or {}
@@ -74,6 +77,7 @@ def _plot_data(timeline: dict) -> dict:
                     "hi": s["predicted_phq9_high"], "p": s["prob_ge10"]} for s in timeline["scores"]],
         "phq9": [{"t": p["answered_at"], "v": p["total"], "severity": p["severity"]} for p in timeline["phq9"]],
         "features": features,
+        "phq9_scale": {"max": MAX_TOTAL, "cutoff": SCREENING_CUTOFF, "bands": [low for low, _ in SEVERITY_BANDS]},
     }
 
 
