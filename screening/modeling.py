@@ -161,9 +161,9 @@ def validation_report_content(*, now: datetime | None = None, n_bootstrap: int =
     )
 
 
-def validation_report_build(*, trigger: str = "manual", n_bootstrap: int = 2000) -> ValidationReport:
+def validation_report_build(*, trigger: str = "manual", n_bootstrap: int | None = None) -> ValidationReport:
     """Build the report now and keep it (reports are history: nothing is overwritten). Runs in Celery only."""
-    report = validation_report_content(n_bootstrap=n_bootstrap)
+    report = validation_report_content(n_bootstrap=n_bootstrap or settings.CADENCE_REPORT_BOOTSTRAP)
     return ValidationReport.objects.create(trigger=trigger, payload=json.loads(render(report, "json")),
                                            html=render(report, "html"))
 

@@ -88,7 +88,8 @@ def test_it_writes_the_report_in_each_format(screened, tmp_path, fmt, marker):
         assert json.loads(text)["summary"]["n_pairs"] > 10
 
 
-def test_it_keeps_report_history_and_serves_the_latest(screened, api, django_user_model):
+def test_it_keeps_report_history_and_serves_the_latest(screened, api, django_user_model, settings):
+    settings.CADENCE_REPORT_BOOTSTRAP = 50
     from clinic.services import clinician_token_issue
 
     user = django_user_model.objects.create_user("researcher", password="x-long-password")
