@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from screening.models import Alert
 
-__all__ = ["AlertTransitionError", "alert_acknowledge", "alert_open", "alert_resolve"]
+__all__ = ["AlertTransitionError", "alert_acknowledge", "alert_open", "alert_resolve", "alerts_open_or_update",
+           "overdue_resolve_ended"]
 
 
 class AlertTransitionError(Exception):
@@ -56,3 +57,45 @@ def alert_resolve(*, alert: Alert, user: User, note: str = "") -> Alert:
         raise AlertTransitionError("This alert has already been resolved or changed.")
     alert.refresh_from_db()
     return alert
+
+
+def alerts_open_or_update(candidates: list[Alert]) -> tuple[list[Alert], list[Alert]]:
+    """One unresolved alert per patient and kind: a new trigger updates it rather than opening another.
+
+    The episode's first recording can move when scores are re-levelled (a new PHQ-9), which changes its key;
+    the clinician still has one alert to read, with the current value. Self-harm answers are each their own
+    alert; an overdue alert is tied to its last recording and resolves itself (:func:`overdue_resolve_ended`).
+    An episode already resolved is not re-opened. Writes both; returns (opened, updated).
+    """
+    patients = {a.patient_id for a in candidates}
+    existing = list(Alert.objects.filter(patient_id__in=patients).only("pk", "patient_id", "kind", "episode_key",
+                                                                        "state", "message", "priority"))
+    known = {(a.patient_id, a.kind, a.episode_key) for a in existing}
+    merged = {kind for kind in Alert.Kind if kind not in (Alert.Kind.SELF_HARM, Alert.Kind.OVERDUE)}
+    unresolved = {(a.patient_id, a.kind): a for a in existing if a.state != Alert.State.RESOLVED and a.kind in merged}
+    fresh, updated = [], []
+    for candidate in candidates:
+        current = unresolved.get((candidate.patient_id, candidate.kind))
+        if current is not None:
+            if current.message != candidate.message:
+                current.message = candidate.message
+                if current.pk is not None:
+                    updated.append(current)
+        elif (candidate.patient_id, candidate.kind, candidate.episode_key) not in known:
+            fresh.append(candidate)
+            if candidate.kind in merged:
+                unresolved[(candidate.patient_id, candidate.kind)] = candidate
+    Alert.objects.bulk_create(fresh, batch_size=2000, ignore_conflicts=True)
+    Alert.objects.bulk_update(updated, ["message", "priority"], batch_size=2000)
+    return fresh, updated
+
+
+def overdue_resolve_ended(*, patient_ids: list[int], candidates: list[Alert]) -> int:
+    """An open overdue alert of these patients whose episode has ended (a recording arrived) resolves itself."""
+    current = {(a.patient_id, a.episode_key) for a in candidates if a.kind == Alert.Kind.OVERDUE}
+    open_overdue = Alert.objects.filter(patient_id__in=patient_ids, kind=Alert.Kind.OVERDUE).exclude(
+        state=Alert.State.RESOLVED).values_list("pk", "patient_id", "episode_key")
+    ended = [pk for pk, patient_id, key in open_overdue if (patient_id, key) not in current]
+    Alert.objects.filter(pk__in=ended).update(state=Alert.State.RESOLVED, resolved_at=timezone.now(),
+                                              note="Resolved automatically: a new recording arrived.")
+    return len(ended)

@@ -6,7 +6,7 @@ produces validation reports that never evaluate a model on the patients it was f
 on: with a fitted model, predictions come from cross-validation split by patient.
 """
 
-import math
+import json
 from datetime import datetime
 
 import numpy as np
@@ -17,18 +17,24 @@ from django.utils import timezone
 
 from clinic.models import Patient, Phq9Response
 from screening.models import RiskModel, RiskScore, ValidationReport
+from screening.report_html import render
+from screening.scoring.calibration import Calibrations, phq9_residuals
 from screening.scoring.deviation import DIRECTIONAL_FEATURES
-from screening.scoring.risk import (
-    PRIOR_MODEL,
-    Calibrations,
-    _fit_mixedlm,
+from screening.scoring.fitting import (
+    ModelNotBetter,
+    fit_mixedlm,
     fit_population_model,
-    pair_phq9_with_voice,
-    phq9_residuals,
-    predict_frame,
+    group_folds,
+    improvement_over,
 )
-from screening.scoring.risk import RiskModel as ScoringModel
-from screening.validation import build_report, render
+from screening.scoring.model import RiskModel as ScoringModel
+from screening.scoring.model import predict_frame
+from screening.scoring.numbers import json_ready
+from screening.services import active_risk_model_row
+from screening.validation import build_report, pair_phq9_with_voice
+
+__all__ = ["ModelNotBetter", "NotEnoughData", "risk_model_fit", "out_of_fold_scores", "validation_report_content",
+           "validation_report_build", "validation_report_request"]
 
 MIN_FIT_PATIENTS = 10
 MIN_FIT_PAIRS = 30
@@ -63,83 +69,84 @@ def phq9_frame() -> pd.DataFrame:
 
 
 def patients_frame() -> pd.DataFrame:
-    rows = Patient.objects.values_list("id", "sex", "birth_year", "language")
-    return pd.DataFrame.from_records(list(rows), columns=["patient_id", "sex", "birth_year", "language"])
+    rows = Patient.objects.values_list("id", "sex", "birth_year", "language", "care_team__name")
+    return pd.DataFrame.from_records(list(rows), columns=["patient_id", "sex", "birth_year", "language", "care_team"])
 
 
 def training_pairs(scores: pd.DataFrame, phq9: pd.DataFrame) -> pd.DataFrame:
-    """Each PHQ-9 with the mean signed z's of the recordings in the 14 days before it."""
-    pairs = pair_phq9_with_voice(scores, phq9.rename(columns={"total": "phq9_total"}),
-                                 columns=list(DIRECTIONAL_FEATURES), window_days=14)
-    return pairs[pairs["n_recordings"] >= settings.CADENCE_PAIRING_MIN_RECORDINGS].reset_index(drop=True)
+    """Each PHQ-9 with the mean signed z's of its window (the one pairing rule)."""
+    return pair_phq9_with_voice(phq9, scores.assign(oof=False), columns=DIRECTIONAL_FEATURES, window_days=14,
+                                min_recordings=settings.CADENCE_PAIRING_MIN_RECORDINGS).pairs
 
 
 def risk_model_fit() -> RiskModel:
-    """Fit the population model on the clinic's paired data, store it and make it active."""
+    """Fit the population model on the clinic's paired data; store it and make it active if it is better.
+
+    Raises NotEnoughData, or ModelNotBetter when its out-of-fold error is not lower than the active model's
+    on the same PHQ-9s (nothing is stored then).
+    """
     pairs = training_pairs(recording_scores_frame(), phq9_frame())
     n_patients = pairs["patient_id"].nunique() if len(pairs) else 0
     if n_patients < MIN_FIT_PATIENTS or len(pairs) < MIN_FIT_PAIRS:
         raise NotEnoughData(f"{len(pairs)} paired PHQ-9s from {n_patients} patients; at least {MIN_FIT_PAIRS} "
                             f"pairs from {MIN_FIT_PATIENTS} patients are needed to fit a model.")
     result = fit_population_model(pairs, features=DIRECTIONAL_FEATURES)
-    clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.cv_metrics.items()}
+    active, _ = active_risk_model_row()
+    comparison = improvement_over(result, active, pairs)
     with transaction.atomic():
         RiskModel.objects.filter(active=True).update(active=False)
-        payload = result.model.to_dict()
-        return RiskModel.objects.create(version=result.model.version, payload=payload, cv_metrics=clean, active=True)
-
-
-def _prospective_offsets(model: ScoringModel, scores: pd.DataFrame, phq9: pd.DataFrame) -> np.ndarray:
-    """Each recording's personal offset from that patient's PHQ-9s answered before it (as served)."""
-    population = predict_frame(model, scores)["predicted_phq9"]
-    offsets = pd.Series(0.0, index=scores.index)
-    answers_by_patient = dict(tuple(phq9.sort_values("answered_at").groupby("patient_id")))
-    for patient_id, mine in scores.groupby("patient_id"):
-        answers = answers_by_patient.get(patient_id)
-        if answers is None:
-            continue
-        times = list(mine["recorded_at"])
-        residuals = phq9_residuals(list(zip(answers["answered_at"], answers["total"], strict=True)),
-                                   list(zip(times, population[mine.index], strict=True)))
-        calibrations = Calibrations(residuals, model)
-        offsets[mine.index] = [calibrations.at(t).offset for t in times]
-    return offsets.to_numpy()
+        return RiskModel.objects.create(version=result.model.version, payload=result.model.to_dict(),
+                                        cv_metrics=json_ready({**result.cv_metrics, "compared_with": comparison}),
+                                        active=True)
 
 
 def out_of_fold_scores(scores: pd.DataFrame, phq9: pd.DataFrame, *, n_splits: int = 5) -> pd.DataFrame:
-    """Predictions for every recording from a model fitted without that recording's patient."""
-    from sklearn.model_selection import GroupKFold
+    """Each recording's score from a model fitted without its patient, served as it was at the time.
 
+    The patient's level comes from their PHQ-9s answered before the recording, with its own posterior variance
+    (the posterior the served scores use, :mod:`screening.scoring.calibration`); never from the PHQ-9 it is
+    compared with.
+    """
     pairs = training_pairs(scores, phq9)
-    patients = pairs["patient_id"].unique()
     out = scores.copy()
     out["oof"] = False
-    folds = GroupKFold(n_splits=min(n_splits, len(patients))).split(pairs, groups=pairs["patient_id"])
-    for train, _ in folds:
-        train_patients = set(pairs.iloc[train]["patient_id"])
-        intercept, coefs, tau2, sigma2 = _fit_mixedlm(pairs.iloc[train], DIRECTIONAL_FEATURES, "phq9_total",
-                                                      "patient_id")
-        fold_model = ScoringModel("cv-fold", "mixedlm", intercept, coefs, tau2, sigma2)
-        held_out = ~out["patient_id"].isin(train_patients) & out["patient_id"].isin(patients)
+    if pairs["patient_id"].nunique() < 2:
+        return out
+    answers = dict(tuple(phq9.sort_values("answered_at").groupby("patient_id")))
+    for train, test in group_folds(pairs["patient_id"], n_splits):
+        fold_model = fit_mixedlm(pairs.iloc[train], DIRECTIONAL_FEATURES, version="cv-fold")
+        held_out = out["patient_id"].isin(set(pairs.iloc[test]["patient_id"]))
         subset = out.loc[held_out]
-        offsets = _prospective_offsets(fold_model, subset, phq9[phq9["patient_id"].isin(subset["patient_id"])])
-        predicted = predict_frame(fold_model, subset, offsets=offsets,
-                                  offset_variances=np.full(len(subset), fold_model.tau2))
+        offsets, variances = _prospective_levels(fold_model, subset, answers)
+        predicted = predict_frame(fold_model, subset, offsets=offsets, offset_variances=variances)
         out.loc[held_out, "predicted_phq9"] = predicted["predicted_phq9"].to_numpy()
         out.loc[held_out, "prob_ge10"] = predicted["p_phq9_ge10"].to_numpy()
         out.loc[held_out, "oof"] = True
     return out
 
 
-def _active_model() -> tuple[ScoringModel, RiskModel | None]:
-    row = RiskModel.objects.filter(active=True).first()
-    return (ScoringModel.from_dict(row.payload), row) if row else (PRIOR_MODEL, None)
+def _prospective_levels(model: ScoringModel, scores: pd.DataFrame, answers: dict) -> tuple[np.ndarray, np.ndarray]:
+    population = predict_frame(model, scores)["predicted_phq9"]
+    offsets = pd.Series(0.0, index=scores.index)
+    variances = pd.Series(model.tau2, index=scores.index)
+    for patient_id, mine in scores.groupby("patient_id"):
+        mine_answers = answers.get(patient_id)
+        if mine_answers is None:
+            continue
+        times = list(mine["recorded_at"])
+        residuals = phq9_residuals(list(zip(mine_answers["answered_at"], mine_answers["total"], strict=True)),
+                                   list(zip(times, population[mine.index], strict=True)))
+        calibrations = Calibrations(residuals, model)
+        levels = [calibrations.at(t) for t in times]
+        offsets[mine.index] = [c.offset for c in levels]
+        variances[mine.index] = [c.variance for c in levels]
+    return offsets.to_numpy(), variances.to_numpy()
 
 
 def validation_report_content(*, now: datetime | None = None, n_bootstrap: int = 2000):
     """The report object (see :func:`screening.validation.build_report`) on the clinic's data."""
     scores, phq9 = recording_scores_frame(), phq9_frame()
-    model, row = _active_model()
+    model, row = active_risk_model_row()
     if row is None:
         scores["oof"] = True  # the prior was never fitted on any patient here
         source = PRIOR_SOURCE
@@ -154,10 +161,15 @@ def validation_report_content(*, now: datetime | None = None, n_bootstrap: int =
     )
 
 
-def validation_report_build(*, trigger: str = "manual", n_bootstrap: int = 2000) -> ValidationReport:
-    """Build the report now and keep it (reports are history: nothing is overwritten)."""
-    report = validation_report_content(n_bootstrap=n_bootstrap)
-    import json
-
+def validation_report_build(*, trigger: str = "manual", n_bootstrap: int | None = None) -> ValidationReport:
+    """Build the report now and keep it (reports are history: nothing is overwritten). Runs in Celery only."""
+    report = validation_report_content(n_bootstrap=n_bootstrap or settings.CADENCE_REPORT_BOOTSTRAP)
     return ValidationReport.objects.create(trigger=trigger, payload=json.loads(render(report, "json")),
                                            html=render(report, "html"))
+
+
+def validation_report_request(*, trigger: str = "api") -> str:
+    """Ask the worker for a new report (a web request never builds one); returns the Celery task id."""
+    from screening.tasks import build_validation_report
+
+    return build_validation_report.delay(trigger=trigger).id

@@ -20,13 +20,14 @@ from django.utils import timezone
 from clinic.models import Patient, Phq9Response, Recording
 from clinic.processing.models import FeatureSet
 from clinic.processing.tasks import sweep_stale_recordings
-from screening.alerts import alert_open
+from screening.alerts import alert_open, alerts_open_or_update, overdue_resolve_ended
 from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.scoring import alerts as rules_mod
 from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, build_baseline
+from screening.scoring.calibration import Calibrations, phq9_residuals
 from screening.scoring.deviation import Deviation, aggregate_deviations, deviation_from_baseline
-from screening.scoring.risk import PRIOR_MODEL, Calibrations, phq9_residuals, population_phq9, predict_risk
-from screening.scoring.risk import RiskModel as ScoringModel
+from screening.scoring.model import PRIOR_MODEL, population_phq9, predict_risk
+from screening.scoring.model import RiskModel as ScoringModel
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +60,15 @@ def phq9_response_screen(*, response_id: int) -> Alert | None:
 # ---------------------------------------------------------------- the active model
 
 
+def active_risk_model_row() -> tuple[ScoringModel, RiskModel | None]:
+    """The fitted population model marked active and its row, else the documented prior and None."""
+    row = RiskModel.objects.filter(active=True).first()
+    return (ScoringModel.from_dict(row.payload), row) if row else (PRIOR_MODEL, None)
+
+
 def active_risk_model() -> ScoringModel:
     """The fitted population model marked active, else the documented (uncalibrated) prior."""
-    row = RiskModel.objects.filter(active=True).first()
-    return ScoringModel.from_dict(row.payload) if row else PRIOR_MODEL
+    return active_risk_model_row()[0]
 
 
 def alert_rules() -> rules_mod.AlertRules:
@@ -160,15 +166,15 @@ def _needs_detail(light: LightPatient, model: ScoringModel) -> bool:
     if light.speaker_check_due or any(pk not in light.scores for pk, _ in light.valid):
         return True
     scored = [r for r in light.scores.values() if r.population_phq9 is not None]
-    calibrations = Calibrations(_residuals(light.phq9, [(r.at, r.population_phq9) for r in scored]), model)
-    if any(not _matches(r, model, calibrations.at(r.at)) for r in scored):
+    level = Calibrations(_residuals(light.phq9, [(r.at, r.population_phq9) for r in scored]), model).latest
+    if any(not _matches(r, model, level) for r in scored):
         return True
     weeks: dict[datetime, int] = defaultdict(int)
     for r in scored:
         weeks[_week_start(r.at)] += 1
     for week, n in weeks.items():
         row = light.weeks.get(week)
-        if row is None or row.n_recordings != n or not _matches(row, model, calibrations.at(week + timedelta(days=7))):
+        if row is None or row.n_recordings != n or not _matches(row, model, level):
             return True
     return False
 
@@ -320,14 +326,15 @@ def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes):
         scored.append((rec.recorded_at, deviation_from_baseline(rec.features, baseline, embedding=rec.embedding),
                        score, True))
     population = [(at, population_phq9(deviation.z, model=model)) for at, deviation, _, _ in scored]
-    calibrations = Calibrations(_residuals(data.phq9, population), model)
-    for at, deviation, score, is_new in scored:
-        calibration = calibrations.at(at)
+    # One personal level for the patient's whole curve: the one from every PHQ-9 so far
+    # (see screening.scoring.calibration for why it does not step along the curve).
+    calibration = Calibrations(_residuals(data.phq9, population), model).latest
+    for _, deviation, score, is_new in scored:
         if not is_new and _matches(_row(score), model, calibration):
             continue
         _fill_score(score, deviation, predict_risk(deviation, model=model, calibration=calibration), model)
         (writes.new_scores if is_new else writes.changed_scores).append(score)
-    return [(at, deviation) for at, deviation, _, _ in scored], calibrations
+    return [(at, deviation) for at, deviation, _, _ in scored], calibration
 
 
 def _row(score: RiskScore) -> ScoreRow:
@@ -335,13 +342,11 @@ def _row(score: RiskScore) -> ScoreRow:
                     score.prob_ge10, score.population_phq9, score.personal_offset, score.n_phq9, score.n_recordings)
 
 
-def _score_weeks(data: PatientData, deviations, calibrations: Calibrations, model: ScoringModel,
-                 writes: Writes) -> None:
+def _score_weeks(data: PatientData, deviations, calibration, model: ScoringModel, writes: Writes) -> None:
     by_week: dict[datetime, list[Deviation]] = defaultdict(list)
     for at, deviation in deviations:
         by_week[_week_start(at)].append(deviation)
     for week, members in by_week.items():
-        calibration = calibrations.at(week + timedelta(days=7))
         score = data.week_scores.get(week)
         if score is not None and score.n_recordings == len(members) and _matches(_row(score), model, calibration):
             continue
@@ -354,8 +359,8 @@ def _score_weeks(data: PatientData, deviations, calibrations: Calibrations, mode
 
 def _screen_detail(data: PatientData, *, model: ScoringModel, writes: Writes) -> None:
     _speaker_consistency(data.feature_sets, writes)
-    deviations, calibrations = _score_recordings(data, model, writes)
-    _score_weeks(data, deviations, calibrations, model, writes)
+    deviations, calibration = _score_recordings(data, model, writes)
+    _score_weeks(data, deviations, calibration, model, writes)
 
 
 # ---------------------------------------------------------------- alerts
@@ -375,6 +380,7 @@ def _alerts(light: LightPatient, scores: list[ScoreRow], model: ScoringModel, no
                for pk, at, total, item9 in light.phq9],
         recordings=recordings, baseline_phq9=model.intercept + (latest.personal_offset if latest else 0.0),
         last_recording_at=light.last_recording_at, enrolled_at=enrolled, rules=alert_rules(),
+        calibrated=model.calibrated,
     )
     return [Alert(patient=light.patient, kind=_KIND[c.kind], priority=_PRIORITY[c.priority], message=c.message,
                   episode_key=c.episode_key)
@@ -405,24 +411,11 @@ def _apply(writes: Writes) -> dict[str, int]:
             score.pk = None
         RiskScore.objects.bulk_create(writes.new_scores + writes.changed_scores, batch_size=2000,
                                       ignore_conflicts=True)
-        known = set(Alert.objects.filter(patient_id__in={a.patient_id for a in writes.alerts})
-                    .values_list("patient_id", "kind", "episode_key"))
-        fresh = [a for a in writes.alerts if (a.patient_id, a.kind, a.episode_key) not in known]
-        Alert.objects.bulk_create(fresh, batch_size=2000, ignore_conflicts=True)
-        ended = _resolve_ended_overdue(writes)
+        fresh, updated = alerts_open_or_update(writes.alerts)
+        ended = overdue_resolve_ended(patient_ids=writes.screened, candidates=writes.alerts)
     return {"overdue_resolved": ended, "speaker_updates": len(writes.feature_sets), "baselines": len(writes.snapshots),
-            "new_scores": len(writes.new_scores), "rescored": len(writes.changed_scores), "alerts_opened": len(fresh)}
-
-
-def _resolve_ended_overdue(writes: Writes) -> int:
-    """An open overdue alert whose episode has ended (a recording arrived) resolves itself."""
-    current = {(a.patient_id, a.episode_key) for a in writes.alerts if a.kind == Alert.Kind.OVERDUE}
-    open_overdue = Alert.objects.filter(patient_id__in=writes.screened, kind=Alert.Kind.OVERDUE).exclude(
-        state=Alert.State.RESOLVED).values_list("pk", "patient_id", "episode_key")
-    ended = [pk for pk, patient_id, key in open_overdue if (patient_id, key) not in current]
-    Alert.objects.filter(pk__in=ended).update(state=Alert.State.RESOLVED, resolved_at=timezone.now(),
-                                              note="Resolved automatically: a new recording arrived.")
-    return len(ended)
+            "new_scores": len(writes.new_scores), "rescored": len(writes.changed_scores), "alerts_opened": len(fresh),
+            "alerts_updated": len(updated)}
 
 
 def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> dict[str, int]:
@@ -459,10 +452,3 @@ def run_screening(*, now: datetime | None = None) -> dict[str, int]:
     summary = patients_screen(patient_ids=ids, now=now) | {"requeued_recordings": requeued, "patients": len(ids)}
     logger.info("screening: %s", summary)
     return summary
-
-
-def validation_report_build(*, trigger: str = "manual"):
-    """Build and keep a PHQ-9 validation report (see :mod:`screening.modeling`)."""
-    from screening.modeling import validation_report_build as build
-
-    return build(trigger=trigger)

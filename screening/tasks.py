@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from screening import services
+from screening import modeling, services
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
@@ -17,4 +17,10 @@ def run_screening() -> dict:
 
 @shared_task(acks_late=True)
 def weekly_validation_report() -> int:
-    return services.validation_report_build(trigger="weekly").pk
+    return modeling.validation_report_build(trigger="weekly").pk
+
+
+@shared_task(acks_late=True)
+def build_validation_report(trigger: str = "api") -> int:
+    """A report someone asked for (API or dashboard); the web request only queues this."""
+    return modeling.validation_report_build(trigger=trigger).pk

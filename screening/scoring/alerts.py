@@ -158,13 +158,14 @@ def phq9_rise_alerts(
         rise = score.predicted_phq9 - baseline_phq9
         if episode is not None:
             if rise >= rules.rise_points - rules.rise_hysteresis:
+                episode["current"] = score
                 continue
             alerts.append(_rise_alert(patient_id, episode, baseline_phq9, ongoing=False))
             episode = None
         run = run + [score] if rise >= rules.rise_points else []
         if len(run) >= rules.rise_consecutive:
-            episode = {"first": run[0], "trigger": score, "peak": max(
-                s.predicted_phq9 for s in run)}
+            episode = {"first": run[0], "trigger": score, "current": score,
+                       "peak": max(s.predicted_phq9 for s in run)}
             run = []
     if episode is not None:
         alerts.append(_rise_alert(patient_id, episode, baseline_phq9, ongoing=True))
@@ -175,19 +176,23 @@ def _rise_alert(patient_id: str, episode: Mapping[str, Any], baseline: float, *,
                 ongoing: bool) -> AlertCandidate:
     trigger: ScorePoint = episode["trigger"]
     first: ScorePoint = episode["first"]
-    rise = trigger.predicted_phq9 - baseline
+    current: ScorePoint = episode["current"]
     return AlertCandidate(
         kind="phq9_rise",
         priority=MEDIUM,
-        message=(f"Voice-predicted PHQ-9 is {trigger.predicted_phq9:.0f}, {rise:.0f} points "
-                 f"above this patient's usual {baseline:.0f}, over consecutive "
+        message=(f"Change from this patient's own baseline: voice-predicted PHQ-9 "
+                 f"{current.predicted_phq9:.0f} on {current.recorded_at:%Y-%m-%d}, "
+                 f"{current.predicted_phq9 - baseline:+.0f} points from their usual "
+                 f"{baseline:.0f}; first {trigger.predicted_phq9 - baseline:+.0f} over consecutive "
                  f"recordings since {first.recorded_at:%Y-%m-%d}."),
         episode_key=f"phq9_rise:{patient_id}:{first.recording_id}",
         triggered_at=trigger.recorded_at,
         ongoing=ongoing,
         evidence={"first_recording_id": first.recording_id,
                   "trigger_recording_id": trigger.recording_id,
-                  "baseline_phq9": baseline, "predicted_phq9": trigger.predicted_phq9},
+                  "current_recording_id": current.recording_id,
+                  "baseline_phq9": baseline, "predicted_phq9": current.predicted_phq9,
+                  "first_predicted_phq9": trigger.predicted_phq9},
     )
 
 
@@ -205,31 +210,34 @@ def threshold_crossing_alerts(
     """
     alerts: list[AlertCandidate] = []
     episode: ScorePoint | None = None
+    current: ScorePoint | None = None
     for score in _sorted_scores(scores, "p_phq9_ge10"):
         if episode is not None:
             if score.p_phq9_ge10 >= rules.p_threshold - rules.p_hysteresis:
+                current = score
                 continue
-            alerts.append(_crossing_alert(patient_id, episode, rules, ongoing=False))
+            alerts.append(_crossing_alert(patient_id, episode, current, rules, ongoing=False))
             episode = None
         if score.p_phq9_ge10 >= rules.p_threshold:
-            episode = score
+            episode = current = score
     if episode is not None:
-        alerts.append(_crossing_alert(patient_id, episode, rules, ongoing=True))
+        alerts.append(_crossing_alert(patient_id, episode, current, rules, ongoing=True))
     return alerts
 
 
-def _crossing_alert(patient_id: str, score: ScorePoint, rules: AlertRules, *,
+def _crossing_alert(patient_id: str, first: ScorePoint, current: ScorePoint, rules: AlertRules, *,
                     ongoing: bool) -> AlertCandidate:
     return AlertCandidate(
         kind="p_phq9_ge10",
         priority=MEDIUM,
-        message=(f"Probability of PHQ-9 >= 10 rose to {score.p_phq9_ge10:.0%} "
-                 f"(clinic threshold {rules.p_threshold:.0%}) on "
-                 f"{score.recorded_at:%Y-%m-%d}."),
-        episode_key=f"p_phq9_ge10:{patient_id}:{score.recording_id}",
-        triggered_at=score.recorded_at,
+        message=(f"Probability of PHQ-9 >= 10 is {current.p_phq9_ge10:.0%} on "
+                 f"{current.recorded_at:%Y-%m-%d}; it first crossed the clinic threshold of "
+                 f"{rules.p_threshold:.0%} at {first.p_phq9_ge10:.0%} on {first.recorded_at:%Y-%m-%d}."),
+        episode_key=f"p_phq9_ge10:{patient_id}:{first.recording_id}",
+        triggered_at=first.recorded_at,
         ongoing=ongoing,
-        evidence={"recording_id": score.recording_id, "p_phq9_ge10": score.p_phq9_ge10,
+        evidence={"recording_id": first.recording_id, "p_phq9_ge10": current.p_phq9_ge10,
+                  "first_p_phq9_ge10": first.p_phq9_ge10, "current_recording_id": current.recording_id,
                   "threshold": rules.p_threshold},
     )
 
@@ -320,11 +328,14 @@ def evaluate_alerts(
     last_recording_at: datetime | None = None,
     enrolled_at: datetime | None = None,
     rules: AlertRules = AlertRules(),
+    calibrated: bool = True,
 ) -> list[AlertCandidate]:
     """All alert candidates for one patient, highest priority first.
 
     ``last_recording_at`` defaults to the latest of ``recordings``. The rise rule
-    runs only when ``baseline_phq9`` is known.
+    runs only when ``baseline_phq9`` is known. Under an uncalibrated model
+    (``calibrated=False``, the literature prior) an absolute probability means little,
+    so there are no threshold alerts: only change from the patient's own baseline.
     """
     if last_recording_at is None and recordings:
         last_recording_at = max(r.recorded_at for r in recordings)
@@ -332,7 +343,8 @@ def evaluate_alerts(
     if baseline_phq9 is not None and math.isfinite(baseline_phq9):
         alerts += phq9_rise_alerts(scores, patient_id=patient_id,
                                    baseline_phq9=baseline_phq9, rules=rules)
-    alerts += threshold_crossing_alerts(scores, patient_id=patient_id, rules=rules)
+    if calibrated:
+        alerts += threshold_crossing_alerts(scores, patient_id=patient_id, rules=rules)
     alerts += speaker_mismatch_alerts(recordings, patient_id=patient_id)
     alerts += overdue_alert(patient_id=patient_id, last_recording_at=last_recording_at,
                             now=now, enrolled_at=enrolled_at, rules=rules)

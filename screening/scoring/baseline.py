@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from screening.scoring.numbers import nan_if_none, none_if_nan
 from voice_features import registry
 
 __all__ = [
@@ -162,8 +163,8 @@ class Baseline:
             "embedding_centroid": (
                 None if self.embedding_centroid is None else list(self.embedding_centroid)
             ),
-            "drift_median": _none_if_nan(self.drift_median),
-            "drift_scale": _none_if_nan(self.drift_scale),
+            "drift_median": none_if_nan(self.drift_median),
+            "drift_scale": none_if_nan(self.drift_scale),
             "recording_ids": list(self.recording_ids),
             "built_at": self.built_at.isoformat(),
             "kind": self.kind,
@@ -182,8 +183,8 @@ class Baseline:
                 for k, v in data["features"].items()
             },
             embedding_centroid=None if centroid is None else tuple(float(c) for c in centroid),
-            drift_median=_nan_if_none(data.get("drift_median")),
-            drift_scale=_nan_if_none(data.get("drift_scale")),
+            drift_median=nan_if_none(data.get("drift_median")),
+            drift_scale=nan_if_none(data.get("drift_scale")),
             recording_ids=tuple(str(r) for r in data["recording_ids"]),
             built_at=datetime.fromisoformat(data["built_at"]),
             kind=str(data["kind"]),
@@ -193,14 +194,6 @@ class Baseline:
     @classmethod
     def from_json(cls, text: str) -> Baseline:
         return cls.from_dict(json.loads(text))
-
-
-def _none_if_nan(value: float) -> float | None:
-    return None if value is None or math.isnan(value) else float(value)
-
-
-def _nan_if_none(value: float | None) -> float:
-    return math.nan if value is None else float(value)
 
 
 def robust_stats(values: Sequence[float | None], *, floor: float = 0.0) -> FeatureStats:

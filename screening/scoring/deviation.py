@@ -14,15 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from screening.scoring.baseline import (
-    FEATURE_KEYS,
     Baseline,
-    BaselinePolicy,
-    BaselineRecording,
-    build_baseline,
 )
+from screening.scoring.numbers import nan_if_none, none_if_nan
 from voice_features import registry
 from voice_features.registry import FeatureDirection
 
@@ -37,8 +33,6 @@ __all__ = [
     "composite_index",
     "deviation_from_baseline",
     "aggregate_deviations",
-    "score_patient_history",
-    "deviation_frame",
 ]
 
 #: Largest |z| kept; one wild recording (a cough, a door slam) should not dominate.
@@ -85,10 +79,10 @@ class Deviation:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "z": {k: _none_if_nan(v) for k, v in self.z.items()},
-            "composite": _none_if_nan(self.composite),
-            "embedding_drift": _none_if_nan(self.embedding_drift),
-            "embedding_drift_z": _none_if_nan(self.embedding_drift_z),
+            "z": {k: none_if_nan(v) for k, v in self.z.items()},
+            "composite": none_if_nan(self.composite),
+            "embedding_drift": none_if_nan(self.embedding_drift),
+            "embedding_drift_z": none_if_nan(self.embedding_drift_z),
             "baseline_recording_ids": list(self.baseline_recording_ids),
             "n_recordings": self.n_recordings,
         }
@@ -99,21 +93,13 @@ class Deviation:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Deviation:
         return cls(
-            z={k: _nan_if_none(v) for k, v in data["z"].items()},
-            composite=_nan_if_none(data["composite"]),
-            embedding_drift=_nan_if_none(data["embedding_drift"]),
-            embedding_drift_z=_nan_if_none(data["embedding_drift_z"]),
+            z={k: nan_if_none(v) for k, v in data["z"].items()},
+            composite=nan_if_none(data["composite"]),
+            embedding_drift=nan_if_none(data["embedding_drift"]),
+            embedding_drift_z=nan_if_none(data["embedding_drift_z"]),
             baseline_recording_ids=tuple(data.get("baseline_recording_ids", ())),
             n_recordings=int(data.get("n_recordings", 1)),
         )
-
-
-def _none_if_nan(value: float) -> float | None:
-    return None if value is None or math.isnan(value) else float(value)
-
-
-def _nan_if_none(value: float | None) -> float:
-    return math.nan if value is None else float(value)
 
 
 def _finite(value: float | None) -> bool:
@@ -222,70 +208,3 @@ def _nanmean(values: Sequence[float]) -> float:
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     return float(x.mean()) if x.size else math.nan
-
-
-def score_patient_history(
-    recordings: Sequence[BaselineRecording],
-    *,
-    policy: BaselinePolicy = BaselinePolicy(),
-) -> list[tuple[BaselineRecording, Baseline | None, Deviation | None]]:
-    """Score every recording of one patient against the baseline that served it.
-
-    Every recording is scored (a rejected one too, so the caller can show it), but
-    only valid recordings ever enter a baseline. Recordings made before a baseline
-    exists get ``(recording, None, None)``.
-    """
-    out = []
-    for rec in sorted(recordings, key=lambda r: r.recorded_at):
-        baseline = build_baseline(recordings, at=rec.recorded_at, policy=policy)
-        deviation = (None if baseline is None else
-                     deviation_from_baseline(rec.features, baseline, embedding=rec.embedding))
-        out.append((rec, baseline, deviation))
-    return out
-
-
-def _records(frame: pd.DataFrame) -> list[BaselineRecording]:
-    has_embedding = "embedding" in frame
-    keys = [k for k in FEATURE_KEYS if k in frame]
-    return [
-        BaselineRecording(
-            recording_id=str(row["recording_id"]),
-            recorded_at=row["recorded_at"],
-            features={k: row[k] for k in keys},
-            embedding=row["embedding"] if has_embedding else None,
-            rejected=bool(row.get("rejected", False)),
-            speaker_mismatch=bool(row.get("speaker_mismatch", False)),
-        )
-        for row in frame.to_dict("records")
-    ]
-
-
-def deviation_frame(
-    recordings: pd.DataFrame, *, policy: BaselinePolicy = BaselinePolicy()
-) -> pd.DataFrame:
-    """Deviation of every valid recording in a table (several patients).
-
-    Parameters
-    ----------
-    recordings : DataFrame
-        ``recording_id``, ``patient_id``, ``recorded_at``, feature columns, optional
-        ``embedding``, ``rejected`` and ``speaker_mismatch``.
-
-    Returns
-    -------
-    DataFrame
-        One row per valid recording that had a baseline: ``recording_id``,
-        ``patient_id``, ``recorded_at``, a column per z, ``composite``,
-        ``embedding_drift``, ``embedding_drift_z``.
-    """
-    rows = []
-    for patient_id, group in recordings.groupby("patient_id", sort=False):
-        for rec, _, dev in score_patient_history(_records(group), policy=policy):
-            if dev is None or not rec.valid:
-                continue
-            rows.append({"recording_id": rec.recording_id, "patient_id": patient_id,
-                         "recorded_at": rec.recorded_at, **dev.z,
-                         "composite": dev.composite,
-                         "embedding_drift": dev.embedding_drift,
-                         "embedding_drift_z": dev.embedding_drift_z})
-    return pd.DataFrame(rows)

@@ -2,18 +2,12 @@
 
 Pure pandas/numpy/statsmodels code, no Django: :mod:`.pairing` pairs each PHQ-9 with the
 voice scores of the 14 days before it, :mod:`.stats` computes the repeated-measures-aware
-statistics, :mod:`.report` assembles them and renders JSON, CSV and HTML.
+statistics, :mod:`.accuracy` and :mod:`.subgroups` the rest, :mod:`.report` assembles them and
+renders JSON and CSV; the HTML page is a Django template (:mod:`screening.report_html`).
 """
 
 from screening.validation.pairing import PairingResult, ValidationInputError, pair_phq9_with_voice
-from screening.validation.report import (
-    ValidationReport,
-    build_report,
-    render,
-    render_csv,
-    render_html,
-    render_json,
-)
+from screening.validation.report import ValidationReport, build_report, render_csv, render_json
 
 __all__ = [
     "PairingResult",
@@ -21,8 +15,6 @@ __all__ = [
     "ValidationReport",
     "build_report",
     "pair_phq9_with_voice",
-    "render",
     "render_csv",
-    "render_html",
     "render_json",
 ]

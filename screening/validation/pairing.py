@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from clinic.phq9 import MAX_TOTAL
+
 __all__ = [
     "PHQ9_COLUMNS",
     "SCORE_COLUMNS",
@@ -25,6 +27,7 @@ __all__ = [
     "require_columns",
     "PairingResult",
     "pair_phq9_with_voice",
+    "window_slices",
 ]
 
 PHQ9_COLUMNS = ("patient_id", "phq9_id", "answered_at", "total", "item9")
@@ -115,17 +118,30 @@ def _window_means(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndar
         return np.where(n > 0, (sums[hi] - sums[lo]) / np.maximum(n, 1), np.nan)
 
 
-def _pair_one_patient(
-    answers: pd.DataFrame, recordings: pd.DataFrame, window: np.timedelta64
-) -> pd.DataFrame:
-    recorded = recordings["recorded_at"].to_numpy(dtype="datetime64[ns]")
-    answered = answers["answered_at"].to_numpy(dtype="datetime64[ns]")
+def window_slices(
+    recorded: np.ndarray, answered: np.ndarray, window_days: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The recordings each PHQ-9 is paired with: ``recorded[lo[i]:hi[i]]``.
+
+    The one pairing rule of Cadence (fitting, calibration and validation): PHQ-9 ``i``
+    covers the half-open window ``(answered[i] - window_days, answered[i]]``.
+    Both are ``datetime64[ns]`` arrays (UTC); ``recorded`` must be sorted.
+    """
+    window = np.timedelta64(int(round(window_days * 86_400)), "s").astype("timedelta64[ns]")
     # side="right" on both edges gives the half-open window (answered - window, answered].
     lo = np.searchsorted(recorded, answered - window, side="right")
     hi = np.searchsorted(recorded, answered, side="right")
+    return lo, hi
+
+
+def _pair_one_patient(
+    answers: pd.DataFrame, recordings: pd.DataFrame, window_days: float, columns: tuple[str, ...]
+) -> pd.DataFrame:
+    lo, hi = window_slices(recordings["recorded_at"].to_numpy(dtype="datetime64[ns]"),
+                           answers["answered_at"].to_numpy(dtype="datetime64[ns]"), window_days)
     out = answers.copy()
     out["n_recordings"] = hi - lo
-    for column in AGGREGATED_SCORES:
+    for column in columns:
         out[column] = _window_means(recordings[column].to_numpy(dtype=float), lo, hi)
     oof = recordings["oof"].to_numpy(dtype=bool)
     not_oof = np.concatenate([[0], np.cumsum(~oof)])
@@ -133,8 +149,8 @@ def _pair_one_patient(
     return out
 
 
-def _clean_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    require_columns(scores, SCORE_COLUMNS, "scores")
+def _clean_scores(scores: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    require_columns(scores, ("patient_id", "recorded_at", "voice_score", *columns), "scores")
     clean = scores.copy()
     clean["recorded_at"] = _as_utc(clean["recorded_at"], "scores.recorded_at")
     # A recording without a voice score was not scored (rejected, failed): it must not
@@ -150,8 +166,8 @@ def _clean_phq9(phq9: pd.DataFrame) -> pd.DataFrame:
     clean = phq9.loc[:, list(PHQ9_COLUMNS)].copy()
     clean["answered_at"] = _as_utc(clean["answered_at"], "phq9.answered_at")
     totals = clean["total"].astype(float)
-    if ((totals < 0) | (totals > 27)).any() or totals.isna().any():
-        raise ValidationInputError("PHQ-9 totals must lie in 0-27")
+    if ((totals < 0) | (totals > MAX_TOTAL)).any() or totals.isna().any():
+        raise ValidationInputError(f"PHQ-9 totals must lie in 0-{MAX_TOTAL}")
     return clean.rename(columns={"total": "phq9_total"}).sort_values(
         ["patient_id", "answered_at"], kind="stable"
     )
@@ -167,6 +183,7 @@ def pair_phq9_with_voice(
     *,
     window_days: int = 14,
     min_recordings: int = 2,
+    columns: tuple[str, ...] = AGGREGATED_SCORES,
 ) -> PairingResult:
     """Pair every PHQ-9 with the mean voice scores of the window before it.
 
@@ -182,6 +199,9 @@ def pair_phq9_with_voice(
         Length of the window before each PHQ-9, days.
     min_recordings : int
         Fewest scored recordings in the window for the PHQ-9 to be used.
+    columns : tuple of str
+        The per-recording columns averaged over the window (NaN skipped): the scores
+        for validation, the signed z's for fitting the risk model.
 
     Returns
     -------
@@ -190,24 +210,25 @@ def pair_phq9_with_voice(
     if window_days <= 0 or min_recordings < 1:
         raise ValidationInputError("window_days must be > 0 and min_recordings >= 1")
     answers = _clean_phq9(phq9)
-    recordings = _clean_scores(scores)
-    window = np.timedelta64(int(window_days) * 86_400, "s").astype("timedelta64[ns]")
+    columns = tuple(columns)
+    recordings = _clean_scores(scores, columns)
     by_patient = dict(tuple(recordings.groupby("patient_id", sort=False)))
     empty = recordings.iloc[0:0]
     paired = [
-        _pair_one_patient(group, by_patient.get(patient, empty), window)
+        _pair_one_patient(group, by_patient.get(patient, empty), window_days, columns)
         for patient, group in answers.groupby("patient_id", sort=False)
     ]
     every = (
         pd.concat(paired, ignore_index=True)
         if paired
-        else answers.assign(**{c: pd.Series(dtype=float) for c in PAIR_COLUMNS[5:]})
+        else answers.assign(**{c: pd.Series(dtype=float) for c in ("n_recordings", *columns, "oof")})
     )
+    pair_columns = list(dict.fromkeys([*PAIR_COLUMNS[:6], *columns, "oof"]))
     used = every["n_recordings"] >= min_recordings
     unpaired = every.loc[~used, ["patient_id", "phq9_id", "answered_at", "n_recordings"]]
     unpaired = unpaired.assign(reason=[_unpaired_reason(int(n)) for n in unpaired["n_recordings"]])
     return PairingResult(
-        pairs=every.loc[used, list(PAIR_COLUMNS)].reset_index(drop=True),
+        pairs=every.loc[used, pair_columns].reset_index(drop=True),
         unpaired=unpaired.reset_index(drop=True),
         n_phq9=len(answers),
         window_days=int(window_days),

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from screening.validation.pairing import PATIENT_COLUMNS, require_columns
+from clinic.phq9 import MINIMAL_IMPORTANT_DIFFERENCE
 
 __all__ = [
     "CONFIDENCE",
@@ -31,23 +31,15 @@ __all__ = [
     "MIN_CHANGES",
     "MIN_PATIENTS_RANDOM_SLOPE",
     "MIN_PAIRS_PER_PATIENT_RANDOM_SLOPE",
-    "OUT_OF_FOLD_LABEL",
-    "IN_SAMPLE_LABEL",
     "fisher_ci",
     "wilson_ci",
-    "auc_mann_whitney",
-    "roc_points",
     "patient_means",
     "between_person_correlation",
     "repeated_measures_correlation",
     "mixed_model",
-    "screening_accuracy",
-    "calibration",
     "bland_altman_repeated",
     "change_detection",
-    "age_band",
-    "subgroup_breakdown",
-    "prediction_provenance",
+    "reliable_change",
 ]
 
 CONFIDENCE = 0.95
@@ -62,8 +54,6 @@ MIN_PATIENTS_RANDOM_SLOPE = 10
 #: ... each having at least this many pairs (two points always fit a line exactly).
 MIN_PAIRS_PER_PATIENT_RANDOM_SLOPE = 3
 
-OUT_OF_FOLD_LABEL = "out-of-fold (cross-validated by patient)"
-IN_SAMPLE_LABEL = "in-sample: not an honest estimate"
 
 PHQ9 = "phq9_total"
 VOICE = "voice_score"
@@ -101,29 +91,25 @@ def _too_little(pairs: pd.DataFrame, *, repeats: bool = False) -> dict[str, Any]
 
 
 def fisher_ci(r: float, n: int, *, confidence: float = CONFIDENCE) -> list[float]:
-    """Interval for a correlation by Fisher's z, standard error 1/sqrt(n - 3)."""
-    half = _z(confidence) / np.sqrt(n - 3)
-    z = np.arctanh(np.clip(r, -1.0, 1.0))
-    return [float(np.tanh(z - half)), float(np.tanh(z + half))]
+    """Interval for a correlation by Fisher's z, standard error 1/sqrt(n - 3) (pingouin)."""
+    import pingouin
+
+    return [float(v) for v in pingouin.compute_esci(r, nx=n, eftype="pearson", confidence=confidence,
+                                                    decimals=15)]
 
 
 def wilson_ci(successes: int, n: int, *, confidence: float = CONFIDENCE) -> list[float]:
-    """Wilson score interval of a proportion (no continuity correction)."""
+    """Wilson score interval of a proportion (statsmodels)."""
+    from statsmodels.stats.proportion import proportion_confint
+
     if n == 0:
         return [float("nan"), float("nan")]
-    z = _z(confidence)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [float(centre - half), float(centre + half)]
+    return [float(v) for v in proportion_confint(successes, n, alpha=1 - confidence, method="wilson")]
 
 
-def _correlation(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Pearson r and its two-sided t-test p-value (n - 2 degrees of freedom)."""
-    n = len(x)
-    r = float(np.clip(np.corrcoef(x, y)[0, 1], -1.0, 1.0))
-    t = r * np.sqrt((n - 2) / max(1.0 - r * r, np.finfo(float).tiny))
-    return r, float(2 * sps.t.sf(abs(t), n - 2))
+def _rate(hits: int, n: int, confidence: float = CONFIDENCE) -> dict[str, Any]:
+    return {"value": hits / n if n else float("nan"), "successes": int(hits), "n": int(n),
+            "ci95": wilson_ci(hits, n, confidence=confidence)}
 
 
 # ------------------------------------------------------------------ between-person
@@ -136,10 +122,9 @@ def patient_means(pairs: pd.DataFrame, *, columns: tuple[str, ...] = (VOICE, PHQ
 def between_person_correlation(
     pairs: pd.DataFrame, *, x: str = VOICE, y: str = PHQ9, confidence: float = CONFIDENCE
 ) -> dict[str, Any]:
-    """Pearson and Spearman correlation of patient means (each patient counts once).
+    """Pearson and Spearman correlation of patient means (each patient counts once), by scipy.
 
-    Spearman is Pearson on mid-ranks, with a t-test p-value as in scipy; both intervals
-    use Fisher's z with standard error 1/sqrt(n - 3).
+    Both intervals use Fisher's z with standard error 1/sqrt(n - 3).
     """
     data = pairs[[SUBJECT, x, y]].dropna()
     short = _too_little(data)
@@ -149,14 +134,15 @@ def between_person_correlation(
     if means[x].nunique() < 2 or means[y].nunique() < 2:
         return _insufficient("the patient means do not vary", data)
     n = len(means)
-    result: dict[str, Any] = {"status": "ok", **_counts(data), "x": x, "y": y}
-    for name, (a, b) in {
-        "pearson": (means[x].to_numpy(), means[y].to_numpy()),
-        "spearman": (sps.rankdata(means[x]), sps.rankdata(means[y])),
-    }.items():
-        r, p = _correlation(np.asarray(a, float), np.asarray(b, float))
-        result[name] = {"r": r, "p": p, "ci95": fisher_ci(r, n, confidence=confidence)}
-    return result
+    pearson = sps.pearsonr(means[x], means[y])
+    spearman = sps.spearmanr(means[x], means[y])
+    return {
+        "status": "ok", **_counts(data), "x": x, "y": y,
+        "pearson": {"r": float(pearson.statistic), "p": float(pearson.pvalue),
+                    "ci95": [float(v) for v in pearson.confidence_interval(confidence)]},
+        "spearman": {"r": float(spearman.statistic), "p": float(spearman.pvalue),
+                     "ci95": fisher_ci(float(spearman.statistic), n, confidence=confidence)},
+    }
 
 
 # ------------------------------------------------------------------- within-person
@@ -176,11 +162,14 @@ def repeated_measures_correlation(
 ) -> dict[str, Any]:
     """Repeated-measures correlation (Bakdash & Marusich 2017), ANCOVA formulation.
 
-    ``y ~ patient + x`` with a common slope: the covariate's sum of squares against the
-    residual one gives r = sign(b) sqrt(SS_x / (SS_x + SS_error)), the F test of the
-    covariate gives p, dof = N - k - 1 (N pairs, k patients), and Fisher's z with
-    n = dof + 2 gives the interval, as ``pingouin.rm_corr`` does. Patients with one pair
-    are left out: they carry no within-person information.
+    The one rm-corr of Cadence (model fitting, calibration checks and this report). It is
+    ``pingouin.rm_corr``'s model, ``y ~ patient + x`` with a common slope, solved in closed
+    form from patient-centred sums of squares: r = sign(b) sqrt(SS_x / (SS_x + SS_error)),
+    the F test of the covariate gives p, dof = N - k - 1 (N pairs, k patients), Fisher's z
+    with n = dof + 2 the interval (pingouin's, unrounded). The tests check it against
+    pingouin to 1e-6; pingouin itself builds an N x k dummy matrix, which for a large clinic
+    (100,000 patients) needs 75 GiB. Patients with one pair are left out: they carry no
+    within-person information.
     """
     data = _with_repeats(pairs[[SUBJECT, x, y]].dropna())
     short = _too_little(data, repeats=True)
@@ -313,178 +302,6 @@ def mixed_model(
     }
 
 
-# --------------------------------------------------------------- screening accuracy
-def auc_mann_whitney(
-    y_true: np.ndarray, score: np.ndarray, weights: np.ndarray | None = None
-) -> float:
-    """ROC AUC as the (weighted) probability a positive outranks a negative, ties 1/2."""
-    y = np.asarray(y_true, bool)
-    w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
-    levels, level_of = np.unique(np.asarray(score, float), return_inverse=True)
-    pos = np.bincount(level_of, weights=w * y, minlength=len(levels))
-    neg = np.bincount(level_of, weights=w * ~y, minlength=len(levels))
-    total_pos, total_neg = pos.sum(), neg.sum()
-    if total_pos == 0 or total_neg == 0:
-        return float("nan")
-    below = np.cumsum(neg) - neg
-    return float(pos @ (below + 0.5 * neg) / (total_pos * total_neg))
-
-
-def roc_points(y_true: np.ndarray, score: np.ndarray) -> dict[str, list[float]]:
-    """False- and true-positive rates calling ``score >= t`` positive, t from high to low."""
-    y = np.asarray(y_true, bool)
-    s = np.asarray(score, float)
-    order = np.argsort(-s, kind="stable")
-    s, y = s[order], y[order]
-    last_of_level = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]
-    tpr = np.cumsum(y)[last_of_level] / y.sum()
-    fpr = np.cumsum(~y)[last_of_level] / (~y).sum()
-    return {
-        "fpr": [0.0, *map(float, fpr)],
-        "tpr": [0.0, *map(float, tpr)],
-        "thresholds": [float("inf"), *map(float, s[last_of_level])],
-    }
-
-
-def _cluster_weights(codes: np.ndarray, n_boot: int, seed: int | None):
-    """Yield pair weights of patient-level bootstrap resamples (patients drawn with
-    replacement; a patient drawn twice counts twice)."""
-    rng = np.random.default_rng(seed)
-    n_patients = int(codes.max()) + 1
-    for _ in range(n_boot):
-        drawn = np.bincount(rng.integers(0, n_patients, n_patients), minlength=n_patients)
-        yield drawn[codes].astype(float)
-
-
-def _percentile_ci(values: np.ndarray, confidence: float) -> list[float]:
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return [float("nan"), float("nan")]
-    tail = (1 - confidence) / 2
-    return [float(np.quantile(values, tail)), float(np.quantile(values, 1 - tail))]
-
-
-def _rate(hits: int, n: int, confidence: float) -> dict[str, Any]:
-    return {
-        "value": hits / n if n else float("nan"),
-        "successes": int(hits),
-        "n": int(n),
-        "ci95": wilson_ci(hits, n, confidence=confidence),
-    }
-
-
-def _scored(pairs: pd.DataFrame, column: str, cutoff: int) -> pd.DataFrame:
-    data = pairs[[SUBJECT, PHQ9, column]].dropna()
-    return data.assign(
-        positive=data[PHQ9] >= cutoff, code=pd.factorize(data[SUBJECT], sort=True)[0]
-    )
-
-
-def screening_accuracy(
-    pairs: pd.DataFrame,
-    *,
-    cutoff: int = 10,
-    threshold: float = 0.5,
-    n_bootstrap: int = 2000,
-    seed: int | None = 0,
-    confidence: float = CONFIDENCE,
-    score: str = "prob_ge10",
-) -> dict[str, Any]:
-    """Accuracy of ``score`` for PHQ-9 >= ``cutoff``.
-
-    AUC with a percentile interval from a bootstrap that resamples patients (resamples
-    with one class only are skipped and counted); sensitivity and specificity of
-    ``score >= threshold`` with Wilson intervals. The Wilson intervals treat pairs as
-    independent, so with several pairs per patient they are somewhat too narrow.
-    """
-    data = _scored(pairs, score, cutoff)
-    short = _too_little(data)
-    if short:
-        return short
-    y, s = data["positive"].to_numpy(), data[score].to_numpy(float)
-    if y.all() or not y.any():
-        return _insufficient(f"all pairs are on one side of PHQ-9 >= {cutoff}", data)
-    boot = np.array(
-        [
-            auc_mann_whitney(y, s, w)
-            for w in _cluster_weights(data["code"].to_numpy(), n_bootstrap, seed)
-        ]
-    )
-    called = s >= threshold
-    return {
-        "status": "ok",
-        **_counts(data),
-        "cutoff": cutoff,
-        "threshold": threshold,
-        "n_positive": int(y.sum()),
-        "n_negative": int((~y).sum()),
-        "auc": auc_mann_whitney(y, s),
-        "auc_ci95": _percentile_ci(boot, confidence),
-        "n_bootstrap": int(n_bootstrap),
-        "n_bootstrap_used": int(np.isfinite(boot).sum()),
-        "sensitivity": _rate(int((called & y).sum()), int(y.sum()), confidence),
-        "specificity": _rate(int((~called & ~y).sum()), int((~y).sum()), confidence),
-        "roc": roc_points(y, s),
-    }
-
-
-# --------------------------------------------------------------------- calibration
-def _reliability(y: np.ndarray, p: np.ndarray, n_bins: int) -> list[dict[str, float]]:
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    # Same binning as sklearn.calibration.calibration_curve(strategy="uniform").
-    bins = np.searchsorted(edges[1:-1], p)
-    rows = []
-    for b in np.unique(bins):
-        inside = bins == b
-        rows.append(
-            {
-                "bin_low": float(edges[b]),
-                "bin_high": float(edges[b + 1]),
-                "mean_predicted": float(p[inside].mean()),
-                "observed_fraction": float(y[inside].mean()),
-                "n": int(inside.sum()),
-            }
-        )
-    return rows
-
-
-def calibration(
-    pairs: pd.DataFrame,
-    *,
-    cutoff: int = 10,
-    n_bins: int = 10,
-    n_bootstrap: int = 2000,
-    seed: int | None = 0,
-    confidence: float = CONFIDENCE,
-    score: str = "prob_ge10",
-) -> dict[str, Any]:
-    """Brier score of ``score`` for PHQ-9 >= ``cutoff`` (patient-bootstrap interval) and
-    a reliability curve over ``n_bins`` equal-width bins (empty bins left out)."""
-    data = _scored(pairs, score, cutoff)
-    short = _too_little(data)
-    if short:
-        return short
-    y, p = data["positive"].to_numpy(float), data[score].to_numpy(float)
-    if p.min() < 0 or p.max() > 1:
-        return _insufficient(f"{score} has values outside 0-1", data)
-    squared = (p - y) ** 2
-    boot = np.array(
-        [
-            squared @ w / w.sum()
-            for w in _cluster_weights(data["code"].to_numpy(), n_bootstrap, seed)
-        ]
-    )
-    return {
-        "status": "ok",
-        **_counts(data),
-        "cutoff": cutoff,
-        "brier": float(squared.mean()),
-        "brier_ci95": _percentile_ci(boot, confidence),
-        "n_bootstrap": int(n_bootstrap),
-        "reliability": _reliability(y, p, n_bins),
-    }
-
-
 def bland_altman_repeated(
     pairs: pd.DataFrame,
     *,
@@ -537,7 +354,7 @@ def bland_altman_repeated(
 def change_detection(
     pairs: pd.DataFrame,
     *,
-    mid: int = 5,
+    mid: int = MINIMAL_IMPORTANT_DIFFERENCE,
     score: str = VOICE,
     direction: int = 1,
     confidence: float = CONFIDENCE,
@@ -576,74 +393,50 @@ def change_detection(
     }
 
 
-# ------------------------------------------------------------------------ subgroups
-AGE_BANDS = ((18, 29, "18-29"), (30, 44, "30-44"), (45, 64, "45-64"), (65, 200, "65+"))
+#: Test-retest reliability of the PHQ-9 total (Kroenke, Spitzer & Williams 2001: r = 0.84).
+PHQ9_RELIABILITY = 0.84
 
 
-def age_band(birth_year: float | None, *, reference_date: pd.Timestamp) -> str:
-    """Age band from the birth year, age taken as reference year - birth year
-    (birthdays are not stored, so a patient may be one year younger than counted)."""
-    if birth_year is None or pd.isna(birth_year):
-        return "unknown"
-    age = reference_date.year - int(birth_year)
-    for low, high, label in AGE_BANDS:
-        if low <= age <= high:
-            return label
-    return "under 18" if age < 18 else "unknown"
-
-
-def _group_row(
-    group: str, pairs: pd.DataFrame, *, cutoff: int, n_bootstrap: int, seed: int | None
-) -> dict[str, Any]:
-    accuracy = screening_accuracy(pairs, cutoff=cutoff, n_bootstrap=n_bootstrap, seed=seed)
-    return {
-        "group": group,
-        **_counts(pairs),
-        "n_positive": int((pairs[PHQ9] >= cutoff).sum()),
-        "auc": (
-            {k: accuracy[k] for k in ("status", "auc", "auc_ci95")}
-            if accuracy["status"] == "ok"
-            else accuracy
-        ),
-        "rm_corr": repeated_measures_correlation(pairs),
-    }
-
-
-def subgroup_breakdown(
+def reliable_change(
     pairs: pd.DataFrame,
-    patients: pd.DataFrame,
     *,
-    reference_date: pd.Timestamp,
-    cutoff: int = 10,
-    n_bootstrap: int = 2000,
-    seed: int | None = 0,
-) -> dict[str, list[dict[str, Any]]]:
-    """Per sex, age band and language: counts, AUC and rm-corr where there is data.
+    predicted: str = "predicted_phq9",
+    mid: int = MINIMAL_IMPORTANT_DIFFERENCE,
+    reliability: float = PHQ9_RELIABILITY,
+    confidence: float = CONFIDENCE,
+) -> dict[str, Any]:
+    """Jacobson-Truax reliable change of PHQ-9 between a patient's consecutive pairs, and agreement of
+    the predicted PHQ-9's change with it.
 
-    Patients missing from ``patients`` (or with a missing field) go to "unknown".
+    RCI threshold = z * sqrt(2) * SD * sqrt(1 - reliability), SD the PHQ-9 SD over the pairs' first
+    answers. A change is "reliable worsening/improvement" beyond it; agreement is on the three-way class
+    (worse / no reliable change / better) of observed and predicted changes, and separately on changes of
+    at least ``mid`` points.
     """
-    require_columns(patients, PATIENT_COLUMNS, "patients")
-    info = patients.drop_duplicates(SUBJECT).set_index(SUBJECT)
-    info = info.assign(
-        age_band=[age_band(y, reference_date=reference_date) for y in info["birth_year"]]
-    )
-    joined = pairs.join(info[["sex", "age_band", "language"]], on=SUBJECT)
-    breakdown = {}
-    for facet in ("sex", "age_band", "language"):
-        labels = joined[facet].astype(object).where(joined[facet].notna(), "unknown")
-        breakdown[facet] = [
-            _group_row(str(label), group, cutoff=cutoff, n_bootstrap=n_bootstrap, seed=seed)
-            for label, group in joined.groupby(labels.astype(str), sort=True)
-        ]
-    return breakdown
+    data = pairs[[SUBJECT, "answered_at", PHQ9, predicted]].dropna().sort_values(
+        [SUBJECT, "answered_at"], kind="stable")
+    steps = data.groupby(SUBJECT)[[PHQ9, predicted]].diff().dropna()
+    firsts = data.groupby(SUBJECT)[PHQ9].first()
+    if len(steps) < MIN_CHANGES or len(firsts) < MIN_PATIENTS or firsts.std() == 0:
+        return _insufficient(f"{len(steps)} consecutive PHQ-9 changes from {len(firsts)} patients "
+                             f"(at least {MIN_CHANGES} changes from {MIN_PATIENTS} patients needed)", data)
+    threshold = _z(confidence) * np.sqrt(2) * float(firsts.std()) * np.sqrt(1 - reliability)
 
+    def classify(change: pd.Series) -> np.ndarray:
+        return np.where(change >= threshold, 1, np.where(change <= -threshold, -1, 0))
 
-# ----------------------------------------------------------------------- provenance
-def prediction_provenance(pairs: pd.DataFrame) -> dict[str, Any]:
-    """Whether every prediction used was out-of-fold; anything else is in-sample."""
-    out_of_fold = bool(len(pairs) > 0 and pairs["oof"].astype(bool).all())
+    observed, predicted_class = classify(steps[PHQ9]), classify(steps[predicted])
+    large = steps[PHQ9].abs() >= mid
+    same_way = np.sign(steps.loc[large, PHQ9]) == np.sign(steps.loc[large, predicted])
     return {
-        "out_of_fold": out_of_fold,
-        "label": OUT_OF_FOLD_LABEL if out_of_fold else IN_SAMPLE_LABEL,
-        "n_pairs_in_sample": int((~pairs["oof"].astype(bool)).sum()),
+        "status": "ok",
+        **_counts(data),
+        "n_changes": int(len(steps)),
+        "rci_threshold_points": float(threshold),
+        "reliability": reliability,
+        "n_reliable_worsening": int((observed == 1).sum()),
+        "n_reliable_improvement": int((observed == -1).sum()),
+        "agreement": _rate(int((observed == predicted_class).sum()), len(steps), confidence),
+        "large_changes": {"mid": mid, "n": int(large.sum()),
+                          "same_direction": _rate(int(same_way.sum()), int(large.sum()), confidence)},
     }

@@ -137,20 +137,21 @@ def test_it_shows_the_triage_row_facts(cast, alice):
     assert "0 days ago" in body
 
 
-def test_it_orders_triage_by_alerts_then_risk_then_overdue(cast, alice):
+def test_it_orders_triage_by_self_harm_then_risk_then_overdue_not_by_alert_count(cast, alice):
     team = cast.north
     low, high, stale, alerted, harm = (Patient.objects.create(code=c, care_team=team, enrolled_on="2026-01-01")
                                        for c in ("T-LOW", "T-HIGH", "T-STALE", "T-ALERT", "T-HARM"))
-    factories.history(low, n=4, seed=3, start_level=2, slope_per_week=0)
+    factories.history(low, n=4, seed=3, start_level=6, slope_per_week=0)
     factories.history(high, n=4, seed=4, start_level=20, slope_per_week=0)
     factories.history(stale, n=4, seed=5, scores=False, now=timezone.now() - timedelta(days=30))
     factories.history(alerted, n=4, seed=6, start_level=1, slope_per_week=0)
-    factories.alert(alerted, kind="phq9_rise", priority=1)
+    factories.alert(alerted, kind="phq9_rise", priority=2)
+    factories.alert(alerted, kind="speaker_mismatch", priority=2)
     factories.history(harm, n=4, seed=7, start_level=1, slope_per_week=0)
     factories.alert(harm, kind="self_harm", priority=1)
     body = alice.get("/?q=T-").content.decode()
     order = sorted(("T-LOW", "T-HIGH", "T-STALE", "T-ALERT", "T-HARM"), key=body.index)
-    assert order == ["T-HARM", "T-ALERT", "T-HIGH", "T-LOW", "T-STALE"]
+    assert order == ["T-HARM", "T-HIGH", "T-LOW", "T-ALERT", "T-STALE"]
 
 
 def test_it_filters_triage(cast, alice):
@@ -344,29 +345,28 @@ def test_it_says_when_there_is_no_validation_report(cast, alice):
     assert "No validation report yet." in alice.get("/reports/validation/").content.decode()
 
 
-def test_it_generates_a_validation_report_on_demand(cast, alice, monkeypatch):
-    from screening import services
+def test_it_queues_a_validation_report_on_demand(cast, alice, monkeypatch):
+    from web.dashboard import views
 
     calls = []
-
-    def fake_build(*, trigger: str):
-        calls.append(trigger)
-        return ValidationReport.objects.create(payload={}, html="<p>fresh</p>", trigger=trigger)
-
-    monkeypatch.setattr(services, "validation_report_build", fake_build, raising=False)
+    monkeypatch.setattr(views, "validation_report_request", lambda *, trigger: calls.append(trigger) or "task-1")
     response = alice.post("/reports/validation/generate/", follow=True)
     assert calls == ["manual"]
-    assert "A new validation report has been generated." in response.content.decode()
-    assert "&lt;p&gt;fresh&lt;/p&gt;" in response.content.decode()
+    assert "A new validation report has been queued" in response.content.decode()
+    assert not ValidationReport.objects.exists()  # the request itself built nothing
 
 
-def test_it_explains_when_report_generation_is_unavailable(cast, alice, monkeypatch):
-    from screening import services
+def test_it_says_when_the_report_cannot_be_queued(cast, alice, monkeypatch):
+    from kombu.exceptions import OperationalError
 
-    monkeypatch.delattr(services, "validation_report_build", raising=False)
-    response = alice.post("/reports/validation/generate/", follow=True)
-    assert "Report generation is not available" in response.content.decode()
-    assert not ValidationReport.objects.exists()
+    from web.dashboard import views
+
+    def broker_down(*, trigger):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(views, "validation_report_request", broker_down)
+    page = alice.post("/reports/validation/generate/", follow=True).content.decode()
+    assert "the task queue is unavailable" in page and "6379" not in page
 
 
 def test_it_shows_processing_status_of_the_team_uploads(cast, alice):
@@ -390,3 +390,14 @@ def test_it_says_plainly_that_emotion_analysis_is_off(client, django_user_model)
     client.force_login(user)
     page = client.get(f"/patients/{patient.pk}/").content.decode()
     assert 'id="emotion-stage-notice"' in page and "Emotion analysis is off" in page
+
+
+def test_it_does_not_plot_the_features_of_rejected_recordings():
+    from web.dashboard.views import _plot_data
+
+    row = {"features": {"speech_rate_syl_s": 4.0}, "status": "done", "recorded_at": "2026-01-02T10:00:00+00:00"}
+    rejected = row | {"features": {"speech_rate_syl_s": 1.0}, "status": "rejected",
+                      "recorded_at": "2026-01-03T10:00:00+00:00"}
+    data = _plot_data({"baselines": [], "recordings": [row, rejected], "scores": [], "phq9": []})
+    assert data["features"]["speech_rate_syl_s"]["points"] == [{"t": row["recorded_at"], "v": 4.0}]
+    assert data["phq9_scale"] == {"max": 27, "cutoff": 10, "bands": [0, 5, 10, 15, 20]}  # for plots.js

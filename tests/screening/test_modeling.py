@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from clinic.models import CareTeam
-from screening import modeling, services
+from screening import modeling, services, tasks
 from screening.models import RiskModel, RiskScore, ValidationReport
 from tests.support.cohort_db import cohort_to_db
 from tests.support.simulation import simulate_cohort
@@ -27,9 +27,29 @@ def test_it_refuses_to_fit_on_too_little_data(db):
         call_command("fit_risk_model")
 
 
-def test_it_fits_stores_and_activates_a_model_then_rescoring_says_calibrated(screened):
+def test_it_refuses_a_fit_that_does_not_beat_the_active_model_saying_why(screened):
+    # 16 simulated patients over 10 weeks: the fit does not beat the literature prior out of fold
+    with pytest.raises(CommandError, match=r"out-of-fold mean absolute error \(\d+\.\d\d PHQ-9 points\) is not lower "
+                                           r"than the active model prior-2025.1's"):
+        call_command("fit_risk_model")
+    assert not RiskModel.objects.exists()
+
+
+def _activate_a_poor_model():
+    from screening.scoring.model import PRIOR_MODEL
+
+    poor = PRIOR_MODEL.to_dict() | {"version": "mixedlm-poor", "kind": "mixedlm", "intercept": 20.0}
+    return RiskModel.objects.create(version="mixedlm-poor", payload=poor, cv_metrics={}, active=True)
+
+
+def test_it_fits_stores_and_activates_a_better_model_then_rescoring_says_calibrated(screened):
+    poor = _activate_a_poor_model()
     call_command("fit_risk_model")
+    poor.refresh_from_db()
+    assert not poor.active
     row = RiskModel.objects.get(active=True)
+    compared = row.cv_metrics["compared_with"]
+    assert compared["active_version"] == "mixedlm-poor" and compared["new_mae"] < compared["active_mae"]
     assert row.version.startswith("mixedlm-") and row.payload["n_patients"] == 16
     assert set(row.cv_metrics) >= {"mae", "auc_phq9_ge10", "rm_corr"}
     scores = RiskScore.objects.filter(scope="recording", predicted_phq9__isnull=False)
@@ -38,6 +58,7 @@ def test_it_fits_stores_and_activates_a_model_then_rescoring_says_calibrated(scr
 
 
 def test_it_evaluates_a_fitted_model_only_out_of_fold(screened):
+    _activate_a_poor_model()
     modeling.risk_model_fit()
     report = modeling.validation_report_content(n_bootstrap=50)
     summary = report.content["summary"]
@@ -67,14 +88,18 @@ def test_it_writes_the_report_in_each_format(screened, tmp_path, fmt, marker):
         assert json.loads(text)["summary"]["n_pairs"] > 10
 
 
-def test_it_keeps_report_history_and_serves_the_latest(screened, api, django_user_model):
+def test_it_keeps_report_history_and_serves_the_latest(screened, api, django_user_model, settings):
+    settings.CADENCE_REPORT_BOOTSTRAP = 50
     from clinic.services import clinician_token_issue
 
     user = django_user_model.objects.create_user("researcher", password="x-long-password")
     token = clinician_token_issue(user=user)
     assert api(token).get("/api/v1/reports/phq9-validation/").status_code == 404
-    first = api(token).get("/api/v1/reports/phq9-validation/?refresh=1").json()
-    services.validation_report_build(trigger="weekly")
+    queued = api(token).get("/api/v1/reports/phq9-validation/?refresh=1")
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    first = api(token).get("/api/v1/reports/phq9-validation/").json()  # the eager worker built it
+    assert first["trigger"] == "api"
+    tasks.weekly_validation_report()
     latest = api(token).get("/api/v1/reports/phq9-validation/").json()
     assert ValidationReport.objects.count() == 2 and latest["id"] != first["id"] and latest["trigger"] == "weekly"
     assert "within_person" in latest["report"]

@@ -60,6 +60,30 @@ def test_it_alerts_when_probability_crosses_the_threshold_from_below():
     assert not alerts[0].ongoing
 
 
+def test_it_gives_the_current_probability_and_the_first_crossing():
+    rules = AlertRules(p_threshold=0.6)
+    [alert] = threshold_crossing_alerts(_scores([0] * 4, [0.2, 0.65, 0.9, 0.94]), patient_id="p", rules=rules)
+    assert alert.message == ("Probability of PHQ-9 >= 10 is 94% on 2025-03-06; it first crossed the clinic "
+                             "threshold of 60% at 65% on 2025-03-04.")
+    assert alert.episode_key == "p_phq9_ge10:p:r1" and alert.ongoing
+
+
+def test_it_words_a_rise_as_change_from_the_patients_own_baseline():
+    [alert] = phq9_rise_alerts(_scores([8, 14, 14, 16]), patient_id="p", baseline_phq9=8.0)
+    assert alert.message.startswith("Change from this patient's own baseline: voice-predicted PHQ-9 16 on "
+                                    "2025-03-06, +8 points from their usual 8")
+    assert alert.evidence["first_predicted_phq9"] == 14 and alert.evidence["predicted_phq9"] == 16
+
+
+def test_it_raises_no_absolute_probability_alert_under_an_uncalibrated_model():
+    scores = _scores([8, 14, 14], [0.2, 0.9, 0.95])
+    kinds = {a.kind for a in evaluate_alerts(patient_id="p", now=T0 + timedelta(days=3), scores=scores,
+                                             baseline_phq9=8.0, calibrated=False)}
+    assert kinds == {"phq9_rise"}
+    calibrated = evaluate_alerts(patient_id="p", now=T0 + timedelta(days=3), scores=scores, baseline_phq9=8.0)
+    assert {a.kind for a in calibrated} == {"phq9_rise", "p_phq9_ge10"}
+
+
 def test_it_does_not_alert_below_the_threshold():
     assert threshold_crossing_alerts(_scores([0] * 3, [0.1, 0.4, 0.49]),
                                      patient_id="p") == []

@@ -4,23 +4,27 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 
 from screening.scoring.baseline import Baseline, BaselineRecording, build_baseline
+from screening.scoring.calibration import Calibrations, patient_calibration, phq9_residuals
 from screening.scoring.deviation import DEPRESSION_DIRECTIONS, Deviation, deviation_from_baseline
-from screening.scoring.risk import (
+from screening.scoring.fitting import (
+    ModelNotBetter,
+    fit_population_model,
+    improvement_over,
+    repeated_measures_corr,
+)
+from screening.scoring.model import (
     PRIOR_MODEL,
     PRIOR_POINTS_PER_COMPOSITE_SD,
     RiskModel,
-    fit_population_model,
-    mean_within_patient_corr,
-    pair_phq9_with_voice,
-    patient_calibration,
     predict_frame,
     predict_risk,
-    repeated_measures_corr,
 )
+from screening.validation.pairing import pair_phq9_with_voice
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
 TOY = RiskModel(version="toy-1", kind="mixedlm", intercept=8.0,
@@ -124,30 +128,45 @@ def test_it_predicts_frames_like_single_rows():
     assert_allclose(out["predicted_phq9"].iloc[1], 7.0)
 
 
-def test_it_pairs_each_phq9_with_the_14_days_before_it():
+def test_it_pairs_z_for_fitting_by_the_same_rule_as_validation():
     scores = pd.DataFrame({
         "patient_id": ["a", "a", "a", "b"],
         "recorded_at": [T0 + timedelta(days=d) for d in (0, 5, 13)] + [T0],
+        "voice_score": 1.0,
         "z1": [10.0, 1.0, 3.0, 7.0],
     })
-    phq9 = pd.DataFrame({"patient_id": ["a", "a"], "phq9_total": [5, 9],
+    phq9 = pd.DataFrame({"patient_id": ["a", "a"], "phq9_id": [1, 2], "total": [5, 9], "item9": 0,
                          "answered_at": [T0 + timedelta(days=15), T0 + timedelta(days=60)]})
-    paired = pair_phq9_with_voice(scores, phq9, columns=["z1"])
+    paired = pair_phq9_with_voice(phq9, scores, columns=("z1",)).pairs
     assert len(paired) == 1  # the second PHQ-9 has no voice in its window
     assert_allclose([paired["z1"].iloc[0], paired["n_recordings"].iloc[0]], [2.0, 2])
     assert paired["phq9_total"].iloc[0] == 5
+    # the calibration residuals use the same window: (answered - 14 days, answered]
+    residuals = phq9_residuals([(T0 + timedelta(days=15), 5)], [(T0 + timedelta(days=d), 4.0) for d in (0, 5, 13)])
+    assert_allclose(residuals[0][1], 1.0)
+
+
+def test_it_gives_the_whole_curve_one_level_and_keeps_the_prospective_one_for_evaluation():
+    residuals = [(T0 + timedelta(days=14), 4.0), (T0 + timedelta(days=28), 0.0)]
+    calibrations = Calibrations(residuals, TOY)
+    assert calibrations.latest == patient_calibration([4.0, 0.0], model=TOY)
+    assert calibrations.at(T0 + timedelta(days=20)) == patient_calibration([4.0], model=TOY)
+    assert calibrations.at(T0).n == 0
 
 
 def test_it_separates_within_from_between_patient_correlation():
     # within each patient y rises with x; between patients the means go the other way
-    x = np.tile(np.arange(5.0), 3)
-    pid = np.repeat(["a", "b", "c"], 5)
-    y = x + np.repeat([20.0, 10.0, 0.0], 5) + np.tile([0, 0.1, -0.1, 0, 0], 3)
-    x = x + np.repeat([0.0, 10.0, 20.0], 5)
+    x = np.tile(np.arange(5.0), 4)
+    pid = np.repeat(["a", "b", "c", "d"], 5)
+    y = x + np.repeat([30.0, 20.0, 10.0, 0.0], 5) + np.tile([0, 0.1, -0.1, 0, 0], 4)
+    x = x + np.repeat([0.0, 10.0, 20.0, 30.0], 5)
     df = pd.DataFrame({"x": x, "y": y, "patient_id": pid})
     assert np.corrcoef(df.x, df.y)[0, 1] < 0
     assert repeated_measures_corr(df, x="x", y="y") > 0.99
-    assert mean_within_patient_corr(df, x="x", y="y") > 0.99
+
+
+#: Data generated with coefficients 2.0 and 0.5 = a slope of 2.5 on the 0.8/0.2-weighted index.
+WEIGHTS = {"z1": 0.8, "z2": 0.2}
 
 
 def _mixed_data(seed=0, n_patients=40, per_patient=8):
@@ -156,11 +175,12 @@ def _mixed_data(seed=0, n_patients=40, per_patient=8):
     z1, z2 = rng.normal(size=(2, pid.size))
     u = np.repeat(rng.normal(0, 3.0, n_patients), per_patient)
     y = 9.0 + 2.0 * z1 + 0.5 * z2 + u + rng.normal(0, 2.0, pid.size)
-    return pd.DataFrame({"patient_id": pid, "z1": z1, "z2": z2, "phq9_total": y})
+    answered = [T0 + timedelta(days=14 * int(k)) for k in np.tile(np.arange(per_patient), n_patients)]
+    return pd.DataFrame({"patient_id": pid, "answered_at": answered, "z1": z1, "z2": z2, "phq9_total": y})
 
 
 def test_it_fits_a_mixed_model_with_known_answers():
-    result = fit_population_model(_mixed_data(), features=["z1", "z2"], fitted_at=T0)
+    result = fit_population_model(_mixed_data(), features=["z1", "z2"], weights=WEIGHTS, fitted_at=T0)
     model = result.model
     assert_allclose([model.intercept, model.coefficients["z1"], model.coefficients["z2"]],
                     [9.0, 2.0, 0.5], atol=0.6)
@@ -171,14 +191,30 @@ def test_it_fits_a_mixed_model_with_known_answers():
     assert RiskModel.from_json(model.to_json()) == model
 
 
-def test_it_cross_validates_by_patient():
+def test_it_cross_validates_by_patient_and_never_with_the_phq9_it_predicts():
     df = _mixed_data(seed=1)
-    base = fit_population_model(df, features=["z1", "z2"], fitted_at=T0).oof
-    changed = df.copy()
-    changed.loc[changed.patient_id == "p0", "phq9_total"] += 10.0
-    again = fit_population_model(changed, features=["z1", "z2"], fitted_at=T0).oof
+    base = fit_population_model(df, features=["z1", "z2"], weights=WEIGHTS, fitted_at=T0).oof
     own = df.patient_id == "p0"
-    # p0's out-of-fold predictions never saw p0's own PHQ-9s
+    last = own & (df.answered_at == df.loc[own, "answered_at"].max())
+    changed = df.copy()
+    changed.loc[last, "phq9_total"] += 10.0
+    again = fit_population_model(changed, features=["z1", "z2"], weights=WEIGHTS, fitted_at=T0).oof
+    # p0's predictions never saw p0's last PHQ-9: not its own, not the earlier ones'
     assert_allclose(again.loc[own, "oof_prediction"], base.loc[own, "oof_prediction"])
-    assert not np.allclose(again.loc[~own, "oof_prediction"],
-                           base.loc[~own, "oof_prediction"])
+    # the other patients' folds were fitted with it
+    assert not np.allclose(again.loc[~own, "oof_prediction"], base.loc[~own, "oof_prediction"])
+    # each prediction uses the patient's earlier PHQ-9s only
+    assert (base.sort_values("answered_at").groupby("patient_id")["n_phq9_before"]
+            .apply(lambda n: list(n) == list(range(len(n))))).all()
+
+
+def test_it_refuses_a_model_that_does_not_beat_the_active_one():
+    df = _mixed_data(seed=0, n_patients=10, per_patient=3)
+    fitted = fit_population_model(df, features=["z1", "z2"], weights=WEIGHTS, fitted_at=T0)
+    # the generating model itself is active; 30 PHQ-9s of a small clinic fit a worse one
+    truth = RiskModel("truth", "mixedlm", 9.0, {"z1": 2.0, "z2": 0.5}, tau2=9.0, sigma2=4.0)
+    with pytest.raises(ModelNotBetter, match="not lower than the active model truth"):
+        improvement_over(fitted, truth, df)
+    good = fitted
+    compared = improvement_over(good, RiskModel("flat", "mixedlm", 9.0, {"z1": 0.0, "z2": 0.0}, 9.0, 4.0), df)
+    assert compared["new_mae"] < compared["active_mae"]

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from clinic.models import CareTeam, Phq9Response
 from screening import services
+from screening.alerts import alerts_open_or_update
 from screening.models import Alert, BaselineSnapshot, RiskScore
 from tests.support.cohort_db import cohort_to_db
 from tests.support.simulation import simulate_cohort
@@ -119,6 +120,36 @@ def test_it_resolves_an_overdue_alert_when_a_recording_arrives(cohort):
     services.patients_screen(patient_ids=[patient_id], now=last + timedelta(days=20))
     alert.refresh_from_db()
     assert alert.state == "resolved" and "new recording" in alert.note
+
+
+def test_it_keeps_one_open_alert_per_kind_and_updates_it(cohort):
+    from clinic.models import Patient
+
+    patient = Patient.objects.get(pk=next(iter(cohort[1].values())))
+    open_alert = Alert.objects.create(patient=patient, kind=Alert.Kind.RISK_THRESHOLD, priority=2,
+                                      message="P 70% first", episode_key="p_phq9_ge10:1:r5")
+    # re-levelled scores moved the first crossing to another recording: a new key, the same episode
+    moved = Alert(patient=patient, kind=Alert.Kind.RISK_THRESHOLD, priority=2, message="P 94% now",
+                  episode_key="p_phq9_ge10:1:r4")
+    item9 = Alert(patient=patient, kind=Alert.Kind.SELF_HARM, priority=1, message="item 9", episode_key="k9")
+    fresh, updated = alerts_open_or_update([moved, item9])
+    assert fresh == [item9] and updated == [open_alert]
+    open_alert.refresh_from_db()
+    assert open_alert.message == "P 94% now" and Alert.objects.filter(kind=Alert.Kind.RISK_THRESHOLD).count() == 1
+    open_alert.state = Alert.State.RESOLVED
+    open_alert.save()
+    # a resolved episode is not re-opened; a new one is
+    assert alerts_open_or_update([Alert(patient=patient, kind=Alert.Kind.RISK_THRESHOLD, priority=2,
+                                           message="x", episode_key="p_phq9_ge10:1:r5")]) == ([], [])
+    again = Alert(patient=patient, kind=Alert.Kind.RISK_THRESHOLD, priority=2, message="y", episode_key="p:r9")
+    assert alerts_open_or_update([again]) == ([again], [])
+
+
+def test_it_raises_no_probability_alerts_under_the_uncalibrated_prior(cohort):
+    sim, ids, _ = cohort
+    services.patients_screen(patient_ids=list(ids.values()), now=sim.recordings.recorded_at.max())
+    assert RiskScore.objects.filter(calibrated=False).exists()
+    assert not Alert.objects.filter(kind=Alert.Kind.RISK_THRESHOLD).exists()
 
 
 def test_it_keeps_emotion_posteriors_in_the_personal_baseline(cohort):

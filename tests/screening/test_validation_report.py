@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from screening.validation import build_report, render, render_csv, render_html, render_json
-from screening.validation.report import SECTION_TITLES
-from screening.validation.stats import IN_SAMPLE_LABEL, OUT_OF_FOLD_LABEL
+from screening.report_html import render, render_html
+from screening.validation import build_report, render_csv, render_json
+from screening.validation.report import PREDICTION_SECTIONS, SECTION_TITLES
+from screening.validation.subgroups import IN_SAMPLE_LABEL, OUT_OF_FOLD_LABEL
 from tests.screening.test_validation_simulation import simulate_cohort
 
 WHEN = pd.Timestamp("2026-01-01 12:00", tz="UTC").to_pydatetime()
@@ -83,7 +84,7 @@ def test_it_never_reports_a_pooled_correlation(cohort, report):
 def test_it_labels_no_plot_as_a_pooled_result(report):
     page = render_html(report)
     titles = re.findall(r"<svg.*?</svg>", page, flags=re.S)
-    assert len(titles) == 5
+    assert len(titles) == 6
     for svg in titles:
         assert "pooled" not in svg.lower() and "all recordings" not in svg.lower()
     pooled = np.corrcoef(report.pairs["voice_score"], report.pairs["phq9_total"])[0, 1]
@@ -146,7 +147,7 @@ def test_it_says_insufficient_data_with_too_few_pairs():
 def test_it_says_whether_the_predictions_were_out_of_fold(oof, label):
     content = _report(simulate_cohort(n_patients=20, seed=3, oof=oof)).content
     assert content["summary"]["predictions"] == label
-    for name in ("screening_accuracy", "calibration", "bland_altman"):
+    for name in PREDICTION_SECTIONS:
         assert content[name]["predictions"] == label
 
 
@@ -154,8 +155,8 @@ def test_it_flags_in_sample_sections_in_the_page():
     page = render_html(_report(simulate_cohort(n_patients=20, seed=3, oof=False)))
     headings = re.findall(r"<h2>(.*?)</h2>", page)
     flagged = [h for h in headings if "in-sample: not an honest estimate" in h]
-    assert len(flagged) == 3
-    assert "class='warning'>Predictions: in-sample: not an honest estimate" in page
+    assert len(flagged) == len(PREDICTION_SECTIONS)
+    assert 'class="warning">Predictions: in-sample: not an honest estimate' in page
     honest = render_html(_report(simulate_cohort(n_patients=20, seed=3, oof=True)))
     assert "in-sample" not in honest
 
@@ -164,7 +165,7 @@ def test_it_flags_in_sample_sections_in_the_page():
 def test_it_renders_a_self_contained_page(report):
     page = render_html(report)
     assert page.startswith("<!DOCTYPE html>")
-    assert page.count("<svg") == 5
+    assert page.count("<svg") == 6
     for title in SECTION_TITLES.values():
         assert (
             title.format(cutoff=10, mid=5).replace("\u2013", "&#x2013;") in page
@@ -216,3 +217,22 @@ def test_it_uses_the_reference_date_for_age_bands(cohort):
         g["group"] for g in late["subgroups"]["age_band"]
     }
     assert early["parameters"]["reference_date"] == "2000-01-01"
+
+
+def test_it_reports_the_clinical_sections_in_json_and_html(cohort):
+    patients = cohort["patients"].assign(care_team=["North", "South"] * (len(cohort["patients"]) // 2))
+    report = _report(dict(cohort, patients=patients))
+    content = json.loads(render_json(report))
+    assert {"slope", "intercept"} <= content["calibration"].keys()
+    assert [row["threshold"] for row in content["decision_curve"]["curve"]][::9] == [0.05, 0.5]
+    assert {"low", "indeterminate", "high"} <= content["three_way"].keys()
+    assert content["reliable_change"]["status"] == "ok" and content["reliable_change"]["rci_threshold_points"] > 0
+    teams = content["by_site"]["teams"]
+    assert [t["group"] for t in teams] == ["North", "South"]
+    assert teams[0]["leave_one_team_out"]["n_patients"] == teams[1]["n_patients"]
+    items = {i["item"]: i for i in content["tripod_ai"]["items"]}
+    assert items["12e"]["covered"] and not items["20b"]["covered"] and items["20b"]["note"]
+    page = render_html(report)
+    for anchor in ("decision_curve", "three_way", "reliable_change", "by_site", "tripod_ai"):
+        assert f'<section id="{anchor}">' in page
+    assert "Calibration slope" in page and "leave out" in page

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from screening.validation import build_report, render_html
+from screening.report_html import render_html
+from screening.validation import build_report
 from screening.validation.stats import repeated_measures_correlation
 
 MEAN_PHQ9, SD_B, GAMMA, SD_U = 10.5, 1.5, -1.5, 1.5
@@ -198,4 +199,4 @@ def test_it_counts_the_unpaired_phq9_of_the_simulation():
 def test_it_renders_the_simulated_cohort(seed):
     _, report = simulated_report(seed=seed)
     page = render_html(report)
-    assert page.count("<svg") == 5
+    assert page.count("<svg") == 6

@@ -1,4 +1,4 @@
-"""Each statistic of the validation report against a reference implementation, to 1e-6."""
+"""The validation report's statistics: library calls wired correctly, own code against a reference."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ import pytest
 import statsmodels.formula.api as smf
 from numpy.testing import assert_allclose
 from scipy import stats as sps
-from sklearn.calibration import calibration_curve
-from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
+from sklearn.metrics import roc_auc_score
 from statsmodels.stats.anova import anova_lm
 from statsmodels.stats.proportion import proportion_confint
 
-from screening.validation import stats
+from screening.validation import accuracy, stats, subgroups
 from screening.validation.pairing import ValidationInputError
 
 TOL = {"rtol": 1e-6, "atol": 1e-9}
@@ -54,35 +53,18 @@ def fixed_pairs(
     )
 
 
-# ------------------------------------------------------------------ intervals
-@pytest.mark.parametrize("successes, n", [(0, 10), (3, 10), (10, 10), (47, 123)])
-def test_it_matches_statsmodels_wilson_interval(successes, n):
-    expected = proportion_confint(successes, n, alpha=0.05, method="wilson")
-    assert_allclose(stats.wilson_ci(successes, n), expected, **TOL)
-
-
 # ------------------------------------------------------------- between-person
-def test_it_matches_scipy_on_patient_means():
+def test_it_counts_each_patient_once_between_patients():
     pairs = fixed_pairs()
     means = pairs.groupby("patient_id")[["voice_score", "phq9_total"]].mean()
     result = stats.between_person_correlation(pairs)
-    pearson = sps.pearsonr(means["voice_score"], means["phq9_total"])
-    spearman = sps.spearmanr(means["voice_score"], means["phq9_total"])
-    assert_allclose(
-        [result["pearson"]["r"], result["pearson"]["p"]], [pearson.statistic, pearson.pvalue], **TOL
-    )
-    assert_allclose(result["pearson"]["ci95"], pearson.confidence_interval(0.95), **TOL)
-    assert_allclose(
-        [result["spearman"]["r"], result["spearman"]["p"]],
-        [spearman.statistic, spearman.pvalue],
-        **TOL,
-    )
+    assert_allclose(result["pearson"]["r"], sps.pearsonr(means["voice_score"], means["phq9_total"]).statistic, **TOL)
+    # repeating one patient's pairs changes their weight in a pooled correlation, not here
+    heavy = pd.concat([pairs, pairs[pairs.patient_id == "p00"]] * 1)
+    assert_allclose(stats.between_person_correlation(heavy)["pearson"]["r"], result["pearson"]["r"], **TOL)
     n = len(means)
-    assert_allclose(
-        result["spearman"]["ci95"],
-        pingouin.compute_esci(spearman.statistic, nx=n, eftype="spearman", decimals=15),
-        **TOL,
-    )
+    assert_allclose(result["spearman"]["ci95"], pingouin.compute_esci(
+        result["spearman"]["r"], nx=n, eftype="spearman", decimals=15), **TOL)
     assert (result["n_patients"], result["n_pairs"]) == (n, len(pairs))
 
 
@@ -92,18 +74,24 @@ def test_it_matches_pingouin_rm_corr(seed):
     pairs = fixed_pairs(seed=seed)
     result = stats.repeated_measures_correlation(pairs)
     expected = pingouin.rm_corr(pairs, x="voice_score", y="phq9_total", subject="patient_id")
-    assert_allclose(
-        [result["r"], result["dof"], result["p"]],
-        expected[["r", "dof", "pval"]].iloc[0].to_numpy(float),
-        **TOL,
-    )
-    # pingouin rounds its interval to two decimals; its unrounded formula must match to
-    # 1e-6 and the rounded one to the rounding.
-    unrounded = pingouin.compute_esci(
-        expected["r"].iloc[0], nx=int(expected["dof"].iloc[0]) + 2, eftype="pearson", decimals=15
-    )
-    assert_allclose(result["ci95"], unrounded, **TOL)
+    assert_allclose([result["r"], result["dof"], result["p"]], expected[["r", "dof", "pval"]].iloc[0].to_numpy(float),
+                    **TOL)
+    # pingouin rounds its interval to two decimals
     assert_allclose(result["ci95"], expected["CI95"].iloc[0], atol=0.005 + 1e-12)
+
+
+def test_it_gives_the_within_patient_correlation_not_the_pooled_one():
+    # within each patient PHQ-9 rises with the voice score; between patients it falls
+    x = np.tile(np.arange(5.0), 4)
+    pid = np.repeat(["a", "b", "c", "d"], 5)
+    noise = np.random.default_rng(0).normal(0, 0.3, x.size)
+    pairs = pd.DataFrame({"patient_id": pid, "voice_score": x + np.repeat([0, 10, 20, 30], 5),
+                          "phq9_total": x + noise + np.repeat([27, 18, 9, 0], 5)})
+    assert np.corrcoef(pairs.voice_score, pairs.phq9_total)[0, 1] < 0
+    result = stats.repeated_measures_correlation(pairs)
+    assert result["r"] > 0.9 and result["dof"] == 20 - 4 - 1
+    assert_allclose(result["ci95"], pingouin.compute_esci(result["r"], nx=result["dof"] + 2, eftype="pearson", decimals=15), **TOL)
+    assert_allclose(result["slope"], 1.0, atol=0.1)
 
 
 def test_it_leaves_single_pair_patients_out_of_the_within_person_statistics():
@@ -183,69 +171,6 @@ def test_it_notes_a_random_intercept_model_that_did_not_converge():
     _assert_coefficients_match(result, _statsmodels_fit(pairs, None))
 
 
-# --------------------------------------------------------- screening accuracy
-def test_it_matches_sklearn_auc_roc_and_weighted_auc():
-    pairs = fixed_pairs(n_patients=30)
-    y, p = (pairs["phq9_total"] >= 10).to_numpy(), pairs["prob_ge10"].to_numpy()
-    assert_allclose(stats.auc_mann_whitney(y, p), roc_auc_score(y, p), **TOL)
-    weights = np.random.default_rng(0).integers(0, 4, len(y)).astype(float)
-    assert_allclose(
-        stats.auc_mann_whitney(y, p, weights), roc_auc_score(y, p, sample_weight=weights), **TOL
-    )
-    fpr, tpr, thresholds = roc_curve(y, p, drop_intermediate=False)
-    curve = stats.roc_points(y, p)
-    assert_allclose(curve["fpr"], fpr, **TOL)
-    assert_allclose(curve["tpr"], tpr, **TOL)
-    assert_allclose(curve["thresholds"][1:], thresholds[1:], **TOL)
-
-
-def test_it_reports_auc_sensitivity_and_specificity():
-    pairs = fixed_pairs(n_patients=30)
-    result = stats.screening_accuracy(pairs, threshold=0.4, n_bootstrap=200, seed=1)
-    y, p = pairs["phq9_total"] >= 10, pairs["prob_ge10"]
-    assert_allclose(result["auc"], roc_auc_score(y, p), **TOL)
-    assert result["auc_ci95"][0] < result["auc"] < result["auc_ci95"][1]
-    tp, positives = int(((p >= 0.4) & y).sum()), int(y.sum())
-    tn, negatives = int(((p < 0.4) & ~y).sum()), int((~y).sum())
-    assert (result["sensitivity"]["successes"], result["sensitivity"]["n"]) == (tp, positives)
-    assert (result["specificity"]["successes"], result["specificity"]["n"]) == (tn, negatives)
-    assert_allclose(
-        result["sensitivity"]["ci95"], proportion_confint(tp, positives, method="wilson"), **TOL
-    )
-
-
-def test_it_resamples_patients_not_pairs_in_the_bootstrap():
-    # Repeating every patient's pairs five times adds no information; a bootstrap over
-    # patients gives exactly the same interval, one over pairs would narrow it.
-    pairs = fixed_pairs(n_patients=30)
-    repeated = pd.concat([pairs] * 5).sort_values(["patient_id", "answered_at"], kind="stable")
-    once = stats.screening_accuracy(pairs, n_bootstrap=200, seed=3)
-    five = stats.screening_accuracy(repeated, n_bootstrap=200, seed=3)
-    assert_allclose(five["auc_ci95"], once["auc_ci95"], **TOL)
-    assert five["n_patients"] == once["n_patients"]
-
-
-def test_it_gives_the_same_bootstrap_interval_for_the_same_seed():
-    pairs = fixed_pairs(n_patients=30)
-    first = stats.screening_accuracy(pairs, n_bootstrap=100, seed=9)["auc_ci95"]
-    assert stats.screening_accuracy(pairs, n_bootstrap=100, seed=9)["auc_ci95"] == first
-    assert stats.screening_accuracy(pairs, n_bootstrap=100, seed=10)["auc_ci95"] != first
-
-
-# ------------------------------------------------------------------ calibration
-def test_it_matches_sklearn_brier_and_reliability_curve():
-    pairs = fixed_pairs(n_patients=30)
-    y, p = (pairs["phq9_total"] >= 10).to_numpy(), pairs["prob_ge10"].to_numpy()
-    result = stats.calibration(pairs, n_bins=10, n_bootstrap=100)
-    assert_allclose(result["brier"], brier_score_loss(y, p), **TOL)
-    observed, predicted = calibration_curve(y, p, n_bins=10, strategy="uniform")
-    curve = pd.DataFrame(result["reliability"])
-    assert_allclose(curve["observed_fraction"], observed, **TOL)
-    assert_allclose(curve["mean_predicted"], predicted, **TOL)
-    assert curve["n"].sum() == len(pairs)
-    assert result["brier_ci95"][0] <= result["brier"] <= result["brier_ci95"][1]
-
-
 def test_it_computes_bland_altman_variance_components_from_the_anova():
     pairs = fixed_pairs(n_patients=15)
     result = stats.bland_altman_repeated(pairs)
@@ -320,12 +245,12 @@ def test_it_counts_large_changes_moving_the_same_way():
     ],
 )
 def test_it_puts_ages_in_bands(birth_year, band):
-    assert stats.age_band(birth_year, reference_date=pd.Timestamp("2025-06-01")) == band
+    assert subgroups.age_band(birth_year, reference_date=pd.Timestamp("2025-06-01")) == band
 
 
 def test_it_names_missing_patient_columns():
     with pytest.raises(ValidationInputError, match="birth_year"):
-        stats.subgroup_breakdown(
+        subgroups.subgroup_breakdown(
             fixed_pairs(),
             pd.DataFrame({"patient_id": [], "sex": [], "language": []}),
             reference_date=pd.Timestamp("2025-06-01"),
@@ -343,7 +268,7 @@ def test_it_breaks_results_down_by_sex_age_band_and_language():
             "language": ["en"] * 28 + ["fr"] * 2,
         }
     )
-    breakdown = stats.subgroup_breakdown(
+    breakdown = subgroups.subgroup_breakdown(
         pairs, patients, reference_date=pd.Timestamp("2025-06-01"), n_bootstrap=50
     )
     females = next(g for g in breakdown["sex"] if g["group"] == "female")
@@ -366,23 +291,25 @@ def test_it_says_insufficient_data_below_the_documented_minimum():
         stats.between_person_correlation(pairs),
         stats.repeated_measures_correlation(pairs),
         stats.mixed_model(pairs),
-        stats.screening_accuracy(pairs, n_bootstrap=10),
-        stats.calibration(pairs),
+        accuracy.screening_accuracy(pairs, n_bootstrap=10),
+        accuracy.calibration(pairs, n_bootstrap=10),
+        accuracy.decision_curve(pairs),
+        accuracy.three_way(pairs),
         stats.bland_altman_repeated(pairs),
     ):
         assert result["status"] == "insufficient data"
         assert result["message"].startswith("insufficient data: ")
-        assert not {"r", "auc", "brier", "bias", "coefficients"} & result.keys()
+        assert not {"r", "auc", "brier", "bias", "coefficients", "curve", "low"} & result.keys()
 
 
 @pytest.mark.parametrize(
     "flags, label",
     [
-        ([True, True], stats.OUT_OF_FOLD_LABEL),
-        ([True, False], stats.IN_SAMPLE_LABEL),
-        ([], stats.IN_SAMPLE_LABEL),
+        ([True, True], subgroups.OUT_OF_FOLD_LABEL),
+        ([True, False], subgroups.IN_SAMPLE_LABEL),
+        ([], subgroups.IN_SAMPLE_LABEL),
     ],
 )
 def test_it_labels_where_the_predictions_come_from(flags, label):
     pairs = pd.DataFrame({"oof": pd.Series(flags, dtype=bool)})
-    assert stats.prediction_provenance(pairs)["label"] == label
+    assert subgroups.prediction_provenance(pairs)["label"] == label

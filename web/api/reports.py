@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from clinic import selectors
 from clinic.audit import audit_record
+from screening.modeling import validation_report_request
 from screening.models import ValidationReport
 from screening.selectors import patient_timeline
 from web.api.permissions import IsClinician
@@ -27,15 +28,14 @@ class ValidationReportView(APIView):
 
     permission_classes = [IsClinician]
 
-    @extend_schema(parameters=[OpenApiParameter("refresh", bool, description="Build a new report now")],
-                   responses={200: dict})
+    @extend_schema(parameters=[OpenApiParameter("refresh", bool, description="Queue a new report (202); the worker "
+                                                                   "builds it, a request never does")],
+                   responses={200: dict, 202: dict})
     def get(self, request):
         if request.query_params.get("refresh") in ("1", "true"):
-            from screening.services import validation_report_build
-
-            report = validation_report_build(trigger="api")
-        else:
-            report = ValidationReport.objects.first()
+            task_id = validation_report_request(trigger="api")
+            return Response({"status": "queued", "task_id": task_id}, status=202)
+        report = ValidationReport.objects.first()
         if report is None:
             return Response({"error": "no_report", "detail": "No validation report yet; ask for one with ?refresh=1."},
                             status=404)

@@ -17,7 +17,6 @@ from django.db.models import (
     F,
     IntegerField,
     Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -78,9 +77,10 @@ def _latest(queryset: QuerySet, column: str, *, by: str) -> Subquery:
 def triage_queryset(user, *, show: str = "all", query: str = "") -> QuerySet[Patient]:
     """The patients ``user`` may see, annotated and ordered for triage.
 
-    Order: an open self-harm alert first, then the highest open-alert priority and the
-    number of open alerts, then risk (latest P(PHQ-9 >= 10), then predicted PHQ-9), then
-    the longest time without a recording.
+    Order by clinical priority: an open self-harm alert first, then risk (latest
+    P(PHQ-9 >= 10), then predicted PHQ-9), then the longest time without a recording.
+    The number of open alerts does not rank a patient: two alerts about a low score are
+    less urgent than one patient at high risk.
     """
     open_alerts = Alert.objects.filter(patient=OuterRef("pk"), state=Alert.State.OPEN)
     scores = RiskScore.objects.filter(patient=OuterRef("pk"), scope=RiskScore.Scope.RECORDING)
@@ -91,7 +91,6 @@ def triage_queryset(user, *, show: str = "all", query: str = "") -> QuerySet[Pat
         .annotate(
             open_alerts=_count(open_alerts),
             self_harm_open=Exists(open_alerts.filter(kind=Alert.Kind.SELF_HARM)),
-            top_priority=Subquery(open_alerts.order_by().values("patient_id").annotate(p=Min("priority")).values("p")),
             prob_ge10=_latest(scores, "prob_ge10", by="at"),
             predicted_phq9=_latest(scores, "predicted_phq9", by="at"),
             calibrated=_latest(scores, "calibrated", by="at"),
@@ -104,8 +103,7 @@ def triage_queryset(user, *, show: str = "all", query: str = "") -> QuerySet[Pat
         )
     )
     return _filtered(patients, show=show, query=query).order_by(
-        F("self_harm_open").desc(), F("top_priority").asc(nulls_last=True), F("open_alerts").desc(),
-        F("prob_ge10").desc(nulls_last=True), F("predicted_phq9").desc(nulls_last=True),
+        F("self_harm_open").desc(), F("prob_ge10").desc(nulls_last=True), F("predicted_phq9").desc(nulls_last=True),
         F("last_recorded_at").asc(nulls_first=True), "code",
     )
 

@@ -12,13 +12,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from clinic import services as clinic_services
 from clinic.accounts import lead_team_ids
 from clinic.audit import audit_record, audit_record_many
 from clinic.models import Patient
+from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS
 from clinic.selectors import patients_visible_to
 from screening.alerts import AlertTransitionError, alert_acknowledge, alert_resolve
+from screening.modeling import validation_report_request
 from screening.models import Alert, ValidationReport
 from screening.reliability.icc import exceeds_mdc
 from screening.reliability.service import reliability_by_feature
@@ -57,7 +60,9 @@ def _finite(value):
 def _plot_data(timeline: dict) -> dict:
     """What the patient-page plots need, and nothing else (sent as JSON to plots.js)."""
     baseline = timeline["baselines"][-1]["features"] if timeline["baselines"] else {}
-    done = [r for r in timeline["recordings"] if r["features"]]
+    # A rejected recording keeps its measured features for the record, but they are not the patient's voice
+    # as analysed (too little speech, clipping ...): not plotted.
+    done = [r for r in timeline["recordings"] if r["features"] and r["status"] == "done"]
     features = {}
     for name, label, unit in selectors.KEY_FEATURES:
         stats = baseline.get(name) or {}
@@ -72,6 +77,7 @@ def _plot_data(timeline: dict) -> dict:
                     "hi": s["predicted_phq9_high"], "p": s["prob_ge10"]} for s in timeline["scores"]],
         "phq9": [{"t": p["answered_at"], "v": p["total"], "severity": p["severity"]} for p in timeline["phq9"]],
         "features": features,
+        "phq9_scale": {"max": MAX_TOTAL, "cutoff": SCREENING_CUTOFF, "bands": [low for low, _ in SEVERITY_BANDS]},
     }
 
 
@@ -213,36 +219,26 @@ def alert_resolve_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     return _alert_action(request, alert_id, alert_resolve)
 
 
-def _report_builder():
-    """The screening code's report builder, or None while it does not exist yet."""
-    from screening import services as screening_services
-
-    return getattr(screening_services, "validation_report_build", None)
-
-
 @require_GET
 @login_required
 def validation_report(request: HttpRequest) -> HttpResponse:
     report = ValidationReport.objects.order_by("-created_at", "-pk").first()
     audit_record(request=request, action="read", resource="validation_report", object_id=report.pk if report else "")
-    return render(request, "dashboard/validation.html", {
-        "report": report, "can_generate": _report_builder() is not None, "nav": "validation"})
+    return render(request, "dashboard/validation.html", {"report": report, "can_generate": True, "nav": "validation"})
 
 
 @require_POST
 @login_required
 def validation_report_generate(request: HttpRequest) -> HttpResponse:
-    build = _report_builder()
-    if build is None:
-        messages.error(request, "Report generation is not available in this version of the screening service.")
-        return redirect("dashboard:validation")
+    """Queue a report for the worker; building one takes minutes and never runs in a web request."""
     try:
-        build(trigger="manual")
-    except Exception as exc:  # shown to the clinician; the report code owns its own logging
-        messages.error(request, f"The report could not be generated: {exc}")
+        validation_report_request(trigger="manual")
+    except KombuOperationalError:  # the broker is unreachable; the message names no internals
+        messages.error(request, "The report could not be queued: the task queue is unavailable. Try again later.")
     else:
         audit_record(request=request, action="export", resource="validation_report")
-        messages.success(request, "A new validation report has been generated.")
+        messages.success(request, "A new validation report has been queued; it appears here when the worker has "
+                                  "built it (usually within a few minutes).")
     return redirect("dashboard:validation")
 
 

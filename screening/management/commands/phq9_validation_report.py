@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from screening.modeling import validation_report_content
-from screening.validation import render
+from screening.report_html import render
 
 
 class Command(BaseCommand):

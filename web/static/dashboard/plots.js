@@ -4,7 +4,6 @@
 (function () {
   "use strict";
   var NS = "http://www.w3.org/2000/svg";
-  var MAX_PHQ9 = 27, CUTOFF = 10;
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
   function el(name, attrs, parent) {
@@ -83,11 +82,13 @@
   function drawRisk(fig, data, domain) {
     var W = 900, H = 280, m = {l: 40, r: 48, t: 28, b: 28};
     var scores = data.scores, phq9 = data.phq9;
+    // The PHQ-9 scale comes from the page (clinic.phq9 is the one place that defines it).
+    var MAX_PHQ9 = data.phq9_scale.max, CUTOFF = data.phq9_scale.cutoff;
     var svg = newSvg(fig, W, H, "Predicted PHQ-9 over time: " + scores.length + " scores, " + phq9.length +
       " PHQ-9 answers" + (scores.length ? "; latest predicted " + fmt(scores[scores.length - 1].v, 1) : ""));
     var x = scale(domain[0], domain[1], m.l, W - m.r);
     var y = scale(0, MAX_PHQ9, H - m.b, m.t), yp = scale(0, 1, H - m.b, m.t);
-    valueAxis(svg, y, [0, 5, 10, 15, 20, 27], m.l, W - m.r, "left", String);
+    valueAxis(svg, y, data.phq9_scale.bands.concat([MAX_PHQ9]), m.l, W - m.r, "left", String);
     valueAxis(svg, yp, [0, 0.25, 0.5, 0.75, 1], m.l, W - m.r, "right", function (v) { return Math.round(v * 100) + "%"; });
     timeAxis(svg, x, domain[0], domain[1], H - m.b, W);
     el("line", {"class": "cutoff", x1: m.l, x2: W - m.r, y1: y(CUTOFF), y2: y(CUTOFF)}, svg);

@@ -1,0 +1,50 @@
+"""TRIPOD+AI (Collins et al., BMJ 2024): which reporting items this report covers, and where.
+
+Items are the checklist's evaluation-relevant ones; an item the report does not cover says so
+rather than being left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["TRIPOD_AI_ITEMS", "tripod_ai"]
+
+#: (item, what it asks, report section(s) covering it or None, note when not covered)
+TRIPOD_AI_ITEMS: tuple[tuple[str, str, tuple[str, ...] | None, str], ...] = (
+    ("5a", "Source of data and study dates", ("summary", "parameters"), ""),
+    ("6a", "Setting and eligibility of participants", ("summary",),
+     "the clinic's enrolled patients with paired PHQ-9 and recordings; eligibility is the clinic's own"),
+    ("7", "Data preparation and handling of missing data", ("summary",),
+     "unpaired PHQ-9s are counted with their reason; recordings without a voice score are left out"),
+    ("8a", "Outcome and how it was assessed", ("parameters",), "PHQ-9 total at or above the cut-off"),
+    ("9a", "Predictors: the voice deviations from the patient's baseline", ("summary",), ""),
+    ("10", "Sample size", ("summary",), "no formal sample-size calculation; small sections say insufficient data"),
+    ("12b", "Model type, building and internal validation", ("summary",), ""),
+    ("12c", "Model output and thresholds", ("three_way", "screening_accuracy"), ""),
+    ("12e", "Performance measures: discrimination, calibration, clinical utility",
+     ("screening_accuracy", "calibration", "decision_curve"), ""),
+    ("12f", "Heterogeneity across clusters (sites)", ("by_site",), ""),
+    ("12g", "Fairness: performance in subgroups", ("subgroups",), ""),
+    ("20a", "Participant flow and numbers with and without the outcome", ("summary",), ""),
+    ("20b", "Participant characteristics", None, "the report does not tabulate baseline characteristics"),
+    ("23a", "Performance estimates with confidence intervals", ("screening_accuracy", "calibration",
+                                                                "within_person", "between_person"), ""),
+    ("23b", "Results in key subgroups", ("subgroups", "by_site"), ""),
+    ("24", "Model updating", None, "a new model is activated only if it lowers out-of-fold error"),
+    ("27b", "How to use and interpret the output", ("three_way",), ""),
+)
+
+
+def tripod_ai(content: dict[str, Any]) -> dict[str, Any]:
+    """Each item with ``covered`` (true only when its sections exist and have data) and where."""
+    items = []
+    for item, asks, sections, note in TRIPOD_AI_ITEMS:
+        present = [s for s in sections or () if s in content]
+        with_data = [s for s in present if not isinstance(content[s], dict)
+                     or content[s].get("status", "ok") == "ok"]
+        covered = bool(sections) and bool(with_data)
+        why = note if covered or not sections else "its sections have insufficient data"
+        items.append({"item": item, "asks": asks, "covered": covered, "sections": present, "note": why})
+    return {"guideline": "TRIPOD+AI (Collins et al., BMJ 2024;385:e078378)", "items": items,
+            "n_covered": sum(i["covered"] for i in items), "n_items": len(items)}
