@@ -184,6 +184,7 @@ class AuditEvent(models.Model):
         CREATE = "create"
         UPDATE = "update"
         EXPORT = "export"
+        DENIED = "denied"  # a refused attempt to read or request something
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

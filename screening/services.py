@@ -461,8 +461,16 @@ def run_screening(*, now: datetime | None = None) -> dict[str, int]:
     return summary
 
 
-def validation_report_build(*, trigger: str = "manual"):
-    """Build and keep a PHQ-9 validation report (see :mod:`screening.modeling`)."""
+def validation_report_build(*, trigger: str = "manual", care_team_ids: list[int] | None = None):
+    """Build and keep a PHQ-9 validation report on ``care_team_ids``' patients, or every team's if None
+    (see :mod:`screening.modeling`)."""
     from screening.modeling import validation_report_build as build
 
-    return build(trigger=trigger)
+    return build(trigger=trigger, care_team_ids=care_team_ids)
+
+
+def validation_report_request(*, care_team_ids: list[int] | None, trigger: str) -> None:
+    """Queue a report build for these care teams (None: every team); the worker builds it, never a request."""
+    from screening.tasks import build_validation_report
+
+    build_validation_report.delay(care_team_ids=care_team_ids, trigger=trigger)

@@ -18,3 +18,9 @@ def run_screening() -> dict:
 @shared_task(acks_late=True)
 def weekly_validation_report() -> int:
     return services.validation_report_build(trigger="weekly").pk
+
+
+@shared_task(acks_late=True)
+def build_validation_report(care_team_ids: list[int] | None = None, trigger: str = "api") -> int:
+    """A report asked for through the API or the dashboard: these care teams' patients, or every team's."""
+    return services.validation_report_build(trigger=trigger, care_team_ids=care_team_ids).pk

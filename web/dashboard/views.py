@@ -18,10 +18,11 @@ from clinic.audit import audit_record, audit_record_many
 from clinic.models import Patient
 from clinic.selectors import patients_visible_to
 from screening.alerts import AlertTransitionError, alert_acknowledge, alert_resolve
-from screening.models import Alert, ValidationReport
+from screening.models import Alert
 from screening.reliability.icc import exceeds_mdc
 from screening.reliability.service import reliability_by_feature
-from screening.selectors import patient_timeline
+from screening.selectors import latest_validation_report, patient_timeline, report_scope
+from screening.services import validation_report_request
 from web.dashboard import selectors
 from web.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
 
@@ -194,36 +195,28 @@ def alert_resolve_view(request: HttpRequest, alert_id: int) -> HttpResponse:
     return _alert_action(request, alert_id, alert_resolve)
 
 
-def _report_builder():
-    """The screening code's report builder, or None while it does not exist yet."""
-    from screening import services as screening_services
-
-    return getattr(screening_services, "validation_report_build", None)
-
-
 @require_GET
 @login_required
 def validation_report(request: HttpRequest) -> HttpResponse:
-    report = ValidationReport.objects.order_by("-created_at", "-pk").first()
+    scope = report_scope(request.user)
+    report = latest_validation_report(scope) if scope != [] else None
     audit_record(request=request, action="read", resource="validation_report", object_id=report.pk if report else "")
     return render(request, "dashboard/validation.html", {
-        "report": report, "can_generate": _report_builder() is not None, "nav": "validation"})
+        "report": report, "can_generate": scope != [], "cross_team": scope is None, "nav": "validation"})
 
 
 @require_POST
 @login_required
 def validation_report_generate(request: HttpRequest) -> HttpResponse:
-    build = _report_builder()
-    if build is None:
-        messages.error(request, "Report generation is not available in this version of the screening service.")
+    scope = report_scope(request.user)
+    if scope == []:
+        audit_record(request=request, action="denied", resource="validation_report")
+        messages.error(request, "You are in no care team, so there is no report to generate for you.")
         return redirect("dashboard:validation")
-    try:
-        build(trigger="manual")
-    except Exception as exc:  # shown to the clinician; the report code owns its own logging
-        messages.error(request, f"The report could not be generated: {exc}")
-    else:
-        audit_record(request=request, action="export", resource="validation_report")
-        messages.success(request, "A new validation report has been generated.")
+    validation_report_request(care_team_ids=scope, trigger="dashboard")
+    audit_record(request=request, action="create", resource="validation_report")
+    messages.success(request, "A new validation report has been requested; it appears here when it is ready "
+                              "(reload in a minute or two).")
     return redirect("dashboard:validation")
 
 
