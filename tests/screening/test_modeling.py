@@ -70,14 +70,16 @@ def test_it_writes_the_report_in_each_format(screened, tmp_path, fmt, marker):
 def test_it_keeps_report_history_and_serves_the_latest(screened, api, django_user_model):
     from clinic.services import clinician_token_issue
 
-    user = django_user_model.objects.create_user("researcher", password="x-long-password")
+    user = django_user_model.objects.create_user("researcher", password="x-long-password", is_staff=True)
     token = clinician_token_issue(user=user)
     assert api(token).get("/api/v1/reports/phq9-validation/").status_code == 404
-    first = api(token).get("/api/v1/reports/phq9-validation/?refresh=1").json()
+    assert api(token).post("/api/v1/reports/phq9-validation/").status_code == 202  # built by the (eager) task
+    first = api(token).get("/api/v1/reports/phq9-validation/").json()
     services.validation_report_build(trigger="weekly")
     latest = api(token).get("/api/v1/reports/phq9-validation/").json()
     assert ValidationReport.objects.count() == 2 and latest["id"] != first["id"] and latest["trigger"] == "weekly"
-    assert "within_person" in latest["report"]
+    assert "within_person" in latest["report"] and latest["scope"] == "all"
+    assert sum(team["summary"]["n_phq9"] for team in latest["teams"]) == latest["report"]["summary"]["n_phq9"]
     assert api().get("/api/v1/reports/phq9-validation/").status_code == 401
 
 

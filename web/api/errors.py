@@ -8,6 +8,7 @@ handlers, which answer the same JSON for paths under ``/api/`` (see ``config/url
 from django.http import HttpRequest, JsonResponse
 from django.views import defaults
 from rest_framework import status
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -17,6 +18,9 @@ from clinic.services import UploadRejected
 def exception_handler(exc, context):
     if isinstance(exc, UploadRejected):
         return Response({"error": exc.code, "detail": exc.message}, status=exc.http_status)
+    if isinstance(exc, ParseError):  # never the parser's own words (library text)
+        exc = ParseError("The request body could not be read: check that it is well-formed and matches its "
+                         "Content-Type.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -123,7 +123,8 @@ class Phq9Serializer(serializers.ModelSerializer):
     patient = serializers.SlugRelatedField(slug_field="code", read_only=True)
     items = serializers.ListField(child=serializers.IntegerField(), read_only=True)
     severity = serializers.CharField(read_only=True)
-    entered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    entered_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                              help_text="The clinician who entered it; null for self-report.")
 
     class Meta:
         model = Phq9Response
