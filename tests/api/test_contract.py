@@ -117,3 +117,13 @@ def test_it_serves_a_schema_with_typed_bodies_and_declared_errors(client):
                     assert body["schema"] != {"type": "object"}, (method, path, code, media)
     listed = schema["paths"]["/api/v1/recordings/"]["get"]["responses"]["200"]["content"]["application/json"]
     assert listed["schema"]["$ref"].endswith("PaginatedRecordingList")
+
+
+def test_django_error_handlers_answer_json_under_the_api_only(rf):
+    from web.api import errors
+
+    for handler, code in ((errors.server_error, 500), (errors.bad_request, 400), (errors.permission_denied, 403)):
+        api_response = handler(rf.get("/api/v1/anything/"), *([] if code == 500 else [Exception()]))
+        assert api_response.status_code == code and api_response["Content-Type"] == "application/json"
+        page = handler(rf.get("/dashboard-page/"), *([] if code == 500 else [Exception()]))
+        assert page.status_code == code and not page["Content-Type"].startswith("application/json")
