@@ -102,7 +102,7 @@ def _check_recorded_at(patient: Patient, recorded_at: datetime | None) -> None:
         )
     try:
         local_day = recorded_at.astimezone(ZoneInfo(patient.timezone)).date()
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         local_day = recorded_at.date()
     if local_day < patient.enrolled_on:
         raise UploadRejected(

@@ -180,6 +180,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies everywhere (the upload view alone reads multipart), so a body means one thing.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "web.api.schema.ApiAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "web.api.pagination.ApiCursorPagination",
     "EXCEPTION_HANDLER": "web.api.errors.exception_handler",

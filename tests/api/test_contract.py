@@ -127,3 +127,13 @@ def test_django_error_handlers_answer_json_under_the_api_only(rf):
         assert api_response.status_code == code and api_response["Content-Type"] == "application/json"
         page = handler(rf.get("/dashboard-page/"), *([] if code == 500 else [Exception()]))
         assert page.status_code == code and not page["Content-Type"].startswith("application/json")
+
+
+def test_it_reads_json_bodies_and_checks_time_zones(cast, api):
+    client = api(cast.alice_token)
+    form = client.post("/api/v1/patients/", {"code": "N-002", "timezone": ""}, format="multipart")
+    assert form.status_code == 415 and form.json()["error"] == "unsupported_media_type"
+    bad = client.post("/api/v1/patients/", {"code": "N-002", "timezone": "Mars/Olympus"}, format="json")
+    assert bad.status_code == 400 and "timezone" in bad.json()["fields"]
+    assert client.post("/api/v1/patients/", {"code": "N-002", "timezone": "Europe/Vienna"},
+                       format="json").status_code == 201

@@ -24,6 +24,15 @@ class PatientSerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
         extra_kwargs = {"enrolled_on": {"required": False}}
 
+    def validate_timezone(self, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise serializers.ValidationError("Not a time zone name such as Europe/Vienna or UTC.") from None
+        return value
+
 
 class PatientCreatedSerializer(PatientSerializer):
     upload_token = serializers.CharField(read_only=True, help_text="Shown once; only its hash is stored.")
