@@ -218,6 +218,7 @@ class AuditEvent(models.Model):
         UPDATE = "update"
         EXPORT = "export"
         DELETE = "delete"
+        DENIED = "denied"  # a refused attempt to read or request something
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -5,6 +5,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -121,11 +122,38 @@ def _sha256(upload: UploadedFile) -> str:
 
 
 def _existing(patient: Patient, *, sha256: str, idempotency_key: str | None) -> Recording | None:
+    """The recording this upload repeats, if any; a key already used for other audio is a 422."""
     if idempotency_key:
         found = Recording.objects.filter(patient=patient, idempotency_key=idempotency_key).first()
+        if found and found.sha256 != sha256:
+            raise UploadRejected(
+                "This Idempotency-Key was already used for a different recording; use a new key for new audio.",
+                code="idempotency_key_reused", http_status=422,
+            )
         if found:
             return found
     return Recording.objects.filter(patient=patient, sha256=sha256).first()
+
+
+def _check_recorded_at(patient: Patient, recorded_at: datetime | None) -> None:
+    """Refuse a recording time in the future (beyond the allowed clock skew) or before enrolment."""
+    if recorded_at is None:
+        return
+    now = timezone.now()
+    if (recorded_at - now).total_seconds() > settings.CADENCE_MAX_CLOCK_SKEW_S:
+        raise UploadRejected(
+            f"recorded_at ({recorded_at.isoformat()}) is in the future; the server's time is "
+            f"{now.replace(microsecond=0).isoformat()}. Check the device clock.", code="recorded_in_future",
+        )
+    try:
+        local_day = recorded_at.astimezone(ZoneInfo(patient.timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        local_day = recorded_at.date()
+    if local_day < patient.enrolled_on:
+        raise UploadRejected(
+            f"recorded_at ({recorded_at.isoformat()}) is before the patient's enrolment on "
+            f"{patient.enrolled_on.isoformat()}.", code="recorded_before_enrolment",
+        )
 
 
 def _probe_or_reject(upload: UploadedFile):
@@ -156,7 +184,9 @@ def recording_ingest(
 
     ``device_model`` is the phone model the app reports (kept so a change of phone can be told
     apart from a change of voice); codec, bit rate and sample rate come from the file itself.
+    The same ``idempotency_key`` with different audio is refused (422) and the first recording stays as it was.
     """
+    _check_recorded_at(patient, recorded_at)
     if task not in Task.values:
         raise UploadRejected(f"Unknown task {task!r}; use one of: {', '.join(Task.values)}.", code="invalid_task")
     try:

@@ -208,6 +208,11 @@ CADENCE_CLINICIAN_TOKEN_TTL_S = env_int("CADENCE_CLINICIAN_TOKEN_TTL_S", 12 * 36
 CADENCE_MAX_UPLOAD_BYTES = env_int("CADENCE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 CADENCE_MIN_DURATION_S = env_float("CADENCE_MIN_DURATION_S", 3.0)
 CADENCE_MAX_DURATION_S = env_float("CADENCE_MAX_DURATION_S", 20 * 60.0)
+# A recording's recorded_at may lie this far in the future (phone clocks drift); later is refused.
+CADENCE_MAX_CLOCK_SKEW_S = env_int("CADENCE_MAX_CLOCK_SKEW_S", 5 * 60)
+# API lists: items per page by default and at most (?page_size=).
+CADENCE_API_PAGE_SIZE = env_int("CADENCE_API_PAGE_SIZE", 50)
+CADENCE_API_MAX_PAGE_SIZE = env_int("CADENCE_API_MAX_PAGE_SIZE", 500)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
@@ -238,9 +243,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
-    "PAGE_SIZE": 100,
+    # JSON bodies everywhere (the upload view alone reads multipart), so a body means one thing.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "web.api.schema.ApiAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "web.api.pagination.ApiCursorPagination",
     "EXCEPTION_HANDLER": "web.api.errors.exception_handler",
     # Counted in the shared cache above. "upload" is per patient token.
     "DEFAULT_THROTTLE_RATES": {
@@ -259,6 +265,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # Celery

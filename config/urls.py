@@ -18,3 +18,8 @@ urlpatterns = [
     path("r/", include("web.recorder.urls")),
     path("", include("web.dashboard.urls")),
 ]
+
+handler400 = "web.api.errors.bad_request"
+handler403 = "web.api.errors.permission_denied"
+handler404 = "web.api.errors.not_found"
+handler500 = "web.api.errors.server_error"

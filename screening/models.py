@@ -114,9 +114,14 @@ class ValidationReport(models.Model):
     trigger = models.CharField(max_length=16, default="manual")
     payload = models.JSONField()
     html = models.TextField()
+    care_team_ids = models.JSONField(
+        null=True, blank=True, help_text="Care teams whose patients the report covers; null: every team.")
+    team_summaries = models.JSONField(
+        default=list, blank=True, help_text="Cross-team reports: each care team's summary section.")
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("view_cross_team_report", "Can read and request the cross-team validation report")]
 
 
 class FeatureReliability(models.Model):

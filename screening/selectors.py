@@ -92,3 +92,26 @@ def patient_timeline(*, patient: Patient) -> dict:
         "phq9": [_phq9_row(p) for p in Phq9Response.objects.filter(patient=patient).order_by("answered_at")],
         "alerts": [_alert_row(a) for a in Alert.objects.filter(patient=patient).order_by("-created_at")],
     }
+
+
+#: Who may read and request the cross-team report: staff, or a user holding this permission
+#: (e.g. through the "research" group, see docs/api.md).
+CROSS_TEAM_REPORT_PERMISSION = "screening.view_cross_team_report"
+
+
+def report_scope(user) -> list[int] | None:
+    """The care teams whose validation report ``user`` reads: None for every team (research role),
+    else their own teams' ids (an empty list: no team, so no report)."""
+    if user.is_staff or user.has_perm(CROSS_TEAM_REPORT_PERMISSION):
+        return None
+    return sorted(user.care_teams.values_list("pk", flat=True))
+
+
+def latest_validation_report(care_team_ids: list[int] | None):
+    """The newest report built for exactly this scope, or None."""
+    from screening.models import ValidationReport
+
+    reports = ValidationReport.objects.order_by("-created_at", "-pk")
+    if care_team_ids is None:
+        return reports.filter(care_team_ids__isnull=True).first()
+    return reports.filter(care_team_ids=sorted(care_team_ids)).first()

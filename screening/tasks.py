@@ -21,6 +21,6 @@ def weekly_validation_report() -> int:
 
 
 @shared_task(acks_late=True)
-def build_validation_report(trigger: str = "api") -> int:
-    """A report someone asked for (API or dashboard); the web request only queues this."""
-    return modeling.validation_report_build(trigger=trigger).pk
+def build_validation_report(care_team_ids: list[int] | None = None, trigger: str = "api") -> int:
+    """A report asked for through the API or the dashboard: these care teams' patients, or every team's."""
+    return modeling.validation_report_build(trigger=trigger, care_team_ids=care_team_ids).pk

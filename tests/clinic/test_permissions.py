@@ -52,7 +52,7 @@ def test_it_scopes_patient_a_data(cast, objects, api, who, expected, url, settin
 def test_it_lists_only_what_each_may_see(cast, objects, api, who, visible, url):
     response = api(_who(cast, who)).get(url)
     assert response.status_code == 200
-    assert {row["patient"] for row in response.json()} == visible
+    assert {row["patient"] for row in response.json()["results"]} == visible
 
 
 @pytest.mark.parametrize("url", ["/api/v1/recordings/", "/api/v1/phq9/", "/api/v1/patients/"])
@@ -63,8 +63,8 @@ def test_it_refuses_anonymous_lists(cast, api, url):
 
 
 def test_it_lists_patients_only_for_the_care_team(cast, api):
-    assert [p["code"] for p in api(cast.alice_token).get("/api/v1/patients/").json()] == ["N-001"]
-    assert [p["code"] for p in api(cast.charlie_token).get("/api/v1/patients/").json()] == ["S-001"]
+    assert [p["code"] for p in api(cast.alice_token).get("/api/v1/patients/").json()["results"]] == ["N-001"]
+    assert [p["code"] for p in api(cast.charlie_token).get("/api/v1/patients/").json()["results"]] == ["S-001"]
     assert api(cast.key_a).get("/api/v1/patients/").status_code == 403
 
 

@@ -6,6 +6,7 @@ import struct
 import numpy as np
 import pytest
 import soundfile as sf
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from clinic.models import Recording
 from tests.conftest import tone_wav
@@ -82,11 +83,45 @@ def test_it_keeps_one_record_for_the_same_file(cast, api):
     assert Recording.objects.filter(patient=cast.patient_a).count() == 1
 
 
-def test_it_keeps_one_record_for_the_same_idempotency_key(cast, api):
+def test_it_keeps_one_record_for_the_same_idempotency_key_and_content(cast, api):
     first = _post(api, cast.key_a, tone_wav(seed=1), HTTP_IDEMPOTENCY_KEY="retry-1")
-    second = _post(api, cast.key_a, tone_wav(seed=2), HTTP_IDEMPOTENCY_KEY="retry-1")
-    assert first.json()["id"] == second.json()["id"]
+    again = _post(api, cast.key_a, tone_wav(seed=1), HTTP_IDEMPOTENCY_KEY="retry-1")
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert first.json()["id"] == again.json()["id"]
     assert Recording.objects.count() == 1
+
+
+def test_it_refuses_a_reused_idempotency_key_with_other_audio_and_keeps_the_first(cast, api):
+    first = _post(api, cast.key_a, tone_wav(seed=1), HTTP_IDEMPOTENCY_KEY="retry-1")
+    kept = Recording.objects.get(pk=first.json()["id"])
+    second = _post(api, cast.key_a, tone_wav(seed=2), HTTP_IDEMPOTENCY_KEY="retry-1")
+    assert second.status_code == 422
+    assert second.json()["error"] == "idempotency_key_reused"
+    assert Recording.objects.count() == 1
+    assert Recording.objects.get(pk=kept.pk).sha256 == kept.sha256
+
+
+@pytest.mark.parametrize("recorded_at,code", [
+    ("2099-01-01T00:00:00Z", "recorded_in_future"),
+    ("2001-01-01T00:00:00Z", "recorded_before_enrolment"),
+])
+def test_it_refuses_impossible_recording_times_with_the_reason(cast, api, recorded_at, code):
+    response = api(cast.key_a).post("/api/v1/recordings/", {"audio": SimpleUploadedFile("a.wav", tone_wav(seed=5)),
+                                                            "recorded_at": recorded_at}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["error"] == code and recorded_at[:10] in response.json()["detail"]
+    assert Recording.objects.count() == 0
+
+
+def test_it_allows_a_small_clock_skew(cast, api, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ahead = (timezone.now() + timedelta(seconds=settings.CADENCE_MAX_CLOCK_SKEW_S // 2)).isoformat()
+    response = api(cast.key_a).post("/api/v1/recordings/", {"audio": SimpleUploadedFile("a.wav", tone_wav(seed=6)),
+                                                            "recorded_at": ahead}, format="multipart")
+    assert response.status_code == 202
 
 
 def test_it_lets_two_patients_upload_the_same_file(cast, api):

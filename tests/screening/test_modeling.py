@@ -92,17 +92,16 @@ def test_it_keeps_report_history_and_serves_the_latest(screened, api, django_use
     settings.CADENCE_REPORT_BOOTSTRAP = 50
     from clinic.services import clinician_token_issue
 
-    user = django_user_model.objects.create_user("researcher", password="x-long-password")
+    user = django_user_model.objects.create_user("researcher", password="x-long-password", is_staff=True)
     token = clinician_token_issue(user=user)
     assert api(token).get("/api/v1/reports/phq9-validation/").status_code == 404
-    queued = api(token).get("/api/v1/reports/phq9-validation/?refresh=1")
-    assert queued.status_code == 202 and queued.json()["status"] == "queued"
-    first = api(token).get("/api/v1/reports/phq9-validation/").json()  # the eager worker built it
-    assert first["trigger"] == "api"
+    assert api(token).post("/api/v1/reports/phq9-validation/").status_code == 202  # built by the (eager) task
+    first = api(token).get("/api/v1/reports/phq9-validation/").json()
     tasks.weekly_validation_report()
     latest = api(token).get("/api/v1/reports/phq9-validation/").json()
     assert ValidationReport.objects.count() == 2 and latest["id"] != first["id"] and latest["trigger"] == "weekly"
-    assert "within_person" in latest["report"]
+    assert "within_person" in latest["report"] and latest["scope"] == "all"
+    assert sum(team["summary"]["n_phq9"] for team in latest["teams"]) == latest["report"]["summary"]["n_phq9"]
     assert api().get("/api/v1/reports/phq9-validation/").status_code == 401
 
 

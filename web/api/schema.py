@@ -1,6 +1,7 @@
-"""OpenAPI description of the bearer-token scheme."""
+"""OpenAPI description: the bearer-token scheme, and every error status each operation can answer."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -13,3 +14,47 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "A clinician token from /api/v1/auth/token/ or a patient's upload token.",
         }
+
+
+#: Error statuses every operation may answer, with why.
+COMMON_ERRORS = {
+    "400": "Invalid input: a query parameter or field (see `fields`).",
+    "401": "Not authenticated, or the token is invalid, revoked or expired.",
+    "403": "Authenticated, but this kind of caller may not do this.",
+    "404": "Nothing there, or not yours to see (the same answer for both).",
+}
+#: Error statuses of requests with a body.
+BODY_ERRORS = {"415": "The body's media type is not one this operation reads."}
+#: Extra error statuses of particular operations, by operationId.
+OPERATION_ERRORS = {
+    "v1_recordings_create": {
+        "413": "The upload is larger than the size limit.",
+        "415": "Not audio, or a codec or sample rate that cannot be analysed.",
+        "422": "Too short or too long, or an Idempotency-Key already used for a different file.",
+        "429": "Too many uploads; retry after the Retry-After seconds.",
+    },
+    "v1_auth_token_create": {"429": "Too many attempts; retry after the Retry-After seconds."},
+    "v1_enrolment_links_redeem_create": {
+        "410": "The link was already used, has expired, or the patient's monitoring has ended.",
+        "429": "Too many attempts; retry after the Retry-After seconds.",
+    },
+}
+
+
+class ApiAutoSchema(AutoSchema):
+    """Declares the JSON error body for every status an operation may answer besides its success."""
+
+    def _get_response_bodies(self, direction="response"):
+        from web.api.serializers import ErrorSerializer
+
+        responses = super()._get_response_bodies(direction)
+        errors = dict(COMMON_ERRORS)
+        if self.method in ("POST", "PUT", "PATCH"):
+            errors |= BODY_ERRORS
+        errors |= OPERATION_ERRORS.get(self.get_operation_id(), {})
+        for code, description in errors.items():
+            if code not in responses:
+                response = self._get_response_for_code(ErrorSerializer, code, media_types=["application/json"],
+                                                       direction=direction)
+                responses[code] = response | {"description": description}
+        return responses

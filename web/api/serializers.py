@@ -40,6 +40,15 @@ class PatientSerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
         extra_kwargs = {"enrolled_on": {"required": False}}
 
+    def validate_timezone(self, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise serializers.ValidationError("Not a time zone name such as Europe/Vienna or UTC.") from None
+        return value
+
 
 class PatientCreatedSerializer(PatientSerializer):
     upload_token = serializers.CharField(read_only=True, help_text="Shown once; only its hash is stored.")
@@ -57,9 +66,24 @@ class EnrolmentRedeemSerializer(serializers.Serializer):
     link = serializers.CharField(max_length=128, help_text="The key after '#' in the enrolment URL.")
 
 
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField(help_text="A stable machine-readable code, e.g. not_found, invalid.")
+    detail = serializers.CharField(help_text="A sentence a person can read.")
+    fields = serializers.DictField(
+        child=serializers.JSONField(), required=False,
+        help_text="For invalid input: each offending field (or query parameter) with its problems.")
+
+
+class UploadTokenSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The patient's id.")
+    upload_token = serializers.CharField(help_text="Shown once; only its hash is stored.")
+
+
 class RecordingUploadSerializer(serializers.Serializer):
-    audio = serializers.FileField(allow_empty_file=True)
-    recorded_at = serializers.DateTimeField(required=False)
+    audio = serializers.FileField(allow_empty_file=True, help_text="The recording (WAV, FLAC, Ogg, WebM, MP3, M4A).")
+    recorded_at = serializers.DateTimeField(
+        required=False, help_text="When the patient spoke (default: now). Not in the future beyond a small clock "
+                                  "skew, not before enrolment.")
     task = serializers.ChoiceField(choices=Task.choices, default=Task.FREE_SPEECH,
                                    help_text="What the patient was asked to do; baselines are kept per task.")
     task_detail = serializers.CharField(
@@ -77,6 +101,22 @@ class RecordingAcceptedSerializer(serializers.Serializer):
 
 
 class FeatureSetSerializer(serializers.ModelSerializer):
+    """One version of a recording's features; the embedding only when asked for (``?include=embedding``)."""
+
+    features = serializers.DictField(child=serializers.FloatField(allow_null=True),
+                                     help_text="Feature name -> value (null where undefined).")
+    quality = serializers.DictField(child=serializers.JSONField(), help_text="Quality checks and their values.")
+    embedding = serializers.ListField(child=serializers.FloatField(), allow_null=True, required=False,
+                                      help_text="256-number speaker embedding; only with ?include=embedding.")
+    emotion = serializers.DictField(child=serializers.JSONField(), allow_null=True,
+                                    help_text="Speech-emotion estimates, null while no model is active.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.context.get("include_embedding") is False:  # the views always say; the schema lists it
+            fields.pop("embedding")
+        return fields
+
     class Meta:
         model = FeatureSet
         fields = ["version", "features", "quality", "embedding", "speaker_similarity", "speaker_mismatch",
@@ -111,15 +151,26 @@ class Phq9InputSerializer(serializers.Serializer):
     )
     difficulty = serializers.IntegerField(min_value=0, max_value=3, required=False, allow_null=True)
     answered_at = serializers.DateTimeField()
+    patient = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1,
+        help_text="Clinicians: the patient answered for (or ?patient=); ignored for a patient's own app.")
 
 
 class Phq9Serializer(serializers.ModelSerializer):
     patient = serializers.SlugRelatedField(slug_field="code", read_only=True)
     items = serializers.ListField(child=serializers.IntegerField(), read_only=True)
     severity = serializers.CharField(read_only=True)
-    entered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    entered_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                              help_text="The clinician who entered it; null for self-report.")
 
     class Meta:
         model = Phq9Response
         fields = ["id", "patient", "items", "difficulty", "total", "severity", "answered_at", "source",
                   "entered_by", "created_at"]
+
+
+class FhirBundleSerializer(serializers.Serializer):
+    resourceType = serializers.CharField(help_text='"Bundle"')  # noqa: N815 (FHIR's name)
+    type = serializers.CharField(help_text='"collection"')
+    entry = serializers.ListField(child=serializers.DictField(child=serializers.JSONField()),
+                                  help_text="QuestionnaireResponse and Observation resources.")

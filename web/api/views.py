@@ -7,7 +7,8 @@ from django.contrib.auth.models import update_last_login
 from django.db import transaction
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -21,6 +22,17 @@ from clinic.audit import audit_record, audit_record_many
 from clinic.models import Patient
 from clinic.principals import PatientPrincipal
 from web.api import serializers as s
+from web.api.pagination import ApiCursorPagination
+from web.api.params import (
+    ExportQuery,
+    ListQuery,
+    PatientFilterQuery,
+    Phq9PostQuery,
+    Query,
+    RecordingDetailQuery,
+    RecordingListQuery,
+    parse,
+)
 from web.api.permissions import IsClinician, IsPatient
 from web.api.throttles import LoginThrottle, UploadThrottle
 from web.recorder.links import enrolment_url
@@ -49,21 +61,33 @@ class TokenView(APIView):
 
 
 def visible_patient(request, patient_id: int) -> Patient:
-    patient = get_object_or_404(selectors.patients_visible_to(request.user), pk=patient_id)
-    return patient
+    """The patient if the caller may see them; a 404 otherwise, exactly as for an id that does not exist."""
+    return get_object_or_404(selectors.patients_visible_to(request.user), pk=patient_id)
+
+
+def paginated(view: APIView, request, queryset, serializer, *, resource: str, context: dict | None = None):
+    """One page of ``queryset`` in the list envelope; staff reads of the patients on it are audited."""
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    patients = [row if isinstance(row, Patient) else row.patient for row in page]
+    audit_record_many(request=request, resource=resource, patients=list({p.pk: p for p in patients}.values()))
+    return paginator.get_paginated_response(serializer(page, many=True, context=context or {}).data)
 
 
 class PatientListView(APIView):
     permission_classes = [IsClinician]
+    pagination_class = ApiCursorPagination
+    ordering = ("code",)
 
-    @extend_schema(responses=s.PatientSerializer(many=True))
+    @extend_schema(parameters=[ListQuery], responses=s.PatientSerializer(many=True))
     def get(self, request):
-        patients = list(selectors.patients_visible_to(request.user))
-        audit_record_many(request=request, resource="patient", patients=patients)
-        return Response(s.PatientSerializer(patients, many=True).data)
+        parse(ListQuery, request)
+        return paginated(self, request, selectors.patients_visible_to(request.user), s.PatientSerializer,
+                         resource="patient")
 
     @extend_schema(request=s.PatientSerializer, responses={201: s.PatientCreatedSerializer})
     def post(self, request):
+        parse(Query, request)
         data = s.PatientSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
@@ -81,6 +105,7 @@ class PatientListView(APIView):
 class PatientDetailView(APIView):
     @extend_schema(responses=s.PatientSerializer)
     def get(self, request, patient_id: int):
+        parse(Query, request)
         patient = visible_patient(request, patient_id)
         audit_record(request=request, action="read", resource="patient", patient=patient, object_id=patient.pk)
         return Response(s.PatientSerializer(patient).data)
@@ -88,6 +113,7 @@ class PatientDetailView(APIView):
     @extend_schema(request=s.PatientSerializer, responses=s.PatientSerializer)
     def patch(self, request, patient_id: int):
         """Clinicians update demographics or end monitoring (``active: false``); the code and team stay."""
+        parse(Query, request)
         if isinstance(request.user, PatientPrincipal):
             raise NotFound()
         patient = visible_patient(request, patient_id)
@@ -106,8 +132,9 @@ class UploadTokenView(APIView):
 
     permission_classes = [IsClinician]
 
-    @extend_schema(request=None, responses={201: dict})
+    @extend_schema(request=None, responses={201: s.UploadTokenSerializer})
     def post(self, request, patient_id: int):
+        parse(Query, request)
         patient = visible_patient(request, patient_id)
         key = services.upload_token_rotate(patient=patient)
         audit_record(request=request, action="update", resource="upload_token", patient=patient, object_id=patient.pk)
@@ -147,8 +174,17 @@ class EnrolmentRedeemView(APIView):
         return Response({"token": token, "token_type": "Bearer"}, status=status.HTTP_201_CREATED)
 
 
+def _only_patient(request, query: dict) -> dict:
+    """``?patient=`` as a filter; a patient the caller may not see is a 404, never an empty list."""
+    if "patient" not in query:
+        return {}
+    return {"patient_id": visible_patient(request, query["patient"]).pk}
+
+
 class RecordingListView(APIView):
     parser_classes = [MultiPartParser, FormParser]
+    pagination_class = ApiCursorPagination
+    ordering = ("-recorded_at", "-pk")
 
     def get_permissions(self):
         return [IsPatient()] if self.request.method == "POST" else super().get_permissions()
@@ -156,27 +192,27 @@ class RecordingListView(APIView):
     def get_throttles(self):
         return [UploadThrottle()] if self.request.method == "POST" else super().get_throttles()
 
-    @extend_schema(
-        parameters=[OpenApiParameter("patient", int, description="Clinicians: one patient's recordings")],
-        responses=s.RecordingSerializer(many=True),
-    )
+    @extend_schema(parameters=[RecordingListQuery], responses=s.RecordingSerializer(many=True))
     def get(self, request):
-        recordings = selectors.recordings_visible_to(request.user).select_related("patient")
-        recordings = recordings.prefetch_related("feature_sets")
-        if "patient" in request.query_params:
-            recordings = recordings.filter(patient_id=request.query_params["patient"])
-        recordings = list(recordings[:500])
-        audit_record_many(request=request, resource="recording",
-                          patients=list({r.patient_id: r.patient for r in recordings}.values()))
-        return Response(s.RecordingSerializer(recordings, many=True).data)
+        query = parse(RecordingListQuery, request)
+        recordings = selectors.recordings_visible_to(request.user).filter(**_only_patient(request, query))
+        recordings = recordings.select_related("patient").prefetch_related("feature_sets")
+        return paginated(self, request, recordings, s.RecordingSerializer, resource="recording",
+                         context={"include_embedding": query.get("include") == "embedding"})
 
     @extend_schema(
         request={"multipart/form-data": s.RecordingUploadSerializer},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
-                    OpenApiParameter("X-Device-Model", str, OpenApiParameter.HEADER, required=False)],
+        parameters=[OpenApiParameter(
+            "Idempotency-Key", {"type": "string", "maxLength": 128}, OpenApiParameter.HEADER, required=False,
+            description="Retry-safe key (at most 128 characters): the same key with the same file answers the "
+                        "same recording; with a different file, 422."),
+            OpenApiParameter("X-Device-Model", {"type": "string", "maxLength": 64}, OpenApiParameter.HEADER,
+                             required=False, description="The phone model, if the app knows it (or form field "
+                                                         "device_model).")],
         responses={202: s.RecordingAcceptedSerializer, 200: s.RecordingAcceptedSerializer},
     )
     def post(self, request):
+        parse(Query, request)
         if int(request.META.get("CONTENT_LENGTH") or 0) > settings.CADENCE_MAX_UPLOAD_BYTES + 64 * 1024:
             raise services.UploadRejected(
                 f"The upload is larger than the {settings.CADENCE_MAX_UPLOAD_BYTES}-byte limit.",
@@ -200,25 +236,32 @@ class RecordingListView(APIView):
 
 
 class RecordingDetailView(APIView):
-    @extend_schema(responses=s.RecordingSerializer)
+    @extend_schema(parameters=[RecordingDetailQuery], responses=s.RecordingSerializer)
     def get(self, request, recording_id: int):
+        query = parse(RecordingDetailQuery, request)
         queryset = selectors.recordings_visible_to(request.user).select_related("patient")
         recording = get_object_or_404(queryset.prefetch_related("feature_sets"), pk=recording_id)
         audit_record(request=request, action="read", resource="recording", patient=recording.patient,
                      object_id=recording.pk)
-        return Response(s.RecordingSerializer(recording).data)
+        context = {"include_embedding": query.get("include") == "embedding"}
+        return Response(s.RecordingSerializer(recording, context=context).data)
+
+
+AUDIO_MEDIA_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "webm": "audio/webm",
+                     "mp3": "audio/mpeg", "m4a": "audio/mp4", "3gp": "audio/3gpp", "amr": "audio/amr",
+                     "caf": "audio/x-caf", "au": "audio/basic"}
 
 
 class RecordingAudioView(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(responses={
+        (200, media): OpenApiTypes.BINARY for media in [*AUDIO_MEDIA_TYPES.values(), "application/octet-stream"]})
     def get(self, request, recording_id: int):
+        parse(Query, request)
         recording = get_object_or_404(selectors.recordings_visible_to(request.user).select_related("patient"),
                                       pk=recording_id)
         audit_record(request=request, action="read", resource="recording_audio", patient=recording.patient,
                      object_id=recording.pk)
-        content_type = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "webm": "audio/webm",
-                        "mp3": "audio/mpeg", "m4a": "audio/mp4", "3gp": "audio/3gpp", "amr": "audio/amr",
-                        "caf": "audio/x-caf", "au": "audio/basic"}.get(recording.container, "application/octet-stream")
+        content_type = AUDIO_MEDIA_TYPES.get(recording.container, "application/octet-stream")
         response = FileResponse(recording.file.open("rb"), content_type=content_type)
         response["Cache-Control"] = "private, no-store"
         return response
@@ -227,34 +270,29 @@ class RecordingAudioView(APIView):
 class Phq9ListView(APIView):
     """Patients answer for themselves; clinicians enter on a patient's behalf (recorded as such)."""
 
-    @extend_schema(
-        parameters=[OpenApiParameter("patient", int, description="Clinicians: the patient")],
-        responses=s.Phq9Serializer(many=True),
-    )
-    def get(self, request):
-        responses = selectors.phq9_visible_to(request.user).select_related("patient", "entered_by")
-        if "patient" in request.query_params:
-            responses = responses.filter(patient_id=request.query_params["patient"])
-        responses = list(responses[:1000])
-        audit_record_many(request=request, resource="phq9",
-                          patients=list({r.patient_id: r.patient for r in responses}.values()))
-        return Response(s.Phq9Serializer(responses, many=True).data)
+    pagination_class = ApiCursorPagination
+    ordering = ("-answered_at", "-pk")
 
-    @extend_schema(
-        request=s.Phq9InputSerializer,
-        parameters=[OpenApiParameter("patient", int, description="Clinicians: the patient answered for")],
-        responses={201: s.Phq9Serializer},
-    )
+    @extend_schema(parameters=[PatientFilterQuery], responses=s.Phq9Serializer(many=True))
+    def get(self, request):
+        query = parse(PatientFilterQuery, request)
+        responses = selectors.phq9_visible_to(request.user).filter(**_only_patient(request, query))
+        return paginated(self, request, responses.select_related("patient", "entered_by"), s.Phq9Serializer,
+                         resource="phq9")
+
+    @extend_schema(request=s.Phq9InputSerializer, parameters=[Phq9PostQuery], responses={201: s.Phq9Serializer})
     def post(self, request):
+        query = parse(Phq9PostQuery, request)
         data = s.Phq9InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if isinstance(request.user, PatientPrincipal):
             patient, entered_by = request.user.patient, None
         else:
-            patient_id = request.query_params.get("patient") or request.data.get("patient")
+            patient_id = query.get("patient") or data.validated_data.pop("patient", None)
             if not patient_id:
                 raise ValidationError({"patient": ["Say which patient this PHQ-9 is for."]})
             patient, entered_by = visible_patient(request, patient_id), request.user
+        data.validated_data.pop("patient", None)
         with transaction.atomic():
             response = services.phq9_record(patient=patient, entered_by=entered_by, **data.validated_data)
             audit_record(request=request, action="create", resource="phq9", patient=patient, object_id=response.pk)
@@ -264,11 +302,13 @@ class Phq9ListView(APIView):
 class Phq9ExportView(APIView):
     """A patient's PHQ-9 history as FHIR R4 (Bundle) or CSV."""
 
-    @extend_schema(parameters=[OpenApiParameter("as", str, enum=["fhir", "csv"], description="Export format")],
-                   responses={(200, "application/fhir+json"): dict, (200, "text/csv"): str})
+    @extend_schema(parameters=[ExportQuery], responses={
+        (200, "application/fhir+json"): OpenApiResponse(s.FhirBundleSerializer, description="FHIR R4 Bundle"),
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One row per PHQ-9")})
     def get(self, request, patient_id: int):
         import csv
 
+        query = parse(ExportQuery, request)
         from django.http import HttpResponse, JsonResponse
 
         from clinic import fhir
@@ -276,7 +316,7 @@ class Phq9ExportView(APIView):
         patient = visible_patient(request, patient_id)
         responses = list(patient.phq9_responses.select_related("patient", "entered_by").order_by("answered_at"))
         audit_record(request=request, action="export", resource="phq9", patient=patient, object_id=patient.pk)
-        if request.query_params.get("as", "fhir") == "csv":
+        if query["as"] == "csv":
             out = HttpResponse(content_type="text/csv")
             out["Content-Disposition"] = f'attachment; filename="phq9-{patient.code}.csv"'
             writer = csv.writer(out)

@@ -22,10 +22,10 @@ from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS
 from clinic.selectors import patients_visible_to
 from screening.alerts import AlertTransitionError, alert_acknowledge, alert_resolve
 from screening.modeling import validation_report_request
-from screening.models import Alert, ValidationReport
+from screening.models import Alert
 from screening.reliability.icc import exceeds_mdc
 from screening.reliability.service import reliability_by_feature
-from screening.selectors import patient_timeline
+from screening.selectors import latest_validation_report, patient_timeline, report_scope
 from web.dashboard import selectors
 from web.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
 from web.recorder.links import enrolment_url, qr_svg
@@ -222,21 +222,28 @@ def alert_resolve_view(request: HttpRequest, alert_id: int) -> HttpResponse:
 @require_GET
 @login_required
 def validation_report(request: HttpRequest) -> HttpResponse:
-    report = ValidationReport.objects.order_by("-created_at", "-pk").first()
+    scope = report_scope(request.user)
+    report = latest_validation_report(scope) if scope != [] else None
     audit_record(request=request, action="read", resource="validation_report", object_id=report.pk if report else "")
-    return render(request, "dashboard/validation.html", {"report": report, "can_generate": True, "nav": "validation"})
+    return render(request, "dashboard/validation.html", {
+        "report": report, "can_generate": scope != [], "cross_team": scope is None, "nav": "validation"})
 
 
 @require_POST
 @login_required
 def validation_report_generate(request: HttpRequest) -> HttpResponse:
     """Queue a report for the worker; building one takes minutes and never runs in a web request."""
+    scope = report_scope(request.user)
+    if scope == []:
+        audit_record(request=request, action="denied", resource="validation_report")
+        messages.error(request, "You are in no care team, so there is no report to generate for you.")
+        return redirect("dashboard:validation")
     try:
-        validation_report_request(trigger="manual")
+        validation_report_request(care_team_ids=scope, trigger="dashboard")
     except KombuOperationalError:  # the broker is unreachable; the message names no internals
         messages.error(request, "The report could not be queued: the task queue is unavailable. Try again later.")
     else:
-        audit_record(request=request, action="export", resource="validation_report")
+        audit_record(request=request, action="create", resource="validation_report")
         messages.success(request, "A new validation report has been queued; it appears here when the worker has "
                                   "built it (usually within a few minutes).")
     return redirect("dashboard:validation")

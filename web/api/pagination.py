@@ -1,0 +1,51 @@
+"""Every list is paginated: an opaque cursor, ``page_size`` up to a maximum, nothing silently cut."""
+
+from django.conf import settings
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+
+class ApiCursorPagination(CursorPagination):
+    """Cursor pagination; ``ordering`` comes from the view (newest first for time-ordered lists).
+
+    ``page_size`` is validated by the view's query serializer before it reaches here
+    (see :mod:`web.api.params`), so an out-of-range value is a 400, not a silent clamp.
+    """
+
+    page_size_query_param = "page_size"
+    ordering = "-pk"
+
+    def __init__(self) -> None:
+        self.page_size = settings.CADENCE_API_PAGE_SIZE
+        self.max_page_size = settings.CADENCE_API_MAX_PAGE_SIZE
+
+    def get_ordering(self, request, queryset, view):
+        return getattr(view, "ordering", self.ordering)
+
+    def get_paginated_response(self, data):
+        return Response({"results": data, "next": self.get_next_link(), "previous": self.get_previous_link(),
+                         "page_size": self.page_size})
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["results", "next", "previous", "page_size"],
+            "properties": {
+                "results": schema,
+                "next": {"type": "string", "format": "uri", "nullable": True,
+                         "description": "The next page, or null on the last page."},
+                "previous": {"type": "string", "format": "uri", "nullable": True,
+                             "description": "The previous page, or null on the first page."},
+                "page_size": {"type": "integer", "description": "Items per page used for this response."},
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": self.cursor_query_param, "required": False, "in": "query",
+             "description": "Opaque position from a previous response's next/previous link.",
+             "schema": {"type": "string"}},
+            {"name": self.page_size_query_param, "required": False, "in": "query",
+             "description": f"Items per page (default {self.page_size}, at most {self.max_page_size}).",
+             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size}},
+        ]

@@ -1,0 +1,122 @@
+"""Typed descriptions of the screening responses (timeline, validation report) for the OpenAPI schema.
+
+The views return the screening layer's dictionaries; these serializers say what is in them.
+"""
+
+from rest_framework import serializers
+
+_ANY = serializers.JSONField()
+
+
+def _dict(help_text: str, *, nullable: bool = False) -> serializers.DictField:
+    return serializers.DictField(child=serializers.JSONField(), allow_null=nullable, help_text=help_text)
+
+
+class TimelinePatientSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    sex = serializers.CharField()
+    birth_year = serializers.IntegerField(allow_null=True)
+    language = serializers.CharField()
+    enrolled_on = serializers.DateField()
+
+
+class TimelineRecordingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    recorded_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    status_reason = serializers.CharField(allow_blank=True)
+    duration_s = serializers.FloatField(allow_null=True)
+    feature_version = serializers.CharField(allow_null=True)
+    features = serializers.DictField(child=serializers.FloatField(allow_null=True), allow_null=True)
+    quality = _dict("Quality checks and their values.", nullable=True)
+    speaker_similarity = serializers.FloatField(allow_null=True)
+    speaker_mismatch = serializers.BooleanField(allow_null=True)
+    emotion = _dict("Speech-emotion estimates.", nullable=True)
+
+
+class TimelineBaselineSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    built_at = serializers.DateTimeField()
+    n_recordings = serializers.IntegerField()
+    features = _dict("Feature name -> the patient's baseline statistics.")
+
+
+class TimelineScoreSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    recording_id = serializers.IntegerField(allow_null=True)
+    predicted_phq9 = serializers.FloatField(allow_null=True)
+    predicted_phq9_low = serializers.FloatField(allow_null=True)
+    predicted_phq9_high = serializers.FloatField(allow_null=True)
+    prob_ge10 = serializers.FloatField(allow_null=True)
+    voice_deviation = serializers.FloatField(allow_null=True)
+    deviations = _dict("Per-feature deviation from the baseline.")
+    drivers = serializers.ListField(child=_ANY, help_text="The features that moved the score most.")
+    calibrated = serializers.BooleanField()
+    model_version = serializers.CharField()
+    baseline_id = serializers.IntegerField(allow_null=True)
+
+
+class TimelinePhq9Serializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    answered_at = serializers.DateTimeField()
+    total = serializers.IntegerField()
+    severity = serializers.CharField()
+    items = serializers.ListField(child=serializers.IntegerField())
+    difficulty = serializers.IntegerField(allow_null=True)
+    source = serializers.CharField()
+
+
+class TimelineAlertSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    priority = serializers.IntegerField()
+    state = serializers.CharField()
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class TimelineSerializer(serializers.Serializer):
+    patient = TimelinePatientSerializer()
+    recordings = TimelineRecordingSerializer(many=True)
+    baselines = TimelineBaselineSerializer(many=True)
+    scores = TimelineScoreSerializer(many=True)
+    baseline_pending_recordings = serializers.IntegerField()
+    emotion_stage = serializers.CharField()
+    weekly = TimelineScoreSerializer(many=True)
+    phq9 = TimelinePhq9Serializer(many=True)
+    alerts = TimelineAlertSerializer(many=True)
+
+
+class ReportSummarySerializer(serializers.Serializer):
+    n_phq9 = serializers.IntegerField(help_text="PHQ-9 responses in scope.")
+    n_pairs = serializers.IntegerField(help_text="PHQ-9s paired with enough recordings before them.")
+
+
+class ReportContentSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    generated_at = serializers.DateTimeField()
+    summary = ReportSummarySerializer()
+    parameters = _dict("How the report was computed.")
+
+
+class TeamSummarySerializer(serializers.Serializer):
+    care_team = serializers.IntegerField()
+    name = serializers.CharField()
+    summary = _dict("The team's summary section (same keys as report.summary).")
+
+
+class ValidationReportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    trigger = serializers.CharField()
+    scope = serializers.CharField(help_text='"all" (every care team) or "care_teams".')
+    care_teams = serializers.ListField(child=serializers.IntegerField(), help_text="Care team ids covered.")
+    report = ReportContentSerializer(help_text="The full report; further sections as in docs/screening.md.")
+    teams = TeamSummarySerializer(many=True, help_text="Cross-team reports: one summary per care team.")
+
+
+class ReportRequestedSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text='"queued": the report is built in the background.')
+    scope = serializers.CharField()
+    care_teams = serializers.ListField(child=serializers.IntegerField())
