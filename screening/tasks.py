@@ -24,3 +24,10 @@ def weekly_validation_report() -> int:
 def build_validation_report(trigger: str = "api") -> int:
     """A report someone asked for (API or dashboard); the web request only queues this."""
     return modeling.validation_report_build(trigger=trigger).pk
+
+
+@shared_task(name="screening.tasks.build_bulk_export", acks_late=True)
+def build_bulk_export(export_id: int) -> str:
+    from screening.export import bulk_export_build
+
+    return bulk_export_build(export_id=export_id).status
