@@ -41,7 +41,7 @@ def test_it_stores_ciphertext_that_does_not_decode_as_audio(stored):
         sf.read(io.BytesIO(raw))
     with pytest.raises(av.error.FFmpegError):
         av.open(io.BytesIO(raw)).decode(audio=0).__next__()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert cast_code_not_in(recording.file.name, recording.patient.code)
 
 
