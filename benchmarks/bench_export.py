@@ -66,12 +66,13 @@ def _seed(n_patients: int, n_recordings: int) -> None:
         rid = 0
         with conn.cursor().copy("COPY clinic_recording (id, patient_id, file, sha256, size_bytes, original_filename, "
                                 "container, codec, duration_s, recorded_at, uploaded_at, status, status_reason, "
-                                "attempts) FROM STDIN") as copy:
+                                "attempts, task, task_detail) FROM STDIN") as copy:
             for p in range(1, n_patients + 1):
                 for k in range(n_recordings):
                     rid += 1
                     at = f"2026-{1 + k // 28 % 12:02d}-{1 + k % 28:02d}T10:00:00Z"
-                    copy.write_row((rid, p, "", f"{rid:064d}", 960044, "", "wav", "pcm_s16le", 30.0, at, at, "done", "", 1))
+                    copy.write_row((rid, p, "", f"{rid:064d}", 960044, "", "wav", "pcm_s16le", 30.0, at, at, "done", "", 1,
+                                    "free_speech", ""))
         with conn.cursor().copy("COPY voice_features_featureset (recording_id, version, features, quality, "
                                 "computed_at) FROM STDIN") as copy:
             for r in range(1, rid + 1):

@@ -142,10 +142,6 @@ STORAGES = {
     },
 }
 
-# Patient files are written owner-only.
-FILE_UPLOAD_PERMISSIONS = 0o600
-FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
-
 # Encryption at rest (clinic/storage.py): base64 master keys, the first encrypts, all decrypt.
 # The embedded default (DEBUG, no key set) keeps a generated development key in var/.
 CADENCE_AUDIO_KEYS = env_str("CADENCE_AUDIO_KEYS", "")

@@ -41,7 +41,7 @@ SCORE_COMPONENTS = (("predicted_phq9_low", "predicted-phq9-low", "{score}"),
                     ("predicted_phq9_high", "predicted-phq9-high", "{score}"),
                     ("prob_ge10", "probability-phq9-ge-10", "1"),
                     ("voice_deviation", "voice-deviation-index", "1"))
-FEATURES_HEADER = ["patient", "recording_id", "recorded_at", "feature_version", *FEATURE_NAMES]
+FEATURES_HEADER = ["patient", "recording_id", "recorded_at", "task", "feature_version", *FEATURE_NAMES]
 SCORES_HEADER = ["patient", "recording_id", "scope", "at", "predicted_phq9", "predicted_phq9_low", "predicted_phq9_high",
                  "prob_ge10", "voice_deviation", "calibrated", "risk_model_version", "n_recordings"]
 
@@ -76,12 +76,12 @@ def _component(system: str, code: str, value, unit: str) -> dict:
     return component | {"valueQuantity": _quantity(finite, unit)}
 
 
-def voice_observation(fs: FeatureSet, code: str, recorded_at: str) -> dict:
+def voice_observation(fs: FeatureSet, code: str, recorded_at: str, task: str) -> dict:
     return {
         "resourceType": "Observation", "id": f"voice-{fs.pk}", "status": "final",
         "code": {"coding": [{"system": VOICE_SYSTEM, "code": "voice-features", "display": "Voice features of one recording"}],
                  "text": f"Voice features, feature set {fs.version}"},
-        "subject": _subject(code), "effectiveDateTime": recorded_at,
+        "subject": _subject(code), "effectiveDateTime": recorded_at, "method": {"text": f"speech task: {task}"},
         "identifier": [{"system": "urn:cadence:recording", "value": str(fs.recording_id)}],
         "component": [_component(VOICE_SYSTEM, name, value, feature_unit(name))
                       for name, value in sorted(fs.features.items())],
@@ -136,7 +136,8 @@ class _Outputs:
         self.phq9 = Phq9Response.objects.filter(patient__care_team_id=team).select_related(
             "patient", "entered_by").order_by("pk")
         self.features = FeatureSet.objects.filter(recording__patient__care_team_id=team).order_by("pk").values_list(
-            "pk", "recording_id", "version", "features", "recording__recorded_at", "recording__patient__code")
+            "pk", "recording_id", "version", "features", "recording__recorded_at", "recording__patient__code",
+            "recording__task")
         self.scores = RiskScore.objects.filter(patient__care_team_id=team).select_related("patient").order_by("pk")
 
     def total_rows(self) -> int:
@@ -154,14 +155,15 @@ class _Outputs:
 
     def _observations(self) -> Iterator[str]:
         yield from _ndjson(fhir.total_observation(r) for r in _it(self.phq9))
-        yield from _ndjson(voice_observation(_FS(pk, rec, version, features), code, at.isoformat())
-                           for pk, rec, version, features, at, code in _it(self.features))
+        yield from _ndjson(voice_observation(_FS(pk, rec, version, features), code, at.isoformat(), task)
+                           for pk, rec, version, features, at, code, task in _it(self.features))
         yield from _ndjson(score_observation(s, s.patient.code) for s in _it(self.scores))
 
     def _features_csv(self) -> Iterator[str]:
         yield _csv_line(FEATURES_HEADER)
-        for _, rec, version, features, at, code in _it(self.features):
-            yield _csv_line([code, rec, at.isoformat(), version, *(_finite(features.get(n)) for n in FEATURE_NAMES)])
+        for _, rec, version, features, at, code, task in _it(self.features):
+            yield _csv_line([code, rec, at.isoformat(), task, version,
+                             *(_finite(features.get(n)) for n in FEATURE_NAMES)])
 
     def _scores_csv(self) -> Iterator[str]:
         yield _csv_line(SCORES_HEADER)
