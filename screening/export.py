@@ -26,7 +26,7 @@ from django.utils import timezone
 from clinic import fhir
 from clinic.models import BulkExport, Patient, Phq9Response
 from clinic.processing.models import FeatureSet
-from clinic.storage import audio_store
+from clinic.storage import audio_delete, audio_store
 from screening.models import RiskScore
 from voice_features.feature_names import FEATURE_NAMES
 
@@ -206,7 +206,12 @@ def bulk_export_build(*, export_id: int) -> BulkExport:
         BulkExport.objects.filter(pk=export_id).update(status=BulkExport.Status.FAILED, error=repr(exc)[:2000],
                                                        files=files, finished_at=timezone.now())
         raise
-    BulkExport.objects.filter(pk=export_id).update(status=BulkExport.Status.DONE, progress=1.0, files=files,
-                                                   finished_at=timezone.now())
+    done = BulkExport.objects.filter(pk=export_id).update(status=BulkExport.Status.DONE, progress=1.0, files=files,
+                                                          finished_at=timezone.now())
+    if not done:  # a patient of the team was erased meanwhile, and the export with them: keep no copy
+        for entry in files.values():
+            audio_delete(entry["name"])
+        export.status = BulkExport.Status.FAILED
+        return export
     export.refresh_from_db()
     return export

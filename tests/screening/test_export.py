@@ -98,3 +98,24 @@ def test_it_keeps_exports_encrypted_team_only_and_audited(exported, cast, api):
                                        ("pause_mean_s", "s"), ("pause_count", "{count}"), ("jitter_local", "1")])
 def test_it_gives_each_feature_its_ucum_unit(name, unit):
     assert feature_unit(name) == unit
+
+
+def test_an_export_built_while_a_patient_is_erased_leaves_no_files(cast, monkeypatch):
+    from clinic.lifecycle import patient_erase
+    from screening import export as export_module
+
+    factories.history(cast.patient_a, n=2, seed=3)
+    export = BulkExport.objects.create(care_team=cast.north, requested_by=cast.alice)
+    real_store = export_module.audio_store
+    calls = []
+
+    def store_then_erase(**kwargs):
+        name = real_store(**kwargs)
+        calls.append(name)
+        if len(calls) == 2:
+            patient_erase(patient=cast.patient_a, via="test")
+        return name
+
+    monkeypatch.setattr(export_module, "audio_store", store_then_erase)
+    assert export_module.bulk_export_build(export_id=export.pk).status == "failed"
+    assert len(calls) == 5 and not any(default_storage.exists(name) for name in calls)
