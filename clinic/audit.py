@@ -1,6 +1,7 @@
 """Writing the audit log: every staff read or write of patient data."""
 
 import re
+from urllib.parse import quote, quote_plus
 
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
@@ -65,9 +66,11 @@ def audit_tombstone(*, code: str, actor, via: str) -> str:
     """
     tombstone = erased_code_tombstone(code)
     AuditEvent.objects.filter(patient_code=code).update(patient_code=tombstone, object_id="", path="[erased]")
-    pattern = re.compile(re.escape(code), re.IGNORECASE)
-    for pk, path in AuditEvent.objects.filter(path__icontains=code).values_list("pk", "path"):
-        AuditEvent.objects.filter(pk=pk).update(path=pattern.sub(tombstone, path)[:512])
+    spellings = {code, quote(code), quote_plus(code)}  # as typed, and as a URL carries it
+    pattern = re.compile("|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True)), re.IGNORECASE)
+    for spelling in spellings:
+        for pk, path in AuditEvent.objects.filter(path__icontains=spelling).values_list("pk", "path"):
+            AuditEvent.objects.filter(pk=pk).update(path=pattern.sub(tombstone, path)[:512])
     AuditEvent.objects.create(actor=actor, action=AuditEvent.Action.ERASE, resource="patient",
                               patient_code=tombstone, path=via[:512])
     return tombstone
