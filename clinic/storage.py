@@ -37,8 +37,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-__all__ = ["AudioKeyError", "EncryptedFileError", "audio_store", "audio_open", "audio_delete", "audio_reencrypt", "canary_reencrypt",
-           "audio_keys_verify", "keyring", "new_master_key", "CANARY_NAME"]
+__all__ = ["AudioKeyError", "EncryptedFileError", "audio_store", "audio_open", "audio_delete", "audio_reencrypt",
+           "canary_reencrypt", "audio_keys_verify", "keyring", "new_master_key", "CANARY_NAME"]
 
 MAGIC = b"CADENC1\n"
 CHUNK = 64 * 1024
