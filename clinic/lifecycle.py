@@ -10,6 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.accounts import lead_team_ids
 from clinic.audit import audit_tombstone
 from clinic.models import BulkExport, CareTeam, Patient, Phq9Response, Recording
 from clinic.storage import audio_delete, audio_reencrypt, canary_reencrypt
@@ -27,8 +28,7 @@ class ErasureResult:
 
 
 def _leads_team(user, team: CareTeam) -> bool:
-    """Care-team leads may erase their team's patients; False until membership roles exist."""
-    return False
+    return lead_team_ids(user).filter(care_team_id=team.pk).exists()
 
 
 def erasure_allowed(user, patient: Patient) -> bool:

@@ -132,6 +132,16 @@ def test_it_lets_operators_erase_through_the_api_after_confirmation(cast, api):
     assert AuditEvent.objects.get(action="erase").actor == operator
 
 
+def test_a_care_team_lead_may_erase_the_teams_patients(cast, api):
+    from clinic.models import Membership
+
+    Membership.objects.filter(care_team=cast.north, user=cast.alice).update(role=Membership.Role.LEAD)
+    response = api(cast.alice_token).post(f"/api/v1/patients/{cast.patient_a.pk}/erase/", {"confirm": "N-001"})
+    assert response.status_code == 200 and not Patient.objects.filter(code="N-001").exists()
+    assert api(cast.alice_token).post(f"/api/v1/patients/{cast.patient_b.pk}/erase/",
+                                      {"confirm": "S-001"}).status_code == 404
+
+
 @pytest.fixture
 def received(cast, monkeypatch):
     monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
