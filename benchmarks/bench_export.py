@@ -45,7 +45,7 @@ def _rss_mb(field: str) -> float:
 
 
 def _seed(n_patients: int, n_recordings: int) -> None:
-    from voice_features.feature_names import FEATURE_NAMES
+    from voice_features.registry import FEATURE_NAMES
 
     rng = np.random.default_rng(0)
     with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:

@@ -22,13 +22,13 @@ from collections.abc import Callable, Iterable, Iterator
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from voice_features.feature_names import FEATURE_NAMES
 
 from clinic import fhir
 from clinic.models import BulkExport, Patient, Phq9Response
 from clinic.processing.models import FeatureSet
 from clinic.storage import audio_delete, audio_store
 from screening.models import RiskScore
+from voice_features.registry import FEATURE_NAMES
 
 VOICE_SYSTEM = "urn:cadence:voice-feature"
 SCORE_SYSTEM = "urn:cadence:score"
