@@ -1,6 +1,10 @@
 """Writing the audit log: every staff read or write of patient data."""
 
+import re
+from urllib.parse import quote, quote_plus
+
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 
 from clinic.models import AuditEvent, Patient
 
@@ -35,14 +39,38 @@ def audit_record(
     )
 
 
-def audit_record_many(*, request: HttpRequest, resource: str, patients: list[Patient]) -> None:
+def audit_record_many(*, request: HttpRequest, resource: str, patients: list[Patient], action: str = "read") -> None:
     """One event per patient shown in a list, written in one query."""
     user = _staff_user(request)
     if user is None or not patients:
         return
     path, ip = request.get_full_path()[:512], _client_ip(request)
     AuditEvent.objects.bulk_create(
-        AuditEvent(actor=user, action="read", resource=resource, object_id=str(p.pk), patient_code=p.code,
+        AuditEvent(actor=user, action=action, resource=resource, object_id=str(p.pk), patient_code=p.code,
                    path=path, ip_address=ip)
         for p in patients
     )
+
+
+def erased_code_tombstone(code: str) -> str:
+    """A keyed hash of an erased patient's code: the same code always gives the same tombstone, yet
+    without the server's SECRET_KEY the code cannot be recovered or confirmed."""
+    return "erased:" + salted_hmac("cadence.erasure", code, algorithm="sha256").hexdigest()[:32]
+
+
+def audit_tombstone(*, code: str, actor, via: str) -> str:
+    """Replace an erased patient in the audit log by a tombstone and record the erasure.
+
+    The one sanctioned rewrite of the append-only log: events keep when, who and what, but
+    lose the code, the object ids and the paths that named the patient.
+    """
+    tombstone = erased_code_tombstone(code)
+    AuditEvent.objects.filter(patient_code=code).update(patient_code=tombstone, object_id="", path="[erased]")
+    spellings = {code, quote(code), quote_plus(code)}  # as typed, and as a URL carries it
+    pattern = re.compile("|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True)), re.IGNORECASE)
+    for spelling in spellings:
+        for pk, path in AuditEvent.objects.filter(path__icontains=spelling).values_list("pk", "path"):
+            AuditEvent.objects.filter(pk=pk).update(path=pattern.sub(tombstone, path)[:512])
+    AuditEvent.objects.create(actor=actor, action=AuditEvent.Action.ERASE, resource="patient",
+                              patient_code=tombstone, path=via[:512])
+    return tombstone

@@ -68,10 +68,16 @@ class Patient(models.Model):
     language = models.CharField(max_length=16, default="en", help_text="BCP 47 tag, e.g. en, de-AT")
     timezone = models.CharField(max_length=64, default="UTC")
     active = models.BooleanField(default=True)
+    consent_version = models.CharField(max_length=32, blank=True, help_text="Version of the consent form signed")
+    consent_given_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["code"]
+
+    @property
+    def has_consent(self) -> bool:
+        return bool(self.consent_version and self.consent_given_at)
 
     def __str__(self) -> str:
         return self.code
@@ -112,8 +118,8 @@ class ApiToken(models.Model):
 
 
 def recording_upload_path(instance: "Recording", filename: str) -> str:
-    """A random name under the patient's numeric id: nothing a caller typed reaches the file system."""
-    return f"recordings/{int(instance.patient_id)}/{uuid.uuid4().hex}.{instance.container or 'bin'}"
+    """Named by a random uuid, never by anything of the patient's (clinic.storage writes the files)."""
+    return f"recordings/{uuid.uuid4().hex}.enc"
 
 
 class Recording(models.Model):
@@ -148,6 +154,7 @@ class Recording(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     processing_started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    audio_deleted_at = models.DateTimeField(null=True, blank=True, help_text="Raw audio removed (retention)")
 
     class Meta:
         ordering = ["-recorded_at"]
@@ -219,9 +226,11 @@ class AuditEvent(models.Model):
         EXPORT = "export"
         DELETE = "delete"
         DENIED = "denied"  # a refused attempt to read or request something
+        ERASE = "erase"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+", help_text="Empty for operator commands run on the server")
     action = models.CharField(max_length=10, choices=Action.choices)
     resource = models.CharField(max_length=64)
     object_id = models.CharField(max_length=64, blank=True)
@@ -257,3 +266,25 @@ class EnrolmentLink(models.Model):
 
     def __str__(self) -> str:
         return f"enrolment link {self.pk} of {self.patient_id}"
+
+
+class BulkExport(models.Model):
+    """A care team's data export (FHIR NDJSON + CSV), built in the background, files encrypted at rest."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    care_team = models.ForeignKey(CareTeam, on_delete=models.CASCADE, related_name="exports")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0, help_text="0-1")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    files = models.JSONField(default=dict, help_text="Output name -> {storage name, resource type, count}")
+
+    class Meta:
+        ordering = ["-requested_at"]

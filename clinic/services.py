@@ -16,6 +16,7 @@ from django.utils import timezone
 from clinic.models import ApiToken, CareTeam, EnrolmentLink, Patient, Phq9Response, Recording, patient_code_validator
 from clinic.protocols import Task, UnknownTaskDetail, task_detail_check
 from clinic.signals import phq9_recorded
+from clinic.storage import audio_delete, audio_store
 from voice_features.audio import probe_audio
 from voice_features.errors import VoiceFeaturesError
 
@@ -200,6 +201,7 @@ def recording_ingest(
             f"The file is {upload.size} bytes; the limit is {settings.CADENCE_MAX_UPLOAD_BYTES}.",
             code="too_large", http_status=413,
         )
+    _require_consent(patient)
     sha256 = _sha256(upload)
     existing = _existing(patient, sha256=sha256, idempotency_key=idempotency_key)
     if existing:
@@ -214,11 +216,11 @@ def recording_ingest(
     )
     try:
         with transaction.atomic():
-            recording.file.save("upload", upload, save=False)
+            recording.file.name = audio_store(prefix="recordings", chunks=upload.chunks())
             recording.save()
             transaction.on_commit(lambda: _enqueue(recording.pk))
     except IntegrityError:
-        recording.file.delete(save=False)
+        audio_delete(recording.file.name)
         existing = _existing(patient, sha256=sha256, idempotency_key=idempotency_key)
         if existing is None:
             raise
@@ -230,6 +232,15 @@ def _clean_device_model(value: str | None) -> str:
     """Printable characters only, at most 128 (the app's free text goes into the dashboard)."""
     text = "".join(ch for ch in (value or "") if ch.isprintable()).strip()
     return text[:128]
+
+
+def _require_consent(patient: Patient) -> None:
+    if settings.CADENCE_REQUIRE_CONSENT and not patient.has_consent:
+        raise UploadRejected(
+            "No consent is recorded for this patient, and this service requires it before recordings are "
+            "accepted. Ask the care team to record the signed consent form (version and date).",
+            code="consent_required", http_status=403,
+        )
 
 
 def _enqueue(recording_id: int) -> None:

@@ -142,6 +142,16 @@ STORAGES = {
     },
 }
 
+# Encryption at rest (clinic/storage.py): base64 master keys, the first encrypts, all decrypt.
+# The embedded default (DEBUG, no key set) keeps a generated development key in var/.
+CADENCE_AUDIO_KEYS = env_str("CADENCE_AUDIO_KEYS", "")
+CADENCE_AUDIO_DEV_KEY_FILE = VAR_DIR / "audio-dev.key" if DEBUG and not CADENCE_AUDIO_KEYS else None
+
+# Data lifecycle: raw audio is deleted this many days after processing (0 = kept); uploads need
+# recorded consent where the deployment requires it.
+CADENCE_AUDIO_RETENTION_DAYS = env_int("CADENCE_AUDIO_RETENTION_DAYS", 0)
+CADENCE_REQUIRE_CONSENT = env_bool("CADENCE_REQUIRE_CONSENT", False)
+
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:triage"
 LOGOUT_REDIRECT_URL = "dashboard:login"
@@ -315,6 +325,11 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-screening": {
         "task": "screening.tasks.run_screening",
         "schedule": _cron("CADENCE_CRON_SCREENING", "30 2 * * *"),
+        "options": {"expires": 23 * 3600},
+    },
+    "purge-expired-audio": {
+        "task": "clinic.tasks.purge_expired_audio",
+        "schedule": _cron("CADENCE_CRON_AUDIO_RETENTION", "15 3 * * *"),
         "options": {"expires": 23 * 3600},
     },
     "weekly-validation-report": {

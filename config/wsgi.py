@@ -4,3 +4,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
+
+from clinic.storage import audio_keys_verify  # noqa: E402  (needs the app registry)
+
+audio_keys_verify()  # a missing or wrong audio key stops the server here, not at the first upload

@@ -23,6 +23,7 @@ def _recording_row(recording: Recording) -> dict:
         "task_label": recording.get_task_display(),
         "task_detail": recording.task_detail,
         "duration_s": recording.duration_s,
+        "audio_deleted": recording.audio_deleted_at is not None,
         "feature_version": fs.version if fs else None,
         "features": fs.features if fs else None,
         "quality": fs.quality if fs else None,

@@ -24,3 +24,10 @@ def weekly_validation_report() -> int:
 def build_validation_report(care_team_ids: list[int] | None = None, trigger: str = "api") -> int:
     """A report asked for through the API or the dashboard: these care teams' patients, or every team's."""
     return modeling.validation_report_build(trigger=trigger, care_team_ids=care_team_ids).pk
+
+
+@shared_task(name="screening.tasks.build_bulk_export", acks_late=True)
+def build_bulk_export(export_id: int) -> str:
+    from screening.export import bulk_export_build
+
+    return bulk_export_build(export_id=export_id).status

@@ -1,5 +1,6 @@
 """The fixed cast: Alice owns team North, Bob is on her team, Charlie (team South) must see nothing."""
 
+import base64
 import io
 import os
 
@@ -8,13 +9,16 @@ import pytest
 import soundfile as sf
 
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+TEST_AUDIO_KEY = base64.b64encode(os.urandom(32)).decode()
 
 
 @pytest.fixture(autouse=True)
 def _private_storage(settings, tmp_path):
     settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "private")}}}
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {
+            "location": str(tmp_path / "private"), "file_permissions_mode": 0o600, "directory_permissions_mode": 0o700}}}
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CADENCE_AUDIO_KEYS, settings.CADENCE_AUDIO_DEV_KEY_FILE = TEST_AUDIO_KEY, None
     from config.celery_app import app
 
     app.conf.task_always_eager = True

@@ -1,5 +1,6 @@
 """Project-level checks: migrations complete, production settings pass check --deploy, compose file valid."""
 
+import base64
 import os
 import shutil
 import subprocess
@@ -21,12 +22,24 @@ def test_it_has_no_missing_migrations():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_it_passes_check_deploy_with_production_settings():
-    env = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "x" * 20 + os.urandom(24).hex(),
-           "DJANGO_ALLOWED_HOSTS": "cadence.example.org"}
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+def _production_env(tmp_path: Path, **extra: str) -> dict:
+    return {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "x" * 20 + os.urandom(24).hex(),
+            "DJANGO_ALLOWED_HOSTS": "cadence.example.org", "CADENCE_PRIVATE_MEDIA_ROOT": str(tmp_path / "private"),
+            "CADENCE_AUDIO_KEYS": base64.b64encode(os.urandom(32)).decode(), **extra}
+
+
+def test_it_passes_check_deploy_with_production_settings(tmp_path):
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_it_refuses_to_start_without_an_audio_key_or_with_a_wrong_one(tmp_path):
+    result = _manage("check", env=_production_env(tmp_path, CADENCE_AUDIO_KEYS=""))
+    assert result.returncode != 0 and "clinic.E001" in result.stderr and "CADENCE_AUDIO_KEYS" in result.stderr
+    assert _manage("check", env=_production_env(tmp_path)).returncode == 0  # writes the key check file
+    result = _manage("check", env=_production_env(tmp_path))  # another key than the stored audio's
+    assert result.returncode != 0 and "wrong or missing key" in result.stderr
 
 
 def test_it_refuses_to_start_in_production_without_a_secret_key():
@@ -48,7 +61,8 @@ def test_it_ships_a_compose_file_docker_compose_accepts():
         pytest.skip("docker-compose not installed")
     result = subprocess.run([binary, "-f", "docker/compose.yaml", "config"], cwd=ROOT, capture_output=True,
                             text=True, timeout=60, env={**os.environ, "DJANGO_SECRET_KEY": "compose-config-check",
-                                                  "MINIO_ROOT_PASSWORD": "compose-config-check"})
+                                                  "MINIO_ROOT_PASSWORD": "compose-config-check",
+                                                  "CADENCE_AUDIO_KEYS": "compose-config-check"})
     assert result.returncode == 0, result.stderr
     for service in ("web:", "worker:", "worker-batch:", "beat:", "redis:", "postgres:", "minio:", "createbucket:"):
         assert service in result.stdout

@@ -12,6 +12,7 @@ from clinic.models import Recording
 from clinic.processing.models import FeatureSet
 from clinic.protocols import known_syllables
 from clinic.signals import recording_processed
+from clinic.storage import audio_open
 from voice_features.errors import VoiceFeaturesError
 
 logger = logging.getLogger(__name__)
@@ -38,34 +39,48 @@ def _extract(recording: Recording) -> dict:
     """Decode and analyse; returns the analysis as a JSON-safe dict (raises VoiceFeaturesError)."""
     from voice_features.pipeline import analyse_file
 
-    with recording.file.open("rb") as handle:
+    with audio_open(recording.file.name) as handle:
         return analyse_file(handle, max_duration_s=settings.CADENCE_MAX_DURATION_S,
                             emotion_registry=settings.EMOTION_MODEL_REGISTRY,
                             known_syllables=known_syllables(task=recording.task, detail=recording.task_detail))
 
 
 def recording_process(*, recording_id: int) -> str | None:
-    """Process one claimed recording; returns the final status, or None when not claimable.
+    """Process one claimed recording; returns the final status, or None when not claimable or erased.
 
     Bad audio ends as ``rejected`` with its reason. An unexpected error propagates so
     the task can retry; nothing is written until everything is computed.
     """
     if not recording_claim(recording_id=recording_id):
         return None
-    recording = Recording.objects.select_related("patient").get(pk=recording_id)
+    recording = Recording.objects.select_related("patient").filter(pk=recording_id).first()
+    if recording is None:
+        return _erased(recording_id)
     try:
         payload = _extract(recording)
     except VoiceFeaturesError as exc:
         _finish(recording_id, status=Status.REJECTED, reason=exc.message)
         return Status.REJECTED
+    except Exception:
+        if not Recording.objects.filter(pk=recording_id).exists():  # erased while we read its audio
+            return _erased(recording_id)
+        raise
     return _store(recording, payload)
 
 
-def _store(recording: Recording, payload: dict) -> str:
+def _erased(recording_id: int) -> None:
+    logger.info("recording %s was erased during processing; stopping", recording_id)
+    return None
+
+
+def _store(recording: Recording, payload: dict) -> str | None:
     quality = payload["quality"]
     status = Status.DONE if quality.get("accepted") else Status.REJECTED
     reason = "" if status == Status.DONE else (quality.get("rejection_reason") or "Rejected by the quality gate.")
     with transaction.atomic():
+        # Lock the row: an erasure either finished before (nothing to store) or waits for this commit.
+        if not Recording.objects.select_for_update().filter(pk=recording.pk).exists():
+            return _erased(recording.pk)
         FeatureSet.objects.update_or_create(
             recording=recording, version=payload["version"],
             defaults={"features": payload["features"], "quality": quality, "embedding": payload.get("embedding"),

@@ -59,7 +59,7 @@ def test_a_fresh_clinic_sets_itself_up_with_commands_only():
                       HTTP_AUTHORIZATION=f"Bearer {created.json()['upload_token']}")
     assert upload.status_code == 202, upload.content
     stored = Recording.objects.get(pk=upload.json()["id"]).file.name
-    assert "NC-001" not in stored and re.fullmatch(rf"recordings/{patient.pk}/[0-9a-f]{{32}}\.wav", stored)
+    assert "NC-001" not in stored and re.fullmatch(r"recordings/[0-9a-f]{32}\.enc", stored)
     assert browser.get(f"/patients/{patient.pk}/").status_code == 200
 
 

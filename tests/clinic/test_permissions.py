@@ -37,10 +37,9 @@ DETAIL_MATRIX = {"anonymous": 401, "patient_a": 200, "patient_b": 404, "alice": 
 @pytest.mark.parametrize("who,expected", DETAIL_MATRIX.items())
 @pytest.mark.parametrize("url", ["/api/v1/patients/{pa}/", "/api/v1/recordings/{ra}/", "/api/v1/recordings/{ra}/audio/"])
 def test_it_scopes_patient_a_data(cast, objects, api, who, expected, url, settings, tmp_path):
-    from django.core.files.storage import default_storage
+    from clinic.storage import audio_store
 
-    default_storage.save("recordings/1.wav", __import__("io").BytesIO(tone_wav()))
-    objects["rec_a"].file.name = "recordings/1.wav"
+    objects["rec_a"].file.name = audio_store(prefix="recordings", chunks=[tone_wav()])
     objects["rec_a"].save()
     response = api(_who(cast, who)).get(url.format(pa=cast.patient_a.pk, ra=objects["rec_a"].pk))
     assert response.status_code == expected

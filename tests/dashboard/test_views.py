@@ -221,12 +221,12 @@ def test_it_hides_the_uncalibrated_notice_for_calibrated_scores(cast, alice):
 
 
 def test_it_streams_audio_to_the_team_over_session_auth_and_audits_it(cast, alice, charlie):
-    from django.core.files.base import ContentFile
-
+    from clinic.storage import audio_store
     from tests.conftest import tone_wav
 
     recording = factories.history(cast.patient_a, n=1, seed=13).recordings[0]
-    recording.file.save("a.wav", ContentFile(tone_wav(seconds=1.0)), save=True)
+    recording.file.name = audio_store(prefix="recordings", chunks=[tone_wav(seconds=1.0)])
+    recording.save()
     body = alice.get(_patient_url(cast.patient_a)).content.decode()
     url = f"/api/v1/recordings/{recording.pk}/audio/"
     assert f'src="{url}"' in body

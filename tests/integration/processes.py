@@ -24,6 +24,7 @@ def worker_env(redis_url: str, settings) -> dict:
         "CELERY_BROKER_URL": redis_url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "CADENCE_PRIVATE_MEDIA_ROOT": settings.STORAGES["default"]["OPTIONS"]["location"],
+        "CADENCE_AUDIO_KEYS": settings.CADENCE_AUDIO_KEYS,
         "OMP_NUM_THREADS": "1",
     }
 

@@ -36,7 +36,8 @@ class PatientSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Patient
-        fields = ["id", "code", "care_team", "enrolled_on", "sex", "birth_year", "language", "timezone", "active"]
+        fields = ["id", "code", "care_team", "enrolled_on", "sex", "birth_year", "language", "timezone", "active",
+                  "consent_version", "consent_given_at"]
         read_only_fields = ["id"]
         extra_kwargs = {"enrolled_on": {"required": False}}
 
@@ -48,6 +49,14 @@ class PatientSerializer(serializers.ModelSerializer):
         except (ZoneInfoNotFoundError, ValueError, OSError):
             raise serializers.ValidationError("Not a time zone name such as Europe/Vienna or UTC.") from None
         return value
+
+    def validate(self, attrs: dict) -> dict:
+        version = attrs.get("consent_version", getattr(self.instance, "consent_version", ""))
+        given_at = attrs.get("consent_given_at", getattr(self.instance, "consent_given_at", None))
+        if bool(version) != bool(given_at):
+            raise serializers.ValidationError(
+                {"consent_given_at": ["Record consent with both the form's version and the date it was given."]})
+        return attrs
 
 
 class PatientCreatedSerializer(PatientSerializer):

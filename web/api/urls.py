@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.api import views
+from web.api import lifecycle, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
@@ -14,4 +14,9 @@ urlpatterns = [
     path("recordings/<int:recording_id>/audio/", views.RecordingAudioView.as_view(), name="recording-audio"),
     path("phq9/", views.Phq9ListView.as_view(), name="phq9-list"),
     path("patients/<int:patient_id>/phq9/export/", views.Phq9ExportView.as_view(), name="phq9-export"),
+    path("patients/<int:patient_id>/erase/", lifecycle.PatientEraseView.as_view(), name="patient-erase"),
+    path("care-teams/<int:team_id>/exports/", lifecycle.BulkExportCreateView.as_view(), name="bulk-export-create"),
+    path("exports/<int:export_id>/", lifecycle.BulkExportDetailView.as_view(), name="bulk-export-detail"),
+    path("exports/<int:export_id>/files/<str:filename>", lifecycle.BulkExportFileView.as_view(),
+         name="bulk-export-file"),
 ]

@@ -21,6 +21,7 @@ from clinic.accounts import TeamChoiceError, care_team_for_new_patient
 from clinic.audit import audit_record, audit_record_many
 from clinic.models import Patient
 from clinic.principals import PatientPrincipal
+from clinic.storage import audio_open
 from web.api import serializers as s
 from web.api.pagination import ApiCursorPagination
 from web.api.params import (
@@ -261,8 +262,13 @@ class RecordingAudioView(APIView):
                                       pk=recording_id)
         audit_record(request=request, action="read", resource="recording_audio", patient=recording.patient,
                      object_id=recording.pk)
+        if recording.audio_deleted_at or not recording.file:
+            days = settings.CADENCE_AUDIO_RETENTION_DAYS
+            return Response({"error": "audio_deleted", "detail": "The audio of this recording was deleted"
+                             + (f" {days} days after processing" if days else "") + " (retention policy); its "
+                             "features and scores are kept."}, status=status.HTTP_410_GONE)
         content_type = AUDIO_MEDIA_TYPES.get(recording.container, "application/octet-stream")
-        response = FileResponse(recording.file.open("rb"), content_type=content_type)
+        response = FileResponse(audio_open(recording.file.name), content_type=content_type)
         response["Cache-Control"] = "private, no-store"
         return response
 

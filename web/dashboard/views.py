@@ -3,6 +3,7 @@
 import math
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -127,6 +128,7 @@ def _patient_context(patient: Patient, phq9_form: Phq9Form) -> dict:
         "open_alerts": [a for a in timeline["alerts"] if a["state"] != Alert.State.RESOLVED],
         "baseline": timeline["baselines"][-1] if timeline["baselines"] else None,
         "phq9_form": phq9_form, "feature_panels": _feature_panels(timeline), "nav": "triage",
+        "retention_days": settings.CADENCE_AUDIO_RETENTION_DAYS,
     }
 
 
