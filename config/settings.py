@@ -343,6 +343,8 @@ LOGGING = {
     "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("CADENCE_LOG_LEVEL", "INFO")},
+    # SQL with its parameters (patient codes) never reaches a log, whatever CADENCE_LOG_LEVEL says.
+    "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING above, as JSON
 
