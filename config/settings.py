@@ -312,6 +312,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _cron("CADENCE_CRON_SCREENING", "30 2 * * *"),
         "options": {"expires": 23 * 3600},
     },
+    "daily-model-monitoring": {
+        "task": "screening.tasks.monitor_models",
+        "schedule": _cron("CADENCE_CRON_MONITORING", "15 3 * * *"),
+        "options": {"expires": 23 * 3600},
+    },
     "weekly-validation-report": {
         "task": "screening.tasks.weekly_validation_report",
         "schedule": _cron("CADENCE_CRON_VALIDATION_REPORT", "0 4 * * 1"),
@@ -334,6 +339,10 @@ CADENCE_METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(n, strict=False) for n 
 CADENCE_MONITORING_PSI_THRESHOLD = env_float("CADENCE_MONITORING_PSI_THRESHOLD", 0.25)
 CADENCE_MONITORING_REJECTION_THRESHOLD = env_float("CADENCE_MONITORING_REJECTION_THRESHOLD", 0.3)
 CADENCE_MONITORING_MAE_THRESHOLD = env_float("CADENCE_MONITORING_MAE_THRESHOLD", 6.0)
+CADENCE_MONITORING_EMOTION_RECALL_THRESHOLD = env_float("CADENCE_MONITORING_EMOTION_RECALL_THRESHOLD", 0.3)
+CADENCE_MONITORING_WINDOW_DAYS = env_int("CADENCE_MONITORING_WINDOW_DAYS", 7)
+CADENCE_MONITORING_REFERENCE_DAYS = env_int("CADENCE_MONITORING_REFERENCE_DAYS", 28)
+CADENCE_MONITORING_CALIBRATION_DAYS = env_int("CADENCE_MONITORING_CALIBRATION_DAYS", 90)
 
 # One JSON object per line, with the request (or task) id; no patient data (config/logging.py).
 LOGGING = {

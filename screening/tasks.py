@@ -18,3 +18,10 @@ def run_screening() -> dict:
 @shared_task(acks_late=True)
 def weekly_validation_report() -> int:
     return services.validation_report_build(trigger="weekly").pk
+
+
+@shared_task(acks_late=True)
+def monitor_models() -> int:
+    from screening.monitoring.service import monitoring_run_all
+
+    return monitoring_run_all()
