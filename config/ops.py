@@ -18,6 +18,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from clinic.metrics import PipelineCollector
+from screening.monitoring.metrics import OperatorAlertCollector
 
 logger = logging.getLogger(__name__)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -105,6 +106,7 @@ def _exposition() -> bytes:
     live = CollectorRegistry()
     live.register(PipelineCollector())
     live.register(QueueCollector())
+    live.register(OperatorAlertCollector())
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         events = CollectorRegistry()
         MultiProcessCollector(events)

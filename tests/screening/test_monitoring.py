@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+from django.test import Client
 
 from screening.monitoring import stats
 
@@ -88,6 +89,8 @@ def test_a_new_phone_for_half_the_patients_raises_the_drift_alert(cohort):
     assert drifted == set(PHONE_FEATURES)  # nothing else moved
     assert snapshot.payload["device_mix"]["current"]["aac 44 kHz"] == pytest.approx(0.5, abs=0.15)
     assert snapshot.payload["device_mix"]["psi"] > 0.25
+    scrape = Client().get("/metrics").content.decode()
+    assert 'cadence_operator_alerts_open{kind="feature_drift"} 1.0' in scrape
     monitoring_run(team=team, now=NOW + timedelta(hours=1))  # same week: the same episode, no second alert
     assert OperatorAlert.objects.filter(care_team=team, kind="feature_drift").count() == 1
 
@@ -103,3 +106,46 @@ def test_a_stable_cohort_raises_no_operator_alert(cohort):
     psi = snapshot.payload["feature_psi"]
     assert len(psi) >= 15 and max(psi.values()) < 0.25
     assert snapshot.payload["n"]["current"] > 100
+
+
+@pytest.mark.django_db
+def test_it_shows_the_monitoring_page_to_staff_only(cohort, client):
+    from django.contrib.auth.models import User
+
+    from screening.monitoring.service import monitoring_run
+
+    team, ids = _store(cohort, new_phone=True)
+    monitoring_run(team=team, now=NOW)
+    clinician = User.objects.create_user("nurse", password="nurse-password-1")
+    team.members.add(clinician)
+    client.force_login(clinician)
+    assert client.get("/monitoring/").status_code == 403
+    client.force_login(User.objects.create_user("ops", password="ops-password-1", is_staff=True))
+    page = client.get("/monitoring/").content.decode()
+    assert "Input feature drift" in page and "intensity_mean_db" in page and "aac 44 kHz" in page
+    assert not any(code in page for code in ids)  # aggregates only, no patient codes
+
+
+@pytest.mark.django_db
+def test_it_monitors_emotion_recall_and_prediction_drift(cohort):
+    from django.contrib.auth.models import User
+
+    from clinic.models import EmotionLabel
+    from clinic.processing.models import FeatureSet
+    from screening.models import OperatorAlert
+    from screening.monitoring.service import monitoring_run
+
+    team, _ = _store(cohort, new_phone=False)
+    rater = User.objects.create_user("rater")
+    recent = NOW - timedelta(days=7)
+    for fs in FeatureSet.objects.select_related("recording"):
+        late = fs.recording.recorded_at >= recent
+        top = "sad" if late else "neutral"  # the model starts calling everyone sad in the last week
+        fs.emotion = {"mean_posterior": {"neutral": 0.2, "sad": 0.2, top: 0.6}}
+        fs.save(update_fields=["emotion"])
+        if late:  # clinicians label these recordings neutral
+            EmotionLabel.objects.create(recording=fs.recording, label="neutral", labelled_by=rater)
+    payload = monitoring_run(team=team, now=NOW).payload["emotion"]
+    assert payload["recall"]["neutral"]["recall"] == 0.0 and payload["recall"]["neutral"]["n"] > 10
+    assert payload["psi"] > 1
+    assert set(OperatorAlert.objects.values_list("kind", flat=True)) == {"emotion_recall", "emotion_drift"}
