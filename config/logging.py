@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import traceback
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 __all__ = ["JsonFormatter", "RequestIdFilter", "redact", "request_id_var"]
@@ -49,6 +50,16 @@ def _frames(exc: BaseException) -> list[str]:
     return [f"{frame.filename}:{frame.lineno} in {frame.name}" for frame in traceback.extract_tb(exc.__traceback__)]
 
 
+def _message(record: logging.LogRecord) -> str:
+    """The record's message; Celery's task-failure/retry lines get the exception's type, not its text."""
+    args = record.args
+    if isinstance(args, Mapping) and "exc" in args:
+        exc = args["exc"]
+        name = type(exc).__name__ if isinstance(exc, BaseException) else str(exc).split("(", 1)[0].split(":", 1)[0]
+        record = logging.makeLogRecord({**record.__dict__, "args": {**args, "exc": name, "traceback": ""}})
+    return record.getMessage()
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; exceptions as type and frames, never message or locals."""
 
@@ -57,7 +68,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": redact(_message(record)),
             "request_id": getattr(record, "request_id", None) or request_id_var.get(),
         }
         if record.exc_info and record.exc_info[1] is not None:

@@ -176,3 +176,14 @@ def test_gunicorn_error_log_drops_patient_codes_from_tracebacks(capsys):
     entry = json.loads(out)
     assert entry["exc_type"] == "builtins.FileNotFoundError"
     assert "N-001" not in out and "abcdef" not in out
+
+
+@pytest.mark.parametrize("exc", [OSError("cannot read recordings/N-001/x.wav"), "Retry in 30s: OSError('N-001')"])
+def test_celery_failure_and_retry_lines_carry_the_exception_type_only(exc):
+    record = logging.LogRecord("celery.app.trace", logging.ERROR, __file__, 1,
+                               "Task %(name)s[%(id)s] raised unexpected: %(exc)s",
+                               None, None)
+    record.args = {"name": "voice_features.tasks.process_recording", "id": "t-1", "exc": exc, "traceback": "N-001"}
+    line = JsonFormatter().format(record)
+    assert "N-001" not in line
+    assert json.loads(line)["message"].startswith("Task voice_features.tasks.process_recording[t-1] raised unexpected: ")
