@@ -3,7 +3,7 @@
 The student learns from the teacher's softened posteriors and from the labels at once
 (Hinton et al. 2015):
 
-``loss = α · T² · KL(softmax(z_t / T) ‖ softmax(z_s / T)) + (1 − α) · focal(z_s, y)``
+``loss = α · T² · KL(softmax(z_t / T) ‖ softmax(z_s / T)) + (1 − α) · CE(z_s, y)``
 
 The ``T²`` factor keeps the soft-target gradients on the scale of the hard-label ones
 when the temperature changes. The teacher sees the very same augmented batch as the
@@ -26,7 +26,7 @@ class DistillationLoss(nn.Module):
     """Temperature-scaled KL to the teacher plus the hard-label loss, weighted by ``alpha``."""
 
     def __init__(self, teacher: nn.Module, *, hard_loss: nn.Module, temperature: float = 4.0,
-                 alpha: float = 0.7) -> None:
+                 alpha: float = 0.5) -> None:
         super().__init__()
         if temperature <= 0 or not 0 <= alpha <= 1:
             raise ValueError("temperature must be > 0 and alpha in [0, 1]")
