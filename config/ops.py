@@ -78,7 +78,7 @@ class QueueCollector(Collector):
         from config.celery_app import app
 
         gauge = GaugeMetricFamily("cadence_queue_length", "Messages waiting in a Celery queue", labels=["queue"])
-        names = {app.conf.task_default_queue, *(app.conf.task_queues or {})}
+        names = {app.conf.task_default_queue, *(getattr(q, "name", q) for q in app.conf.task_queues or ())}
         try:
             with app.connection_for_read() as conn:
                 client = conn.default_channel.client

@@ -289,6 +289,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue(name) for name in ("extraction", "screening", "reports", "celery")]
 CELERY_TASK_ROUTES = {
+    "screening.tasks.monitor_models": {"queue": "reports"},
     "voice_features.tasks.*": {"queue": "extraction"},
     "*report*": {"queue": "reports"},
     "*export*": {"queue": "reports"},

@@ -29,7 +29,8 @@ def test_it_scrapes_the_recording_a_worker_processed(cast, api, postgres, live_b
                                     format="multipart")
     assert response.status_code == 202
     queued = scrape.get("/metrics").content.decode()
-    assert _value(queued, 'cadence_queue_length{queue="celery"}') == 1  # waiting: no worker yet
+    assert _value(queued, 'cadence_queue_length{queue="extraction"}') == 1  # waiting: no worker yet
+    assert _value(queued, 'cadence_queue_length{queue="reports"}') == 0
     assert _value(queued, 'cadence_recordings{status="received"}') == 1
 
     worker = start_worker(env, tmp_path / "worker.log")
@@ -47,5 +48,5 @@ def test_it_scrapes_the_recording_a_worker_processed(cast, api, postgres, live_b
     assert recording.status == "done", recording.status_reason
     assert _value(text, 'cadence_recordings{status="done"}') == 1
     assert _value(text, "cadence_processing_seconds_count") == 1
-    assert _value(text, 'cadence_queue_length{queue="celery"}') == 0
+    assert _value(text, 'cadence_queue_length{queue="extraction"}') == 0
     assert _value(text, 'cadence_screening_seconds_count{kind="recording"}') == 1  # observed in the worker process

@@ -146,7 +146,8 @@ def test_it_logs_a_whole_flow_as_json_without_patient_data(cast, api, log_lines,
     api(cast.alice_token).get(f"/api/v1/patients/{cast.patient_a.pk}/")
     api(cast.alice_token).get(f"/api/v1/patients/{cast.patient_a.pk}/phq9/export/")
     browser = Client()
-    assert browser.login(username="alice", password="alice-password-1")
+    browser.post("/login/", {"username": "alice", "password": "wrong-password-9"})  # a failed login is logged
+    assert browser.post("/login/", {"username": "alice", "password": "alice-password-1"}).status_code == 302
     for url in ["/", f"/?q={cast.patient_a.code}", f"/patients/{cast.patient_a.pk}/", "/alerts/", "/processing/",
                 "/patients/999999/"]:
         browser.get(url)
@@ -157,6 +158,7 @@ def test_it_logs_a_whole_flow_as_json_without_patient_data(cast, api, log_lines,
     assert any(e.get("exc_type") == "builtins.OSError" and e["exc_frames"] for e in entries)
     assert all(e["request_id"] for e in entries)
     forbidden = [cast.patient_a.code, cast.patient_b.code, cast.key_a, cast.alice_token, "alice-password-1",
+                 "wrong-password-9",
                  json.dumps(PHQ9_ANSWERS), str(PHQ9_ANSWERS), "item9"]
     for line in lines:
         for secret in forbidden:
