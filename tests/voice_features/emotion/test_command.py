@@ -32,6 +32,11 @@ def test_it_trains_registers_and_activates_from_the_command_line(corpus, tmp_pat
     stdout = capsys.readouterr().out
     assert "UAR" in stdout and version in stdout
     assert "teacher: UAR" in stdout and "student: UAR" in stdout and "static INT8" in stdout
+    teacher, student = metadata["distillation"]["teacher"], metadata["distillation"]["student"]
+    assert teacher["parameters"] > 2 * student["parameters"]  # the student is the serving-size model
+    assert metadata["model_config"]["conv_channels"] == student["config"]["conv_channels"] == [16, 32, 64]
+    assert teacher["config"]["conv_channels"] == [32, 64, 128]
+    assert student["uar"] == metadata["evaluation"]["uar"]
 
 
 def test_it_can_register_without_activating(corpus, tmp_path):
