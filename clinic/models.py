@@ -288,3 +288,16 @@ class BulkExport(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
+
+
+class EmotionLabel(models.Model):
+    """A clinician's emotion label for a recording: ground truth for monitoring the emotion model."""
+
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="emotion_labels")
+    label = models.CharField(max_length=32)
+    labelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    labelled_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-labelled_at"]
+        constraints = [models.UniqueConstraint(fields=["recording", "labelled_by"], name="one_emotion_label_per_rater")]

@@ -7,6 +7,7 @@ a filesystem Celery broker in ``var/broker``, DEBUG on. Production sets at least
 """
 
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -209,7 +211,7 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # Clinician API tokens expire; a patient app's upload token lasts until revoked.
 CADENCE_CLINICIAN_TOKEN_TTL_S = env_int("CADENCE_CLINICIAN_TOKEN_TTL_S", 12 * 3600)
@@ -304,6 +306,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue(name) for name in ("extraction", "screening", "reports", "celery")]
 CELERY_TASK_ROUTES = {
+    "screening.tasks.monitor_models": {"queue": "reports"},
     "voice_features.tasks.*": {"queue": "extraction"},
     "*report*": {"queue": "reports"},
     "*export*": {"queue": "reports"},
@@ -332,6 +335,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _cron("CADENCE_CRON_AUDIO_RETENTION", "15 3 * * *"),
         "options": {"expires": 23 * 3600},
     },
+    "daily-model-monitoring": {
+        "task": "screening.tasks.monitor_models",
+        "schedule": _cron("CADENCE_CRON_MONITORING", "15 3 * * *"),
+        "options": {"expires": 23 * 3600},
+    },
     "weekly-validation-report": {
         "task": "screening.tasks.weekly_validation_report",
         "schedule": _cron("CADENCE_CRON_VALIDATION_REPORT", "0 4 * * 1"),
@@ -349,11 +357,29 @@ CADENCE_REPORTS_DIR = Path(env_str("CADENCE_REPORTS_DIR", str(VAR_DIR / "reports
 CADENCE_MODEL_REGISTRY_DIR = Path(env_str("CADENCE_MODEL_REGISTRY_DIR", str(VAR_DIR / "models")))
 EMOTION_MODEL_REGISTRY = CADENCE_MODEL_REGISTRY_DIR / "emotion"
 
+# Operations: /metrics needs the bearer token or a client address in these networks.
+CADENCE_METRICS_TOKEN = env_str("CADENCE_METRICS_TOKEN", "")
+CADENCE_METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(n, strict=False) for n in env_list(
+    "CADENCE_METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])]
+CADENCE_MONITORING_PSI_THRESHOLD = env_float("CADENCE_MONITORING_PSI_THRESHOLD", 0.25)
+CADENCE_MONITORING_REJECTION_THRESHOLD = env_float("CADENCE_MONITORING_REJECTION_THRESHOLD", 0.3)
+CADENCE_MONITORING_MAE_THRESHOLD = env_float("CADENCE_MONITORING_MAE_THRESHOLD", 6.0)
+CADENCE_MONITORING_EMOTION_RECALL_THRESHOLD = env_float("CADENCE_MONITORING_EMOTION_RECALL_THRESHOLD", 0.3)
+CADENCE_MONITORING_WINDOW_DAYS = env_int("CADENCE_MONITORING_WINDOW_DAYS", 7)
+CADENCE_MONITORING_REFERENCE_DAYS = env_int("CADENCE_MONITORING_REFERENCE_DAYS", 28)
+CADENCE_MONITORING_CALIBRATION_DAYS = env_int("CADENCE_MONITORING_CALIBRATION_DAYS", 90)
+
+# One JSON object per line, with the request (or task) id; no patient data (config/logging.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "config.logging.RequestIdFilter"}},
+    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("CADENCE_LOG_LEVEL", "INFO")},
+    # SQL with its parameters (patient codes) never reaches a log, whatever CADENCE_LOG_LEVEL says.
+    "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING above, as JSON
 
 

@@ -1,15 +1,13 @@
 from django.contrib import admin
-from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-
-def healthz(request):
-    return JsonResponse({"status": "ok"})
-
+from config import ops
 
 urlpatterns = [
-    path("healthz", healthz),
+    path("healthz", ops.healthz),
+    path("readyz", ops.readyz),
+    path("metrics", ops.metrics),
     path("admin/", admin.site.urls),
     path("api/v1/", include("web.api.urls")),
     path("api/v1/", include("web.api.report_urls")),

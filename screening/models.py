@@ -141,3 +141,48 @@ class FeatureReliability(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["task", "feature"], name="one_reliability_per_task_feature")]
         ordering = ["task", "feature"]
+
+
+class MonitoringSnapshot(models.Model):
+    """One day's model-monitoring figures for a care team (drift, quality, scores, calibration, emotion)."""
+
+    care_team = models.ForeignKey("clinic.CareTeam", on_delete=models.CASCADE, related_name="monitoring_snapshots")
+    computed_at = models.DateTimeField()
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    payload = models.JSONField()
+
+    class Meta:
+        ordering = ["-computed_at"]
+        indexes = [models.Index(fields=["care_team", "computed_at"])]
+
+
+class OperatorAlert(models.Model):
+    """An alert for the people who run the model (never about one patient), one per episode."""
+
+    class Kind(models.TextChoices):
+        FEATURE_DRIFT = "feature_drift", "Input feature drift"
+        REJECTION_RATE = "rejection_rate", "Quality-rejection rate"
+        SCORE_DRIFT = "score_drift", "Score distribution drift"
+        CALIBRATION = "calibration", "Calibration against PHQ-9"
+        EMOTION_RECALL = "emotion_recall", "Emotion per-class recall"
+        EMOTION_DRIFT = "emotion_drift", "Emotion prediction drift"
+
+    class State(models.TextChoices):
+        OPEN = "open"
+        RESOLVED = "resolved"
+
+    care_team = models.ForeignKey("clinic.CareTeam", on_delete=models.CASCADE, related_name="operator_alerts")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN, db_index=True)
+    message = models.TextField()
+    details = models.JSONField(default=dict)
+    episode_key = models.CharField(max_length=64)
+    snapshot = models.ForeignKey(MonitoringSnapshot, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["state", "-created_at"]
+        constraints = [models.UniqueConstraint(fields=["care_team", "kind", "episode_key"],
+                                               name="one_operator_alert_per_episode")]

@@ -1,6 +1,7 @@
 """Screening reads: a patient's timeline (features, baselines, deviations, risk, PHQ-9)."""
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch, Window
+from django.db.models.functions import RowNumber
 
 from clinic.models import Patient, Phq9Response, Recording
 from clinic.processing.models import FeatureSet
@@ -116,3 +117,22 @@ def latest_validation_report(care_team_ids: list[int] | None):
     if care_team_ids is None:
         return reports.filter(care_team_ids__isnull=True).first()
     return reports.filter(care_team_ids=sorted(care_team_ids)).first()
+
+
+def monitoring_overview(*, runs: int = 30) -> list[dict]:
+    """Per care team: the latest monitoring snapshot, its last ``runs`` (oldest first) and open operator alerts."""
+    from clinic.models import CareTeam
+    from screening.models import MonitoringSnapshot, OperatorAlert
+
+    history: dict[int, list] = {}
+    latest_first = MonitoringSnapshot.objects.annotate(
+        rank=Window(RowNumber(), partition_by=[F("care_team_id")], order_by=F("computed_at").desc()),
+    ).filter(rank__lte=runs).order_by("-computed_at")
+    for snap in latest_first:
+        history.setdefault(snap.care_team_id, []).insert(0, snap)
+    alerts: dict[int, list] = {}
+    for alert in OperatorAlert.objects.filter(state=OperatorAlert.State.OPEN):
+        alerts.setdefault(alert.care_team_id, []).append(alert)
+    return [{"team": team, "latest": history[team.pk][-1] if history.get(team.pk) else None,
+             "history": history.get(team.pk, []), "alerts": alerts.get(team.pk, [])}
+            for team in CareTeam.objects.order_by("name")]

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.metrics import SCREENING_SECONDS
 from clinic.models import Patient, Phq9Response, Recording
 from clinic.processing.models import FeatureSet
 from clinic.processing.tasks import sweep_stale_recordings
@@ -442,13 +443,15 @@ def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> d
 def recording_screen(*, recording_id: int) -> dict[str, int]:
     """After a recording's features are stored: its baseline, score and the patient's alerts."""
     patient_id = Recording.objects.values_list("patient_id", flat=True).get(pk=recording_id)
-    return patients_screen(patient_ids=[patient_id])
+    with SCREENING_SECONDS.labels(kind="recording").time():
+        return patients_screen(patient_ids=[patient_id])
 
 
 def run_screening(*, now: datetime | None = None) -> dict[str, int]:
     """The periodic screening: sweep stuck recordings, re-score active patients, weekly scores, alerts."""
     requeued = sweep_stale_recordings()
     ids = list(Patient.objects.filter(active=True).values_list("pk", flat=True))
-    summary = patients_screen(patient_ids=ids, now=now) | {"requeued_recordings": requeued, "patients": len(ids)}
+    with SCREENING_SECONDS.labels(kind="nightly").time():
+        summary = patients_screen(patient_ids=ids, now=now) | {"requeued_recordings": requeued, "patients": len(ids)}
     logger.info("screening: %s", summary)
     return summary

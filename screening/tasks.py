@@ -31,3 +31,10 @@ def build_bulk_export(export_id: int) -> str:
     from screening.export import bulk_export_build
 
     return bulk_export_build(export_id=export_id).status
+
+
+@shared_task(acks_late=True)
+def monitor_models() -> int:
+    from screening.monitoring.service import monitoring_run_all
+
+    return monitoring_run_all()

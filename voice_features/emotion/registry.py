@@ -6,7 +6,7 @@ Layout::
     <registry>/<version>/model.pt     state dict + architecture (weights-only torch file)
     <registry>/<version>/metadata.json labels, corpus, split, training config, evaluation,
                                        export checks, file SHA-256s, creation time
-    <registry>/<version>/...          model.ts, model.onnx, model_int8.ts, evaluation.json,
+    <registry>/<version>/...          model.ts, model.onnx, model_int8.onnx, evaluation.json,
                                        confusion_matrix.png
 
 Versions are never overwritten; activation swaps the one pointer file atomically, so

@@ -4,7 +4,9 @@ register pipeline behind ``manage.py train_emotion_model``.
 Recipe: speaker-independent stratified split; random 2-s crops; speed perturbation
 ±10 %; white-noise mixing at 5–20 dB SNR; SpecAugment; focal loss (γ = 2, α = 0.25);
 AdamW (weight decay 1e-4); dropout 0.3; cosine annealing of the learning rate from 1e-3
-to 1e-6 over all steps; fixed seeds and deterministic kernels.
+to 1e-6 over all steps; fixed seeds and deterministic kernels. With ``distill`` (the
+default) a teacher twice as wide is trained first and the serving-size student learns
+from it (:mod:`voice_features.emotion.distill`); the student is what is registered.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from torch import nn
 from voice_features.emotion import export, registry
 from voice_features.emotion.augment import mix_noise, random_crop, spec_augment, speed_perturb
 from voice_features.emotion.corpora import Utterance, read_corpus
+from voice_features.emotion.distill import DistillationLoss, model_size, teacher_config
 from voice_features.emotion.evaluate import evaluate_model, write_report
-from voice_features.emotion.features import SAMPLE_RATE_HZ, WINDOW_FRAMES, WINDOW_S, log_mel
+from voice_features.emotion.features import N_MELS, SAMPLE_RATE_HZ, WINDOW_FRAMES, WINDOW_S, log_mel, sliding_windows
 from voice_features.emotion.model import CRNNConfig, EmotionCRNN
 from voice_features.errors import VoiceFeaturesError
 
@@ -37,6 +40,7 @@ __all__ = [
     "load_waveform",
     "train_model",
     "train_and_register",
+    "distillation_report",
 ]
 
 
@@ -61,6 +65,11 @@ class TrainConfig:
     conv_channels: tuple[int, ...] = (16, 32, 64)
     lstm_hidden: int = 64
     embedding_dim: int = 64
+    distill: bool = True
+    teacher_width: int = 2
+    teacher_epochs: int | None = None  # None: the same as ``epochs``
+    distill_temperature: float = 4.0
+    distill_alpha: float = 0.5
     extra: dict = field(default_factory=dict)
 
 
@@ -169,8 +178,13 @@ def train_model(
     labels: Sequence[str],
     config: TrainConfig = TrainConfig(),
     progress: bool = True,
+    teacher: EmotionCRNN | None = None,
+    width: int = 1,
 ) -> tuple[EmotionCRNN, list[dict]]:
     """Train a CRNN on 16-kHz utterances; one random 2-s augmented crop per utterance per epoch.
+
+    ``width`` > 1 trains a teacher (every layer that many times wider); a ``teacher``
+    makes this a distillation run (temperature-scaled KL to it plus the focal loss).
 
     Returns
     -------
@@ -183,29 +197,36 @@ def train_model(
     torch.use_deterministic_algorithms(True)
     try:
         torch.manual_seed(config.seed)
-        model = EmotionCRNN(
-            CRNNConfig(
-                n_classes=len(labels),
-                conv_channels=config.conv_channels,
-                lstm_hidden=config.lstm_hidden,
-                embedding_dim=config.embedding_dim,
-                dropout=config.dropout,
-                labels=tuple(labels),
-            )
+        architecture = CRNNConfig(
+            n_classes=len(labels),
+            conv_channels=config.conv_channels,
+            lstm_hidden=config.lstm_hidden,
+            embedding_dim=config.embedding_dim,
+            dropout=config.dropout,
+            labels=tuple(labels),
         )
+        model = EmotionCRNN(teacher_config(architecture, width=width) if width > 1 else architecture)
         model.set_normalisation(*_normalisation(waveforms))
-        return model, _fit(model, waveforms, np.asarray(targets), config=config, progress=progress)
+        focal = FocalLoss(gamma=config.focal_gamma, alpha=config.focal_alpha)
+        # Distillation pairs the soft targets with plain cross-entropy: the focal loss's α and
+        # (1 - p)^γ factors make the label term tiny next to T² · KL, and the student then
+        # only imitates the teacher (measured: UAR 0.750 vs 0.875 without a teacher).
+        criterion = (DistillationLoss(teacher, hard_loss=nn.CrossEntropyLoss(), temperature=config.distill_temperature,
+                                      alpha=config.distill_alpha) if teacher is not None
+                     else lambda logits, target, batch: focal(logits, target))
+        return model, _fit(model, waveforms, np.asarray(targets), config=config, progress=progress,
+                           criterion=criterion)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
 
 
-def _fit(model: EmotionCRNN, waveforms, targets: np.ndarray, *, config: TrainConfig, progress: bool) -> list[dict]:
+def _fit(model: EmotionCRNN, waveforms, targets: np.ndarray, *, config: TrainConfig, progress: bool,
+         criterion: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]) -> list[dict]:
     steps_per_epoch = int(np.ceil(len(waveforms) / config.batch_size))
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr_max, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimiser, T_max=max(1, config.epochs * steps_per_epoch), eta_min=config.lr_min
     )
-    loss_fn = FocalLoss(gamma=config.focal_gamma, alpha=config.focal_alpha)
     generator = torch.Generator().manual_seed(config.seed)
     history = []
     bar = _progress(range(config.epochs), total=config.epochs, enabled=progress)
@@ -220,7 +241,7 @@ def _fit(model: EmotionCRNN, waveforms, targets: np.ndarray, *, config: TrainCon
             idx = order[start : start + config.batch_size]
             batch = spec_augment(x[idx], generator=generator) if config.spec_augment else x[idx]
             optimiser.zero_grad()
-            loss = loss_fn(model(batch), y[idx])
+            loss = criterion(model(batch), y[idx], batch)
             loss.backward()
             optimiser.step()
             schedule.step()
@@ -258,17 +279,31 @@ def train_and_register(
     )
     waves = [load_waveform(u.path) for u in utterances]
     targets = [labels.index(u.label) for u in utterances]
-    model, history = train_model(
-        [waves[i] for i in train_idx], [targets[i] for i in train_idx], labels=labels, config=config, progress=progress
-    )
+    train_waves, train_targets = [waves[i] for i in train_idx], [targets[i] for i in train_idx]
     test_waves, test_targets = [waves[i] for i in test_idx], [targets[i] for i in test_idx]
+    teacher, distillation = None, None
+    if config.distill:
+        teacher_run = replace(config, epochs=config.teacher_epochs or config.epochs)
+        teacher, _ = train_model(train_waves, train_targets, labels=labels, config=teacher_run, progress=progress,
+                                 width=config.teacher_width)
+    model, history = train_model(train_waves, train_targets, labels=labels, config=config, progress=progress,
+                                 teacher=teacher)
     metrics = evaluate_model(model, test_waves, test_targets, labels=labels)
+    if teacher is not None:
+        distillation = distillation_report(teacher, model, test_waves, test_targets, labels=labels,
+                                           student_metrics=metrics)
+        for role in ("teacher", "student"):
+            r = distillation[role]
+            log(f"{role}: UAR {r['uar']:.3f}, {r['parameters']:,} parameters ({r['fp32_bytes'] / 1e6:.2f} MB), "
+                f"{1000 * r['forward_s_16_windows']:.1f} ms per 16 windows")
     log(f"held-out speakers: UAR {metrics['uar']:.3f}, WA {metrics['weighted_accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f}")
     with tempfile.TemporaryDirectory() as tmp:
-        files = export.export_all(model, Path(tmp), test_waves=test_waves, test_targets=test_targets, labels=labels)
+        files = export.export_all(model, Path(tmp), test_waves=test_waves, test_targets=test_targets, labels=labels,
+                                  calibration_waves=train_waves)
         log(
-            f"ONNX vs torch max |Δ| {files.checks['onnx_max_abs_diff']:.2e}; INT8 UAR change "
-            f"{files.checks['int8_uar_change']:+.3f}, speed-up ×{files.checks['int8_speedup']:.2f}"
+            f"ONNX vs torch max |Δ| {files.checks['onnx_max_abs_diff']:.2e}; static INT8 UAR change "
+            f"{files.checks['int8_uar_change']:+.3f}, top-class agreement {files.checks['int8_top_class_agreement']:.1%}, "
+            f"speed-up ×{files.checks['int8_speedup']:.2f}"
         )
         write_report(metrics, Path(tmp), extra={"history": history})
         metadata = {
@@ -280,6 +315,7 @@ def train_and_register(
             "history": history,
             "evaluation": metrics,
             "export_checks": files.checks,
+            "distillation": distillation,
         }
         version = registry.register_model(registry_dir, model=model, metadata=metadata, files=files.paths + [Path(tmp) / "evaluation.json", Path(tmp) / "confusion_matrix.png"])
     if activate:
@@ -288,6 +324,19 @@ def train_and_register(
     else:
         log(f"registered {version} (not active)")
     return registry.read_metadata(registry_dir, version)
+
+
+def distillation_report(teacher: EmotionCRNN, student: EmotionCRNN, waves: Sequence[np.ndarray],
+                        targets: Sequence[int], *, labels: Sequence[str], student_metrics: dict) -> dict:
+    """Teacher and student side by side: held-out UAR, size and the torch time of 16 windows."""
+    batch = torch.from_numpy(np.resize(
+        np.concatenate([sliding_windows(log_mel(w))[0] for w in waves[:8]]), (16, WINDOW_FRAMES, N_MELS)))
+    out = {}
+    for role, model, metrics in (("teacher", teacher, None), ("student", student, student_metrics)):
+        metrics = metrics or evaluate_model(model, waves, targets, labels=labels)
+        out[role] = {"uar": metrics["uar"], **model_size(model), "config": model.config.to_dict(),
+                     "forward_s_16_windows": export.time_forward(model.eval(), batch)}
+    return out
 
 
 def _split_summary(utterances: Sequence[Utterance], train_idx, test_idx) -> dict:

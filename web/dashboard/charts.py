@@ -73,3 +73,25 @@ class Sparkline:
 
 def sparkline(values: Sequence[float], **kwargs) -> Sparkline:
     return Sparkline(values, **kwargs)
+
+
+class TrendLine(Sparkline):
+    """A sparkline on a fixed range with an optional threshold line (monitoring figures: PSI, rates, MAE)."""
+
+    def __init__(self, values: Sequence[float], *, low: float, high: float, threshold: float | None = None,
+                 label: str = "", **kwargs):
+        self.fixed, self.threshold, self.label = (low, max(high, *values, low + 1e-9) if values else high), threshold, label
+        super().__init__(values, **kwargs)
+
+    def _domain(self) -> tuple[float, float]:
+        return self.fixed
+
+    @property
+    def cutoff_y(self) -> float | None:
+        return self._y(self.threshold) if self.threshold is not None else None
+
+    @property
+    def description(self) -> str:
+        if not self.values:
+            return f"No {self.label} yet"
+        return f"{self.label}: {self.values[-1]:.2f} now, {len(self.values)} daily values"

@@ -217,3 +217,32 @@ def audit_events(*, patient_code: str = "", lead_of: QuerySet | None = None) -> 
     if patient_code:
         events = events.filter(patient_code__iexact=patient_code.strip())
     return events
+
+
+def monitoring_teams() -> list[dict]:
+    """What the Monitoring page shows per care team: figures of the latest run and daily trend lines."""
+    from screening.selectors import monitoring_overview
+    from web.dashboard.charts import TrendLine
+
+    psi_limit = settings.CADENCE_MONITORING_PSI_THRESHOLD
+    rows = []
+    for entry in monitoring_overview():
+        payloads = [snap.payload for snap in entry["history"]]
+        latest = entry["latest"].payload if entry["latest"] else None
+        max_psi = [max([v for v in p["feature_psi"].values() if v is not None], default=0.0) for p in payloads]
+        rejection = [p["rejection"]["rate"] for p in payloads if p["rejection"]["rate"] is not None]
+        mae = [p["calibration"]["mae"] for p in payloads if p["calibration"]["mae"] is not None]
+        rows.append({
+            **entry,
+            "payload": latest,
+            "psi_rows": sorted(((k, v, v is not None and v >= psi_limit) for k, v in latest["feature_psi"].items()),
+                               key=lambda row: -(row[1] or 0))[:15] if latest else [],
+            "trends": [
+                TrendLine(max_psi, low=0.0, high=0.5, threshold=psi_limit, label="Largest feature PSI"),
+                TrendLine(rejection, low=0.0, high=1.0, threshold=settings.CADENCE_MONITORING_REJECTION_THRESHOLD,
+                          label="Quality-rejection rate"),
+                TrendLine(mae, low=0.0, high=10.0, threshold=settings.CADENCE_MONITORING_MAE_THRESHOLD,
+                          label="MAE of predicted PHQ-9 (points)"),
+            ],
+        })
+    return rows

@@ -31,4 +31,5 @@ urlpatterns = [
     path("reports/validation/generate/", views.validation_report_generate, name="validation-generate"),
     path("processing/", views.processing, name="processing"),
     path("audit/", views.audit_log, name="audit"),
+    path("monitoring/", views.monitoring, name="monitoring"),
 ]

@@ -272,3 +272,12 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         request.GET.get("page"))
     audit_record(request=request, action="read", resource="audit_log")
     return render(request, "dashboard/audit.html", {"page": page, "patient_code": code, "nav": "audit"})
+
+
+@require_GET
+@login_required
+def monitoring(request: HttpRequest) -> HttpResponse:
+    """Model monitoring for operators (staff): aggregates only, no patient appears on this page."""
+    if not request.user.is_staff:
+        raise PermissionDenied("Model monitoring is for administrators.")
+    return render(request, "dashboard/monitoring.html", {"teams": selectors.monitoring_teams(), "nav": "monitoring"})

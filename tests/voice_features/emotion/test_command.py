@@ -28,19 +28,26 @@ def test_it_trains_registers_and_activates_from_the_command_line(corpus, tmp_pat
     metadata = json.loads((out / version / "metadata.json").read_text())
     assert metadata["train_config"]["epochs"] == 1 and metadata["train_config"]["seed"] == 3
     assert metadata["corpus"]["layout"] == "emodb" and metadata["corpus"]["n_utterances"] == 144
-    assert {"model.pt", "model.ts", "model.onnx", "model_int8.ts", "evaluation.json", "confusion_matrix.png"} <= set(metadata["files"])
+    assert {"model.pt", "model.ts", "model.onnx", "model_int8.onnx", "evaluation.json", "confusion_matrix.png"} <= set(metadata["files"])
     stdout = capsys.readouterr().out
     assert "UAR" in stdout and version in stdout
+    assert "teacher: UAR" in stdout and "student: UAR" in stdout and "static INT8" in stdout
+    teacher, student = metadata["distillation"]["teacher"], metadata["distillation"]["student"]
+    assert teacher["parameters"] > 2 * student["parameters"]  # the student is the serving-size model
+    assert metadata["model_config"]["conv_channels"] == student["config"]["conv_channels"] == [16, 32, 64]
+    assert teacher["config"]["conv_channels"] == [32, 64, 128]
+    assert student["uar"] == metadata["evaluation"]["uar"]
 
 
 def test_it_can_register_without_activating(corpus, tmp_path):
     out = tmp_path / "registry"
     call_command(
         "train_emotion_model", "--corpus", str(corpus), "--layout", "emodb",
-        "--out-registry", str(out), "--epochs", "1", "--no-activate", "--no-progress",
+        "--out-registry", str(out), "--epochs", "1", "--no-activate", "--no-distill", "--no-progress",
     )
     assert len(registry.list_versions(out)) == 1
     assert registry.active_version(out) is None
+    assert registry.read_metadata(out, registry.list_versions(out)[0])["distillation"] is None
 
 
 def test_it_reports_a_corpus_in_the_wrong_layout(corpus, tmp_path):

@@ -93,3 +93,23 @@ def test_it_trains_deterministically_with_a_seed():
     for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items()):
         assert torch.equal(a, b), name
     assert_allclose(history_1[-1]["lr"], 1e-6, rtol=1e-3)  # cosine annealing ends at lr_min
+
+
+def test_distillation_loss_is_the_temperature_scaled_kl_plus_the_hard_loss():
+    from voice_features.emotion.distill import DistillationLoss
+
+    torch.manual_seed(0)
+    teacher = torch.nn.Linear(3, 4)
+    batch, target = torch.randn(5, 3), torch.tensor([0, 1, 2, 3, 0])
+    student_logits = torch.randn(5, 4)
+    hard = torch.nn.CrossEntropyLoss()
+    loss = DistillationLoss(teacher, hard_loss=lambda z, y: hard(z, y), temperature=3.0, alpha=0.6)
+    with torch.no_grad():
+        p_t = torch.softmax(teacher(batch) / 3.0, dim=-1)
+    kl = float((p_t * (p_t.log() - torch.log_softmax(student_logits / 3.0, dim=-1))).sum(dim=1).mean())
+    expected = 0.6 * 9.0 * kl + 0.4 * float(hard(student_logits, target))
+    assert_allclose(float(loss(student_logits, target, batch)), expected, rtol=1e-5)
+    with torch.no_grad():
+        same = teacher(batch)
+    only_soft = DistillationLoss(teacher, hard_loss=lambda z, y: hard(z, y), temperature=2.0, alpha=1.0)
+    assert float(only_soft(same, target, batch)) == pytest.approx(0.0, abs=1e-6)

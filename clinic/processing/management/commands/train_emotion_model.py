@@ -28,6 +28,9 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, help=f"default {TrainConfig.epochs}")
         parser.add_argument("--seed", type=int, help=f"default {TrainConfig.seed}")
         parser.add_argument("--batch-size", type=int, help=f"default {TrainConfig.batch_size}")
+        parser.add_argument("--teacher-epochs", type=int, help="epochs of the teacher (default: --epochs)")
+        parser.add_argument("--no-distill", action="store_true",
+                            help="train the serving model directly, without a teacher")
         parser.add_argument("--no-activate", action="store_true", help="register without making it the active model")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -37,7 +40,8 @@ class Command(BaseCommand):
         if registry_dir is None:
             raise CommandError("No registry: pass --out-registry or set CADENCE_EMOTION_REGISTRY.")
         config = with_overrides(
-            TrainConfig(), epochs=options["epochs"], seed=options["seed"], batch_size=options["batch_size"]
+            TrainConfig(), epochs=options["epochs"], seed=options["seed"], batch_size=options["batch_size"],
+            teacher_epochs=options["teacher_epochs"], distill=False if options["no_distill"] else None,
         )
         try:
             metadata = train_and_register(
