@@ -1,13 +1,14 @@
 """Upload-path benchmark against a served instance (gunicorn, PostgreSQL, Redis broker).
 
 Prints uploads/s and latency percentiles for 30-s WAV uploads under concurrency.
-Target on a 2-core machine: >= 50 uploads/s at p95 < 250 ms, processing asynchronous
+Target on a 2-core machine: >= 100 uploads/s at p95 < 250 ms at concurrency 8, processing asynchronous
 (tasks are queued in Redis; no worker consumes them during the run).
 
     python benchmarks/bench_upload.py [--requests 600] [--concurrency 16] [--workers 3]
 """
 
 import argparse
+import base64
 import http.client
 import io
 import os
@@ -32,7 +33,9 @@ def _env(port: int) -> dict:
     return {**os.environ, "DATABASE_URL": f"{PG}/{DB_NAME}", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
             "CADENCE_VAR_DIR": str(ROOT / "var" / "bench"), "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": "benchmark-only-" + "k" * 50, "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "CADENCE_LOG_LEVEL": "WARNING", "DATABASE_CONN_MAX_AGE": "600"}
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "CADENCE_LOG_LEVEL": "WARNING", "DATABASE_CONN_MAX_AGE": "600",
+            # One benchmark patient sends every upload: lift its per-patient throttle; audio is encrypted as in production.
+            "CADENCE_UPLOAD_RATE": "1000000/hour", "CADENCE_AUDIO_KEYS": base64.b64encode(b"b" * 32).decode()}
 
 
 def _prepare_database() -> None:
@@ -134,7 +137,7 @@ def _report(results, elapsed: float, args, wav_bytes: int) -> None:
     print(f"  accepted (202): {accepted}   other statuses: {sorted(set(statuses) - {202}) or 'none'}")
     print(f"  throughput: {len(results) / elapsed:.1f} uploads/s")
     print(f"  latency ms: p50 {statistics.median(latencies):.0f}  p95 {p95:.0f}  max {latencies[-1]:.0f}")
-    print(f"  target: >= 50 uploads/s at p95 < 250 ms -> {'MET' if len(results) / elapsed >= 50 and p95 < 250 else 'NOT MET'}")
+    print(f"  target: >= 100 uploads/s at p95 < 250 ms -> {'MET' if len(results) / elapsed >= 100 and p95 < 250 else 'NOT MET'}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || [ "${CI:-}" = "true" ]; the
 fi
 ruff check --quiet .
 lint-imports --no-cache >/dev/null || lint-imports --no-cache
-python manage.py makemigrations --check --dry-run
+env -u DATABASE_URL python manage.py makemigrations --check --dry-run  # no database needed
 deploy_check_media="$(mktemp -d)"
 DJANGO_DEBUG=false DJANGO_SECRET_KEY="check-deploy-$(head -c 48 /dev/urandom | base64)" \
   CADENCE_AUDIO_KEYS="$(head -c 32 /dev/urandom | base64)" CADENCE_PRIVATE_MEDIA_ROOT="$deploy_check_media" \
