@@ -1,22 +1,17 @@
 """Baselines per recording task and per phone: a new phone never reads as deterioration; late uploads re-score."""
 
-import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pytest
 
-from clinic.models import CareTeam, Patient, Recording
+from clinic.models import CareTeam, Recording
 from clinic.processing.models import FeatureSet
 from screening import services
 from screening.models import Alert, BaselineSnapshot, RiskScore
 from screening.scoring.baseline import BaselineRecording, build_baseline, select_baseline_recordings
-from screening.scoring.deviation import DEPRESSION_DIRECTIONS
 from screening.scoring.segments import DeviceInfo, codec_family, device_segments
-from voice_features.registry import FEATURE_NAMES, SCALE_FLOOR
-
-T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
-
+from tests.support.steady_patient import CHANGE_WEEK, N_WEEKS, T0, steady_patient
 
 # ---------------------------------------------------------------- pure
 
@@ -58,42 +53,6 @@ def test_a_baseline_is_built_from_the_same_task_and_segment_only():
 
 # ---------------------------------------------------------------- in the database
 
-#: A steady patient: 3 recordings a week for 10 weeks; the phone changes after week 5.
-N_WEEKS, PER_WEEK, CHANGE_WEEK = 10, 3, 5
-SHIFT_SD = 4.0  # the new phone moves every feature 4 noise SDs in the "more depressed" direction
-
-
-def _noise_sd(key: str) -> float:
-    return 2.0 * max(SCALE_FLOOR.get(key, 0.0), 0.05)
-
-
-def _steady_patient(team, code, *, device_change: bool, shift: bool, seed: int = 7) -> Patient:
-    rng = np.random.default_rng(seed)
-    patient = Patient.objects.create(code=code, care_team=team, enrolled_on=T0.date())
-    for week in range(N_WEEKS):
-        for k in range(PER_WEEK):
-            at = T0 + timedelta(days=7 * week + 2 * k, hours=int(rng.integers(0, 8)))
-            after = week >= CHANGE_WEEK
-            new_phone = device_change and after
-            recording = Recording.objects.create(
-                patient=patient, file=f"simulated/{code}-{week}-{k}.wav",
-                sha256=hashlib.sha256(f"{code}-{week}-{k}".encode()).hexdigest(), size_bytes=0,
-                container="mp4" if new_phone else "amr", codec="aac" if new_phone else "amrnb",
-                device_model="iPhone 13" if new_phone else "Galaxy A52", sample_rate=16000, channels=1,
-                duration_s=40.0, recorded_at=at, status="done")
-            features = {}
-            for key in FEATURE_NAMES:
-                sd = _noise_sd(key)
-                value = 10.0 + rng.normal(0, sd)
-                direction = DEPRESSION_DIRECTIONS.get(key)
-                if shift and after and direction is not None:
-                    value += direction.sign * SHIFT_SD * sd
-                features[key] = value
-            FeatureSet.objects.create(recording=recording, version="simulated", features=features,
-                                      quality={"accepted": True, "speech_s": 30.0})
-    return patient
-
-
 def _screen(patient):
     end = T0 + timedelta(weeks=N_WEEKS)
     services.patients_screen(patient_ids=[patient.pk], now=end)
@@ -115,12 +74,12 @@ def team(db):
 
 def test_a_new_phone_that_shifts_the_features_never_reads_as_deterioration(team):
     # Control: the same shift on the same phone is a real change of voice and must read as one.
-    control = _steady_patient(team, "SEG-CONTROL", device_change=False, shift=True)
+    control = steady_patient(team, "SEG-CONTROL", device_change=False, shift=True)
     _, control_scores = _screen(control)
     assert _rise(control_scores) > 2.0
     assert Alert.objects.filter(patient=control, kind=Alert.Kind.PHQ9_RISE).exists()
 
-    patient = _steady_patient(team, "SEG-PHONE", device_change=True, shift=True)
+    patient = steady_patient(team, "SEG-PHONE", device_change=True, shift=True)
     _, scores = _screen(patient)
     assert abs(_rise(scores)) < 1.0
     assert not Alert.objects.filter(patient=patient, kind__in=[Alert.Kind.PHQ9_RISE, Alert.Kind.RISK_THRESHOLD])
@@ -139,7 +98,7 @@ def test_a_new_phone_that_shifts_the_features_never_reads_as_deterioration(team)
 
 
 def test_each_task_keeps_its_own_baseline(team):
-    patient = _steady_patient(team, "SEG-TASKS", device_change=False, shift=False)
+    patient = steady_patient(team, "SEG-TASKS", device_change=False, shift=False)
     vowels = Recording.objects.filter(patient=patient).order_by("recorded_at")[::2]
     Recording.objects.filter(pk__in=[r.pk for r in vowels]).update(task="sustained_vowel")
     _, scores = _screen(patient)
@@ -155,7 +114,7 @@ def test_each_task_keeps_its_own_baseline(team):
 
 
 def test_a_late_upload_with_an_earlier_recorded_at_rescores_what_it_affects(team):
-    patient = _steady_patient(team, "SEG-LATE", device_change=False, shift=False)
+    patient = steady_patient(team, "SEG-LATE", device_change=False, shift=False)
     first = list(Recording.objects.filter(patient=patient).order_by("recorded_at")[:6])
     # Hold the 2nd recording back as if its upload had been delayed.
     late = first[1]
