@@ -60,11 +60,12 @@ class BaselinePlan:
     def pending_payload(self, task: str) -> dict:
         return {"status": PENDING, "reason": self.pending_reason, "task": task}
 
-    def holds_for(self, deviations: dict, snapshot_ids: tuple[str, ...] | None) -> bool:
-        """Does a stored score (its deviations and its snapshot's recording ids) still match this plan?"""
+    def holds_for(self, deviations: dict) -> bool:
+        """Does a stored score (its deviations, which name the baseline's recordings) still match this plan?"""
         if not self.recording_ids:
             return deviations.get("status") == PENDING and deviations.get("reason") == self.pending_reason
-        return deviations.get("z") is not None and snapshot_ids == self.recording_ids
+        return (deviations.get("z") is not None
+                and tuple(str(r) for r in deviations.get("baseline_recording_ids", ())) == self.recording_ids)
 
 
 def baseline_plan(records: list[BaselineRecording], rec: BaselineRecording, segment_index: int) -> BaselinePlan:

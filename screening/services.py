@@ -192,7 +192,6 @@ class PatientData:
     scores: dict[int, RiskScore]            # recording id -> recording-scope score
     week_scores: dict[datetime, RiskScore]
     last_recording_at: datetime | None = None
-    snapshot_ids: dict[int, tuple[str, ...]] = field(default_factory=dict)  # snapshot id -> its recording ids
 
 
 def _load_detail(lights: list[LightPatient]) -> list[PatientData]:
@@ -212,10 +211,6 @@ def _load_detail(lights: list[LightPatient]) -> list[PatientData]:
             target.scores[score.recording_id] = score
         else:
             target.week_scores[score.at] = score
-    snapshots = BaselineSnapshot.objects.filter(patient_id__in=ids).values_list("patient_id", "pk",
-                                                                                "payload__recording_ids")
-    for patient_id, pk, recording_ids in snapshots.iterator(chunk_size=5000):
-        data[patient_id].snapshot_ids[pk] = tuple(str(r) for r in recording_ids or ())
     return list(data.values())
 
 
@@ -300,7 +295,7 @@ def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes):
         fs = fs_by_id[rec.recording_id]
         existing = data.scores.get(fs.recording_id)
         plan = baseline_plan(records, rec, segment_index[rec.recording_id])
-        if existing is not None and plan.holds_for(existing.deviations, data.snapshot_ids.get(existing.baseline_id)):
+        if existing is not None and plan.holds_for(existing.deviations):
             if plan.recording_ids:
                 scored.append((rec.recorded_at, Deviation.from_dict(existing.deviations), existing, "kept"))
             continue
