@@ -10,6 +10,10 @@ PHQ-9 for 5 %) and a quiet night (nothing new).
 Target: 10,000 patients x 50 recordings under 60 s, queries not growing with patients.
 
     python benchmarks/bench_screening.py [--patients 10000] [--recordings 50]
+
+The stored scores name the baseline recordings they were scored against, as real ones do, so
+the catch-up night re-predicts them without rebuilding baselines. ``CADENCE_BENCH_DB`` names
+another database (default ``cadence_bench_screening``).
 """
 
 import argparse
