@@ -10,6 +10,10 @@ PHQ-9 for 5 %) and a quiet night (nothing new).
 Target: 10,000 patients x 50 recordings under 60 s, queries not growing with patients.
 
     python benchmarks/bench_screening.py [--patients 10000] [--recordings 50]
+
+The stored scores name the baseline recordings they were scored against, as real ones do, so
+the catch-up night re-predicts them without rebuilding baselines. ``CADENCE_BENCH_DB`` names
+another database (default ``cadence_bench_screening``).
 """
 
 import argparse
@@ -24,7 +28,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DB = "cadence_bench_screening"
+DB = os.environ.get("CADENCE_BENCH_DB", "cadence_bench_screening")
 os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["CADENCE_LOG_LEVEL"] = "WARNING"
@@ -60,10 +64,11 @@ def _seed_chunk(patients, n_recordings, start, now, rng) -> None:
     from clinic.models import Phq9Response, Recording
     from clinic.processing.models import FeatureSet
     from screening.models import RiskScore
+    from screening.scoring.baseline import BaselineRecording, select_baseline_recordings
     from screening.scoring.deviation import DIRECTIONAL_FEATURES, composite_index
     from voice_features import FEATURE_NAMES
 
-    recordings, feature_sets, scores, responses = [], [], [], []
+    recordings, feature_sets, pending, responses = [], [], [], []
     for patient in patients:
         news = rng.random() < 0.10  # tonight's new, not yet scored recording
         times = [start + timedelta(days=3.5 * k, hours=float(rng.uniform(8, 20))) for k in range(n_recordings)]
@@ -77,20 +82,30 @@ def _seed_chunk(patients, n_recordings, start, now, rng) -> None:
             feature_sets.append(FeatureSet(recording=recording, version="bench", features=features,
                                            quality={"accepted": True}))
             if k >= 5 and not (news and k == n_recordings - 1):
-                z = {name: float(rng.normal(0, 1)) for name in DIRECTIONAL_FEATURES}
-                deviations = {"z": z, "composite": composite_index(z), "embedding_drift": None,
-                              "embedding_drift_z": None, "baseline_recording_ids": [], "n_recordings": 1,
-                              "personal_offset": 0.0, "n_phq9": 0}
-                scores.append(RiskScore(patient=patient, recording=recording, scope="recording", at=recording.recorded_at,
-                                        risk_model_version="stale", calibrated=False, predicted_phq9=8.0,
-                                        predicted_phq9_low=3.0, predicted_phq9_high=13.0, prob_ge10=0.3,
-                                        voice_deviation=deviations["composite"], deviations=deviations, drivers=[]))
+                pending.append(recording)
         for week in range(2, int(n_recordings * 3.5 / 7), 2):
             items = [int(v) for v in rng.integers(0, 3, 8)] + [0]
             responses.append(Phq9Response(patient=patient, answered_at=start + timedelta(weeks=week), source="self_report",
                                           total=sum(items), **{f"item{n + 1}": items[n] for n in range(9)}))
     Recording.objects.bulk_create(recordings, batch_size=5000)
     FeatureSet.objects.bulk_create(feature_sets, batch_size=5000)
+    # Stored scores as earlier nights left them: each names the baseline recordings it was scored against.
+    by_patient: dict[int, list] = {}
+    for r in recordings:
+        by_patient.setdefault(r.patient_id, []).append(BaselineRecording(str(r.pk), r.recorded_at, {}))
+    scores = []
+    for recording in pending:
+        chosen, _ = select_baseline_recordings(by_patient[recording.patient_id], at=recording.recorded_at,
+                                               task="free_speech", segment=by_patient[recording.patient_id][0].segment)
+        z = {name: float(rng.normal(0, 1)) for name in DIRECTIONAL_FEATURES}
+        deviations = {"z": z, "composite": composite_index(z), "embedding_drift": None,
+                      "embedding_drift_z": None, "baseline_recording_ids": [c.recording_id for c in chosen],
+                      "n_recordings": 1, "personal_offset": 0.0, "n_phq9": 0}
+        scores.append(RiskScore(patient_id=recording.patient_id, recording=recording, scope="recording",
+                                at=recording.recorded_at, task="free_speech", risk_model_version="stale",
+                                calibrated=False, predicted_phq9=8.0, predicted_phq9_low=3.0, predicted_phq9_high=13.0,
+                                prob_ge10=0.3, voice_deviation=deviations["composite"], deviations=deviations,
+                                drivers=[]))
     RiskScore.objects.bulk_create(scores, batch_size=5000)
     Phq9Response.objects.bulk_create(responses, batch_size=5000)
 

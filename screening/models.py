@@ -24,6 +24,8 @@ class BaselineSnapshot(models.Model):
 
     patient = models.ForeignKey("clinic.Patient", on_delete=models.CASCADE, related_name="baselines")
     built_at = models.DateTimeField()
+    task = models.CharField(max_length=16, default="free_speech",
+                            help_text="Recording task the baseline belongs to (baselines are per task and phone)")
     payload = models.JSONField()
     n_recordings = models.PositiveIntegerField()
 
@@ -42,6 +44,8 @@ class RiskScore(models.Model):
                                   related_name="risk_scores")
     scope = models.CharField(max_length=10, choices=Scope.choices)
     at = models.DateTimeField(help_text="recorded_at of the recording, or the start of the week")
+    task = models.CharField(max_length=16, blank=True,
+                            help_text="The recording's task (recording scores); blank for weekly scores")
     baseline = models.ForeignKey(BaselineSnapshot, null=True, blank=True, on_delete=models.SET_NULL)
     risk_model_version = models.CharField(max_length=64)
     calibrated = models.BooleanField()

@@ -6,6 +6,7 @@ from django.db.models.functions import RowNumber
 from clinic.models import Patient, Phq9Response, Recording
 from clinic.processing.models import FeatureSet
 from screening.models import Alert, BaselineSnapshot, RiskScore
+from screening.scoring.segments import DeviceInfo, device_segments
 
 
 def _feature_set(recording: Recording) -> FeatureSet | None:
@@ -31,7 +32,22 @@ def _recording_row(recording: Recording) -> dict:
         "speaker_similarity": fs.speaker_similarity if fs else None,
         "speaker_mismatch": fs.speaker_mismatch if fs else None,
         "emotion": fs.emotion if fs else None,
+        "device_model": recording.device_model,
+        "codec": recording.codec,
     }
+
+
+def _with_segments(rows: list[dict], recordings: list[Recording], scores: list[RiskScore]) -> list[dict]:
+    """Mark where a new phone (or codec family) starts a baseline segment, and why a score is pending."""
+    done = [r for r in recordings if r.status == Recording.Status.DONE]
+    segments = device_segments(DeviceInfo(str(r.pk), r.recorded_at, r.device_model, r.codec) for r in done)
+    firsts = {index: rid for rid, (index, _) in reversed(list(segments.items()))}
+    starts = {int(rid) for index, rid in firsts.items() if index > 0}
+    own = [s for s in scores if s.scope == RiskScore.Scope.RECORDING]
+    pending = {s.recording_id: s.deviations.get("reason", "") for s in own if s.predicted_phq9 is None}
+    scored = {s.recording_id for s in own if s.predicted_phq9 is not None}
+    return [{**row, "new_phone": row["id"] in starts, "baseline_pending_reason": pending.get(row["id"], ""),
+             "scored": row["id"] in scored} for row in rows]
 
 
 def _score_row(score: RiskScore) -> dict:
@@ -48,6 +64,7 @@ def _score_row(score: RiskScore) -> dict:
         "calibrated": score.calibrated,
         "model_version": score.risk_model_version,
         "baseline_id": score.baseline_id,
+        "task": score.task,
     }
 
 
@@ -77,14 +94,15 @@ def patient_timeline(*, patient: Patient) -> dict:
         Recording.objects.filter(patient=patient).order_by("recorded_at")
         .prefetch_related(Prefetch("feature_sets", queryset=FeatureSet.objects.order_by("-computed_at")))
     )
-    scores = RiskScore.objects.filter(patient=patient).order_by("at")
+    recordings = list(recordings)
+    scores = list(RiskScore.objects.filter(patient=patient).order_by("at"))
     baselines = BaselineSnapshot.objects.filter(patient=patient).order_by("built_at")
     return {
         "patient": {"id": patient.pk, "code": patient.code, "sex": patient.sex, "birth_year": patient.birth_year,
                     "language": patient.language, "enrolled_on": patient.enrolled_on.isoformat()},
-        "recordings": [_recording_row(r) for r in recordings],
+        "recordings": _with_segments([_recording_row(r) for r in recordings], recordings, scores),
         "baselines": [{"id": b.pk, "built_at": b.built_at.isoformat(), "n_recordings": b.n_recordings,
-                       "features": b.payload.get("features", {})} for b in baselines],
+                       "task": b.task, "features": b.payload.get("features", {})} for b in baselines],
         "scores": [_score_row(s) for s in scores
                    if s.scope == RiskScore.Scope.RECORDING and s.predicted_phq9 is not None],
         "baseline_pending_recordings": sum(1 for s in scores

@@ -22,9 +22,10 @@ from clinic.models import Patient, Phq9Response, Recording
 from clinic.processing.models import FeatureSet
 from clinic.processing.tasks import sweep_stale_recordings
 from screening.alerts import alert_open, alerts_open_or_update, overdue_resolve_ended
+from screening.baselines import BaselinePlan, baseline_keys, baseline_plan, baseline_records, embedding_vector
 from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.scoring import alerts as rules_mod
-from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, build_baseline
+from screening.scoring.baseline import build_baseline
 from screening.scoring.calibration import Calibrations, phq9_residuals
 from screening.scoring.deviation import Deviation, aggregate_deviations, deviation_from_baseline
 from screening.scoring.model import PRIOR_MODEL, population_phq9, predict_risk
@@ -223,8 +224,7 @@ class Writes:
     screened: list[int] = field(default_factory=list)
 
 
-def _embedding(fs: FeatureSet) -> list[float] | None:
-    return (fs.embedding or {}).get("vector") if fs.embedding else None
+_embedding = embedding_vector
 
 
 def _speaker_consistency(feature_sets: list[FeatureSet], writes: Writes) -> None:
@@ -255,23 +255,6 @@ def _speaker_consistency(feature_sets: list[FeatureSet], writes: Writes) -> None
             writes.feature_sets.append(fs)
 
 
-def _emotion_features(fs: FeatureSet) -> dict[str, float]:
-    """Mean emotion posteriors as ``emotion_<label>`` values: the patient's emotional baseline."""
-    posterior = (fs.emotion or {}).get("mean_posterior") or {}
-    return {f"emotion_{label}": value for label, value in posterior.items()}
-
-
-def _baseline_records(data: PatientData) -> list[BaselineRecording]:
-    return [BaselineRecording(recording_id=str(fs.recording_id), recorded_at=fs.recording.recorded_at,
-                              features=fs.features | _emotion_features(fs), embedding=_embedding(fs),
-                              speaker_mismatch=bool(fs.speaker_mismatch)) for fs in data.feature_sets]
-
-
-def _baseline_keys(records: list[BaselineRecording]) -> tuple[str, ...]:
-    emotion = sorted({key for r in records for key in r.features if key.startswith("emotion_")})
-    return (*FEATURE_KEYS, *emotion)
-
-
 def _fill_score(score: RiskScore, deviation: Deviation, prediction, model: ScoringModel) -> None:
     score.risk_model_version = model.version
     score.calibrated = model.calibrated
@@ -288,53 +271,63 @@ def _fill_score(score: RiskScore, deviation: Deviation, prediction, model: Scori
     score.drivers = [d.to_dict() for d in prediction.drivers]
 
 
-def _pending(data: PatientData, fs: FeatureSet) -> RiskScore:
-    """A recording made while the patient's baseline is still being built: no score, said so."""
+def _pending(data: PatientData, fs: FeatureSet, plan: BaselinePlan) -> RiskScore:
+    """A recording made while its task's baseline is still being built (first recordings, new phone): said so."""
     return RiskScore(patient=data.patient, recording_id=fs.recording_id, scope=RiskScore.Scope.RECORDING,
-                     at=fs.recording.recorded_at, risk_model_version="", calibrated=False,
-                     deviations={"status": "baseline pending"})
+                     at=fs.recording.recorded_at, task=fs.recording.task, risk_model_version="", calibrated=False,
+                     deviations=plan.pending_payload(fs.recording.task))
 
 
 def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes):
-    """Deviation and risk of every valid processed recording; a baseline snapshot for each new one."""
-    records = _baseline_records(data)
-    keys = _baseline_keys(records)
+    """Deviation and risk of every valid processed recording against its own task's and phone's baseline.
+
+    A stored score is kept while its baseline would still be built from the same recordings; otherwise
+    (a late upload with an earlier recorded_at, a phone change found in between) it is re-scored.
+    """
+    records, segment_index = baseline_records(data.feature_sets)
+    keys = baseline_keys(records)
     fs_by_id = {str(fs.recording_id): fs for fs in data.feature_sets}
-    scored: list[tuple[datetime, Deviation, RiskScore, bool]] = []
+    scored: list[tuple[datetime, Deviation, RiskScore, str]] = []
     snapshots: dict[tuple, tuple[BaselineSnapshot, list[RiskScore]]] = {}
     for rec in records:
         if not rec.valid:
             continue
         fs = fs_by_id[rec.recording_id]
         existing = data.scores.get(fs.recording_id)
-        if existing is not None and existing.deviations.get("z") is not None:
-            scored.append((rec.recorded_at, Deviation.from_dict(existing.deviations), existing, False))
+        plan = baseline_plan(records, rec, segment_index[rec.recording_id])
+        if existing is not None and plan.holds_for(existing.deviations):
+            if plan.recording_ids:
+                scored.append((rec.recorded_at, Deviation.from_dict(existing.deviations), existing, "kept"))
             continue
-        if existing is not None:
-            continue  # baseline was pending when it was scored; baselines look only backwards
-        baseline = build_baseline(records, at=rec.recorded_at, feature_keys=keys)
-        if baseline is None:
-            writes.new_scores.append(_pending(data, fs))
+        state = "new" if existing is None else "rescored"
+        if not plan.recording_ids:
+            pending = _pending(data, fs, plan)
+            pending.pk = existing.pk if existing is not None else None
+            (writes.new_scores if existing is None else writes.changed_scores).append(pending)
             continue
-        score = RiskScore(patient=data.patient, recording_id=fs.recording_id, scope=RiskScore.Scope.RECORDING,
-                          at=rec.recorded_at)
-        if baseline.recording_ids not in snapshots:
-            snapshots[baseline.recording_ids] = (BaselineSnapshot(
-                patient=data.patient, built_at=baseline.built_at, payload=baseline.to_dict(),
-                n_recordings=len(baseline.recording_ids)), [])
-            writes.snapshots.append(snapshots[baseline.recording_ids])
-        snapshots[baseline.recording_ids][1].append(score)
+        baseline = build_baseline(records, at=rec.recorded_at, feature_keys=keys, task=rec.task,
+                                  segment=rec.segment, chosen=(plan.chosen, plan.kind))
+        score = RiskScore(pk=existing.pk if existing is not None else None, patient=data.patient,
+                          recording_id=fs.recording_id, scope=RiskScore.Scope.RECORDING, at=rec.recorded_at,
+                          task=rec.task)
+        key = (rec.task, baseline.recording_ids)
+        if key not in snapshots:
+            snapshots[key] = (BaselineSnapshot(patient=data.patient, built_at=baseline.built_at, task=rec.task,
+                                               payload=baseline.to_dict(), n_recordings=len(baseline.recording_ids)),
+                              [])
+            writes.snapshots.append(snapshots[key])
+        snapshots[key][1].append(score)
         scored.append((rec.recorded_at, deviation_from_baseline(rec.features, baseline, embedding=rec.embedding),
-                       score, True))
+                       score, state))
     population = [(at, population_phq9(deviation.z, model=model)) for at, deviation, _, _ in scored]
     # One personal level for the patient's whole curve: the one from every PHQ-9 so far
     # (see screening.scoring.calibration for why it does not step along the curve).
     calibration = Calibrations(_residuals(data.phq9, population), model).latest
-    for _, deviation, score, is_new in scored:
-        if not is_new and _matches(_row(score), model, calibration):
+    for _, deviation, score, state in scored:
+        if state == "kept" and _matches(_row(score), model, calibration):
             continue
         _fill_score(score, deviation, predict_risk(deviation, model=model, calibration=calibration), model)
-        (writes.new_scores if is_new else writes.changed_scores).append(score)
+        (writes.new_scores if state == "new" else writes.changed_scores).append(score)
     return [(at, deviation) for at, deviation, _, _ in scored], calibration
 
 

@@ -24,6 +24,7 @@ from voice_features import registry
 
 __all__ = [
     "FEATURE_KEYS",
+    "DEFAULT_TASK",
     "MAD_TO_SD",
     "SCALE_FLOOR",
     "BaselinePolicy",
@@ -45,6 +46,9 @@ MAD_TO_SD = 1.4826
 #: feature registry). Five recordings of a very steady speaker can give a MAD near 0,
 #: and then an ordinary day would score z = 20.
 SCALE_FLOOR: Mapping[str, float] = registry.SCALE_FLOOR
+
+#: The task of a recording that names none (clinic.protocols.Task.FREE_SPEECH).
+DEFAULT_TASK = "free_speech"
 
 #: Floor for the scale of embedding drift (1 - cosine similarity).
 DRIFT_SCALE_FLOOR = 0.01
@@ -101,6 +105,9 @@ class BaselineRecording:
 
     ``features`` maps feature keys to floats (NaN/None where undefined);
     ``embedding`` is an optional vector; ``rejected``/``speaker_mismatch`` exclude it.
+    ``task`` is the recording task (clinic.protocols.Task) and ``segment`` the phone
+    segment (:mod:`screening.scoring.segments`): a recording's baseline is built only
+    from earlier recordings of the same task and segment.
     """
 
     recording_id: str
@@ -109,6 +116,8 @@ class BaselineRecording:
     embedding: Sequence[float] | None = None
     rejected: bool = False
     speaker_mismatch: bool = False
+    task: str = DEFAULT_TASK
+    segment: str = ""
 
     @property
     def valid(self) -> bool:
@@ -143,6 +152,8 @@ class Baseline:
         When it was built (the time of the recording it serves, for reproducibility).
     kind : str
         ``"initial"`` (first ``n_initial`` valid recordings) or ``"rolling"``.
+    task, segment : str
+        The recording task and phone segment the baseline belongs to.
     """
 
     features: Mapping[str, FeatureStats]
@@ -153,6 +164,8 @@ class Baseline:
     built_at: datetime
     kind: str
     policy: BaselinePolicy = field(default_factory=BaselinePolicy)
+    task: str = DEFAULT_TASK
+    segment: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -169,6 +182,8 @@ class Baseline:
             "built_at": self.built_at.isoformat(),
             "kind": self.kind,
             "policy": self.policy.to_dict(),
+            "task": self.task,
+            "segment": self.segment,
         }
 
     def to_json(self) -> str:
@@ -189,6 +204,8 @@ class Baseline:
             built_at=datetime.fromisoformat(data["built_at"]),
             kind=str(data["kind"]),
             policy=BaselinePolicy(**data.get("policy", {})),
+            task=str(data.get("task", DEFAULT_TASK)),
+            segment=str(data.get("segment", "")),
         )
 
     @classmethod
@@ -225,11 +242,14 @@ def select_baseline_recordings(
     *,
     at: datetime,
     policy: BaselinePolicy = BaselinePolicy(),
+    task: str | None = None,
+    segment: str | None = None,
 ) -> tuple[list[BaselineRecording], str]:
     """Choose the recordings that form the baseline for a recording made at ``at``.
 
     Only valid recordings made strictly before ``at`` are candidates (so the recording
-    being scored never enters its own baseline). With fewer than ``n_initial``
+    being scored never enters its own baseline), and, where ``task`` / ``segment`` are
+    given, only those of that task and phone segment. With fewer than ``n_initial``
     candidates there is no baseline (empty list). The rolling window is the last
     ``max_n`` candidates made in ``[at - window_days, at - guard_days)``; while that
     holds fewer than ``n_initial`` recordings (the first weeks, or after a long gap)
@@ -244,8 +264,9 @@ def select_baseline_recordings(
     kind : str
         ``"initial"``, ``"rolling"`` or ``"none"``.
     """
-    candidates = sorted((r for r in recordings if r.valid and r.recorded_at < at),
-                        key=lambda r: r.recorded_at)
+    candidates = sorted((r for r in recordings if r.valid and r.recorded_at < at
+                         and (task is None or r.task == task) and (segment is None or r.segment == segment)),
+                        key=lambda r: (r.recorded_at, r.recording_id))
     if not _enough(candidates, policy):
         return [], "none"
     guard_end = at - timedelta(days=policy.guard_days)
@@ -303,6 +324,9 @@ def build_baseline(
     at: datetime,
     policy: BaselinePolicy = BaselinePolicy(),
     feature_keys: Sequence[str] = FEATURE_KEYS,
+    task: str | None = None,
+    segment: str | None = None,
+    chosen: tuple[list[BaselineRecording], str] | None = None,
 ) -> Baseline | None:
     """Build the baseline snapshot that serves a recording made at ``at``.
 
@@ -316,13 +340,17 @@ def build_baseline(
         Window rules.
     feature_keys : sequence of str
         Features to summarise.
+    task, segment : str, optional
+        Build only from recordings of this task and phone segment (None: any).
+    chosen : (recordings, kind), optional
+        A selection :func:`select_baseline_recordings` already made for ``at``.
 
     Returns
     -------
     Baseline or None
         None while the patient has fewer than ``policy.n_initial`` valid recordings.
     """
-    chosen, kind = select_baseline_recordings(recordings, at=at, policy=policy)
+    chosen, kind = chosen or select_baseline_recordings(recordings, at=at, policy=policy, task=task, segment=segment)
     if not chosen:
         return None
     stats = {}
@@ -341,4 +369,6 @@ def build_baseline(
         built_at=at,
         kind=kind,
         policy=policy,
+        task=task or DEFAULT_TASK,
+        segment=segment or "",
     )

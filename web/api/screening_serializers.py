@@ -33,12 +33,20 @@ class TimelineRecordingSerializer(serializers.Serializer):
     speaker_similarity = serializers.FloatField(allow_null=True)
     speaker_mismatch = serializers.BooleanField(allow_null=True)
     emotion = _dict("Speech-emotion estimates.", nullable=True)
+    device_model = serializers.CharField(allow_blank=True, help_text="Phone model the app reported.")
+    codec = serializers.CharField(allow_blank=True)
+    new_phone = serializers.BooleanField(
+        help_text="The first recording from a new phone or codec family: a new baseline segment starts here.")
+    baseline_pending_reason = serializers.CharField(
+        allow_blank=True, help_text="Why the recording has no score yet: 'first recordings' or 'new phone' ('' if scored).")
+    scored = serializers.BooleanField(help_text="The recording has a risk score.")
 
 
 class TimelineBaselineSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     built_at = serializers.DateTimeField()
     n_recordings = serializers.IntegerField()
+    task = serializers.CharField(help_text="Recording task the baseline belongs to.")
     features = _dict("Feature name -> the patient's baseline statistics.")
 
 
@@ -55,6 +63,7 @@ class TimelineScoreSerializer(serializers.Serializer):
     calibrated = serializers.BooleanField()
     model_version = serializers.CharField()
     baseline_id = serializers.IntegerField(allow_null=True)
+    task = serializers.CharField(allow_blank=True, help_text="The recording's task ('' for weekly scores).")
 
 
 class TimelinePhq9Serializer(serializers.Serializer):

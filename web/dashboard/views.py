@@ -26,6 +26,8 @@ from screening.modeling import validation_report_request
 from screening.models import Alert
 from screening.reliability.icc import exceeds_mdc
 from screening.reliability.service import reliability_by_feature
+from screening.scoring.baseline import DEFAULT_TASK
+from screening.scoring.segments import NEW_PHONE
 from screening.selectors import latest_validation_report, patient_timeline, report_scope
 from web.dashboard import selectors
 from web.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
@@ -58,9 +60,26 @@ def _finite(value):
     return value if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
+def _default_baseline(timeline: dict) -> dict | None:
+    """The latest baseline of the default task (free speech): the band the plots show."""
+    default = [b for b in timeline["baselines"] if b.get("task", DEFAULT_TASK) == DEFAULT_TASK]
+    return default[-1] if default else None
+
+
+def _new_phone(recordings: list[dict]) -> dict | None:
+    """The latest new-phone segment start (recordings newest first), how many of its recordings wait for its
+    baseline, and whether the baseline is complete (a recording since has a score)."""
+    start = next((r for r in recordings if r["new_phone"]), None)
+    if start is None:
+        return None
+    since = [r for r in recordings if r["recorded"] >= start["recorded"]]
+    return {"start": start, "pending": sum(1 for r in since if r["baseline_pending_reason"] == NEW_PHONE),
+            "complete": any(r["scored"] for r in since)}
+
+
 def _plot_data(timeline: dict) -> dict:
     """What the patient-page plots need, and nothing else (sent as JSON to plots.js)."""
-    baseline = timeline["baselines"][-1]["features"] if timeline["baselines"] else {}
+    baseline = (_default_baseline(timeline) or {}).get("features", {})
     # A rejected recording keeps its measured features for the record, but they are not the patient's voice
     # as analysed (too little speech, clipping ...): not plotted.
     done = [r for r in timeline["recordings"] if r["features"] and r["status"] == "done"]
@@ -84,7 +103,7 @@ def _plot_data(timeline: dict) -> dict:
 
 def _feature_panels(timeline: dict) -> list[dict]:
     """Each key feature with its latest change from baseline, judged against the minimal detectable change."""
-    baseline = timeline["baselines"][-1]["features"] if timeline["baselines"] else {}
+    baseline = (_default_baseline(timeline) or {}).get("features", {})
     done = [r for r in timeline["recordings"] if r["features"] and r["status"] == "done"]
     latest = done[-1] if done else None
     reliability = reliability_by_feature(task=latest["task"]) if latest else {}
@@ -126,7 +145,7 @@ def _patient_context(patient: Patient, phq9_form: Phq9Form) -> dict:
         "phq9_history": [{**q, "answered": datetime.fromisoformat(q["answered_at"])}
                          for q in reversed(timeline["phq9"])],
         "open_alerts": [a for a in timeline["alerts"] if a["state"] != Alert.State.RESOLVED],
-        "baseline": timeline["baselines"][-1] if timeline["baselines"] else None,
+        "baseline": _default_baseline(timeline), "new_phone": _new_phone(recordings),
         "phq9_form": phq9_form, "feature_panels": _feature_panels(timeline), "nav": "triage",
         "retention_days": settings.CADENCE_AUDIO_RETENTION_DAYS,
     }

@@ -1,0 +1,74 @@
+"""From stored feature sets to baseline candidates, per recording task and phone segment.
+
+The screening service (:mod:`screening.services`) loads a patient's processed
+recordings once; this module turns them into :class:`BaselineRecording` rows that carry
+their task and phone segment, and says for each recording which earlier recordings its
+baseline is built from now. A stored score whose baseline was built from other
+recordings (a recording uploaded late with an earlier ``recorded_at``, a new phone found
+in between) is out of date and gets re-scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clinic.processing.models import FeatureSet
+from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, select_baseline_recordings
+from screening.scoring.segments import FIRST_RECORDINGS, NEW_PHONE, DeviceInfo, device_segments
+
+__all__ = ["BaselinePlan", "baseline_records", "baseline_keys", "baseline_plan", "embedding_vector"]
+
+PENDING = "baseline pending"
+
+
+def embedding_vector(fs: FeatureSet) -> list[float] | None:
+    return (fs.embedding or {}).get("vector") if fs.embedding else None
+
+
+def _emotion_features(fs: FeatureSet) -> dict[str, float]:
+    """Mean emotion posteriors as ``emotion_<label>`` values: the patient's emotional baseline."""
+    posterior = (fs.emotion or {}).get("mean_posterior") or {}
+    return {f"emotion_{label}": value for label, value in posterior.items()}
+
+
+def baseline_records(feature_sets: list[FeatureSet]) -> tuple[list[BaselineRecording], dict[str, int]]:
+    """Baseline candidates (each with its task and phone segment) and each recording's segment index."""
+    segments = device_segments(DeviceInfo(str(fs.recording_id), fs.recording.recorded_at,
+                                          fs.recording.device_model, fs.recording.codec) for fs in feature_sets)
+    records = [BaselineRecording(recording_id=str(fs.recording_id), recorded_at=fs.recording.recorded_at,
+                                 features=fs.features | _emotion_features(fs), embedding=embedding_vector(fs),
+                                 speaker_mismatch=bool(fs.speaker_mismatch), task=fs.recording.task,
+                                 segment=segments[str(fs.recording_id)][1]) for fs in feature_sets]
+    return records, {rid: index for rid, (index, _) in segments.items()}
+
+
+def baseline_keys(records: list[BaselineRecording]) -> tuple[str, ...]:
+    emotion = sorted({key for r in records for key in r.features if key.startswith("emotion_")})
+    return (*FEATURE_KEYS, *emotion)
+
+
+@dataclass(frozen=True)
+class BaselinePlan:
+    """The baseline a recording gets now: the chosen recordings (oldest first) and their kind,
+    or, while there are too few, the reason the score is pending."""
+
+    chosen: list[BaselineRecording]
+    kind: str
+    recording_ids: tuple[str, ...]
+    pending_reason: str
+
+    def pending_payload(self, task: str) -> dict:
+        return {"status": PENDING, "reason": self.pending_reason, "task": task}
+
+    def holds_for(self, deviations: dict) -> bool:
+        """Does a stored score (its deviations, which name the baseline's recordings) still match this plan?"""
+        if not self.recording_ids:
+            return deviations.get("status") == PENDING and deviations.get("reason") == self.pending_reason
+        return (deviations.get("z") is not None
+                and tuple(str(r) for r in deviations.get("baseline_recording_ids", ())) == self.recording_ids)
+
+
+def baseline_plan(records: list[BaselineRecording], rec: BaselineRecording, segment_index: int) -> BaselinePlan:
+    chosen, kind = select_baseline_recordings(records, at=rec.recorded_at, task=rec.task, segment=rec.segment)
+    reason = "" if chosen else (NEW_PHONE if segment_index > 0 else FIRST_RECORDINGS)
+    return BaselinePlan(chosen, kind, tuple(r.recording_id for r in chosen), reason)

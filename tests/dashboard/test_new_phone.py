@@ -1,0 +1,37 @@
+"""Patient page: a new phone is shown in the recordings table, and the plots keep the free-speech baseline."""
+
+from datetime import timedelta
+
+from django.test import Client
+from django.urls import reverse
+
+from screening import services
+from screening.models import BaselineSnapshot
+from tests.support.steady_patient import N_WEEKS, T0, steady_patient
+
+
+def test_the_patient_page_shows_a_new_phone_and_its_pending_baseline(cast):
+    patient = steady_patient(cast.patient_a.care_team, "N-PHONE", device_change=True, shift=True)
+    services.patients_screen(patient_ids=[patient.pk], now=T0 + timedelta(weeks=N_WEEKS))
+    client = Client()
+    client.force_login(cast.alice)
+    body = client.get(reverse("dashboard:patient", args=[patient.pk])).content.decode()
+    assert 'id="new-phone-notice"' in body and "(iPhone 13)" in body and "The new baseline is complete (5 recordings" in body
+    assert body.count('<span class="flag new-phone">new phone</span>') == 1
+    assert body.count("baseline pending (new phone)") == 5
+    assert body.count("baseline pending (first recordings)") == 5
+
+
+def test_the_plots_keep_the_free_speech_baseline_when_another_task_was_built_later(cast):
+    from web.dashboard.views import _plot_data
+
+    patient = steady_patient(cast.patient_a.care_team, "N-TASKS", device_change=False, shift=False)
+    services.patients_screen(patient_ids=[patient.pk], now=T0 + timedelta(weeks=N_WEEKS))
+    free = BaselineSnapshot.objects.filter(patient=patient).order_by("built_at").last()
+    BaselineSnapshot.objects.create(patient=patient, built_at=free.built_at + timedelta(days=1), task="counting",
+                                    payload={**free.payload, "features": {"speech_rate_syl_s": {
+                                        "median": 99.0, "scale": 1.0, "n": 5}}}, n_recordings=5)
+    from screening.selectors import patient_timeline
+
+    band = _plot_data(patient_timeline(patient=patient))["features"]["speech_rate_syl_s"]["baseline"]
+    assert band["median"] == free.payload["features"]["speech_rate_syl_s"]["median"] != 99.0
