@@ -113,8 +113,9 @@ def _outcomes(alerts: pd.DataFrame, phq9: pd.DataFrame, *, until: pd.Timestamp, 
 
 
 def _ppv_row(label: str, outcomes: pd.DataFrame) -> dict[str, Any]:
-    evaluable = outcomes[outcomes["evaluable"]]
-    reasons = outcomes.loc[~outcomes["evaluable"], "reason"].value_counts()
+    mask = outcomes["evaluable"].astype(bool)  # an empty object column would select columns, not rows
+    evaluable = outcomes[mask]
+    reasons = outcomes.loc[~mask, "reason"].value_counts()
     row = {"kind": label, "n_alerts": int(len(outcomes)), "n_evaluable": int(len(evaluable)),
            "n_patients": int(evaluable["patient_id"].nunique()),
            "not_evaluable": {str(k): int(v) for k, v in reasons.items()}}
@@ -122,8 +123,9 @@ def _ppv_row(label: str, outcomes: pd.DataFrame) -> dict[str, Any]:
         return {**row, "status": "insufficient data", "message": (
             f"insufficient data: {len(evaluable)} alerts from {row['n_patients']} patients with a PHQ-9 in the "
             f"horizon (at least {MIN_EVALUABLE_ALERTS} alerts from {MIN_PATIENTS} patients needed)")}
-    return {**row, "status": "ok", "ppv": _rate(int(evaluable["positive"].sum()), len(evaluable)),
-            "n_by_cutoff": int(evaluable["by_cutoff"].sum()), "n_by_rise": int(evaluable["by_rise"].sum())}
+    return {**row, "status": "ok", "ppv": _rate(int(evaluable["positive"].astype(bool).sum()), len(evaluable)),
+            "n_by_cutoff": int(evaluable["by_cutoff"].astype(bool).sum()),
+            "n_by_rise": int(evaluable["by_rise"].astype(bool).sum())}
 
 
 def risk_alert_ppv(alerts: pd.DataFrame, phq9: pd.DataFrame, *, until: pd.Timestamp,

@@ -106,6 +106,11 @@ def test_ppv_ignores_non_risk_alerts_and_says_insufficient_data_when_few_are_eva
     assert f"at least {MIN_EVALUABLE_ALERTS} alerts" in ppv["message"] and "ppv" not in ppv
 
 
+def test_ppv_without_any_risk_alert_says_insufficient_data():
+    ppv = risk_alert_ppv(_alerts([(1, "overdue", 5)]), _phq9([(1, 10, 12)]), until=NOW)
+    assert ppv["status"] == "insufficient data" and ppv["n_alerts"] == 0 and ppv["not_evaluable"] == {}
+
+
 def test_alert_section_without_alert_data_says_so_rather_than_zero():
     section = alert_section(None, _patients(5), _phq9([(1, 0, 5)]), generated_at=NOW.to_pydatetime())
     assert section["status"] == "insufficient data" and "no alert data" in section["message"]
