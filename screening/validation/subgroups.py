@@ -130,7 +130,10 @@ def recording_subgroups(phq9: pd.DataFrame, scores: pd.DataFrame, *, window_days
         rows = []
         for label in sorted(labels.unique()):
             subset = scores[labels == label]
-            pairs = pair_phq9_with_voice(phq9, subset, window_days=window_days, min_recordings=min_recordings).pairs
+            # only these patients can pair in this group: pairing the others would find nothing, slowly
+            answers = phq9[phq9[SUBJECT].isin(set(subset[SUBJECT]))]
+            pairs = pair_phq9_with_voice(answers, subset, window_days=window_days,
+                                         min_recordings=min_recordings).pairs
             row = _group_row(label, pairs, cutoff=cutoff, n_bootstrap=n_bootstrap, seed=seed)
             rows.append({**row, "n_recordings": int(subset["voice_score"].notna().sum())})
         breakdown[facet] = rows
