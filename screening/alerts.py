@@ -7,7 +7,7 @@ from django.utils import timezone
 from screening.models import Alert
 
 __all__ = ["AlertTransitionError", "alert_acknowledge", "alert_open", "alert_resolve", "alerts_open_or_update",
-           "overdue_resolve_ended"]
+           "overdue_resolve_ended", "alert_trigger_refs"]
 
 
 class AlertTransitionError(Exception):
@@ -99,3 +99,14 @@ def overdue_resolve_ended(*, patient_ids: list[int], candidates: list[Alert]) ->
     Alert.objects.filter(pk__in=ended).update(state=Alert.State.RESOLVED, resolved_at=timezone.now(),
                                               note="Resolved automatically: a new recording arrived.")
     return len(ended)
+
+
+def alert_trigger_refs(evidence: dict) -> dict[str, int]:
+    """The recording or PHQ-9 that triggered an alert candidate (screening.scoring.alerts evidence), as FK ids:
+    its time is the alert's trigger time in the validation report (burden, PPV), however late the batch ran."""
+    recording = evidence.get("trigger_recording_id") or evidence.get("recording_id") or next(
+        iter(evidence.get("recording_ids") or ()), None)
+    refs = {"recording_id": int(recording)} if recording is not None else {}
+    if evidence.get("response_id") is not None:
+        refs["phq9_id"] = int(evidence["response_id"])
+    return refs

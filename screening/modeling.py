@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.models import Patient, Phq9Response
-from screening.models import RiskModel, RiskScore, ValidationReport
+from screening.models import Alert, RiskModel, RiskScore, ValidationReport
 from screening.report_html import render
 from screening.scoring.calibration import Calibrations, phq9_residuals
 from screening.scoring.deviation import DIRECTIONAL_FEATURES
@@ -45,15 +45,21 @@ class NotEnoughData(Exception):
     """Too few paired voice/PHQ-9 observations for the requested computation."""
 
 
+RECORDING_CONDITIONS = ("codec", "bit_rate", "device_model", "task")
+
+
 def recording_scores_frame() -> pd.DataFrame:
-    """One row per scored recording: ids, time, composite, stored predictions and signed z's."""
+    """One row per scored recording: ids, time, composite, stored predictions, signed z's and the
+    recording conditions (codec, bit rate, device, task) of the subgroup breakdown."""
     rows = RiskScore.objects.filter(scope=RiskScore.Scope.RECORDING).values_list(
-        "patient_id", "recording_id", "at", "voice_deviation", "predicted_phq9", "prob_ge10", "deviations")
+        "patient_id", "recording_id", "at", "voice_deviation", "predicted_phq9", "prob_ge10", "deviations",
+        *(f"recording__{c}" for c in RECORDING_CONDITIONS))
     records = [{"patient_id": p, "recording_id": r, "recorded_at": at, "voice_score": v, "predicted_phq9": y,
-                "prob_ge10": prob, **{k: (d.get("z") or {}).get(k) for k in DIRECTIONAL_FEATURES}}
-               for p, r, at, v, y, prob, d in rows.iterator(chunk_size=5000)]
+                "prob_ge10": prob, **{k: (d.get("z") or {}).get(k) for k in DIRECTIONAL_FEATURES},
+                **dict(zip(RECORDING_CONDITIONS, conditions, strict=True))}
+               for p, r, at, v, y, prob, d, *conditions in rows.iterator(chunk_size=5000)]
     columns = ["patient_id", "recording_id", "recorded_at", "voice_score", "predicted_phq9", "prob_ge10",
-               *DIRECTIONAL_FEATURES]
+               *DIRECTIONAL_FEATURES, *RECORDING_CONDITIONS]
     frame = pd.DataFrame.from_records(records, columns=columns)
     for key in (*DIRECTIONAL_FEATURES, "voice_score", "predicted_phq9", "prob_ge10"):
         frame[key] = frame[key].astype(float)
@@ -69,8 +75,20 @@ def phq9_frame() -> pd.DataFrame:
 
 
 def patients_frame() -> pd.DataFrame:
-    rows = Patient.objects.values_list("id", "sex", "birth_year", "language", "care_team__name")
-    return pd.DataFrame.from_records(list(rows), columns=["patient_id", "sex", "birth_year", "language", "care_team"])
+    rows = Patient.objects.values_list("id", "sex", "birth_year", "language", "care_team__name", "enrolled_on")
+    return pd.DataFrame.from_records(list(rows), columns=["patient_id", "sex", "birth_year", "language", "care_team",
+                                                          "enrolled_on"])
+
+
+def alerts_frame() -> pd.DataFrame:
+    """Every alert's patient, kind and trigger time: the triggering recording's or PHQ-9's time, else when
+    it was opened."""
+    rows = Alert.objects.values_list("patient_id", "kind", "recording__recorded_at", "phq9__answered_at",
+                                     "created_at")
+    records = [(p, kind, recorded or answered or created) for p, kind, recorded, answered, created in rows]
+    frame = pd.DataFrame.from_records(records, columns=["patient_id", "kind", "at"])
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame
 
 
 def training_pairs(scores: pd.DataFrame, phq9: pd.DataFrame) -> pd.DataFrame:
@@ -143,8 +161,8 @@ def _prospective_levels(model: ScoringModel, scores: pd.DataFrame, answers: dict
     return offsets.to_numpy(), variances.to_numpy()
 
 
-def _report_inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str | None, ScoringModel]:
-    """The whole clinic's scores (out-of-fold where a model was fitted), PHQ-9s and patients."""
+def _report_inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, str | None, ScoringModel]:
+    """The whole clinic's scores (out-of-fold where a model was fitted), PHQ-9s, patients and alerts."""
     scores, phq9 = recording_scores_frame(), phq9_frame()
     model, row = active_risk_model_row()
     if row is None:
@@ -153,19 +171,20 @@ def _report_inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str | No
     else:
         scores = out_of_fold_scores(scores, phq9) if len(scores) else scores.assign(oof=False)
         source = None
-    return scores, phq9, patients_frame(), source, model
+    return scores, phq9, patients_frame(), alerts_frame(), source, model
 
 
 def _report_on(inputs, *, patient_ids: set[int] | None, now: datetime | None, n_bootstrap: int):
     """The report on ``patient_ids`` only (None: everyone); predictions come from the whole clinic's folds."""
-    scores, phq9, patients, source, model = inputs
+    scores, phq9, patients, alerts, source, model = inputs
     if patient_ids is not None:
-        scores, phq9, patients = (frame[frame["patient_id"].isin(patient_ids)] for frame in (scores, phq9, patients))
+        scores, phq9, patients, alerts = (frame[frame["patient_id"].isin(patient_ids)]
+                                          for frame in (scores, phq9, patients, alerts))
     return build_report(
         phq9=phq9, scores=scores, patients=patients, window_days=14,
         min_recordings=settings.CADENCE_PAIRING_MIN_RECORDINGS, threshold=settings.CADENCE_RISK_PROBABILITY_THRESHOLD,
         n_bootstrap=n_bootstrap, generated_at=now or timezone.now(), prediction_source=source,
-        model={"version": model.version, "kind": model.kind, "calibrated": model.calibrated},
+        model={"version": model.version, "kind": model.kind, "calibrated": model.calibrated}, alerts=alerts,
     )
 
 

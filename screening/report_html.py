@@ -130,8 +130,12 @@ def _change_table(sections: dict[str, Any]) -> dict[str, Any]:
     return _table(["score", "same direction", "proportion", "95 % CI (Wilson)"], rows)
 
 
+def _group_label(g: dict[str, Any]) -> str:
+    return f"{g['group']} ({g['n_recordings']} recordings)" if "n_recordings" in g else g["group"]
+
+
 def _group_rows(groups: list[dict[str, Any]], facet: str) -> list[list[str]]:
-    return [[facet, g["group"], str(g["n_patients"]), str(g["n_pairs"]), str(g["n_positive"]),
+    return [[facet, _group_label(g), str(g["n_patients"]), str(g["n_pairs"]), str(g["n_positive"]),
              _cell(g["auc"], "auc", "auc_ci95"), _cell(g["rm_corr"], "r", "ci95")] for g in groups]
 
 
@@ -152,6 +156,44 @@ def _summary_rows(content: dict[str, Any]) -> list[list[str]]:
                          f"{p['min_recordings']}, averaged"],
         ["model", " ".join(str(v) for v in (s.get("model") or {}).values()) or DASH],
     ]
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    return ", ".join(f"{reason}: {n}" for reason, n in counts.items()) or "none"
+
+
+def _ppv_row(row: dict[str, Any]) -> list[str]:
+    counts = [row["kind"].replace("_", " "), str(row["n_alerts"]), str(row["n_evaluable"])]
+    if row["status"] != "ok":
+        return [*counts, row["message"], DASH, _reasons(row["not_evaluable"])]
+    ppv = row["ppv"]
+    return [*counts, f"{ppv['successes']}/{ppv['n']} ({_fmt(ppv['value'])})", _ci(ppv["ci95"]),
+            _reasons(row["not_evaluable"])]
+
+
+def _alerts(content: dict[str, Any]) -> dict[str, Any]:
+    s = content["alerts"]
+    out = {"id": "alerts", "title": SECTION_TITLES["alerts"], "ok": s["status"] == "ok",
+           "message": s.get("message", ""), "interpretation": s.get("interpretation", ""), "tables": [],
+           "notes": []}
+    if not out["ok"]:
+        return out
+    burden, ppv = s["burden"], s["ppv"]
+    if burden["status"] == "ok":
+        out["counts"] = f"n = {burden['n_patients']} patients, {burden['patient_months']:.1f} patient-months"
+        out["tables"].append(_table(
+            ["alert kind", "alerts", "patients with one", "per patient-month", "95 % CI (exact Poisson)"],
+            [[r["kind"].replace("_", " "), str(r["n_alerts"]), str(r["n_patients_with_alert"]),
+              _fmt(r["per_patient_month"], 3), _ci(r["ci95"], 3)] for r in burden["by_kind"]]
+            + [["all", str(burden["n_alerts"]), DASH, _fmt(burden["per_patient_month"], 3),
+                _ci(burden["ci95"], 3)]]))
+    else:
+        out["notes"].append(f"Alert burden: {burden['message']}")
+    out["tables"].append(_table(
+        ["risk alerts", "alerts", "with a PHQ-9 in the horizon", "confirmed (PPV)", "95 % CI (Wilson)",
+         "not evaluable"], [_ppv_row(r) for r in ppv["by_kind"]] + [_ppv_row(ppv)]))
+    out["notes"].append(f"An alert counts as confirmed when the {ppv['criterion']}.")
+    return out
 
 
 SECTIONS = ("between_person", "within_person", "mixed_model", "screening_accuracy", "calibration",
@@ -178,6 +220,7 @@ def render_html(report: ValidationReport) -> str:
             row for facet, groups in content["subgroups"].items() for row in _group_rows(groups, facet.replace("_", " "))])},
         "by_site": {"title": SECTION_TITLES["by_site"], "message": by_site.get("message", ""),
                     "table": _table(GROUP_HEADER, site_rows)},
+        "alerts": _alerts(content) if "alerts" in content else None,
         "tripod": {"title": SECTION_TITLES["tripod_ai"], **content["tripod_ai"]},
     })
 

@@ -21,7 +21,7 @@ from clinic.metrics import SCREENING_SECONDS
 from clinic.models import Patient, Phq9Response, Recording
 from clinic.processing.models import FeatureSet
 from clinic.processing.tasks import sweep_stale_recordings
-from screening.alerts import alert_open, alerts_open_or_update, overdue_resolve_ended
+from screening.alerts import alert_open, alert_trigger_refs, alerts_open_or_update, overdue_resolve_ended
 from screening.baselines import BaselinePlan, baseline_keys, baseline_plan, baseline_records, embedding_vector
 from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.scoring import alerts as rules_mod
@@ -377,8 +377,9 @@ def _alerts(light: LightPatient, scores: list[ScoreRow], model: ScoringModel, no
         calibrated=model.calibrated,
     )
     return [Alert(patient=light.patient, kind=_KIND[c.kind], priority=_PRIORITY[c.priority], message=c.message,
-                  episode_key=c.episode_key)
+                  episode_key=c.episode_key, **alert_trigger_refs(c.evidence))
             for c in candidates if c.ongoing or c.kind == "phq9_item9"]
+
 
 
 # ---------------------------------------------------------------- writing

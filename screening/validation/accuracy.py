@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
+from sklearn.metrics import brier_score_loss, roc_curve
 
 from clinic.phq9 import SCREENING_CUTOFF
 from screening.validation.stats import (
@@ -79,10 +79,24 @@ def _short(data: pd.DataFrame, cutoff: int) -> dict[str, Any] | None:
     return None
 
 
-def _auc(y: np.ndarray, s: np.ndarray, w: np.ndarray | None = None) -> float:
-    if w is not None and (w[y].sum() == 0 or w[~y].sum() == 0):
+def _auc(y: np.ndarray, s: np.ndarray, w: np.ndarray | None = None,
+         groups: tuple[np.ndarray, int] | None = None) -> float:
+    """Weighted ROC AUC as the weighted Mann-Whitney statistic (ties count one half), equal to
+    :func:`sklearn.metrics.roc_auc_score` with ``sample_weight``, without its per-call checks
+    (the patient bootstrap calls it thousands of times). ``groups`` is ``(rank of each score among the
+    distinct scores, number of distinct scores)``, computed once per bootstrap."""
+    w = np.ones(len(y)) if w is None else w
+    if groups is None:
+        ranks = np.unique(s, return_inverse=True)[1]
+        groups = (ranks, int(ranks.max()) + 1 if len(ranks) else 0)
+    ranks, n_groups = groups
+    positive = np.bincount(ranks, weights=w * y, minlength=n_groups)
+    negative = np.bincount(ranks, weights=w * ~y, minlength=n_groups)
+    total_pos, total_neg = positive.sum(), negative.sum()
+    if total_pos == 0 or total_neg == 0:
         return float("nan")  # a resample with one class only: skipped, and counted
-    return float(roc_auc_score(y, s, sample_weight=w))
+    below = np.cumsum(negative) - negative
+    return float(np.dot(positive, below + negative / 2) / (total_pos * total_neg))
 
 
 def screening_accuracy(
@@ -103,7 +117,9 @@ def screening_accuracy(
     if short:
         return short
     y, s = data["positive"].to_numpy(), data[score].to_numpy(float)
-    boot = np.array([_auc(y, s, w) for w in _cluster_weights(data["code"].to_numpy(), n_bootstrap, seed)])
+    ranks = np.unique(s, return_inverse=True)[1]
+    groups = (ranks, int(ranks.max()) + 1)
+    boot = np.array([_auc(y, s, w, groups) for w in _cluster_weights(data["code"].to_numpy(), n_bootstrap, seed)])
     called = s >= threshold
     fpr, tpr, thresholds = roc_curve(y, s, drop_intermediate=False)
     return {

@@ -19,7 +19,7 @@ import pandas as pd
 
 from clinic.phq9 import MINIMAL_IMPORTANT_DIFFERENCE, SCREENING_CUTOFF
 from screening.scoring.numbers import json_ready
-from screening.validation import accuracy, stats, subgroups
+from screening.validation import accuracy, alert_stats, stats, subgroups
 from screening.validation.pairing import pair_phq9_with_voice
 from screening.validation.tripod import tripod_ai
 
@@ -47,7 +47,8 @@ SECTION_TITLES = {
     "tripod_ai": "TRIPOD+AI reporting items",
     "bland_altman": "Agreement of predicted and observed PHQ-9 (Bland\u2013Altman)",
     "change_detection": "Detection of PHQ-9 changes of \u2265 {mid} points",
-    "subgroups": "Breakdown by sex, age band and language",
+    "subgroups": "Breakdown by sex, age band, language, codec, device and recording task",
+    "alerts": "Alert burden and positive predictive value of risk alerts",
 }
 SCORE_NAMES = {"voice_score": "the voice score", "predicted_phq9": "the predicted PHQ-9"}
 #: Sections whose numbers come from the fitted risk model rather than the voice score.
@@ -197,6 +198,8 @@ def build_report(
     generated_at: datetime | None = None,
     prediction_source: str | None = None,
     model: dict[str, Any] | None = None,
+    alerts: pd.DataFrame | None = None,
+    alert_horizon_days: int = alert_stats.HORIZON_DAYS,
 ) -> ValidationReport:
     """Pair PHQ-9 with voice scores and compute every statistic of the report.
 
@@ -229,6 +232,9 @@ def build_report(
         out-of-fold label only when every pair is marked ``oof``.
     model : dict, optional
         The risk model's version and kind, shown in the summary.
+    alerts : pandas.DataFrame, optional
+        patient_id, kind, at (tz-aware trigger time): the alert burden and the PPV of risk alerts
+        against the next PHQ-9 within ``alert_horizon_days``; without it the section says so.
     """
     generated_at = generated_at or datetime.now(UTC)
     reference = pd.Timestamp(reference_date if reference_date is not None else generated_at)
@@ -257,6 +263,8 @@ def build_report(
             "min_patients": stats.MIN_PATIENTS,
             "min_pairs": stats.MIN_PAIRS,
             "min_changes": stats.MIN_CHANGES,
+            "alert_horizon_days": alert_horizon_days,
+            "min_evaluable_alerts": alert_stats.MIN_EVALUABLE_ALERTS,
         },
         "summary": _summary(pairing, provenance, cutoff) | {"model": model or {}},
         "between_person": stats.between_person_correlation(pairs),
@@ -280,6 +288,12 @@ def build_report(
     )
     content["subgroups"] = subgroups.subgroup_breakdown(
         pairs, patients, reference_date=reference, cutoff=cutoff, **boot
+    ) | subgroups.recording_subgroups(
+        phq9, scores, window_days=window_days, min_recordings=min_recordings, cutoff=cutoff, **boot
+    )
+    content["alerts"] = alert_stats.alert_section(
+        alerts, patients, phq9, generated_at=generated_at, horizon_days=alert_horizon_days,
+        cutoff=cutoff, mid=mid,
     )
     content["by_site"] = subgroups.by_site(pairs, patients, cutoff=cutoff, **boot)
     content["tripod_ai"] = tripod_ai(content)

@@ -8,11 +8,11 @@ import pandas as pd
 
 from clinic.phq9 import SCREENING_CUTOFF
 from screening.validation.accuracy import screening_accuracy
-from screening.validation.pairing import PATIENT_COLUMNS, require_columns
+from screening.validation.pairing import PATIENT_COLUMNS, pair_phq9_with_voice, require_columns
 from screening.validation.stats import PHQ9, SUBJECT, _counts, repeated_measures_correlation
 
 __all__ = ["OUT_OF_FOLD_LABEL", "IN_SAMPLE_LABEL", "age_band", "subgroup_breakdown", "by_site",
-           "prediction_provenance"]
+           "prediction_provenance", "recording_subgroups", "codec_label", "RECORDING_FACETS"]
 
 OUT_OF_FOLD_LABEL = "out-of-fold (cross-validated by patient)"
 IN_SAMPLE_LABEL = "in-sample: not an honest estimate"
@@ -76,6 +76,67 @@ def subgroup_breakdown(
             _group_row(str(label), group, cutoff=cutoff, n_bootstrap=n_bootstrap, seed=seed)
             for label, group in joined.groupby(labels.astype(str), sort=True)
         ]
+    return breakdown
+
+
+#: Recording-level facets: the frame column(s) each is read from.
+RECORDING_FACETS = ("codec", "device", "task")
+#: Devices listed by name (most recordings first); the rest are pooled so the table stays readable.
+MAX_DEVICES = 8
+BIT_RATE_BANDS = ((32_000, "< 32 kbit/s"), (96_000, "32\u201395 kbit/s"), (float("inf"), "\u2265 96 kbit/s"))
+
+
+def codec_label(codec: object, bit_rate: object) -> str:
+    """Codec name with its bit-rate band, e.g. "opus < 32 kbit/s"; "unknown" without a codec."""
+    name = str(codec).strip().lower() if isinstance(codec, str) and codec.strip() else "unknown"
+    if bit_rate is None or pd.isna(bit_rate):
+        return name
+    band = next(label for limit, label in BIT_RATE_BANDS if float(bit_rate) < limit)
+    return f"{name} {band}"
+
+
+def _recording_labels(scores: pd.DataFrame, facet: str) -> pd.Series | None:
+    def text(column: str) -> pd.Series:
+        values = scores[column].astype(object)
+        return values.where(values.notna() & (values.astype(str).str.strip() != ""), "unknown").astype(str)
+
+    if facet == "codec" and "codec" in scores:
+        rates = scores["bit_rate"] if "bit_rate" in scores else pd.Series(None, index=scores.index)
+        return pd.Series([codec_label(c, b) for c, b in zip(scores["codec"], rates, strict=True)],
+                         index=scores.index)
+    if facet == "device" and "device_model" in scores:
+        labels = text("device_model")
+        named = labels[labels != "unknown"].value_counts().index[:MAX_DEVICES]
+        return labels.where(labels.isin(named) | (labels == "unknown"), "other devices")
+    if facet == "task" and "task" in scores:
+        return text("task")
+    return None
+
+
+def recording_subgroups(phq9: pd.DataFrame, scores: pd.DataFrame, *, window_days: int, min_recordings: int,
+                        cutoff: int = SCREENING_CUTOFF, n_bootstrap: int = 2000,
+                        seed: int | None = 0) -> dict[str, list[dict[str, Any]]]:
+    """Per codec (with bit-rate band), device and recording task: the report re-paired on that group's
+    recordings only, so each row says how the voice score does when every recording is of that kind.
+
+    A facet whose column the scores lack is left out; a PHQ-9 whose window holds too few recordings of a
+    group is not paired in that group (the rows' n say how many remain).
+    """
+    breakdown = {}
+    for facet in RECORDING_FACETS:
+        labels = _recording_labels(scores, facet)
+        if labels is None:
+            continue
+        rows = []
+        for label in sorted(labels.unique()):
+            subset = scores[labels == label]
+            # only these patients can pair in this group: pairing the others would find nothing, slowly
+            answers = phq9[phq9[SUBJECT].isin(set(subset[SUBJECT]))]
+            pairs = pair_phq9_with_voice(answers, subset, window_days=window_days,
+                                         min_recordings=min_recordings).pairs
+            row = _group_row(label, pairs, cutoff=cutoff, n_bootstrap=n_bootstrap, seed=seed)
+            rows.append({**row, "n_recordings": int(subset["voice_score"].notna().sum())})
+        breakdown[facet] = rows
     return breakdown
 
 

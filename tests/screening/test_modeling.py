@@ -3,6 +3,7 @@
 import json
 from datetime import timedelta
 
+import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -115,3 +116,22 @@ def test_it_serves_the_timeline_to_the_care_team_only(cast, api, django_capture_
     assert api(cast.charlie_token).get(f"/api/v1/patients/{cast.patient_a.pk}/timeline/").status_code == 404
     assert api(cast.key_b).get(f"/api/v1/patients/{cast.patient_a.pk}/timeline/").status_code == 404
     assert api(cast.key_a).get(f"/api/v1/patients/{cast.patient_a.pk}/timeline/").status_code == 200
+
+
+def test_the_report_reads_alerts_at_their_trigger_time_and_the_recording_conditions(screened):
+    from screening.models import Alert
+
+    alerts = modeling.alerts_frame()
+    assert len(alerts) == Alert.objects.count() > 0
+    # the trigger time is the PHQ-9's or recording's, not when the batch wrote the row
+    assert not Alert.objects.filter(kind__in=["self_harm", "phq9_rise", "risk_threshold"], recording__isnull=True,
+                                    phq9__isnull=True).exists()
+    assert alerts["at"].max() < pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=30)  # the cohort is in the past
+    scores = modeling.recording_scores_frame()
+    assert set(scores["codec"]) == {"pcm_s16le"} and set(scores["task"]) == {"free_speech"}
+    content = json.loads(modeling.render(modeling.validation_report_content(n_bootstrap=20), "json"))
+    burden = content["alerts"]["burden"]
+    assert burden["status"] == "ok" and burden["n_patients"] == 16 and burden["n_alerts"] == len(alerts)
+    assert content["alerts"]["ppv"]["kinds"] == ["phq9_rise", "risk_threshold"]
+    assert [row["group"] for row in content["subgroups"]["task"]] == ["free_speech"]
+    assert content["subgroups"]["task"][0]["n_recordings"] == int(scores["voice_score"].notna().sum())

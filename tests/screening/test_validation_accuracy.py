@@ -103,3 +103,17 @@ def test_it_says_insufficient_data_instead_of_a_perfect_auc_from_three_cases():
     result = accuracy.screening_accuracy(few, n_bootstrap=10)
     assert result["status"] == "insufficient data"
     assert "3 pairs with PHQ-9 \u2265 10" in result["message"]
+
+
+def test_the_fast_bootstrap_auc_equals_sklearns_weighted_auc_with_ties():
+    from screening.validation.accuracy import _auc
+
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        y = rng.random(60) < 0.4
+        s = np.round(rng.normal(size=60) + y, 1)  # rounded: many tied scores
+        w = rng.integers(0, 3, 60).astype(float)
+        if w[y].sum() and w[~y].sum():
+            assert_allclose(_auc(y, s, w), roc_auc_score(y, s, sample_weight=w), atol=1e-12)
+        assert_allclose(_auc(y, s), roc_auc_score(y, s), atol=1e-12)
+    assert np.isnan(_auc(y, s, np.where(y, 1.0, 0.0)))  # a resample with one class only
