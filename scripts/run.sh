@@ -15,12 +15,19 @@ python -m celery -A config worker --concurrency "${CADENCE_WORKERS:-2}" --loglev
 worker=$!
 python -m celery -A config beat --schedule var/celerybeat-schedule --loglevel INFO >var/beat.log 2>&1 &
 beat=$!
-trap 'kill $worker $beat 2>/dev/null; wait $worker $beat 2>/dev/null' EXIT INT TERM
-
-python manage.py seed_demo
+# The demo cohort (12 patients, 10 weeks, 3 recordings a week: enough PHQ-9/voice pairs per patient for the
+# within-person sections of the validation report) is seeded in the background; the dashboard fills as the
+# worker processes it. Seeding is idempotent: a second run adds nothing.
+python manage.py seed_demo >var/seed.log 2>&1 &
+seed=$!
+trap 'kill $seed $worker $beat 2>/dev/null; wait $seed $worker $beat 2>/dev/null' EXIT INT TERM
+until python manage.py shell -c "from django.contrib.auth.models import User; raise SystemExit(not User.objects.filter(username='demo').exists())" 2>/dev/null; do
+  kill -0 $seed 2>/dev/null || { cat var/seed.log; exit 1; }
+  sleep 1
+done
 port="${PORT:-8000}"
 echo
 echo "Cadence is running: http://127.0.0.1:${port}/  (log in as demo / demo-password-2026)"
 echo "API docs: http://127.0.0.1:${port}/api/docs/   admin: http://127.0.0.1:${port}/admin/"
-echo "logs: var/worker.log (Celery worker), var/beat.log (Celery beat)"
+echo "logs: var/seed.log (demo cohort, still being seeded), var/worker.log (Celery worker), var/beat.log (Celery beat)"
 python manage.py runserver "127.0.0.1:${port}" --noreload

@@ -52,6 +52,14 @@ def _axe(page, axe_script: Path) -> None:
     assert problems == [], "\n".join(problems)
 
 
+@pytest.fixture(autouse=True)
+def _enrolled_before_the_pinned_day(cast):
+    """The page's clock is pinned up to five days back, and the API refuses takes made before enrolment."""
+    from datetime import date, timedelta
+
+    type(cast.patient_a).objects.filter(pk=cast.patient_a.pk).update(enrolled_on=date.today() - timedelta(days=7))
+
+
 def _pin_day(page, offset: int) -> None:
     """Tasks cycle every 3 days by the phone's date (read, talk, vowel) and passages every cycle:
     offset 0 is a North Wind day, 1 a free-speech day."""

@@ -21,8 +21,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--patients", type=int, default=12)
-        parser.add_argument("--weeks", type=int, default=6)
-        parser.add_argument("--per-week", type=int, default=2)
+        parser.add_argument("--weeks", type=int, default=10)
+        parser.add_argument("--per-week", type=int, default=3)
 
     def handle(self, *args, patients: int, weeks: int, per_week: int, **options):
         team, user = self._team_and_user()
