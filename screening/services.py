@@ -24,6 +24,7 @@ from clinic.processing.tasks import sweep_stale_recordings
 from screening.alerts import alert_open, alert_trigger_refs, alerts_open_or_update, overdue_resolve_ended
 from screening.baselines import BaselinePlan, baseline_keys, baseline_plan, baseline_records, embedding_vector
 from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
+from screening.reliability.service import reliability_weights_by_task
 from screening.scoring import alerts as rules_mod
 from screening.scoring.baseline import build_baseline
 from screening.scoring.calibration import Calibrations, phq9_residuals
@@ -278,8 +279,12 @@ def _pending(data: PatientData, fs: FeatureSet, plan: BaselinePlan) -> RiskScore
                      deviations=plan.pending_payload(fs.recording.task))
 
 
-def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes):
+def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes,
+                      reliability: dict[str, dict[str, float]]):
     """Deviation and risk of every valid processed recording against its own task's and phone's baseline.
+
+    The composite voice deviation weights each feature by its test–retest reliability for the
+    recording's task (``reliability``: task -> factors, from ``manage.py feature_reliability``).
 
     A stored score is kept while its baseline would still be built from the same recordings; otherwise
     (a late upload with an earlier recorded_at, a phone change found in between) it is re-scored.
@@ -317,7 +322,8 @@ def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes):
                               [])
             writes.snapshots.append(snapshots[key])
         snapshots[key][1].append(score)
-        scored.append((rec.recorded_at, deviation_from_baseline(rec.features, baseline, embedding=rec.embedding),
+        scored.append((rec.recorded_at, deviation_from_baseline(rec.features, baseline, embedding=rec.embedding,
+                                                                reliability=reliability.get(rec.task)),
                        score, state))
     population = [(at, population_phq9(deviation.z, model=model)) for at, deviation, _, _ in scored]
     # One personal level for the patient's whole curve: the one from every PHQ-9 so far
@@ -351,9 +357,10 @@ def _score_weeks(data: PatientData, deviations, calibration, model: ScoringModel
         (writes.new_scores if is_new else writes.changed_scores).append(score)
 
 
-def _screen_detail(data: PatientData, *, model: ScoringModel, writes: Writes) -> None:
+def _screen_detail(data: PatientData, *, model: ScoringModel, writes: Writes,
+                   reliability: dict[str, dict[str, float]]) -> None:
     _speaker_consistency(data.feature_sets, writes)
-    deviations, calibration = _score_recordings(data, model, writes)
+    deviations, calibration = _score_recordings(data, model, writes, reliability)
     _score_weeks(data, deviations, calibration, model, writes)
 
 
@@ -420,8 +427,9 @@ def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> d
     lights = _light_load(patient_ids)
     stale = [light for light in lights.values() if _needs_detail(light, model)]
     writes = Writes(screened=list(lights))
+    reliability = reliability_weights_by_task() if stale else {}
     for data in _load_detail(stale) if stale else []:
-        _screen_detail(data, model=model, writes=writes)
+        _screen_detail(data, model=model, writes=writes, reliability=reliability)
     fresh_rows: dict[int, list[ScoreRow]] = defaultdict(list)
     for score in writes.new_scores + writes.changed_scores:
         if score.scope == RiskScore.Scope.RECORDING:

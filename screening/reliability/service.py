@@ -11,6 +11,7 @@ from clinic.models import Phq9Response, Recording
 from clinic.processing.models import FeatureSet
 from screening.models import FeatureReliability
 from screening.reliability.icc import RetestRecording, feature_reliability, retest_pairs
+from screening.scoring.deviation import reliability_weights
 from voice_features.registry import FEATURE_NAMES
 
 
@@ -50,3 +51,12 @@ def reliability_compute(*, features: tuple[str, ...] = FEATURE_NAMES) -> list[Fe
 
 def reliability_by_feature(*, task: str) -> dict[str, FeatureReliability]:
     return {row.feature: row for row in FeatureReliability.objects.filter(task=task)}
+
+
+def reliability_weights_by_task() -> dict[str, dict[str, float]]:
+    """Task -> the composite's reliability factors (``screening.scoring.deviation.reliability_weights``),
+    in one query for the whole screening run."""
+    icc: dict[str, dict[str, float | None]] = defaultdict(dict)
+    for task, feature, value in FeatureReliability.objects.values_list("task", "feature", "icc"):
+        icc[task][feature] = value
+    return {task: weights for task, values in icc.items() if (weights := reliability_weights(values))}

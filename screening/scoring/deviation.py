@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ __all__ = [
     "robust_z",
     "embedding_drift",
     "composite_index",
+    "reliability_weights",
     "deviation_from_baseline",
     "aggregate_deviations",
 ]
@@ -68,6 +69,9 @@ class Deviation:
         Ids of the recordings in the baseline used, for reproducibility.
     n_recordings : int
         Recordings summarised (1 for a single recording).
+    reliability : dict
+        Feature -> reliability factor (0–1) the composite was weighted with (see
+        :func:`reliability_weights`); empty when no test–retest figures existed.
     """
 
     z: Mapping[str, float]
@@ -76,6 +80,7 @@ class Deviation:
     embedding_drift_z: float
     baseline_recording_ids: tuple[str, ...] = ()
     n_recordings: int = 1
+    reliability: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +90,7 @@ class Deviation:
             "embedding_drift_z": none_if_nan(self.embedding_drift_z),
             "baseline_recording_ids": list(self.baseline_recording_ids),
             "n_recordings": self.n_recordings,
+            **({"reliability": dict(self.reliability)} if self.reliability else {}),
         }
 
     def to_json(self) -> str:
@@ -99,6 +105,7 @@ class Deviation:
             embedding_drift_z=nan_if_none(data["embedding_drift_z"]),
             baseline_recording_ids=tuple(data.get("baseline_recording_ids", ())),
             n_recordings=int(data.get("n_recordings", 1)),
+            reliability=dict(data.get("reliability") or {}),
         )
 
 
@@ -130,17 +137,37 @@ def embedding_drift(embedding: Sequence[float], centroid: Sequence[float]) -> fl
     return float(1.0 - np.dot(a, b) / (na * nb))
 
 
-def composite_index(z: Mapping[str, float]) -> float:
+def reliability_weights(icc: Mapping[str, float | None]) -> dict[str, float]:
+    """Reliability factor per directional feature from the clinic's test–retest ICC(3,1).
+
+    A feature's share of the composite is its registry weight times this factor: the ICC clipped
+    to [0, 1], so a feature that does not repeat (ICC ≤ 0) drops out and one with ICC 0.9 counts
+    nine times as much as one with ICC 0.1. A directional feature without a measured ICC (too few
+    stable pairs yet) gets the median of the measured ones, so it is neither favoured nor dropped.
+    With no measured ICC at all the result is empty and the registry weights apply unchanged.
+    """
+    measured = {k: min(max(float(v), 0.0), 1.0) for k, v in icc.items()
+                if k in DEPRESSION_DIRECTIONS and v is not None and math.isfinite(v)}
+    if not measured:
+        return {}
+    typical = float(np.median(list(measured.values())))
+    return {key: measured.get(key, typical) for key in DEPRESSION_DIRECTIONS}
+
+
+def composite_index(z: Mapping[str, float], reliability: Mapping[str, float] | None = None) -> float:
     """Weighted mean of the signed z's of the directional features, NaN-aware.
 
-    Missing features drop out and the weights of the others are renormalised.
+    Each feature's weight is its registry weight, times its reliability factor when
+    ``reliability`` (from :func:`reliability_weights`) is given. Missing features drop out
+    and the weights of the others are renormalised.
     """
     num = den = 0.0
     for key, direction in DEPRESSION_DIRECTIONS.items():
         value = z.get(key, math.nan)
-        if _finite(value):
-            num += direction.weight * value
-            den += direction.weight
+        weight = direction.weight * (reliability.get(key, 1.0) if reliability else 1.0)
+        if _finite(value) and weight > 0:
+            num += weight * value
+            den += weight
     return num / den if den > 0 else math.nan
 
 
@@ -149,6 +176,7 @@ def deviation_from_baseline(
     baseline: Baseline,
     *,
     embedding: Sequence[float] | None = None,
+    reliability: Mapping[str, float] | None = None,
 ) -> Deviation:
     """Score one recording against a baseline snapshot.
 
@@ -160,6 +188,9 @@ def deviation_from_baseline(
         The snapshot that serves this recording.
     embedding : sequence of float, optional
         The recording's voice embedding.
+    reliability : mapping, optional
+        Reliability factors for the composite, from :func:`reliability_weights` for the
+        recording's task.
 
     Returns
     -------
@@ -178,10 +209,11 @@ def deviation_from_baseline(
         drift_z = robust_z(drift, median=baseline.drift_median, scale=baseline.drift_scale)
     return Deviation(
         z=z,
-        composite=composite_index(z),
+        composite=composite_index(z, reliability),
         embedding_drift=drift,
         embedding_drift_z=drift_z,
         baseline_recording_ids=baseline.recording_ids,
+        reliability=dict(reliability or {}),
     )
 
 
@@ -189,18 +221,23 @@ def aggregate_deviations(deviations: Sequence[Deviation]) -> Deviation:
     """Summarise several recordings (a patient-week, the 14 days before a PHQ-9).
 
     Each z is the NaN-aware mean over recordings; the composite is recomputed from
-    those means. With no recordings every value is NaN and ``n_recordings`` is 0.
+    those means, weighted by the members' mean reliability factors (recordings of different
+    tasks carry different ones). With no recordings every value is NaN and ``n_recordings`` is 0.
     """
     keys = sorted({k for d in deviations for k in d.z} | set(DEPRESSION_DIRECTIONS))
     z = {k: _nanmean([d.z.get(k, math.nan) for d in deviations]) for k in keys}
     ids = tuple(dict.fromkeys(i for d in deviations for i in d.baseline_recording_ids))
+    weighted = [d.reliability for d in deviations if d.reliability]
+    reliability = ({k: float(np.mean([r.get(k, 1.0) for r in weighted])) for k in DEPRESSION_DIRECTIONS}
+                   if weighted else {})
     return Deviation(
         z=z,
-        composite=composite_index(z),
+        composite=composite_index(z, reliability),
         embedding_drift=_nanmean([d.embedding_drift for d in deviations]),
         embedding_drift_z=_nanmean([d.embedding_drift_z for d in deviations]),
         baseline_recording_ids=ids,
         n_recordings=len(deviations),
+        reliability=reliability,
     )
 
 

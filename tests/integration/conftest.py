@@ -13,11 +13,22 @@ def postgres(transactional_db):
     return connection
 
 
+def xdist_redis_url(url: str) -> str:
+    """Under pytest-xdist each test process gets its own Redis database (base, base − 1, ...), as
+    pytest-django gives each its own PostgreSQL database: a worker started by one process must never
+    take the other's tasks, and a flush must not wipe the other's queues."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    base, _, db = url.rpartition("/")
+    return f"{base}/{(int(db or 0) - int(worker[2:])) % 16}"
+
+
 @pytest.fixture
 def redis_url():
     import redis
 
-    url = os.environ.get("CADENCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    url = xdist_redis_url(os.environ.get("CADENCE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
         reachable, why = True, ""

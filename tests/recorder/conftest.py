@@ -55,12 +55,17 @@ def axe_script() -> Path:
     if not script.exists():
         require_service("npm", bool(shutil.which("npm")), "npm is needed to fetch axe-core for the browser tests")
         TOOLS.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "pack", f"axe-core@{AXE_VERSION}", "--pack-destination", str(TOOLS)], check=True,
+        staging = TOOLS / f"npm-{os.getpid()}"  # parallel test processes each fetch into their own folder
+        staging.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "pack", f"axe-core@{AXE_VERSION}", "--pack-destination", str(staging)], check=True,
                        capture_output=True, timeout=120)
-        with tarfile.open(TOOLS / f"axe-core-{AXE_VERSION}.tgz") as archive:
+        with tarfile.open(staging / f"axe-core-{AXE_VERSION}.tgz") as archive:
             member = archive.getmember("package/axe.min.js")
             script.parent.mkdir(parents=True, exist_ok=True)
-            script.write_bytes(archive.extractfile(member).read())
+            partial = script.with_suffix(f".{os.getpid()}.part")
+            partial.write_bytes(archive.extractfile(member).read())
+            partial.replace(script)
+        shutil.rmtree(staging, ignore_errors=True)
     return script
 
 

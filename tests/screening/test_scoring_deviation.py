@@ -16,6 +16,7 @@ from screening.scoring.deviation import (
     composite_index,
     deviation_from_baseline,
     embedding_drift,
+    reliability_weights,
     robust_z,
 )
 
@@ -92,6 +93,31 @@ def test_it_weights_the_composite_and_skips_nan():
     w2 = DEPRESSION_DIRECTIONS["f0_sd_st"].weight
     assert_allclose(composite_index(z), (2.0 * w1 - w2) / (w1 + w2))
     assert np.isnan(composite_index({}))
+
+
+def test_it_weights_the_composite_by_test_retest_reliability():
+    z = {"speech_rate_syl_s": 2.0, "f0_sd_st": -1.0, "pause_ratio": 4.0}
+    factors = reliability_weights({"speech_rate_syl_s": 0.9, "f0_sd_st": 0.3, "pause_ratio": -0.2,
+                                   "f0_median_hz": 0.99, "jitter_local": None})
+    assert factors["speech_rate_syl_s"] == 0.9 and factors["f0_sd_st"] == 0.3
+    assert factors["pause_ratio"] == 0.0          # does not repeat: drops out
+    assert "f0_median_hz" not in factors          # not directional: never in the composite
+    # directional but not measured (too few pairs): the median of the measured factors
+    assert_allclose(factors["pause_mean_s"], np.median([0.9, 0.3, 0.0]))
+    w1, w2 = (DEPRESSION_DIRECTIONS[k].weight for k in ("speech_rate_syl_s", "f0_sd_st"))
+    assert_allclose(composite_index(z, factors), (0.9 * w1 * 2.0 - 0.3 * w2) / (0.9 * w1 + 0.3 * w2))
+    assert reliability_weights({"jitter_local": None}) == {}   # nothing measured: registry weights unchanged
+
+
+def test_a_reliability_weighted_deviation_keeps_its_factors():
+    factors = reliability_weights({"speech_rate_syl_s": 0.8, "f0_range_st": 0.1})
+    dev = deviation_from_baseline({"speech_rate_syl_s": 3.0, "f0_range_st": 9.0}, _baseline(), reliability=factors)
+    assert_allclose(dev.composite, composite_index(dev.z, factors))
+    assert dev.composite != composite_index(dev.z)
+    again = Deviation.from_dict(json.loads(dev.to_json()))
+    assert again.reliability == factors and again.composite == dev.composite
+    week = aggregate_deviations([dev, again])
+    assert_allclose(week.composite, composite_index(week.z, factors))
 
 
 def test_it_measures_embedding_drift_as_one_minus_cosine():

@@ -165,3 +165,24 @@ def test_it_keeps_emotion_posteriors_in_the_personal_baseline(cohort):
     assert snapshot.payload["features"]["emotion_sad"]["median"] == pytest.approx(0.21, abs=0.011)
     score = RiskScore.objects.filter(patient_id=patient_id, scope="recording", predicted_phq9__isnull=False).first()
     assert "emotion_sad" in score.deviations["z"]
+
+
+def test_it_weights_the_stored_voice_deviation_by_the_clinics_reliability(cohort):
+    from screening.models import FeatureReliability
+    from screening.scoring.deviation import composite_index, reliability_weights
+
+    sim, ids, _ = cohort
+    icc = {"speech_rate_syl_s": 0.9, "pause_ratio": 0.05, "f0_range_st": 0.6}
+    tasks = set(RiskScore.objects.values_list("task", flat=True)) | {"free_speech"}
+    FeatureReliability.objects.bulk_create([
+        FeatureReliability(task=task, feature=feature, computed_at=timezone.now(), n_pairs=40, icc=value)
+        for task in tasks for feature, value in icc.items()])
+    services.patients_screen(patient_ids=list(ids.values()), now=sim.recordings.recorded_at.max())
+    factors = reliability_weights(icc)
+    scores = RiskScore.objects.filter(scope="recording", voice_deviation__isnull=False)
+    assert scores.exists()
+    for score in scores:
+        z = {k: float("nan") if v is None else v for k, v in score.deviations["z"].items()}
+        assert score.deviations["reliability"] == factors
+        assert score.voice_deviation == pytest.approx(composite_index(z, factors))
+        assert score.voice_deviation != pytest.approx(composite_index(z))

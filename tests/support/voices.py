@@ -138,7 +138,7 @@ def _cached(name: str, make) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.sha1(name.encode()).hexdigest()[:16]}.wav"
     if not path.exists():
-        tmp = path.with_suffix(".tmp.wav")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.wav")  # parallel test processes
         make(tmp)
         tmp.replace(path)
     return path
