@@ -73,7 +73,7 @@ def nucleus_contour_db(
     """Energy of the vowel band, smoothed, in dB re full scale: the contour whose peaks are syllable nuclei.
 
     The signal goes through a 4th-order Butterworth band-pass (``band_hz``, upper edge kept below
-    Nyquist), its power is averaged over ``step_s`` blocks, and the blocks are smoothed with a Hann
+    Nyquist; at sample rates too low to hold the band, below about 1.1 kHz, it is left unfiltered), its power is averaged over ``step_s`` blocks, and the blocks are smoothed with a Hann
     window of about ``window_s``. Cost is one IIR pass over the samples (chunked, so memory stays
     bounded on long recordings).
 
@@ -95,13 +95,15 @@ def nucleus_contour_db(
         return np.empty(0), np.empty(0)
     low, high = band_hz
     high = min(high, 0.45 * sr)
-    sos = butter(4, (low, high), btype="bandpass", fs=sr, output="sos")
-    state = np.zeros((sos.shape[0], 2))
+    sos = butter(4, (low, high), btype="bandpass", fs=sr, output="sos") if high > 1.25 * low else None
+    state = np.zeros((sos.shape[0], 2)) if sos is not None else None
     power = np.empty(n_blocks)
     chunk = max(1, int(_BLOCK_CHUNK_S * sr) // hop) * hop
     for start in range(0, n_blocks * hop, chunk):
         stop = min(start + chunk, n_blocks * hop)
-        y, state = sosfilt(sos, np.asarray(samples[start:stop], dtype=np.float64), zi=state)
+        y = np.asarray(samples[start:stop], dtype=np.float64)
+        if sos is not None:
+            y, state = sosfilt(sos, y, zi=state)
         power[start // hop: stop // hop] = np.mean((y * y).reshape(-1, hop), axis=1)
     taps = max(1, round(window_s / step_s))
     times = (np.arange(n_blocks) + 0.5) * hop / sr

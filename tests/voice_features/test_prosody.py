@@ -96,6 +96,12 @@ def test_the_nucleus_contour_leaves_out_fricative_band_energy(sr):
     assert vowel.max() - hiss.max() >= 20.0  # same power, 4.5-8 kHz hiss (or a 3.8-kHz tone at 8 kHz)
 
 
+def test_the_nucleus_contour_takes_sample_rates_too_low_for_the_band():
+    db, t = nucleus_contour_db(_bursts([0.5, 1.0], sr=800, carrier=200.0, duration_s=1.5), sr=800)
+    assert db.size == t.size == 150 and np.isfinite(db).all()
+    assert abs(t[np.argmax(db)] - 0.5) < 0.02 or abs(t[np.argmax(db)] - 1.0) < 0.02
+
+
 def test_the_nucleus_contour_is_the_same_in_chunks(monkeypatch):
     x = _bursts(np.arange(0.5, 24.5, 0.3), sr=16000, carrier=600.0, duration_s=25.0)
     chunked, t1 = nucleus_contour_db(x, sr=16000)  # 10-s chunks with the filter state carried over
