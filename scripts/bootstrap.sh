@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 want_dev="${1:-}"
 packages=(espeak-ng sox libsox-fmt-all)
 # --dev: recorded and synthesised speech for the voice-family tests (tests/support/voices.py)
-[ "$want_dev" = "--dev" ] && packages+=(festival festvox-kdlpc16k festvox-us-slt-hts pocketsphinx-testdata codec2-examples
+[ "$want_dev" = "--dev" ] && packages+=(festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts pocketsphinx-testdata codec2-examples
                                        sphinxtrain chromium chromium-driver docker-compose postgresql-client)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -1,20 +1,29 @@
 """Prosody: syllable nuclei, speech and articulation rate, pauses, and F0 statistics.
 
-Syllable nuclei follow de Jong & Wempe (2009, Behav. Res. Methods 41:385): intensity
-peaks above the silence threshold that stand at least 2 dB above the dips on both sides
-and are voiced. F0 statistics follow Praat conventions: unvoiced frames (0 Hz) are dropped
-first, and semitones are re 27.5 Hz so speakers of different pitch are comparable.
+Syllable nuclei follow de Jong & Wempe (2009, Behav. Res. Methods 41:385): peaks of an
+energy contour above a silence threshold that stand clear of the dips on both sides and are
+voiced. Their contour is the broadband intensity; here it is the energy of the vowel region
+(:data:`NUCLEUS_BAND_HZ`) smoothed over :data:`NUCLEUS_WINDOW_S`, as in sub-band syllable
+detectors (Wang & Narayanan 2007): fricatives and bursts carry little energy there, and
+adjacent vowels of connected speech stay apart (docs/voices.md has the measurements).
+F0 statistics follow Praat conventions: unvoiced frames (0 Hz) are dropped first, and
+semitones are re 27.5 Hz so speakers of different pitch are comparable.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import find_peaks
+from scipy.signal import butter, find_peaks, sosfilt
 
 from voice_features.segmentation import in_segments
 
 __all__ = [
     "MIN_DIP_DB",
+    "NUCLEUS_BAND_HZ",
+    "NUCLEUS_WINDOW_S",
+    "NUCLEUS_STEP_S",
+    "VOICING_TOLERANCE_S",
+    "nucleus_contour_db",
     "MIN_RUN_FOR_CV_S",
     "ST_REFERENCE_HZ",
     "syllable_nuclei",
@@ -25,13 +34,22 @@ __all__ = [
     "hz_to_semitones",
 ]
 
-MIN_DIP_DB = 2.0
-"""A nucleus must rise this far above the intensity dips on both sides, dB (de Jong & Wempe)."""
-VOICING_TOLERANCE_S = 0.05
-"""A nucleus counts as voiced when a voiced pitch frame lies within this distance, s. The intensity
-window is 64 ms long, so in connected human speech its peak often sits a frame or two off the
-voiced stretch of the vowel; requiring voicing at the nearest frame only dropped a quarter of the
-real syllables (benchmarks/bench_voices.py)."""
+NUCLEUS_BAND_HZ = (400.0, 2000.0)
+"""Band of the nucleus contour, Hz: the first two formants of vowels, inside the telephone band
+(AMR-NB, 8-kHz mu-law keep it whole). Chosen among 300-2500, 250-3000, 300-3400 and 400-2000 Hz with
+one voice family held out in turn (benchmarks/tune_nuclei.py, docs/voices.md)."""
+NUCLEUS_WINDOW_S = 0.06
+"""Length of the Hann window that smooths the band energy, s (chosen like the band among 30-70 ms)."""
+NUCLEUS_STEP_S = 0.01
+"""Frame step of the nucleus contour, s."""
+MIN_DIP_DB = 1.5
+"""A nucleus must rise this far above the contour's dips on both sides, dB (de Jong & Wempe use 2 dB
+on broadband intensity; on the smoother band contour 1.5 dB was chosen among 1.5-3 dB by hold-out)."""
+VOICING_TOLERANCE_S = 0.03
+"""A nucleus counts as voiced when a voiced pitch frame lies within this distance, s (chosen among
+30, 50, 80, 120 ms and no voicing check by hold-out; band-energy peaks sit on the vowel, so a
+tighter reach than the 50 ms the broadband intensity needed keeps out peaks between voiced stretches)."""
+_BLOCK_CHUNK_S = 10.0  # the band filter runs over chunks of this length, so memory does not grow with the recording
 MIN_RUN_FOR_CV_S = 0.5
 """Speech runs shorter than this give too few syllables for a rate; left out of ``speech_rate_cv``, s."""
 ST_REFERENCE_HZ = 27.5
@@ -42,6 +60,58 @@ _NAN = float("nan")
 def hz_to_semitones(f0_hz: np.ndarray | float) -> np.ndarray | float:
     """Semitones re :data:`ST_REFERENCE_HZ`."""
     return 12.0 * np.log2(np.asarray(f0_hz) / ST_REFERENCE_HZ)
+
+
+def nucleus_contour_db(
+    samples: np.ndarray,
+    *,
+    sr: int,
+    band_hz: tuple[float, float] = NUCLEUS_BAND_HZ,
+    window_s: float = NUCLEUS_WINDOW_S,
+    step_s: float = NUCLEUS_STEP_S,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Energy of the vowel band, smoothed, in dB re full scale: the contour whose peaks are syllable nuclei.
+
+    The signal goes through a 4th-order Butterworth band-pass (``band_hz``, upper edge kept below
+    Nyquist; at sample rates too low to hold the band, below about 1.1 kHz, it is left unfiltered), its power is averaged over ``step_s`` blocks, and the blocks are smoothed with a Hann
+    window of about ``window_s``. Cost is one IIR pass over the samples (chunked, so memory stays
+    bounded on long recordings).
+
+    Parameters
+    ----------
+    samples : np.ndarray, shape (n,)
+        Mono signal, full scale = 1.
+    sr : int
+        Sample rate, Hz.
+
+    Returns
+    -------
+    (contour_db, times_s) : tuple of np.ndarray, shape (n_frames,)
+        Band energy, dB re full scale (floored at -120 dB), and frame centres, s.
+    """
+    hop = max(1, round(step_s * sr))
+    n_blocks = samples.size // hop
+    if n_blocks == 0:
+        return np.empty(0), np.empty(0)
+    low, high = band_hz
+    high = min(high, 0.45 * sr)
+    sos = butter(4, (low, high), btype="bandpass", fs=sr, output="sos") if high > 1.25 * low else None
+    state = np.zeros((sos.shape[0], 2)) if sos is not None else None
+    power = np.empty(n_blocks)
+    chunk = max(1, int(_BLOCK_CHUNK_S * sr) // hop) * hop
+    for start in range(0, n_blocks * hop, chunk):
+        stop = min(start + chunk, n_blocks * hop)
+        y = np.asarray(samples[start:stop], dtype=np.float64)
+        if sos is not None:
+            y, state = sosfilt(sos, y, zi=state)
+        power[start // hop: stop // hop] = np.mean((y * y).reshape(-1, hop), axis=1)
+    taps = max(1, round(window_s / step_s))
+    times = (np.arange(n_blocks) + 0.5) * hop / sr
+    if taps > 1:
+        kernel = np.hanning(taps + 2)[1:-1]
+        power = np.convolve(power, kernel / kernel.sum(), mode="same")
+        times = times - ((taps - 1) / 2 - (taps - 1) // 2) * hop / sr  # an even kernel centres half a block early
+    return 10.0 * np.log10(power + 1e-12), times
 
 
 def syllable_nuclei(
@@ -60,7 +130,7 @@ def syllable_nuclei(
     Parameters
     ----------
     intensity_db : np.ndarray, shape (n_frames,)
-        Intensity contour, dB.
+        Nucleus contour, dB (:func:`nucleus_contour_db`; any energy contour in dB works).
     frame_times_s : np.ndarray, shape (n_frames,)
         Its frame centres, s.
     threshold_db : float

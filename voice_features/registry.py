@@ -34,7 +34,7 @@ __all__ = [
     "features_page",
 ]
 
-FEATURE_SET_VERSION = "2.0.0"
+FEATURE_SET_VERSION = "3.0.0"
 """Bump the major part whenever a feature's definition or a threshold changes its values,
 the minor part when a feature is added (earlier feature sets simply lack it)."""
 
@@ -124,7 +124,7 @@ _VQ_FN = "voice_features.extractors:jitter_shimmer"
 FEATURES: tuple[Feature, ...] = (
     Feature("duration_s", "s", "Duration", "Whole recording.", "voice_features.extractors:durations", 1.0),
     Feature("speech_s", "s", "Speech time", "Time in speech (phonation time).", "voice_features.extractors:durations", 1.0),
-    Feature("syllable_count", "syllables", "Syllables", "Acoustic syllable nuclei (de Jong & Wempe 2009 style).",
+    Feature("syllable_count", "syllables", "Syllables", "Acoustic syllable nuclei: voiced peaks of vowel-band (400-2000 Hz) energy (de Jong & Wempe 2009 style).",
             _TIMING_FN, 3.0, tasks=SPEECH_TASKS),
     Feature("speech_rate_syl_s", "syllables/s", "Speech rate",
             "Syllables per second from the first speech onset to the last offset.", _TIMING_FN, 0.10, _TIMING,

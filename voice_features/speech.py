@@ -87,9 +87,11 @@ class SpeechAnalysis:
 
     @cached_property
     def syllable_nuclei_s(self) -> np.ndarray:
-        """Syllable nucleus times, s."""
-        return prosody.syllable_nuclei(intensity_db=self.intensity_db, frame_times_s=self.intensity_times_s,
-                                       threshold_db=self.threshold_db, segments=self.segments,
+        """Syllable nucleus times, s: peaks of the vowel-band energy (:func:`voice_features.prosody.nucleus_contour_db`)
+        above that contour's own silence threshold, inside speech and voiced."""
+        contour_db, times_s = prosody.nucleus_contour_db(self.sound.values[0], sr=round(self.sound.sampling_frequency))
+        return prosody.syllable_nuclei(intensity_db=contour_db, frame_times_s=times_s,
+                                       threshold_db=segmentation.speech_threshold_db(contour_db), segments=self.segments,
                                        pitch_times_s=self.pitch_times_s, pitch_hz=self.pitch_hz)
 
     @cached_property

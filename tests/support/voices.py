@@ -140,6 +140,9 @@ def _cached(name: str, make) -> Path:
     if not path.exists():
         tmp = path.with_suffix(f".{os.getpid()}.tmp.wav")  # parallel test processes
         make(tmp)
+        if not tmp.exists():  # text2wave exits 0 without writing when the voice is not installed
+            raise RuntimeError(f"{name.split('|')[0]}: the synthesiser wrote no audio; is its voice installed? "
+                               "(bash scripts/bootstrap.sh --dev)")
         tmp.replace(path)
     return path
 

@@ -8,9 +8,13 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from voice_features import prosody
 from voice_features.prosody import (
+    MIN_DIP_DB,
+    VOICING_TOLERANCE_S,
     f0_features,
     hz_to_semitones,
+    nucleus_contour_db,
     pause_features,
     pitch_range_from_first_pass,
     rate_features,
@@ -44,22 +48,67 @@ def test_it_finds_one_nucleus_per_peak_with_deep_enough_dips():
     assert_allclose(_nuclei(t, db), CENTRES, atol=0.006)
 
 
-def test_it_merges_peaks_whose_dip_is_under_2_db():
-    t, db = _bumps(CENTRES, dip_db=1.0)
+def test_it_merges_peaks_whose_dip_is_under_the_minimum():
+    t, db = _bumps(CENTRES, dip_db=MIN_DIP_DB - 0.5)
     db[(t >= 0.3) & (t <= 2.7)] += 10 * np.exp(-0.5 * ((t[(t >= 0.3) & (t <= 2.7)] - 1.5) / 0.5) ** 2)
     assert len(_nuclei(t, db)) == 1
 
 
 def test_it_drops_unvoiced_peaks():
     t, db = _bumps(CENTRES, dip_db=6.0)
-    voiced = np.abs(t - 1.4) > 0.08  # no voicing within VOICING_TOLERANCE_S (50 ms) of the peak
+    voiced = np.abs(t - 1.4) > VOICING_TOLERANCE_S + 0.03  # no voicing within reach of the peak
     assert_allclose(_nuclei(t, db, voiced=voiced), [c for c in CENTRES if c != 1.4], atol=0.006)
 
 
 def test_it_keeps_a_peak_a_frame_or_two_off_the_voiced_vowel():
     t, db = _bumps(CENTRES, dip_db=6.0)
-    voiced = (t < 1.37) | (t > 1.56)  # the peak at 1.4 sits 30 ms past the end of voicing
+    voiced = (t < 1.38) | (t > 1.56)  # last voiced frame 1.375 s, peak frame 1.395 s: 20 ms, within VOICING_TOLERANCE_S
     assert_allclose(_nuclei(t, db, voiced=voiced), CENTRES, atol=0.006)
+
+
+def _bursts(centres, *, sr, carrier, duration_s=3.0, seed=0):
+    """Hann-shaped 120-ms bursts at ``centres``: a tone of ``carrier`` Hz, or white noise high-passed above it."""
+    t = np.arange(int(duration_s * sr)) / sr
+    if carrier == "noise":
+        from scipy.signal import butter, sosfilt
+        source = sosfilt(butter(6, 4500, btype="highpass", fs=sr, output="sos"), np.random.default_rng(seed).standard_normal(t.size))
+        source /= np.sqrt(np.mean(source**2)) * np.sqrt(2)
+    else:
+        source = np.sin(2 * np.pi * carrier * t)
+    envelope = np.zeros(t.size)
+    for c in centres:
+        near = np.abs(t - c) < 0.06
+        envelope[near] = np.maximum(envelope[near], np.cos(np.pi * (t[near] - c) / 0.12) ** 2)
+    return 0.3 * source * envelope
+
+
+def test_the_nucleus_contour_peaks_at_vowel_band_bursts():
+    from scipy.signal import find_peaks
+    db, t = nucleus_contour_db(_bursts(CENTRES, sr=16000, carrier=800.0), sr=16000)
+    peaks, _ = find_peaks(db, prominence=MIN_DIP_DB)
+    assert_allclose(t[peaks], CENTRES, atol=0.01)
+
+
+@pytest.mark.parametrize("sr", [8000, 16000])
+def test_the_nucleus_contour_leaves_out_fricative_band_energy(sr):
+    vowel, _ = nucleus_contour_db(_bursts([1.5], sr=sr, carrier=1000.0), sr=sr)
+    hiss, _ = nucleus_contour_db(_bursts([1.5], sr=sr, carrier="noise" if sr > 10000 else 3800.0), sr=sr)
+    assert vowel.max() - hiss.max() >= 20.0  # same power, 4.5-8 kHz hiss (or a 3.8-kHz tone at 8 kHz)
+
+
+def test_the_nucleus_contour_takes_sample_rates_too_low_for_the_band():
+    db, t = nucleus_contour_db(_bursts([0.5, 1.0], sr=800, carrier=200.0, duration_s=1.5), sr=800)
+    assert db.size == t.size == 150 and np.isfinite(db).all()
+    assert abs(t[np.argmax(db)] - 0.5) < 0.02 or abs(t[np.argmax(db)] - 1.0) < 0.02
+
+
+def test_the_nucleus_contour_is_the_same_in_chunks(monkeypatch):
+    x = _bursts(np.arange(0.5, 24.5, 0.3), sr=16000, carrier=600.0, duration_s=25.0)
+    chunked, t1 = nucleus_contour_db(x, sr=16000)  # 10-s chunks with the filter state carried over
+    monkeypatch.setattr(prosody, "_BLOCK_CHUNK_S", 100.0)
+    whole, t2 = nucleus_contour_db(x, sr=16000)
+    assert_allclose(chunked, whole, atol=1e-6)
+    assert_allclose(t1, t2) and t1.size == 2500
 
 
 def test_it_computes_rates_over_runs():

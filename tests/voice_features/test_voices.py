@@ -4,7 +4,9 @@ Ground truth and sources: tests/support/voices.py (syllables from the transcript
 Festival's CMU lexicon). The same measurement is printed in full by benchmarks/bench_voices.py.
 Targets (issue 12): systematic bias within +-10 % and >= 80 % of clips within +-15 %, per family.
 Families still off target are marked xfail(strict) with the level they reach guarded, so an
-improvement or a regression both show.
+improvement or a regression both show. The one still short is ``words`` (single words of 0.3-0.5 s):
+there the "rate" is one syllable over the word's duration, so it measures where two energy trims
+put the edges of a fricative, not speech rate; its syllable count is tested instead.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from tests.voice_features.conftest import require_binary
 from voice_features import analyse
 
 ROOT = Path(__file__).resolve().parents[2]
-MET = ("espeak", "festival-kal", "festival-ked", "festival-hts", "cards")
-NOT_YET = {"librivox": 0.20, "studio-read": 0.15, "words": 0.16}
-"""Families short of the target, with the |bias| they stay within today (a regression guard)."""
+MET = ("espeak", "festival-kal", "festival-ked", "festival-hts", "librivox", "cards", "studio-read")
+NOT_YET = {"words": (0.06, 0.65)}
+"""Families short of the target, with the |bias| they stay within and the share of clips within 15 %
+they keep today (a regression guard)."""
 
 
 def _require_recorded_speech() -> None:
@@ -38,17 +41,26 @@ def _require_recorded_speech() -> None:
 
 
 @pytest.fixture(scope="module")
-def ratios() -> dict[str, np.ndarray]:
+def measured() -> dict[str, dict[str, np.ndarray]]:
+    """Per family: ``ratio`` (measured / true speech rate) and ``count_error`` (nuclei - lexical syllables) per clip."""
     for binary in ("espeak-ng", "festival", "text2wave"):
         require_binary(binary)
     _require_recorded_speech()
-    by_family: dict[str, list[float]] = {}
+    by_family: dict[str, dict[str, list[float]]] = {}
     for clip in voices.families(synth_per_family=10):
         x = voices.load(clip)
         truth = clip.syllables / voices.reference_span_s(x)
-        estimate = analyse(x, sr=voices.SR).features["speech_rate_syl_s"]
-        by_family.setdefault(clip.family, []).append(estimate / truth if np.isfinite(estimate) else 0.0)
-    return {family: np.asarray(r) for family, r in by_family.items()}
+        features = analyse(x, sr=voices.SR).features
+        estimate = features["speech_rate_syl_s"]
+        row = by_family.setdefault(clip.family, {"ratio": [], "count_error": []})
+        row["ratio"].append(estimate / truth if np.isfinite(estimate) else 0.0)
+        row["count_error"].append(features["syllable_count"] - clip.syllables if np.isfinite(features["syllable_count"]) else -clip.syllables)
+    return {family: {k: np.asarray(v) for k, v in row.items()} for family, row in by_family.items()}
+
+
+@pytest.fixture(scope="module")
+def ratios(measured) -> dict[str, np.ndarray]:
+    return {family: row["ratio"] for family, row in measured.items()}
 
 
 def _bias(r: np.ndarray) -> float:
@@ -73,11 +85,21 @@ def test_speech_rate_meets_the_target_on(ratios, family):
 
 @pytest.mark.parametrize("family", sorted(NOT_YET))
 def test_families_short_of_the_target_do_not_regress(ratios, family):
-    assert abs(_bias(ratios[family])) <= NOT_YET[family], f"{family}: bias {_bias(ratios[family]):+.1%}"
+    max_bias, min_within = NOT_YET[family]
+    assert abs(_bias(ratios[family])) <= max_bias, f"{family}: bias {_bias(ratios[family]):+.1%}"
+    assert _within(ratios[family]) >= min_within, f"{family}: {_within(ratios[family]):.0%} of clips within 15 %"
 
 
-@pytest.mark.xfail(strict=True, reason="real connected speech still reads low (syllables merge); see docs/voices.md")
+@pytest.mark.xfail(strict=True, reason="one-word clips: rate = 1 / word duration, and the edges of a fricative "
+                                       "('five') differ by up to 140 ms between energy trims; see docs/voices.md")
 @pytest.mark.parametrize("family", sorted(NOT_YET))
 def test_speech_rate_target_on_recorded_speech(ratios, family):
     r = ratios[family]
     assert abs(_bias(r)) <= 0.10 and _within(r) >= 0.80
+
+
+def test_one_nucleus_per_one_syllable_word(measured):
+    """The detector itself on isolated words: one nucleus per word on at least 80 % of the clips (11 of 12 measured)."""
+    errors = measured["words"]["count_error"]
+    assert errors.size >= 10
+    assert np.mean(errors == 0) >= 0.80, f"nucleus count right on {np.mean(errors == 0):.0%} of the words: {errors}"
