@@ -7,8 +7,10 @@ see ``tests/support/voices.py``) joined by pauses of known length over a -60 dBF
 Each is encoded with every codec of ``tests/support/codecs.py:PHONE_CODECS``, decoded by the
 service's own loader and analysed. Prints, per codec, the worst difference from the WAV over
 the passages. Targets (issue 12): speech rate +-5 %, pause count +-1, F0 median +-0.5 st,
-F0 range +-1 st. Jitter, shimmer and HNR columns show how far lossy coding moves voice quality;
-``voice_features/codecs.py`` withholds them where this table shows they cannot be trusted.
+F0 range +-1 st. The voice-quality columns (jitter, shimmer, HNR, CPP) and the spectral ones
+(formant means F1-F3 and F1 bandwidth in %, the largest MFCC mean and SD change in dB over
+coefficients 1-13) show how far lossy coding moves the fine structure;
+``voice_features/codec_trust.py`` withholds them where this table shows they cannot be trusted.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.codecs import PHONE_CODECS, passage  # noqa: E402
+from tests.support.codecs import PHONE_CODECS, encode, passage  # noqa: E402
 from tests.support.voices import SR, families, load  # noqa: E402
 from voice_features import analyse  # noqa: E402
 from voice_features.audio import load_audio  # noqa: E402
@@ -49,7 +51,22 @@ def differences(original: dict, copy: dict) -> dict[str, float]:
         "jitter_pct": 100 * (copy["jitter_local"] / original["jitter_local"] - 1),
         "shimmer_pct": 100 * (copy["shimmer_local"] / original["shimmer_local"] - 1),
         "hnr_db": copy["hnr_db"] - original["hnr_db"],
+        "cpp_db": copy["cpp_db"] - original["cpp_db"],
+        "f1_pct": 100 * (copy["f1_mean_hz"] / original["f1_mean_hz"] - 1),
+        "f2_pct": 100 * (copy["f2_mean_hz"] / original["f2_mean_hz"] - 1),
+        "f3_pct": 100 * (copy["f3_mean_hz"] / original["f3_mean_hz"] - 1),
+        "f1bw_pct": 100 * (copy["f1_bw_hz"] / original["f1_bw_hz"] - 1),
+        "mfcc_db": max((copy[f"mfcc{k}_mean"] - original[f"mfcc{k}_mean"] for k in range(1, 14)), key=abs),
+        "mfccsd_db": max((copy[f"mfcc{k}_sd"] - original[f"mfcc{k}_sd"] for k in range(1, 14)), key=abs),
     }
+
+
+#: Settings phones also send, measured here to place the trust thresholds (not in the test grid).
+EXTRA_CODECS = {
+    "opus 32k": lambda x, sr: encode(x, sr, fmt="ogg", codec="libopus", rate=48000, bit_rate=32000),
+    "aac 128k": lambda x, sr: encode(x, sr, fmt="ipod", codec="aac", rate=44100, bit_rate=128000),
+    "flac 16k": lambda x, sr: encode(x, sr, fmt="flac", codec="flac", rate=16000),
+}
 
 
 def main() -> None:
@@ -57,11 +74,12 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=3, help="sentences per passage")
     args = parser.parse_args()
     originals = {name: (x, analyse(x, sr=SR).features) for name, x in passages(args.passages).items()}
-    columns = ("rate_pct", "pauses", "f0_med_st", "f0_rng_st", "jitter_pct", "shimmer_pct", "hnr_db")
+    columns = ("rate_pct", "pauses", "f0_med_st", "f0_rng_st", "jitter_pct", "shimmer_pct", "hnr_db", "cpp_db",
+               "f1_pct", "f2_pct", "f3_pct", "f1bw_pct", "mfcc_db", "mfccsd_db")
     limits = {"rate_pct": 5.0, "pauses": 1.0, "f0_med_st": 0.5, "f0_rng_st": 1.0}
     print(f"passages: {', '.join(originals)}; worst |difference| from the WAV original")
-    print(f"{'codec':<14}" + "".join(f"{c:>12}" for c in columns))
-    for codec, make in PHONE_CODECS.items():
+    print(f"{'codec':<14}" + "".join(f"{c:>11}" for c in columns))
+    for codec, make in (PHONE_CODECS | EXTRA_CODECS).items():
         worst = dict.fromkeys(columns, 0.0)
         for x, base in originals.values():
             decoded = load_audio(make(x, SR))
@@ -70,7 +88,7 @@ def main() -> None:
                 if abs(d[c]) > abs(worst[c]) or not np.isfinite(d[c]):
                     worst[c] = d[c]
         flags = "".join("" if abs(worst[c]) <= lim else f"  {c} off" for c, lim in limits.items())
-        print(f"{codec:<14}" + "".join(f"{worst[c]:>+12.2f}" for c in columns) + flags)
+        print(f"{codec:<14}" + "".join(f"{worst[c]:>+11.2f}" for c in columns) + flags)
 
 
 if __name__ == "__main__":

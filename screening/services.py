@@ -31,6 +31,7 @@ from screening.scoring.calibration import Calibrations, phq9_residuals
 from screening.scoring.deviation import Deviation, aggregate_deviations, deviation_from_baseline
 from screening.scoring.model import PRIOR_MODEL, population_phq9, predict_risk
 from screening.scoring.model import RiskModel as ScoringModel
+from screening.scoring.segments import DeviceInfo, device_segments
 
 logger = logging.getLogger(__name__)
 
@@ -229,28 +230,27 @@ _embedding = embedding_vector
 
 
 def _speaker_consistency(feature_sets: list[FeatureSet], writes: Writes) -> None:
-    """Enrolment centroid from the first valid recordings; later ones get a similarity.
+    """Enrolment centroid from the first valid recordings of each phone; later ones get a similarity.
 
     The mismatch threshold was calibrated for the GE2E encoder, so only its embeddings
-    are compared (rows from another source keep the flag they came with).
+    are compared (rows from another source keep the flag they came with). A new phone
+    re-enrols (``voice_features.speaker.speaker_checks``): the channel change alone moves
+    the embedding past the threshold.
     """
     from voice_features.embedding import EMBEDDING_MODEL_NAME
-    from voice_features.speaker import (
-        MIN_ENROLMENT_RECORDINGS,
-        enrolment_centroid,
-        is_speaker_mismatch,
-        speaker_similarity,
-    )
+    from voice_features.speaker import speaker_checks
 
     with_embedding = [fs for fs in feature_sets
                       if _embedding(fs) and fs.embedding.get("model") == EMBEDDING_MODEL_NAME]
-    enrolment = with_embedding[:MIN_ENROLMENT_RECORDINGS]
-    if len(enrolment) < MIN_ENROLMENT_RECORDINGS:
+    if not with_embedding:
         return
-    centroid = enrolment_centroid([np.asarray(_embedding(fs)) for fs in enrolment])
-    for fs in with_embedding:
-        similarity = speaker_similarity(np.asarray(_embedding(fs)), centroid)
-        mismatch = fs in with_embedding[MIN_ENROLMENT_RECORDINGS:] and is_speaker_mismatch(similarity)
+    segments = device_segments(DeviceInfo(str(fs.recording_id), fs.recording.recorded_at, fs.recording.device_model,
+                                          fs.recording.codec) for fs in feature_sets)  # as the baselines cut them
+    checks = speaker_checks([np.asarray(_embedding(fs)) for fs in with_embedding],
+                            [segments[str(fs.recording_id)][0] for fs in with_embedding])
+    for fs, (similarity, mismatch) in zip(with_embedding, checks, strict=True):
+        if similarity is None:
+            continue
         if fs.speaker_mismatch != mismatch or fs.speaker_similarity is None:
             fs.speaker_similarity, fs.speaker_mismatch = similarity, mismatch
             writes.feature_sets.append(fs)

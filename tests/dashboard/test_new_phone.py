@@ -35,3 +35,30 @@ def test_the_plots_keep_the_free_speech_baseline_when_another_task_was_built_lat
 
     band = _plot_data(patient_timeline(patient=patient))["features"]["speech_rate_syl_s"]["baseline"]
     assert band["median"] == free.payload["features"]["speech_rate_syl_s"]["median"] != 99.0
+
+
+def test_a_new_phone_re_enrols_the_speaker_check_instead_of_flagging_the_patient(cast):
+    import numpy as np
+
+    from clinic.processing.models import FeatureSet
+    from voice_features.speaker import SPEAKER_MISMATCH_THRESHOLD, enrolment_centroid, speaker_similarity
+
+    # The new phone's channel moves the same voice to similarity 0.78 (below the 0.87 threshold) ...
+    patient = steady_patient(cast.patient_a.care_team, "N-CHANNEL", device_change=True, shift=False,
+                             channel_similarity=0.78)
+    sets = list(FeatureSet.objects.filter(recording__patient=patient).order_by("recording__recorded_at"))
+    before = [fs for fs in sets if fs.recording.device_model == "Galaxy A52"]
+    after = [fs for fs in sets if fs.recording.device_model == "iPhone 13"]
+    # ... and someone else speaks the last recording on the new phone.
+    stranger = after[-1]
+    stranger.embedding = {**stranger.embedding, "vector": [-v for v in stranger.embedding["vector"]]}
+    stranger.save(update_fields=["embedding"])
+    services.patients_screen(patient_ids=[patient.pk], now=T0 + timedelta(weeks=N_WEEKS))
+    flagged = set(FeatureSet.objects.filter(recording__patient=patient, speaker_mismatch=True)
+                  .values_list("pk", flat=True))
+    assert flagged == {stranger.pk}
+    similarity = dict(FeatureSet.objects.filter(recording__patient=patient).values_list("pk", "speaker_similarity"))
+    assert min(similarity[fs.pk] for fs in after[:-1]) > SPEAKER_MISMATCH_THRESHOLD  # against the new enrolment
+    # what the first phone's enrolment alone would have said: every new-phone recording another speaker
+    first = enrolment_centroid([np.asarray(fs.embedding["vector"]) for fs in before[:3]])
+    assert max(speaker_similarity(np.asarray(fs.embedding["vector"]), first) for fs in after) < SPEAKER_MISMATCH_THRESHOLD

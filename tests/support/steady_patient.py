@@ -24,11 +24,28 @@ def noise_sd(key: str) -> float:
     return 2.0 * max(SCALE_FLOOR.get(key, 0.0), 0.05)
 
 
-def steady_patient(team, code, *, device_change: bool, shift: bool, seed: int = 7) -> Patient:
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def steady_patient(team, code, *, device_change: bool, shift: bool, seed: int = 7,
+                   channel_similarity: float | None = None) -> Patient:
     """A patient whose voice is steady (noise only); ``shift`` moves every directional feature
     SHIFT_SD noise SDs towards "more depressed" from CHANGE_WEEK on, ``device_change`` swaps
-    the phone (Galaxy A52 / AMR-NB -> iPhone 13 / AAC) at the same time."""
+    the phone (Galaxy A52 / AMR-NB -> iPhone 13 / AAC) at the same time.
+
+    With ``channel_similarity`` every recording carries a GE2E-model voice embedding: the
+    patient's voice seen through the old phone, and from the change on through the new one,
+    whose channel moves the voice's direction to this cosine similarity (AMR vs WAV copies
+    of one voice measured 0.72-0.90; docs/speaker_consistency.md)."""
+    from voice_features.embedding import EMBEDDING_DIM, EMBEDDING_MODEL_NAME
+
     rng = np.random.default_rng(seed)
+    old_voice = _unit(rng.normal(size=EMBEDDING_DIM))
+    if channel_similarity is not None:
+        other = rng.normal(size=EMBEDDING_DIM)
+        other = _unit(other - old_voice * (other @ old_voice))  # orthogonal to the old voice
+        new_voice = channel_similarity * old_voice + np.sqrt(1 - channel_similarity ** 2) * other
     patient = Patient.objects.create(code=code, care_team=team, enrolled_on=T0.date())
     for week in range(N_WEEKS):
         for k in range(PER_WEEK):
@@ -49,6 +66,11 @@ def steady_patient(team, code, *, device_change: bool, shift: bool, seed: int = 
                 if shift and after and direction is not None:
                     value += direction.sign * SHIFT_SD * sd
                 features[key] = value
+            embedding = None
+            if channel_similarity is not None:
+                voice = new_voice if after else old_voice
+                vector = _unit(voice + rng.normal(0, 0.25 / np.sqrt(EMBEDDING_DIM), EMBEDDING_DIM))
+                embedding = {"model": EMBEDDING_MODEL_NAME, "dim": EMBEDDING_DIM, "vector": vector.tolist()}
             FeatureSet.objects.create(recording=recording, version="simulated", features=features,
-                                      quality={"accepted": True, "speech_s": 30.0})
+                                      quality={"accepted": True, "speech_s": 30.0}, embedding=embedding)
     return patient

@@ -100,3 +100,28 @@ def test_it_separates_synthetic_voices_with_eer_at_most_five_percent(calibration
 
 def test_it_ships_the_calibrated_threshold(calibration):
     assert abs(calibration["threshold"] - SPEAKER_MISMATCH_THRESHOLD) < 0.02
+
+
+def test_each_phone_segment_enrols_the_speaker_afresh():
+    from voice_features.speaker import speaker_checks
+
+    rng = np.random.default_rng(3)
+    old = rng.normal(size=64)
+    old /= np.linalg.norm(old)
+    side = rng.normal(size=64)
+    side -= old * (side @ old)
+    side /= np.linalg.norm(side)
+    new = 0.75 * old + np.sqrt(1 - 0.75 ** 2) * side   # same voice through another phone
+    stranger = side                                    # another voice
+    embeddings = [old + rng.normal(0, 0.01, 64) for _ in range(4)] + [new + rng.normal(0, 0.01, 64) for _ in range(5)]
+    embeddings.append(stranger)
+    segments = [0] * 4 + [1] * 6
+    checks = speaker_checks(embeddings, segments)
+    assert [mismatch for _, mismatch in checks] == [False] * 9 + [True]
+    assert all(similarity > 0.99 for similarity, _ in checks[:9])
+    # until the new phone has its enrolment, its recordings are scored against the old phone's, never flagged
+    early = speaker_checks(embeddings[:6], segments[:6])
+    assert all(0.7 < similarity < 0.8 and not mismatch for similarity, mismatch in early[4:6])
+    assert speaker_checks(embeddings[:2], [0, 0]) == [(None, False), (None, False)]
+    with pytest.raises(VoiceFeaturesError):
+        speaker_checks(embeddings[:2], [0])
