@@ -149,6 +149,13 @@ def test_it_monitors_emotion_recall_and_prediction_drift(cohort):
     assert payload["recall"]["neutral"]["recall"] == 0.0 and payload["recall"]["neutral"]["n"] > 10
     assert payload["psi"] > 1
     assert set(OperatorAlert.objects.values_list("kind", flat=True)) == {"emotion_recall", "emotion_drift"}
+    client = Client()
+    client.force_login(User.objects.create_user("ops", is_staff=True))
+    page = client.get("/monitoring/").content.decode()
+    n = payload["recall"]["neutral"]["n"]
+    assert f"neutral 0% (n={n})" in page  # the latest day's per-class recall
+    assert "Lowest emotion recall (classes with ≥ 10 labels): 0.00 now, 1 daily values" in page
+    assert f"Emotion class-mix PSI: {payload['psi']:.2f} now" in page
 
 
 @pytest.mark.django_db
