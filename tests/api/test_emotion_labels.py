@@ -1,4 +1,5 @@
-"""PUT /api/v1/recordings/{id}/emotion-label/: clinicians of the recording's care team label its emotion."""
+"""/api/v1/recordings/{id}/emotion-label/: clinicians of the recording's care team label its emotion (PUT) and
+read their label and the choices (GET)."""
 
 import pytest
 from django.utils import timezone
@@ -28,6 +29,9 @@ def _url(recording) -> str:
 
 
 def test_a_clinician_of_the_team_labels_then_relabels_and_it_is_audited(cast, api, recording, emotion_on):
+    before = api(cast.alice_token).get(_url(recording)).json()
+    assert before == {"recording": recording.pk, "label": None, "labelled_at": None, "model_version": VERSION,
+                      "choices": LABELS}
     response = api(cast.alice_token).put(_url(recording), {"label": "sadness"}, format="json")
     assert response.status_code == 201
     body = response.json()
@@ -38,10 +42,13 @@ def test_a_clinician_of_the_team_labels_then_relabels_and_it_is_audited(cast, ap
     assert api(cast.bob_token).put(_url(recording), {"label": "anger"}, format="json").status_code == 201
     assert sorted(EmotionLabel.objects.values_list("labelled_by__username", "label")) == [
         ("alice", "neutral"), ("bob", "anger")]  # one label per clinician, the latest
+    assert api(cast.alice_token).get(_url(recording)).json()["label"] == "neutral"  # each reads their own
+    assert api(cast.bob_token).get(_url(recording)).json()["label"] == "anger"
     events = AuditEvent.objects.filter(resource="emotion_label").order_by("pk")
     assert [(e.actor.username, e.action, e.patient_code, e.object_id) for e in events] == [
-        ("alice", "create", "N-001", str(recording.pk)), ("alice", "update", "N-001", str(recording.pk)),
-        ("bob", "create", "N-001", str(recording.pk))]
+        ("alice", "read", "N-001", str(recording.pk)), ("alice", "create", "N-001", str(recording.pk)),
+        ("alice", "update", "N-001", str(recording.pk)), ("bob", "create", "N-001", str(recording.pk)),
+        ("alice", "read", "N-001", str(recording.pk)), ("bob", "read", "N-001", str(recording.pk))]
 
 
 def test_another_team_gets_404_and_a_patient_app_403(cast, api, recording, emotion_on):
@@ -51,7 +58,8 @@ def test_another_team_gets_404_and_a_patient_app_403(cast, api, recording, emoti
                                         format="json")
     assert missing.status_code == 404
     patient = api(cast.key_a).put(_url(recording), {"label": "sadness"}, format="json")
-    assert patient.status_code == 403
+    assert patient.status_code == 403 and api(cast.key_a).get(_url(recording)).status_code == 403
+    assert api(cast.charlie_token).get(_url(recording)).status_code == 404
     assert api().put(_url(recording), {"label": "sadness"}, format="json").status_code == 401
     assert not EmotionLabel.objects.exists()
     assert not AuditEvent.objects.filter(resource="emotion_label").exists()
@@ -76,4 +84,6 @@ def test_it_answers_409_while_no_emotion_model_is_active(cast, api, recording, s
     settings.EMOTION_MODEL_REGISTRY = tmp_path / "empty"
     response = api(cast.alice_token).put(_url(recording), {"label": "sadness"}, format="json")
     assert response.status_code == 409 and response.json()["error"] == "emotion_stage_off"
+    assert api(cast.alice_token).get(_url(recording)).json() == {
+        "recording": recording.pk, "label": None, "labelled_at": None, "model_version": None, "choices": []}
     assert not EmotionLabel.objects.exists()

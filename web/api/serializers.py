@@ -192,7 +192,9 @@ class EmotionLabelInputSerializer(serializers.Serializer):
 
 class EmotionLabelSerializer(serializers.Serializer):
     recording = serializers.IntegerField(source="recording_id")
-    label = serializers.CharField()
-    labelled_at = serializers.DateTimeField()
-    model_version = serializers.CharField(help_text="The active emotion model whose classes were offered.")
-    choices = serializers.ListField(child=serializers.CharField(), help_text="The classes a label may take.")
+    label = serializers.CharField(allow_null=True, help_text="Your label; null if you have not labelled it.")
+    labelled_at = serializers.DateTimeField(allow_null=True)
+    model_version = serializers.CharField(allow_null=True, help_text="The active emotion model whose classes are "
+                                                                     "offered; null while none is active.")
+    choices = serializers.ListField(child=serializers.CharField(), help_text="The classes a label may take "
+                                                                             "(empty while no model is active).")

@@ -281,12 +281,28 @@ class EmotionLabelView(APIView):
 
     permission_classes = [IsClinician]
 
+    def _recording(self, request, recording_id: int):
+        return get_object_or_404(selectors.recordings_visible_to(request.user).select_related("patient"),
+                                 pk=recording_id)
+
+    @extend_schema(responses=s.EmotionLabelSerializer)
+    def get(self, request, recording_id: int):
+        """Your label for the recording (null if none yet) and the classes you may choose from."""
+        parse(Query, request)
+        recording = self._recording(request, recording_id)
+        audit_record(request=request, action="read", resource="emotion_label", patient=recording.patient,
+                     object_id=recording.pk)
+        mine = recording.emotion_labels.filter(labelled_by=request.user).first()
+        version, choices = emotion_model_classes() or (None, [])
+        return Response(s.EmotionLabelSerializer({
+            "recording_id": recording.pk, "label": mine.label if mine else None,
+            "labelled_at": mine.labelled_at if mine else None, "model_version": version, "choices": choices}).data)
+
     @extend_schema(request=s.EmotionLabelInputSerializer,
                    responses={200: s.EmotionLabelSerializer, 201: s.EmotionLabelSerializer})
     def put(self, request, recording_id: int):
         parse(Query, request)
-        recording = get_object_or_404(selectors.recordings_visible_to(request.user).select_related("patient"),
-                                      pk=recording_id)
+        recording = self._recording(request, recording_id)
         data = s.EmotionLabelInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         model = emotion_model_classes()
