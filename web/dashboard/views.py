@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -149,8 +150,7 @@ def _emotion_labelling(patient: Patient, recordings: list[dict], user) -> dict |
     for r in [r for r in recordings if r["status"] == "done"][:EMOTION_LABEL_ROWS]:
         posterior = (r["emotion"] or {}).get("mean_posterior") or {}
         rows.append({"id": r["id"], "recorded": r["recorded"], "mine": mine.get(r["id"]),
-                     "predicted": max(posterior, key=posterior.get) if posterior else None,
-                     "audio_deleted": r["audio_deleted"]})
+                     "predicted": max(posterior, key=posterior.get) if posterior else None})
     return {"version": version, "choices": choices, "rows": rows}
 
 
@@ -215,10 +215,11 @@ def patient_emotion_label(request: HttpRequest, patient_id: int, recording_id: i
     if not form.is_valid():
         messages.error(request, " ".join(form.errors.get("label", ["Choose an emotion."])))
         return back
-    row, created = clinic_services.emotion_label_set(recording=recording, label=form.cleaned_data["label"],
-                                                     labelled_by=request.user)
-    audit_record(request=request, action="create" if created else "update", resource="emotion_label",
-                 patient=patient, object_id=recording.pk)
+    with transaction.atomic():
+        row, created = clinic_services.emotion_label_set(recording=recording, label=form.cleaned_data["label"],
+                                                         labelled_by=request.user)
+        audit_record(request=request, action="create" if created else "update", resource="emotion_label",
+                     patient=patient, object_id=recording.pk)
     messages.success(request, f"Emotion label saved: {row.label} for the recording of "
                               f"{recording.recorded_at:%Y-%m-%d %H:%M}.")
     return back
