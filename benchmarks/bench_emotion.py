@@ -1,6 +1,7 @@
 """Speech-emotion recipe: teacher vs distilled student, FP32 vs static INT8 (ONNX Runtime).
 
-    python benchmarks/bench_emotion.py [--epochs 15] [--teacher-epochs 15] [--threads 1] [--repeats 30]
+    python benchmarks/bench_emotion.py [--epochs 15] [--teacher-epochs 15] [--threads 1] [--batch 16]
+                                       [--rounds 5] [--repeats 200]
 
 Trains a teacher (every layer twice as wide) and a distilled student on a small
 synthetic EMO-DB-layout corpus whose classes differ only in prosody (the same generator
@@ -8,15 +9,23 @@ the tests use; no licensed corpus is needed, and the UARs are NOT emotion-recogn
 results), then prints for each: held-out-speaker UAR, parameters, FP32 weight size and
 the torch time of a batch of 16 two-second windows, and the UAR of the student's
 architecture trained without a teacher (does distillation help on this corpus?); then for the student's FP32 ONNX
-graph and its static INT8 graph: file size, ONNX Runtime time of the same batch (median
-of ``--repeats``), the speed-up, the largest posterior difference, top-class agreement
-and UAR. Target: INT8 faster than FP32 (speed-up > 1) with UAR change within ±0.05.
+graph, its INT8 graph (first conv block FP32, other conv blocks static INT8, LSTM dynamic
+INT8) and the earlier INT8 layout (every convolution static INT8, LSTM FP32): file size,
+UAR, parity, and ``--rounds`` rounds of ``--repeats`` interleaved runs each
+(FP32, INT8, earlier, then reversed; a burst of load from other processes hits all alike)
+with the 1-minute load average, the median and interquartile range of the wall time and of
+the thread CPU time, and the median of the per-run paired speed-ups; last, an ONNX Runtime
+profile of each graph, time per operator type. Target: INT8 faster than FP32 (speed-up > 1)
+with UAR change within ±0.05 and the same top class.
 """
 
 import argparse
+import json
+import os
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +39,7 @@ from voice_features.emotion import export  # noqa: E402
 from voice_features.emotion.corpora import read_corpus  # noqa: E402
 from voice_features.emotion.evaluate import evaluate_model  # noqa: E402
 from voice_features.emotion.features import log_mel, sliding_windows  # noqa: E402
-from voice_features.emotion.quantize import OnnxClassifier, onnx_session, quantize_static_int8, time_session  # noqa: E402
+from voice_features.emotion.quantize import OnnxClassifier, ab_timings, onnx_session, quantize_static_int8  # noqa: E402
 from voice_features.emotion.train import (  # noqa: E402
     TrainConfig,
     distillation_report,
@@ -45,7 +54,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--teacher-epochs", type=int, default=15)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=16, help="windows per run")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=200, help="interleaved runs per round")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,29 +88,58 @@ def main() -> None:
               f"{evaluate_model(direct, test_w, test_y, labels=labels)['uar']:.3f})")
 
         fp32_path = export.export_onnx(student, tmp / "student.onnx")
-        int8_path = quantize_static_int8(fp32_path, tmp / "student_int8.onnx",
-                                         calibration_windows=export.calibration_windows(train_w))
+        calibration = export.calibration_windows(train_w)
+        paths = {"FP32": fp32_path,
+                 "INT8": quantize_static_int8(fp32_path, tmp / "student_int8.onnx", calibration_windows=calibration),
+                 "INT8 earlier": quantize_static_int8(fp32_path, tmp / "student_int8_all_convs.onnx",
+                                                      calibration_windows=calibration, skip_first_block=False,
+                                                      dynamic_lstm=False)}
         windows = np.concatenate([sliding_windows(log_mel(w))[0] for w in test_w[:8]])
-        batch = np.resize(windows, (16, *windows.shape[1:]))
-        fp32, int8 = onnx_session(fp32_path, threads=args.threads), onnx_session(int8_path, threads=args.threads)
-        # Interleave the timings so load from other processes hits both alike.
-        fp32_s, int8_s = [], []
-        for _ in range(3):
-            fp32_s.append(time_session(fp32, batch, repeats=args.repeats))
-            int8_s.append(time_session(int8, batch, repeats=args.repeats))
-        fp32_post = fp32.run(["posteriors"], {"logmel": windows})[0]
-        int8_post = int8.run(["posteriors"], {"logmel": windows})[0]
-        uar_fp32 = evaluate_model(OnnxClassifier(fp32_path), test_w, test_y, labels=labels)["uar"]
-        uar_int8 = evaluate_model(OnnxClassifier(int8_path), test_w, test_y, labels=labels)["uar"]
-        print(f"\n{'student graph':<16}{'UAR':>7}{'MB':>7}{'ORT ms/16 win':>15}")
-        print(f"{'FP32 ONNX':<16}{uar_fp32:>7.3f}{fp32_path.stat().st_size / 1e6:>7.2f}{1000 * min(fp32_s):>15.1f}")
-        print(f"{'INT8 ONNX':<16}{uar_int8:>7.3f}{int8_path.stat().st_size / 1e6:>7.2f}{1000 * min(int8_s):>15.1f}")
-        print(f"\nINT8 speed-up x{min(fp32_s) / min(int8_s):.2f} (best of 3 medians; all: FP32 "
-              f"{', '.join(f'{1000 * s:.1f}' for s in fp32_s)} ms, INT8 {', '.join(f'{1000 * s:.1f}' for s in int8_s)} ms)")
-        print(f"parity: max |posterior diff| {np.max(np.abs(int8_post - fp32_post)):.4f}, top-class agreement "
-              f"{np.mean(int8_post.argmax(1) == fp32_post.argmax(1)):.1%} on {len(windows)} windows, "
-              f"UAR change {uar_int8 - uar_fp32:+.3f}")
+        batch = np.resize(windows, (args.batch, *windows.shape[1:]))
+        sessions = {name: onnx_session(path, threads=args.threads) for name, path in paths.items()}
+        posteriors = {name: s.run(["posteriors"], {"logmel": windows})[0] for name, s in sessions.items()}
+        uar = {name: evaluate_model(OnnxClassifier(path, threads=args.threads), test_w, test_y, labels=labels)["uar"]
+               for name, path in paths.items()}
+        print(f"\n{'student graph':<14}{'MB':>6}{'UAR':>7}{'UAR change':>12}{'max |Δp|':>10}{'top-class agree':>17}")
+        for name, path in paths.items():
+            diff = np.abs(posteriors[name] - posteriors["FP32"])
+            agree = np.mean(posteriors[name].argmax(1) == posteriors["FP32"].argmax(1))
+            print(f"{name:<14}{path.stat().st_size / 1e6:>6.2f}{uar[name]:>7.3f}{uar[name] - uar['FP32']:>+12.3f}"
+                  f"{diff.max():>10.4f}{agree:>16.1%} ({len(windows)} windows)")
 
+        def iqr(x):
+            q1, q2, q3 = 1000 * np.percentile(x, [25, 50, 75])
+            return f"{q2:6.2f} [{q1:.2f}–{q3:.2f}]"
+
+        print(f"\nONNX Runtime, {args.threads} thread(s), {args.batch} windows per run, {args.rounds} rounds × "
+              f"{args.repeats} interleaved runs; ms median [IQR]; speed-up = FP32 / graph, median [IQR] of paired runs")
+        summary = defaultdict(list)
+        for round_ in range(1, args.rounds + 1):
+            timings = ab_timings(sessions, batch, repeats=args.repeats)
+            print(f"round {round_}, load average {os.getloadavg()[0]:.2f}:")
+            for name, t in timings.items():
+                speed = {k: timings["FP32"][k] / t[k] for k in ("wall", "cpu")}
+                summary[name].append(float(np.median(timings["FP32"]["cpu"]) / np.median(t["cpu"])))
+                print(f"  {name:<13} wall {iqr(t['wall'])}  CPU {iqr(t['cpu'])}" + (
+                    "" if name == "FP32" else
+                    "  speed-up wall ×{:.2f} [{:.2f}–{:.2f}], CPU ×{:.2f} [{:.2f}–{:.2f}]".format(
+                        *np.percentile(speed["wall"], [50, 25, 75]), *np.percentile(speed["cpu"], [50, 25, 75]))))
+        for name in ("INT8", "INT8 earlier"):
+            print(f"{name} CPU-time speed-up per round: " + ", ".join(f"×{v:.2f}" for v in summary[name]))
+
+        print("\nONNX Runtime profile (50 runs each, wall time, not interleaved: read the shares, not the totals; "
+              "ms per run by operator type and share of the graph's kernel time):")
+        for name, path in paths.items():
+            session = onnx_session(path, threads=args.threads, profile_prefix=str(tmp / "profile"))
+            for _ in range(50):
+                session.run(None, {"logmel": batch.astype(np.float32)})
+            by_op = defaultdict(float)
+            for event in json.loads(Path(session.end_profiling()).read_text()):
+                if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+                    by_op[event["args"]["op_name"]] += event["dur"] / 50 / 1000
+            total = sum(by_op.values())
+            top = sorted(by_op.items(), key=lambda kv: -kv[1])[:6]
+            print(f"  {name:<13} {total:5.2f} ms: " + ", ".join(f"{op} {ms:.2f} ({ms / total:.0%})" for op, ms in top))
 
 if __name__ == "__main__":
     main()

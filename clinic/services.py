@@ -13,7 +13,16 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic.models import ApiToken, CareTeam, EnrolmentLink, Patient, Phq9Response, Recording, patient_code_validator
+from clinic.models import (
+    ApiToken,
+    CareTeam,
+    EmotionLabel,
+    EnrolmentLink,
+    Patient,
+    Phq9Response,
+    Recording,
+    patient_code_validator,
+)
 from clinic.protocols import Task, UnknownTaskDetail, task_detail_check
 from clinic.signals import phq9_recorded
 from clinic.storage import audio_delete, audio_store
@@ -269,3 +278,13 @@ def phq9_record(
 
 def _phq9_recorded(response_id: int) -> None:
     phq9_recorded.send(sender=Phq9Response, response_id=response_id)
+
+
+def emotion_label_set(*, recording: Recording, label: str, labelled_by: User) -> tuple[EmotionLabel, bool]:
+    """Record one clinician's emotion label for a recording, replacing their earlier one (True when new).
+
+    The caller checks ``label`` against the active emotion model's classes; the labels are the
+    ground truth of the model's daily per-class recall (screening.monitoring).
+    """
+    return EmotionLabel.objects.update_or_create(recording=recording, labelled_by=labelled_by,
+                                                 defaults={"label": label, "labelled_at": timezone.now()})

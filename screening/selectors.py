@@ -88,6 +88,21 @@ def emotion_stage() -> str:
     return emotion_stage_status(settings.EMOTION_MODEL_REGISTRY)
 
 
+def emotion_model_classes() -> tuple[str, list[str]] | None:
+    """The active speech-emotion model's version and classes (what a clinician may label a recording with);
+    None while the stage is off."""
+    from django.conf import settings
+
+    from voice_features.emotion import registry
+    from voice_features.emotion.inference import resolve_registry
+
+    root = resolve_registry(settings.EMOTION_MODEL_REGISTRY)
+    version = registry.active_version(root)
+    if version is None:
+        return None
+    return version, [str(label) for label in registry.read_metadata(root, version)["labels"]]
+
+
 def patient_timeline(*, patient: Patient) -> dict:
     """Everything over time for one patient, oldest first; a fixed number of queries."""
     recordings = (

@@ -101,6 +101,24 @@ def _calibration(team: CareTeam, now: datetime) -> dict:
     return stats.calibration_summary(pairs)
 
 
+def _labelled_predictions(team: CareTeam, *, since: datetime, until: datetime) -> list[tuple[str, str]]:
+    """(clinician label, model top class) of every label on the team's recordings made in [since, until).
+
+    The prediction is the top class of the recording's *latest* feature set with an emotion result (a
+    recording re-processed under a newer feature-set version counts once, with its newest prediction);
+    recordings without one are left out. Each rater's label counts (one per rater and recording).
+    """
+    labels = list(EmotionLabel.objects.filter(
+        recording__patient__care_team=team, recording__recorded_at__gte=since, recording__recorded_at__lt=until,
+    ).values_list("recording_id", "label"))
+    latest: dict[int, str | None] = {}
+    for rid, emotion in FeatureSet.objects.filter(
+            recording_id__in={rid for rid, _ in labels}, emotion__isnull=False,
+    ).order_by("computed_at", "pk").values_list("recording_id", "emotion"):
+        latest[rid] = _top_class(emotion)
+    return [(label, latest[rid]) for rid, label in labels if latest.get(rid)]
+
+
 def _emotion(team: CareTeam, features: pd.DataFrame, w: Windows, now: datetime) -> dict | None:
     predicted = features.dropna(subset=["emotion"])
     if predicted.empty:
@@ -108,12 +126,9 @@ def _emotion(team: CareTeam, features: pd.DataFrame, w: Windows, now: datetime) 
     ref, cur = w.split(predicted, "at")
     ref_mix, cur_mix = stats.category_mix(ref["emotion"]), stats.category_mix(cur["emotion"])
     since = now - timedelta(days=settings.CADENCE_MONITORING_CALIBRATION_DAYS)
-    labelled = list(EmotionLabel.objects.filter(
-        recording__patient__care_team=team, recording__recorded_at__gte=since,
-        recording__feature_sets__emotion__isnull=False,
-    ).values_list("label", "recording__feature_sets__emotion"))
+    labelled = _labelled_predictions(team, since=since, until=now)
     labels = sorted({*ref_mix, *cur_mix, *(label for label, _ in labelled)})
-    recall = stats.per_class_recall([t for t, _ in labelled], [_top_class(e) for _, e in labelled], labels=labels)
+    recall = stats.per_class_recall([t for t, _ in labelled], [p for _, p in labelled], labels=labels)
     enough = len(ref) >= MIN_N and len(cur) >= MIN_N
     return {"reference_mix": ref_mix, "current_mix": cur_mix,
             "psi": stats.categorical_psi(ref_mix, cur_mix) if enough else None,

@@ -412,6 +412,44 @@ def test_it_says_plainly_that_emotion_analysis_is_off(client, django_user_model)
     assert 'id="emotion-stage-notice"' in page and "Emotion analysis is off" in page
 
 
+def test_it_lets_the_care_team_label_a_recordings_emotion_when_a_model_is_active(cast, alice, charlie, settings,
+                                                                                tmp_path):
+    from clinic.models import EmotionLabel
+    from clinic.processing.models import FeatureSet
+    from tests.support.emotion import VERSION, active_registry
+
+    history = factories.history(cast.patient_a, n=3, seed=21, scores=False)
+    first, latest = history.recordings[0], history.recordings[-1]
+    FeatureSet.objects.filter(recording=latest).update(
+        emotion={"mean_posterior": {"anger": 0.1, "happiness": 0.1, "neutral": 0.2, "sadness": 0.6}})
+    url = reverse("dashboard:patient-emotion-label", args=[cast.patient_a.pk, latest.pk])
+    assert 'id="emotion-labels"' not in alice.get(_patient_url(cast.patient_a)).content.decode()  # stage off
+    assert alice.post(url, {"label": "sadness"}).status_code == 302 and not EmotionLabel.objects.exists()
+
+    settings.EMOTION_MODEL_REGISTRY = active_registry(tmp_path / "emotion")
+    page = alice.get(_patient_url(cast.patient_a)).content.decode()
+    assert 'id="emotion-labels"' in page and VERSION in page and page.count('name="label"') == 3
+    assert "<td>sadness</td>" in page  # the model's top class for the latest recording
+
+    response = alice.post(url, {"label": "neutral"}, follow=True)
+    assert response.redirect_chain[-1][0].endswith("#emotion-labels")
+    assert "Emotion label saved: neutral" in response.content.decode()
+    assert '<option value="neutral" selected>' in response.content.decode()
+    alice.post(url, {"label": "sadness"})
+    label = EmotionLabel.objects.get()
+    assert (label.recording_id, label.label, label.labelled_by) == (latest.pk, "sadness", cast.alice)
+    assert list(AuditEvent.objects.filter(resource="emotion_label").order_by("pk").values_list("action", "patient_code")) == [
+        ("create", "N-001"), ("update", "N-001")]
+
+    refused = alice.post(url, {"label": "joy"}, follow=True).content.decode()
+    assert "is not a class of the active emotion model" in refused and EmotionLabel.objects.get().label == "sadness"
+    other_url = reverse("dashboard:patient-emotion-label", args=[cast.patient_a.pk, first.pk])
+    assert charlie.post(other_url, {"label": "anger"}).status_code == 404  # another care team
+    wrong_patient = reverse("dashboard:patient-emotion-label", args=[cast.patient_b.pk, first.pk])
+    assert charlie.post(wrong_patient, {"label": "anger"}).status_code == 404  # not this patient's recording
+    assert EmotionLabel.objects.count() == 1
+
+
 def test_it_does_not_plot_the_features_of_rejected_recordings():
     from web.dashboard.views import _plot_data
 

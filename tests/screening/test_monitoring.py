@@ -149,3 +149,44 @@ def test_it_monitors_emotion_recall_and_prediction_drift(cohort):
     assert payload["recall"]["neutral"]["recall"] == 0.0 and payload["recall"]["neutral"]["n"] > 10
     assert payload["psi"] > 1
     assert set(OperatorAlert.objects.values_list("kind", flat=True)) == {"emotion_recall", "emotion_drift"}
+    client = Client()
+    client.force_login(User.objects.create_user("ops", is_staff=True))
+    page = client.get("/monitoring/").content.decode()
+    n = payload["recall"]["neutral"]["n"]
+    assert f"neutral 0% (n={n})" in page  # the latest day's per-class recall
+    assert "Lowest emotion recall (classes with ≥ 10 labels): 0.00 now, 1 daily values" in page
+    assert f"Emotion class-mix PSI: {payload['psi']:.2f} now" in page
+
+
+@pytest.mark.django_db
+def test_emotion_recall_counts_each_label_once_against_the_newest_prediction(cast):
+    """A known answer: sadness 2 of 3, neutral 1 of 1, anger 0 of 1; unpredicted and other teams' labels left out."""
+    from clinic.models import EmotionLabel, Recording
+    from clinic.processing.models import FeatureSet
+    from screening.monitoring.service import monitoring_compute
+
+    def recording(patient, k: int, *predictions: str | None) -> Recording:
+        rec = Recording.objects.create(patient=patient, file=f"recordings/e{patient.pk}-{k}.wav", sha256=f"{k:064d}",
+                                       size_bytes=10, container="wav", status="done",
+                                       recorded_at=NOW - timedelta(days=3, hours=k))
+        for version, top in enumerate(predictions):  # oldest first
+            fs = FeatureSet.objects.create(
+                recording=rec, version=f"v{version}", features={}, quality={},
+                emotion=None if top is None else {"mean_posterior": {"neutral": 0.2, "sadness": 0.2, top: 0.6}})
+            FeatureSet.objects.filter(pk=fs.pk).update(computed_at=NOW - timedelta(days=2, hours=10 - version))
+        return rec
+
+    sad_ok, sad_miss = recording(cast.patient_a, 1, "sadness"), recording(cast.patient_a, 2, "neutral")
+    reprocessed = recording(cast.patient_a, 3, "neutral", "sadness")  # the newer feature set says sadness
+    neutral, unpredicted = recording(cast.patient_a, 4, "neutral"), recording(cast.patient_a, 5, None)
+    other_team = recording(cast.patient_b, 6, "sadness")
+    for rec, label, rater in [(sad_ok, "sadness", cast.alice), (sad_miss, "sadness", cast.alice),
+                              (reprocessed, "sadness", cast.alice), (neutral, "neutral", cast.alice),
+                              (neutral, "anger", cast.bob), (unpredicted, "anger", cast.alice),
+                              (other_team, "neutral", cast.charlie)]:
+        EmotionLabel.objects.create(recording=rec, label=label, labelled_by=rater)
+    emotion = monitoring_compute(team=cast.north, now=NOW)["emotion"]
+    assert emotion["n_labelled"] == 5
+    assert emotion["recall"] == {"anger": {"n": 1, "recall": 0.0}, "neutral": {"n": 1, "recall": 1.0},
+                                 "sadness": {"n": 3, "recall": pytest.approx(2 / 3)}}
+    assert emotion["current_mix"] == {"neutral": 0.5, "sadness": 0.5}  # sad_ok, sad_miss, reprocessed, neutral

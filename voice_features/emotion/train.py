@@ -301,9 +301,9 @@ def train_and_register(
         files = export.export_all(model, Path(tmp), test_waves=test_waves, test_targets=test_targets, labels=labels,
                                   calibration_waves=train_waves)
         log(
-            f"ONNX vs torch max |Δ| {files.checks['onnx_max_abs_diff']:.2e}; static INT8 UAR change "
+            f"ONNX vs torch max |Δ| {files.checks['onnx_max_abs_diff']:.2e}; INT8 (static conv blocks 2-3, dynamic LSTM) UAR change "
             f"{files.checks['int8_uar_change']:+.3f}, top-class agreement {files.checks['int8_top_class_agreement']:.1%}, "
-            f"speed-up ×{files.checks['int8_speedup']:.2f}"
+            f"speed-up ×{files.checks['int8_speedup']:.2f} (CPU time, one thread)"
         )
         write_report(metrics, Path(tmp), extra={"history": history})
         metadata = {

@@ -33,6 +33,9 @@ OPERATION_ERRORS = {
         "422": "Too short or too long, or an Idempotency-Key already used for a different file.",
         "429": "Too many uploads; retry after the Retry-After seconds.",
     },
+    "v1_recordings_emotion_label_update": {
+        "409": "No speech-emotion model is active: there are no classes to label with.",
+    },
     "v1_auth_token_create": {"429": "Too many attempts; retry after the Retry-After seconds."},
     "v1_enrolment_links_redeem_create": {
         "410": "The link was already used, has expired, or the patient's monitoring has ended.",

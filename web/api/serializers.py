@@ -183,3 +183,18 @@ class FhirBundleSerializer(serializers.Serializer):
     type = serializers.CharField(help_text='"collection"')
     entry = serializers.ListField(child=serializers.DictField(child=serializers.JSONField()),
                                   help_text="QuestionnaireResponse and Observation resources.")
+
+
+class EmotionLabelInputSerializer(serializers.Serializer):
+    label = serializers.CharField(max_length=32, help_text="One of the active speech-emotion model's classes "
+                                                           "(listed in `choices` of the answer, and in a 400).")
+
+
+class EmotionLabelSerializer(serializers.Serializer):
+    recording = serializers.IntegerField(source="recording_id")
+    label = serializers.CharField(allow_null=True, help_text="Your label; null if you have not labelled it.")
+    labelled_at = serializers.DateTimeField(allow_null=True)
+    model_version = serializers.CharField(allow_null=True, help_text="The active emotion model whose classes are "
+                                                                     "offered; null while none is active.")
+    choices = serializers.ListField(child=serializers.CharField(), help_text="The classes a label may take "
+                                                                             "(empty while no model is active).")

@@ -12,6 +12,8 @@ urlpatterns = [
     path("recordings/", views.RecordingListView.as_view(), name="recording-list"),
     path("recordings/<int:recording_id>/", views.RecordingDetailView.as_view(), name="recording-detail"),
     path("recordings/<int:recording_id>/audio/", views.RecordingAudioView.as_view(), name="recording-audio"),
+    path("recordings/<int:recording_id>/emotion-label/", views.EmotionLabelView.as_view(),
+         name="recording-emotion-label"),
     path("phq9/", views.Phq9ListView.as_view(), name="phq9-list"),
     path("patients/<int:patient_id>/phq9/export/", views.Phq9ExportView.as_view(), name="phq9-export"),
     path("patients/<int:patient_id>/erase/", lifecycle.PatientEraseView.as_view(), name="patient-erase"),

@@ -22,6 +22,7 @@ from clinic.audit import audit_record, audit_record_many
 from clinic.models import Patient
 from clinic.principals import PatientPrincipal
 from clinic.storage import audio_open
+from screening.selectors import emotion_model_classes
 from web.api import serializers as s
 from web.api.pagination import ApiCursorPagination
 from web.api.params import (
@@ -271,6 +272,56 @@ class RecordingAudioView(APIView):
         response = FileResponse(audio_open(recording.file.name), content_type=content_type)
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+class EmotionLabelView(APIView):
+    """A clinician's emotion label for a recording of their care team: the ground truth of the active
+    speech-emotion model's daily per-class recall (the Monitoring page). One label per clinician and
+    recording; a second PUT replaces it."""
+
+    permission_classes = [IsClinician]
+
+    def _recording(self, request, recording_id: int):
+        return get_object_or_404(selectors.recordings_visible_to(request.user).select_related("patient"),
+                                 pk=recording_id)
+
+    @extend_schema(responses=s.EmotionLabelSerializer)
+    def get(self, request, recording_id: int):
+        """Your label for the recording (null if none yet) and the classes you may choose from."""
+        parse(Query, request)
+        recording = self._recording(request, recording_id)
+        audit_record(request=request, action="read", resource="emotion_label", patient=recording.patient,
+                     object_id=recording.pk)
+        mine = recording.emotion_labels.filter(labelled_by=request.user).first()
+        version, choices = emotion_model_classes() or (None, [])
+        return Response(s.EmotionLabelSerializer({
+            "recording_id": recording.pk, "label": mine.label if mine else None,
+            "labelled_at": mine.labelled_at if mine else None, "model_version": version, "choices": choices}).data)
+
+    @extend_schema(request=s.EmotionLabelInputSerializer,
+                   responses={200: s.EmotionLabelSerializer, 201: s.EmotionLabelSerializer})
+    def put(self, request, recording_id: int):
+        parse(Query, request)
+        recording = self._recording(request, recording_id)
+        data = s.EmotionLabelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        model = emotion_model_classes()
+        if model is None:
+            return Response({"error": "emotion_stage_off", "detail": "No speech-emotion model is active, so there "
+                             "are no emotion classes to label recordings with."}, status=status.HTTP_409_CONFLICT)
+        version, choices = model
+        label = data.validated_data["label"]
+        if label not in choices:
+            raise ValidationError({"label": [f"Not a class of the active emotion model {version}; choose one of: "
+                                             f"{', '.join(choices)}."]})
+        with transaction.atomic():
+            row, created = services.emotion_label_set(recording=recording, label=label, labelled_by=request.user)
+            audit_record(request=request, action="create" if created else "update", resource="emotion_label",
+                         patient=recording.patient, object_id=recording.pk)
+        body = s.EmotionLabelSerializer({"recording_id": recording.pk, "label": row.label,
+                                         "labelled_at": row.labelled_at, "model_version": version,
+                                         "choices": choices}).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class Phq9ListView(APIView):

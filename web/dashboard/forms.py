@@ -1,4 +1,4 @@
-"""Dashboard forms: triage filter, PHQ-9 entry, alert notes."""
+"""Dashboard forms: triage filter, PHQ-9 entry, alert notes, emotion labels."""
 
 from datetime import timedelta
 
@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from web.dashboard.selectors import TRIAGE_FILTERS
 
-__all__ = ["PHQ9_QUESTIONS", "TriageFilterForm", "Phq9Form", "AlertNoteForm"]
+__all__ = ["PHQ9_QUESTIONS", "TriageFilterForm", "Phq9Form", "AlertNoteForm", "EmotionLabelForm"]
 
 #: The nine PHQ-9 questions ("Over the last 2 weeks, how often have you been bothered by...").
 PHQ9_QUESTIONS = (
@@ -76,3 +76,15 @@ class Phq9Form(forms.Form):
 class AlertNoteForm(forms.Form):
     note = forms.CharField(required=False, max_length=2000, label="Note",
                            widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class EmotionLabelForm(forms.Form):
+    """A clinician's emotion label for one recording, from the active emotion model's classes."""
+
+    label = forms.ChoiceField(label="Emotion heard")
+
+    def __init__(self, *args, choices: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["label"].choices = [(c, c) for c in choices]
+        self.fields["label"].error_messages["invalid_choice"] = (
+            "“%(value)s” is not a class of the active emotion model; choose one of: " + ", ".join(choices) + ".")

@@ -243,6 +243,31 @@ def monitoring_teams() -> list[dict]:
                           label="Quality-rejection rate"),
                 TrendLine(mae, low=0.0, high=10.0, threshold=settings.CADENCE_MONITORING_MAE_THRESHOLD,
                           label="MAE of predicted PHQ-9 (points)"),
+                *_emotion_trends(payloads, psi_limit),
             ],
         })
     return rows
+
+
+#: Fewest clinician labels of a class before its recall is plotted (the recall alert's own floor).
+EMOTION_RECALL_MIN_LABELS = 10
+
+
+def _emotion_trends(payloads: list[dict], psi_limit: float) -> list:
+    """Daily trend lines of the emotion model, when one was active: its lowest per-class recall on clinician
+    labels (classes with enough labels) and the PSI of its predicted class mix."""
+    from web.dashboard.charts import TrendLine
+
+    emotion = [p["emotion"] for p in payloads if p.get("emotion")]
+    if not emotion:
+        return []
+    lowest = []
+    for e in emotion:
+        recalls = [v["recall"] for v in (e.get("recall") or {}).values()
+                   if v["recall"] is not None and v["n"] >= EMOTION_RECALL_MIN_LABELS]
+        if recalls:
+            lowest.append(min(recalls))
+    return [TrendLine(lowest, low=0.0, high=1.0, threshold=settings.CADENCE_MONITORING_EMOTION_RECALL_THRESHOLD,
+                      label=f"Lowest emotion recall (classes with ≥ {EMOTION_RECALL_MIN_LABELS} labels)"),
+            TrendLine([e["psi"] for e in emotion if e.get("psi") is not None], low=0.0, high=0.5,
+                      threshold=psi_limit, label="Emotion class-mix PSI")]

@@ -22,6 +22,8 @@ urlpatterns = [
     path("", views.triage, name="triage"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient"),
     path("patients/<int:patient_id>/phq9/", views.patient_phq9_create, name="patient-phq9"),
+    path("patients/<int:patient_id>/recordings/<int:recording_id>/emotion-label/", views.patient_emotion_label,
+         name="patient-emotion-label"),
     path("patients/<int:patient_id>/enrolment-link/", views.patient_enrolment_link_create,
          name="patient-enrolment-link"),
     path("alerts/", views.alerts, name="alerts"),

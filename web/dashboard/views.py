@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,7 +19,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from clinic import services as clinic_services
 from clinic.accounts import lead_team_ids
 from clinic.audit import audit_record, audit_record_many
-from clinic.models import Patient
+from clinic.models import EmotionLabel, Patient
 from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS
 from clinic.selectors import patients_visible_to
 from screening.alerts import AlertTransitionError, alert_acknowledge, alert_resolve
@@ -28,12 +29,14 @@ from screening.reliability.icc import exceeds_mdc
 from screening.reliability.service import reliability_by_feature
 from screening.scoring.baseline import DEFAULT_TASK
 from screening.scoring.segments import NEW_PHONE
-from screening.selectors import latest_validation_report, patient_timeline, report_scope
+from screening.selectors import emotion_model_classes, latest_validation_report, patient_timeline, report_scope
 from web.dashboard import selectors
-from web.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
+from web.dashboard.forms import AlertNoteForm, EmotionLabelForm, Phq9Form, TriageFilterForm
 from web.recorder.links import enrolment_url, qr_svg
 
 TRIAGE_PAGE_SIZE = 100
+#: Most recent processed recordings offered for emotion labelling on the patient page.
+EMOTION_LABEL_ROWS = 20
 AUDIT_PAGE_SIZE = 50
 
 
@@ -134,7 +137,24 @@ def _recording_view(row: dict) -> dict:
             "clipping_pct": None if clipping is None else 100 * clipping}
 
 
-def _patient_context(patient: Patient, phq9_form: Phq9Form) -> dict:
+def _emotion_labelling(patient: Patient, recordings: list[dict], user) -> dict | None:
+    """The patient page's emotion-label form: the latest processed recordings, the model's top class and the
+    signed-in clinician's own label for each; None while no emotion model is active."""
+    model = emotion_model_classes()
+    if model is None:
+        return None
+    version, choices = model
+    mine = dict(EmotionLabel.objects.filter(recording__patient=patient, labelled_by=user)
+                .values_list("recording_id", "label")) if user is not None else {}
+    rows = []
+    for r in [r for r in recordings if r["status"] == "done"][:EMOTION_LABEL_ROWS]:
+        posterior = (r["emotion"] or {}).get("mean_posterior") or {}
+        rows.append({"id": r["id"], "recorded": r["recorded"], "mine": mine.get(r["id"]),
+                     "predicted": max(posterior, key=posterior.get) if posterior else None})
+    return {"version": version, "choices": choices, "rows": rows}
+
+
+def _patient_context(patient: Patient, phq9_form: Phq9Form, user=None) -> dict:
     timeline = patient_timeline(patient=patient)
     latest = timeline["scores"][-1] if timeline["scores"] else None
     recordings = [_recording_view(r) for r in reversed(timeline["recordings"])]
@@ -148,6 +168,7 @@ def _patient_context(patient: Patient, phq9_form: Phq9Form) -> dict:
         "baseline": _default_baseline(timeline), "new_phone": _new_phone(recordings),
         "phq9_form": phq9_form, "feature_panels": _feature_panels(timeline), "nav": "triage",
         "retention_days": settings.CADENCE_AUDIO_RETENTION_DAYS,
+        "emotion_labelling": _emotion_labelling(patient, recordings, user),
     }
 
 
@@ -156,7 +177,7 @@ def _patient_context(patient: Patient, phq9_form: Phq9Form) -> dict:
 def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _visible_patient(request, patient_id)
     audit_record(request=request, action="read", resource="patient_dashboard", patient=patient, object_id=patient.pk)
-    return render(request, "dashboard/patient.html", _patient_context(patient, Phq9Form()))
+    return render(request, "dashboard/patient.html", _patient_context(patient, Phq9Form(), request.user))
 
 
 @require_POST
@@ -167,7 +188,7 @@ def patient_phq9_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     if not form.is_valid():
         audit_record(request=request, action="read", resource="patient_dashboard", patient=patient,
                      object_id=patient.pk)
-        context = _patient_context(patient, form)
+        context = _patient_context(patient, form, request.user)
         return render(request, "dashboard/patient.html", context, status=400)
     response = clinic_services.phq9_record(patient=patient, items=form.items, answered_at=form.cleaned_data[
         "answered_at"], difficulty=form.cleaned_data.get("difficulty"), entered_by=request.user)
@@ -181,6 +202,31 @@ def patient_phq9_create(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
+def patient_emotion_label(request: HttpRequest, patient_id: int, recording_id: int) -> HttpResponse:
+    """Save the signed-in clinician's emotion label for one of the patient's recordings (replacing theirs)."""
+    patient = _visible_patient(request, patient_id)
+    recording = get_object_or_404(patient.recordings, pk=recording_id)
+    back = redirect(reverse("dashboard:patient", args=[patient.pk]) + "#emotion-labels")
+    model = emotion_model_classes()
+    if model is None:
+        messages.error(request, "No speech-emotion model is active, so recordings cannot be labelled.")
+        return back
+    form = EmotionLabelForm(request.POST, choices=model[1])
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("label", ["Choose an emotion."])))
+        return back
+    with transaction.atomic():
+        row, created = clinic_services.emotion_label_set(recording=recording, label=form.cleaned_data["label"],
+                                                         labelled_by=request.user)
+        audit_record(request=request, action="create" if created else "update", resource="emotion_label",
+                     patient=patient, object_id=recording.pk)
+    messages.success(request, f"Emotion label saved: {row.label} for the recording of "
+                              f"{recording.recorded_at:%Y-%m-%d %H:%M}.")
+    return back
+
+
+@require_POST
+@login_required
 def patient_enrolment_link_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Shown once on the patient page (never stored): the link and its QR code for the patient's phone."""
     patient = _visible_patient(request, patient_id)
@@ -188,7 +234,7 @@ def patient_enrolment_link_create(request: HttpRequest, patient_id: int) -> Http
     audit_record(request=request, action="create", resource="enrolment_link", patient=patient, object_id=link.pk)
     audit_record(request=request, action="read", resource="patient_dashboard", patient=patient, object_id=patient.pk)
     url = enrolment_url(request, key)
-    context = _patient_context(patient, Phq9Form()) | {"enrolment": {
+    context = _patient_context(patient, Phq9Form(), request.user) | {"enrolment": {
         "url": url, "expires_at": link.expires_at,
         "qr": qr_svg(url, label=f"QR code of the enrolment link for {patient.code}")}}
     response = render(request, "dashboard/patient.html", context, status=201)

@@ -31,7 +31,7 @@ def test_it_trains_registers_and_activates_from_the_command_line(corpus, tmp_pat
     assert {"model.pt", "model.ts", "model.onnx", "model_int8.onnx", "evaluation.json", "confusion_matrix.png"} <= set(metadata["files"])
     stdout = capsys.readouterr().out
     assert "UAR" in stdout and version in stdout
-    assert "teacher: UAR" in stdout and "student: UAR" in stdout and "static INT8" in stdout
+    assert "teacher: UAR" in stdout and "student: UAR" in stdout and "INT8 (static conv blocks 2-3, dynamic LSTM) UAR change" in stdout
     teacher, student = metadata["distillation"]["teacher"], metadata["distillation"]["student"]
     assert teacher["parameters"] > 2 * student["parameters"]  # the student is the serving-size model
     assert metadata["model_config"]["conv_channels"] == student["config"]["conv_channels"] == [16, 32, 64]
