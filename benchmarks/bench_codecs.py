@@ -56,6 +56,8 @@ def differences(original: dict, copy: dict) -> dict[str, float]:
         "f2_pct": 100 * (copy["f2_mean_hz"] / original["f2_mean_hz"] - 1),
         "f3_pct": 100 * (copy["f3_mean_hz"] / original["f3_mean_hz"] - 1),
         "f1bw_pct": 100 * (copy["f1_bw_hz"] / original["f1_bw_hz"] - 1),
+        "f2bw_pct": 100 * (copy["f2_bw_hz"] / original["f2_bw_hz"] - 1),
+        "f3bw_pct": 100 * (copy["f3_bw_hz"] / original["f3_bw_hz"] - 1),
         "mfcc_db": max((copy[f"mfcc{k}_mean"] - original[f"mfcc{k}_mean"] for k in range(1, 14)), key=abs),
         "mfccsd_db": max((copy[f"mfcc{k}_sd"] - original[f"mfcc{k}_sd"] for k in range(1, 14)), key=abs),
     }
@@ -64,6 +66,7 @@ def differences(original: dict, copy: dict) -> dict[str, float]:
 #: Settings phones also send, measured here to place the trust thresholds (not in the test grid).
 EXTRA_CODECS = {
     "opus 32k": lambda x, sr: encode(x, sr, fmt="ogg", codec="libopus", rate=48000, bit_rate=32000),
+    "opus 64k": lambda x, sr: encode(x, sr, fmt="ogg", codec="libopus", rate=48000, bit_rate=64000),
     "aac 128k": lambda x, sr: encode(x, sr, fmt="ipod", codec="aac", rate=44100, bit_rate=128000),
     "flac 16k": lambda x, sr: encode(x, sr, fmt="flac", codec="flac", rate=16000),
 }
@@ -75,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     originals = {name: (x, analyse(x, sr=SR).features) for name, x in passages(args.passages).items()}
     columns = ("rate_pct", "pauses", "f0_med_st", "f0_rng_st", "jitter_pct", "shimmer_pct", "hnr_db", "cpp_db",
-               "f1_pct", "f2_pct", "f3_pct", "f1bw_pct", "mfcc_db", "mfccsd_db")
+               "f1_pct", "f2_pct", "f3_pct", "f1bw_pct", "f2bw_pct", "f3bw_pct", "mfcc_db", "mfccsd_db")
     limits = {"rate_pct": 5.0, "pauses": 1.0, "f0_med_st": 0.5, "f0_rng_st": 1.0}
     print(f"passages: {', '.join(originals)}; worst |difference| from the WAV original")
     print(f"{'codec':<14}" + "".join(f"{c:>11}" for c in columns))

@@ -1,63 +1,170 @@
-"""Which voice-quality features a recording's codec leaves trustworthy.
+"""Which features a recording's codec leaves trustworthy: one rule, read from measurements.
 
-Lossy speech codecs keep what prosody needs (timing, pauses, F0: all within speech rate
-+-5 %, pause count +-1, F0 median +-0.5 st, F0 range +-1 st of the WAV on every codec measured)
-but rebuild the fine cycle-to-cycle detail that jitter, shimmer, HNR and CPP measure.
-``benchmarks/bench_codecs.py`` measured, worst over three passages (eSpeak, Festival HTS,
-LibriVox), against the WAV original:
+Lossy phone codecs keep what prosody needs (timing, pauses, F0: speech rate within ±5 %,
+pause count ±1, F0 median ±0.5 st, F0 range ±1 st of the WAV on every codec measured; the
+test grid in tests/voice_features/test_codecs.py holds them to it) but rebuild the fine
+spectral and cycle-to-cycle detail that voice quality, formants and MFCCs measure.
 
-=============  =======  ========  =======
-codec          jitter   shimmer   HNR
-=============  =======  ========  =======
-AMR-NB 12.2k   -8.6 %   +5.5 %    +1.2 dB
-AMR-NB 4.75k   +22 %    +25 %     -1.3 dB
-Opus 16k       -4.1 %   +11 %     -0.7 dB
-AAC 64k        +2.1 %   +2.6 %    -0.3 dB
-MP3 64k        +2.0 %   +1.4 %    -0.5 dB
-mu-law 8 kHz   +3.0 %   +1.0 %    +0.2 dB
-=============  =======  ========  =======
+A feature declares in the registry (``voice_features.registry.Feature.codec_check``) which
+measurement below checks it. ``benchmarks/bench_codecs.py`` measured each codec setting as the
+worst difference from the WAV original over three passages (eSpeak NG, Festival HTS, LibriVox);
+a feature is trusted for a recording when the measurement that applies to the recording's codec
+setting stays within the feature's tolerance (:data:`TOLERANCES`), and withheld (null, with the
+reason) otherwise. Which measurement applies:
 
-A change beyond 5 % (jitter, shimmer) or 1 dB (HNR) is larger than the within-person
-differences these features are used to follow, so for those codecs they are withheld
-(null, with the reason) rather than reported wrong. CPP is withheld with them: it measures the
-same harmonic structure the codec rebuilds.
+* lossless audio (PCM, FLAC, ALAC, WavPack) at 16 kHz or more is the reference: always trusted;
+* a lossy codec: the measured setting of its codec with the highest bit rate at or below the
+  recording's (within 10 %: files declare their overall rate; an unknown bit rate, or one up to
+  40 % below the lowest measured setting — variable-rate coders average below their target —
+  takes the lowest measured one); below every measured rate, or
+  a codec never measured (AMR-WB, Vorbis, ...), the feature is withheld as "not measured";
+* audio sampled below 16 kHz (telephone band, whatever the codec) must also pass the 8-kHz
+  μ-law measurement, which is what an 8-kHz band does to these features; μ-law and A-law use it.
 """
 
 from __future__ import annotations
 
-from voice_features.audio import AudioInfo
+from dataclasses import dataclass
 
-__all__ = ["VOICE_QUALITY_FEATURES", "untrusted_features"]
+__all__ = ["CodecSetting", "MEASUREMENTS", "TOLERANCES", "codec_family", "codec_reason"]
 
-VOICE_QUALITY_FEATURES = ("jitter_local", "shimmer_local", "hnr_db", "cpp_db")
-_MIN_TRUSTED_BIT_RATE = {"aac": 56000, "mp3": 56000, "opus": 32000}
-"""Below these bit rates (bit/s) the codec was not measured at a trustworthy setting."""
+_LOSSLESS = ("flac", "alac", "wavpack")
 
 
-def _reason(info: AudioInfo) -> str | None:
-    codec = info.codec
-    if codec == "amrnb":
-        return ("AMR-NB (a phone speech codec) rebuilds the voice from a model; it moved jitter by up to 22 %, "
-                "shimmer by up to 25 % and HNR by up to 1.3 dB in our measurements.")
-    if codec == "amrwb":
-        return ("AMR-WB is a model-based phone speech codec like AMR-NB, which moved jitter, shimmer and HNR "
-                "well beyond their tolerance in our measurements.")
-    family = "mp3" if codec.startswith("mp3") else "aac" if codec.startswith("aac") else codec
-    floor = _MIN_TRUSTED_BIT_RATE.get(family)
-    if floor is not None and (info.bit_rate is None or info.bit_rate < floor):
-        rate = f"{info.bit_rate / 1000:.0f} kbit/s" if info.bit_rate else "an unknown bit rate"
-        return (f"{family.upper()} at {rate} is below the {floor // 1000} kbit/s from which voice quality survives "
-                "the codec in our measurements (Opus at 16 kbit/s moved shimmer by 11 %).")
-    return None
+def codec_family(codec: str | None) -> str:
+    """The family of an FFmpeg codec name ('' if unknown).
+
+    ``amr`` (AMR-NB and AMR-WB), ``aac``, ``mp3``, ``opus``, ``lossless`` (linear PCM in any
+    sample format, FLAC, ALAC, WavPack), ``g711`` (μ-law and A-law telephone PCM), otherwise
+    the name itself. Phone segments (a codec family change is a new phone) and the trust rule
+    below both use it.
+    """
+    name = (codec or "").strip().lower()
+    if not name:
+        return ""
+    if name.startswith("amr"):
+        return "amr"
+    if name.startswith("aac"):
+        return "aac"
+    if name.startswith("mp3"):
+        return "mp3"
+    if name in {"pcm_mulaw", "pcm_alaw"}:
+        return "g711"
+    if name.startswith("pcm_") or name.startswith(_LOSSLESS):
+        return "lossless"
+    return name
 
 
-def untrusted_features(info: AudioInfo) -> dict[str, str]:
-    """``{feature name: reason}`` for the voice-quality features this recording's codec distorts (empty if none).
+def _codec(codec: str | None) -> str:
+    """The measured codec a codec name belongs to: AMR-NB and AMR-WB are different coders."""
+    name = (codec or "").strip().lower()
+    if name.startswith("amr"):
+        return "amrwb" if "wb" in name else "amrnb"
+    return codec_family(name)
+
+
+@dataclass(frozen=True)
+class CodecSetting:
+    """One codec setting measured by ``benchmarks/bench_codecs.py``: worst |difference| from WAV."""
+
+    label: str
+    codec: str          # as :func:`_codec` names it
+    bit_rate: int
+    sample_rate: int
+    worst: dict[str, float]
+
+
+#: ``benchmarks/bench_codecs.py`` on 2026-12-01 (three passages; % = relative, dB/Hz = absolute).
+#: ``bandwidth_pct`` is the largest of the F1–F3 bandwidth changes, ``mfcc_mean_db``/``mfcc_sd_db``
+#: the largest change over MFCC 1–13.
+MEASUREMENTS: tuple[CodecSetting, ...] = tuple(
+    CodecSetting(label, codec, rate, sr, dict(zip(
+        ("jitter_pct", "shimmer_pct", "hnr_db", "cpp_db", "f1_pct", "f2_pct", "f3_pct", "bandwidth_pct",
+         "mfcc_mean_db", "mfcc_sd_db"), worst, strict=True)))
+    for label, codec, rate, sr, worst in (
+        ("AMR-NB 12.2 kbit/s", "amrnb", 12200, 8000, (8.62, 5.49, 1.23, 2.21, 8.18, 15.17, 11.16, 32.62, 44.52, 8.85)),
+        ("AMR-NB 4.75 kbit/s", "amrnb", 4750, 8000, (22.00, 25.33, 1.25, 3.21, 15.39, 10.85, 14.86, 42.47, 45.53, 10.72)),
+        ("Opus 16 kbit/s", "opus", 16000, 16000, (4.11, 11.16, 0.65, 0.61, 4.83, 1.86, 1.41, 7.17, 6.63, 2.66)),
+        ("Opus 32 kbit/s", "opus", 32000, 48000, (2.86, 5.54, 0.36, 0.27, 1.78, 2.08, 1.44, 3.68, 8.34, 1.47)),
+        ("Opus 64 kbit/s", "opus", 64000, 48000, (3.21, 2.24, 0.24, 0.37, 1.49, 1.28, 0.89, 2.31, 1.09, 0.54)),
+        ("AAC 64 kbit/s", "aac", 64000, 44100, (2.09, 2.64, 0.32, 1.28, 12.49, 1.33, 1.20, 8.49, 3.06, 3.54)),
+        ("AAC 128 kbit/s", "aac", 128000, 44100, (4.66, 0.50, 0.34, 0.23, 10.70, 1.04, 1.01, 2.89, 1.02, 0.86)),
+        ("MP3 64 kbit/s", "mp3", 64000, 44100, (2.00, 1.43, 0.45, 0.82, 2.74, 1.06, 0.42, 1.44, 1.14, 0.73)),
+        ("8-kHz μ-law", "g711", 64000, 8000, (2.98, 1.00, 0.20, 2.39, 6.23, 15.58, 5.75, 28.07, 41.30, 9.59)),
+    )
+)
+
+#: How far a codec may move a feature before it is withheld: the change a personal baseline
+#: must not mistake for the patient (about one healthy speaker's day-to-day SD).
+TOLERANCES: dict[str, tuple[float, str, str]] = {
+    # measurement: (limit, unit, what the limit is)
+    "jitter_pct": (5.0, "%", "jitter"),
+    "shimmer_pct": (5.0, "%", "shimmer"),
+    "hnr_db": (1.0, "dB", "HNR"),
+    "cpp_db": (1.0, "dB", "CPP"),                      # the same harmonic structure as HNR, same scale
+    "f1_pct": (5.0, "%", "F1"),                        # ~ the just-noticeable formant change (3–5 %)
+    "f2_pct": (5.0, "%", "F2"),
+    "f3_pct": (5.0, "%", "F3"),
+    "bandwidth_pct": (20.0, "%", "the formant bandwidths"),  # Burg bandwidths vary ~20 % between takes
+    "mfcc_mean_db": (1.0, "dB", "the MFCC means"),     # twice their baseline scale floor (0.5 dB)
+    "mfcc_sd_db": (0.6, "dB", "the MFCC SDs"),         # twice their baseline scale floor (0.3 dB)
+}
+
+_NAMES = {"amrnb": "AMR-NB", "amrwb": "AMR-WB", "opus": "Opus", "aac": "AAC", "mp3": "MP3", "vorbis": "Vorbis"}
+_NARROWBAND = next(m for m in MEASUREMENTS if m.codec == "g711")
+
+
+def _applicable(codec: str, bit_rate: int | None) -> CodecSetting | None:
+    measured = sorted((m for m in MEASUREMENTS if m.codec == codec), key=lambda m: m.bit_rate)
+    if not measured:
+        return None
+    if bit_rate is None:
+        return measured[0]
+    # Files declare their overall rate, a few % off the encoder setting either way; variable-rate
+    # coders (Opus) average well below their target on steady voices (16 kbit/s gave 11 kbit/s).
+    below = [m for m in measured if m.bit_rate <= bit_rate * 1.1]
+    if below:
+        return below[-1]
+    return measured[0] if bit_rate >= 0.6 * measured[0].bit_rate else None
+
+
+def _judge(setting: CodecSetting, check: str) -> str | None:
+    limit, unit, what = TOLERANCES[check]
+    moved = setting.worst[check]
+    if moved <= limit:
+        return None
+    return (f"{setting.label} moved {what} by up to {moved:.1f} {unit} in our codec measurements, more than the "
+            f"{limit:g} {unit} a personal baseline can tell from a real change.")
+
+
+def codec_reason(check: str, *, codec: str | None, bit_rate: int | None, sample_rate: int | None) -> str | None:
+    """Why a feature checked by measurement ``check`` is not trustworthy for this codec setting (None if it is).
 
     Parameters
     ----------
-    info : AudioInfo
-        Codec and bit rate as the file declares them (:func:`voice_features.audio.probe_audio`).
+    check : str
+        A key of :data:`TOLERANCES`.
+    codec : str or None
+        FFmpeg codec name as the file declares it (None or '' = unknown: nothing is withheld).
+    bit_rate : int or None
+        Declared bit rate, bit/s.
+    sample_rate : int or None
+        The file's sample rate, Hz.
     """
-    reason = _reason(info)
-    return dict.fromkeys(VOICE_QUALITY_FEATURES, reason) if reason else {}
+    family = codec_family(codec)
+    if not family:
+        return None
+    narrow = sample_rate is not None and sample_rate < 16000
+    if narrow or family == "g711":
+        reason = _judge(_NARROWBAND, check)
+        if reason:
+            return reason
+    if family in {"lossless", "g711"}:
+        return None
+    setting = _applicable(_codec(codec), bit_rate)
+    if setting is None:
+        rate = f" at {bit_rate / 1000:g} kbit/s" if bit_rate else ""
+        name = _NAMES.get(_codec(codec), (codec or "").strip())
+        return (f"{name}{rate} has not been measured for {TOLERANCES[check][2]}, so it is withheld rather than "
+                "reported without knowing what the codec does to it.")
+    return _judge(setting, check)

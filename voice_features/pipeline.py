@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from voice_features.audio import load_audio
-from voice_features.codec_trust import untrusted_features
+from voice_features.registry import withheld_features
 
 __all__ = ["analyse_file"]
 
@@ -21,6 +21,7 @@ def analyse_file(
     with_embedding: bool = True,
     emotion_registry: str | Path | None = None,
     known_syllables: int | None = None,
+    task: str | None = None,
 ) -> dict:
     """Features, quality, version, embedding and emotion of one audio file, JSON-ready.
 
@@ -32,9 +33,10 @@ def analyse_file(
         ``emotion`` is None when no emotion model is active (the stage is off).
         With ``known_syllables`` (a read passage), the syllable count and rates come from the
         text and ``quality["syllable_count_source"]`` says ``"text"`` (else ``"acoustic"``).
-        ``quality["source"]`` holds the file's container, codec, bit rate and sample rate;
-        voice-quality features the codec distorts are None, with the reason in
-        ``quality["withheld_features"]`` (see :mod:`voice_features.codec_trust`).
+        ``quality["source"]`` holds the file's container, codec, bit rate and sample rate.
+        Features the codec setting was measured to distort (:mod:`voice_features.codec_trust`),
+        and features the recording ``task`` has no meaning for (e.g. speech rate of a sustained
+        vowel), are None, with the reason in ``quality["withheld_features"]``.
 
     Raises
     ------
@@ -53,7 +55,8 @@ def analyse_file(
         payload["features"].update(rates_from_known_syllables(syllables=known_syllables,
                                                               speech_intervals=result.speech_intervals))
         payload["quality"]["syllable_count_source"] = "text"
-    withheld = {name: reason for name, reason in untrusted_features(audio.info).items() if name in payload["features"]}
+    withheld = withheld_features(payload["features"], task=task, codec=audio.info.codec,
+                                 bit_rate=audio.info.bit_rate, sample_rate=audio.info.sample_rate)
     payload["features"].update(dict.fromkeys(withheld))
     payload["quality"]["withheld_features"] = withheld
     payload["quality"]["source"] = {"container": audio.info.container, "codec": audio.info.codec,

@@ -12,14 +12,15 @@ This module imports nothing heavy (no NumPy, no Praat): the scoring layer reads 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from voice_features.codec_trust import TOLERANCES, codec_reason
 
 __all__ = [
     "FEATURE_SET_VERSION",
     "TASKS",
     "SPEECH_TASKS",
-    "LOSSLESS_CODECS",
     "FeatureDirection",
     "Feature",
     "FEATURES",
@@ -28,8 +29,8 @@ __all__ = [
     "DEPRESSION_DIRECTIONS",
     "SCALE_FLOOR",
     "DASHBOARD_FEATURES",
-    "codec_family",
     "valid_for",
+    "withheld_features",
     "features_table_markdown",
     "features_page",
 ]
@@ -43,8 +44,6 @@ the minor part when a feature is added (earlier feature sets simply lack it)."""
 TASKS: frozenset[str] = frozenset({"read_passage", "free_speech", "sustained_vowel", "counting"})
 #: Tasks with running speech: timing, pauses and intonation only mean something there.
 SPEECH_TASKS: frozenset[str] = TASKS - {"sustained_vowel"}
-#: Codec families that keep the waveform (``pcm`` stands for linear PCM in any sample format).
-LOSSLESS_CODECS: frozenset[str] = frozenset({"pcm", "flac", "alac", "wavpack"})
 
 _MIXED = "Mixed or no consistent findings (Cummins et al. 2015; Low et al. 2020)."
 _TIMING = ("Psychomotor retardation: Alpert et al. 2001; Cannizzaro et al. 2004; Mundt et al. 2012; "
@@ -52,6 +51,7 @@ _TIMING = ("Psychomotor retardation: Alpert et al. 2001; Cannizzaro et al. 2004;
 _PROSODY = "Reduced prosodic variation and loudness: reviews of Cummins et al. 2015 and Low et al. 2020."
 _CODEC_DISTORTED = "van Son 2005: lossy speech codecs distort jitter, shimmer and noise measures."
 _CODEC_BANDWIDTH = "Narrow-band and lossy codecs change the spectrum the cepstrum is taken from."
+_CODEC_BANDWIDTH_FORMANTS = "Narrow-band and model-based codecs (AMR) move the formants (benchmarks/bench_codecs.py)."
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,10 @@ class Feature:
         Typical within-speaker day-to-day SD, feature units (simulation and methods).
     tasks : frozenset of str
         Recording tasks the feature is valid for.
-    codecs : frozenset of str or None
-        Codec families it is trustworthy for (see :func:`codec_family`); None = any.
+    codec_check : str or None
+        The codec measurement that decides whether a recording's codec leaves this feature
+        trustworthy (a key of ``voice_features.codec_trust.TOLERANCES``); None = any codec
+        (prosody: held to its tolerances by the codec test grid).
     dashboard : bool
         Plotted against the personal baseline on the clinician's patient page.
     """
@@ -112,7 +114,7 @@ class Feature:
     direction: FeatureDirection | None = None
     day_sd: float | None = None
     tasks: frozenset[str] = TASKS
-    codecs: frozenset[str] | None = None
+    codec_check: str | None = None
     dashboard: bool = False
 
 
@@ -171,22 +173,24 @@ FEATURES: tuple[Feature, ...] = (
             "Less varied loudness with depression (review of Cummins et al. 2015); not in the composite, no prior |r|.",
             FeatureDirection(-1, 0.0, "loudness flatter", "loudness livelier"), tasks=SPEECH_TASKS),
     Feature("jitter_local", "fraction", "Jitter", "Local jitter (Praat definition).", _VQ_FN, 0.001,
-            f"{_MIXED} {_CODEC_DISTORTED}", codecs=LOSSLESS_CODECS),
+            f"{_MIXED} {_CODEC_DISTORTED}", codec_check="jitter_pct"),
     Feature("shimmer_local", "fraction", "Shimmer", "Local shimmer (Praat definition).", _VQ_FN, 0.005,
-            f"{_MIXED} {_CODEC_DISTORTED}", codecs=LOSSLESS_CODECS),
+            f"{_MIXED} {_CODEC_DISTORTED}", codec_check="shimmer_pct"),
     Feature("hnr_db", "dB", "HNR", "Harmonics-to-noise ratio over voiced stretches (Praat cc).",
-            "voice_features.extractors:hnr", 0.5, f"{_MIXED} {_CODEC_DISTORTED}", codecs=LOSSLESS_CODECS),
+            "voice_features.extractors:hnr", 0.5, f"{_MIXED} {_CODEC_DISTORTED}", codec_check="hnr_db"),
     Feature("voiced_fraction", "fraction", "Voiced fraction", "Voiced frames / speech frames.",
             "voice_features.extractors:voicing", 0.02, _MIXED),
     Feature("cpp_db", "dB", "CPP", "Smoothed cepstral peak prominence over voiced speech (Praat PowerCepstrogram).",
-            "voice_features.extractors:cpp", 0.3, f"{_MIXED} {_CODEC_DISTORTED}", codecs=LOSSLESS_CODECS),
+            "voice_features.extractors:cpp", 0.3, f"{_MIXED} {_CODEC_DISTORTED}", codec_check="cpp_db"),
     *(Feature(f"f{k}_mean_hz", "Hz", f"F{k}", f"Mean F{k} over voiced frames (Praat Burg).",
-              "voice_features.extractors:formants", 10.0 * k, _MIXED) for k in (1, 2, 3)),
+              "voice_features.extractors:formants", 10.0 * k, f"{_MIXED} {_CODEC_BANDWIDTH_FORMANTS}",
+              codec_check=f"f{k}_pct") for k in (1, 2, 3)),
     *(Feature(f"f{k}_bw_hz", "Hz", f"F{k} bandwidth", f"Mean F{k} bandwidth over voiced frames (Praat Burg).",
-              "voice_features.extractors:formants", 5.0 + 5.0 * k, f"{_MIXED} {_CODEC_DISTORTED}", codecs=LOSSLESS_CODECS)
+              "voice_features.extractors:formants", 5.0 + 5.0 * k, f"{_MIXED} {_CODEC_DISTORTED}",
+              codec_check="bandwidth_pct")
       for k in (1, 2, 3)),
     *(Feature(f"mfcc{k}_{stat}", "dB", f"MFCC {k} {stat.upper()}", f"{name} of MFCC {k} over speech frames (librosa, 40 mel bands).",
-              "voice_features.extractors:mfcc", floor, f"{_MIXED} {_CODEC_BANDWIDTH}", codecs=LOSSLESS_CODECS)
+              "voice_features.extractors:mfcc", floor, f"{_MIXED} {_CODEC_BANDWIDTH}", codec_check=f"mfcc_{stat}_db")
       for k in range(1, 14) for stat, name, floor in (("mean", "Mean", 0.5), ("sd", "Standard deviation", 0.3))),
 )
 
@@ -203,23 +207,34 @@ SCALE_FLOOR: Mapping[str, float] = {f.key: f.scale_floor for f in FEATURES}
 DASHBOARD_FEATURES: tuple[tuple[str, str, str], ...] = tuple((f.key, f.label, f.unit) for f in FEATURES if f.dashboard)
 
 
-def codec_family(codec: str) -> str:
-    """The family of an FFmpeg codec name: ``pcm_s16le`` → ``pcm``; companded PCM stays apart."""
-    name = codec.strip().lower()
-    if name.startswith("pcm_") and name not in {"pcm_mulaw", "pcm_alaw"}:
-        return "pcm"
-    return name
+_TASK_REASON = {"sustained_vowel": "a sustained vowel has no running speech: no syllables, pauses or intonation"}
 
 
-def valid_for(key: str, *, task: str | None = None, codec: str | None = None) -> bool:
-    """Whether feature ``key`` is trustworthy for a recording of ``task`` sent with ``codec``.
+def withheld_features(keys: Iterable[str], *, task: str | None = None, codec: str | None = None,
+                      bit_rate: int | None = None, sample_rate: int | None = None) -> dict[str, str]:
+    """``{feature: reason}`` for the features of ``keys`` that a recording of ``task`` sent with this
+    codec setting cannot be trusted for; the worker stores them as null with the reason.
 
-    None for ``task`` or ``codec`` means unknown, which does not exclude anything.
+    None for ``task`` or ``codec`` means unknown, which excludes nothing.
     """
-    feature = BY_KEY[key]
-    if task is not None and task not in feature.tasks:
-        return False
-    return codec is None or feature.codecs is None or codec_family(codec) in feature.codecs
+    withheld = {}
+    for key in keys:
+        feature = BY_KEY.get(key)
+        if feature is None:
+            continue
+        if task is not None and task not in feature.tasks:
+            withheld[key] = f"Not defined for this task: {_TASK_REASON.get(task, task)}."
+        elif feature.codec_check is not None:
+            reason = codec_reason(feature.codec_check, codec=codec, bit_rate=bit_rate, sample_rate=sample_rate)
+            if reason:
+                withheld[key] = reason
+    return withheld
+
+
+def valid_for(key: str, *, task: str | None = None, codec: str | None = None, bit_rate: int | None = None,
+              sample_rate: int | None = None) -> bool:
+    """Whether feature ``key`` is trustworthy for a recording of ``task`` sent with this codec setting."""
+    return not withheld_features([key], task=task, codec=codec, bit_rate=bit_rate, sample_rate=sample_rate)
 
 
 _PAGE_HEAD = """# Voice features
@@ -235,12 +250,14 @@ Praat's unvoiced (0 Hz) frames; semitones are re 27.5 Hz.
 is the feature's weight in the composite voice-deviation index (its prior within-person |r| with
 PHQ-9, see docs/screening.md); "none" means the literature gives no consistent direction, and the
 feature is reported as an unsigned z only. **Tasks**: the recording protocols a feature means something
-for (timing and intonation need running speech). **Codecs**: features that lossy codecs distort are only
-trusted from lossless audio.
+for (timing and intonation need running speech); for other tasks the feature is null with the reason.
+**Codecs**: features that lossy codecs can distort are trusted for a codec setting only where
+`benchmarks/bench_codecs.py` measured the change within the tolerance shown; elsewhere they are null
+with the reason (`voice_features/codec_trust.py`, docs/voices.md).
 
 ## Adding a feature
 1. Declare it once in `FEATURES` in `voice_features/registry.py` (key, unit, label, description, the
-   function that computes it, scale floor, reference, direction if the literature gives one, tasks, codecs)
+   function that computes it, scale floor, reference, direction if the literature gives one, tasks, codec check)
    and bump the minor part of `FEATURE_SET_VERSION`.
 2. Write its function: it takes a `voice_features.speech.SpeechAnalysis` and returns a mapping holding
    the key (shared work — Praat objects, segments, pauses — is on the analysis object).
@@ -269,7 +286,8 @@ def features_table_markdown() -> str:
         else:
             direction = ("higher" if f.direction.sign > 0 else "lower") + f" ({f.direction.weight:g})"
         tasks = "all" if f.tasks == TASKS else ", ".join(sorted(f.tasks))
-        codecs = "any" if f.codecs is None else "lossless (" + ", ".join(sorted(f.codecs)) + ")"
+        codecs = "any" if f.codec_check is None else "codec measured: {2} moved ≤ {0:g} {1}".format(
+            *TOLERANCES[f.codec_check])
         rows.append(f"| `{f.key}` | {f.unit} | {f.description} | {direction} | {tasks} | {codecs} | {f.reference or '—'} |")
     return "\n".join(rows) + "\n"
 

@@ -42,7 +42,8 @@ def _extract(recording: Recording) -> dict:
     with audio_open(recording.file.name) as handle:
         return analyse_file(handle, max_duration_s=settings.CADENCE_MAX_DURATION_S,
                             emotion_registry=settings.EMOTION_MODEL_REGISTRY,
-                            known_syllables=known_syllables(task=recording.task, detail=recording.task_detail))
+                            known_syllables=known_syllables(task=recording.task, detail=recording.task_detail),
+                            task=recording.task)
 
 
 def recording_process(*, recording_id: int) -> str | None:

@@ -17,35 +17,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from voice_features.codec_trust import codec_family
+
 __all__ = ["DeviceInfo", "codec_family", "device_segments", "NEW_PHONE", "FIRST_RECORDINGS"]
 
 #: Reason of a pending score whose segment started with a change of phone or codec.
 NEW_PHONE = "new phone"
 #: Reason of a pending score in the patient's first segment (the enrolment baseline).
 FIRST_RECORDINGS = "first recordings"
-
-_LOSSLESS = ("pcm_", "flac", "alac", "wavpack")
-
-
-def codec_family(codec: str) -> str:
-    """The family of an FFmpeg codec name: ``amr``, ``aac``, ``opus``, ``mp3``, ``lossless`` ... ('' if unknown).
-
-    Bit-rate changes within a family (AMR 12.2k vs 4.75k) are not a new segment: the
-    phone's own codec moves between modes call by call.
-    """
-    name = (codec or "").strip().lower()
-    if not name:
-        return ""
-    if name.startswith("amr"):
-        return "amr"
-    if name.startswith("aac"):
-        return "aac"
-    if name.startswith("mp3"):
-        return "mp3"
-    if name.startswith(_LOSSLESS):
-        return "lossless"
-    return name
-
 
 @dataclass(frozen=True)
 class DeviceInfo:

@@ -12,7 +12,6 @@ from tests.support import codecs
 from tests.voice_features.conftest import load_16k
 from voice_features import analyse
 from voice_features.audio import load_audio, probe_audio
-from voice_features.codec_trust import untrusted_features
 from voice_features.errors import VoiceFeaturesError
 from voice_features.pipeline import analyse_file
 
@@ -87,24 +86,22 @@ def test_prosody_survives_phone_codecs(grid_passages, grid_originals, voice, cod
     assert abs(copy["f0_range_st"] - original["f0_range_st"]) <= 1.0
 
 
-@pytest.mark.parametrize("codec,withheld", [("amr-nb 12.2k", True), ("opus 16k", True), ("aac 64k", False),
-                                            ("mp3 64k", False), ("mu-law 8k", False)])
-def test_voice_quality_is_withheld_with_a_reason_for_distorting_codecs(grid_passages, codec, withheld):
+_VOICE = ("jitter_local", "shimmer_local", "hnr_db", "cpp_db", "f1_mean_hz", "f2_mean_hz", "f1_bw_hz", "mfcc2_mean")
+
+
+@pytest.mark.parametrize("codec,withheld", [
+    ("amr-nb 12.2k", set(_VOICE)),
+    ("opus 16k", {"shimmer_local", "mfcc2_mean"}),
+    ("aac 64k", {"cpp_db", "f1_mean_hz", "mfcc2_mean"}),
+    ("mp3 64k", {"mfcc2_mean"}),
+    ("mu-law 8k", {"cpp_db", "f1_mean_hz", "f2_mean_hz", "f1_bw_hz", "mfcc2_mean"}),
+])
+def test_features_a_codec_distorts_are_withheld_with_a_reason(grid_passages, codec, withheld):
     payload = analyse_file(codecs.PHONE_CODECS[codec](grid_passages["synthetic"], SR), with_embedding=False)
     features, quality = payload["features"], payload["quality"]
     assert quality["source"]["codec"] and quality["source"]["sample_rate"]
-    for name in ("jitter_local", "shimmer_local", "hnr_db"):
-        assert (features[name] is None) == withheld, name
-        assert (name in quality["withheld_features"]) == withheld
-    if withheld:
-        assert len(quality["withheld_features"]["hnr_db"]) > 40
+    for name in _VOICE:
+        assert (features[name] is None) == (name in withheld), name
+        assert (name in quality["withheld_features"]) == (name in withheld), name
+    assert all(len(quality["withheld_features"][name]) > 40 for name in withheld)
     assert features["speech_rate_syl_s"] is not None
-
-
-def test_low_bit_rate_aac_and_unknown_opus_rate_are_not_trusted():
-    from voice_features.audio import AudioInfo
-
-    info = lambda codec, rate: AudioInfo("m4a", codec, 16000, 1, 5.0, 16, rate)  # noqa: E731
-    assert untrusted_features(info("aac", 32000)) and not untrusted_features(info("aac", 96000))
-    assert untrusted_features(info("opus", None)) and not untrusted_features(info("opus", 48000))
-    assert not untrusted_features(info("pcm_s16le", 256000))

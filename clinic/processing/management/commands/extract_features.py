@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from voice_features import FEATURE_NAMES
 from voice_features.errors import VoiceFeaturesError
 from voice_features.pipeline import analyse_file
+from voice_features.registry import TASKS
 
 _TABLE_QUALITY = ("snr_db", "clipping_fraction", "level_dbfs")
 
@@ -26,21 +27,24 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG/Opus, WebM, MP3, M4A)")
         parser.add_argument("--json", action="store_true", help="print one JSON object per file per line")
         parser.add_argument("--no-embedding", action="store_true", help="skip the voice embedding (faster)")
+        parser.add_argument("--task", choices=sorted(TASKS), default=None,
+                            help="the recording task: features it has no meaning for are null with the reason")
 
     def handle(self, *args, **options) -> None:
         files, as_json = options["files"], options["json"]
         failed = 0
         for path in files:
-            record = _extract(path, with_embedding=not options["no_embedding"])
+            record = _extract(path, with_embedding=not options["no_embedding"], task=options["task"])
             failed += "error" in record
             self.stdout.write(_as_json(record) if as_json else _as_table(record))
         if failed:
             raise CommandError(f"{failed} of {len(files)} file(s) could not be analysed.")
 
 
-def _extract(path: str, *, with_embedding: bool) -> dict:
+def _extract(path: str, *, with_embedding: bool, task: str | None) -> dict:
     try:
-        payload = analyse_file(path, with_embedding=with_embedding, emotion_registry=settings.EMOTION_MODEL_REGISTRY)
+        payload = analyse_file(path, with_embedding=with_embedding, emotion_registry=settings.EMOTION_MODEL_REGISTRY,
+                               task=task)
     except VoiceFeaturesError as exc:
         return {"file": path, "error": exc.message}
     except OSError as exc:
