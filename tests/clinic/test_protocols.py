@@ -82,3 +82,17 @@ def _wav(name: str, *, seed: int):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, speech_wav(seed=seed))
+
+
+def test_a_sustained_vowel_keeps_voice_quality_and_says_why_it_has_no_speech_rate(cast, api,
+                                                                                  django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(cast.key_a).post(URL, {"audio": _wav("aaa.wav", seed=6), "task": "sustained_vowel"},
+                                        format="multipart")
+    detail = api(cast.key_a).get(f"{URL}{response.json()['id']}/").json()
+    assert (detail["status"], detail["task"]) == ("done", "sustained_vowel")
+    features, quality = detail["feature_sets"][0]["features"], detail["feature_sets"][0]["quality"]
+    for key in ("speech_rate_syl_s", "pause_count", "f0_range_st"):
+        assert features[key] is None and "sustained vowel" in quality["withheld_features"][key]
+    assert features["jitter_local"] is not None and features["hnr_db"] is not None
+    assert "jitter_local" not in quality["withheld_features"]
