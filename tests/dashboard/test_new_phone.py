@@ -62,3 +62,18 @@ def test_a_new_phone_re_enrols_the_speaker_check_instead_of_flagging_the_patient
     # what the first phone's enrolment alone would have said: every new-phone recording another speaker
     first = enrolment_centroid([np.asarray(fs.embedding["vector"]) for fs in before[:3]])
     assert max(speaker_similarity(np.asarray(fs.embedding["vector"]), first) for fs in after) < SPEAKER_MISMATCH_THRESHOLD
+
+
+def test_the_patient_page_says_why_features_of_a_recording_are_left_out(cast):
+    from clinic.processing.models import FeatureSet
+
+    patient = steady_patient(cast.patient_a.care_team, "N-WITHHELD", device_change=False, shift=False)
+    fs = FeatureSet.objects.filter(recording__patient=patient).order_by("-recording__recorded_at").first()
+    reason = "AMR-NB 12.2 kbit/s moved jitter by up to 8.6 % in our codec measurements."
+    fs.quality = {**fs.quality, "withheld_features": {"jitter_local": reason, "shimmer_local": reason}}
+    fs.save(update_fields=["quality"])
+    client = Client()
+    client.force_login(cast.alice)
+    body = client.get(reverse("dashboard:patient", args=[patient.pk])).content.decode()
+    assert body.count('<details class="withheld">') == 1
+    assert f"<strong>Jitter, Shimmer</strong>: {reason}" in body

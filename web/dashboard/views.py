@@ -30,6 +30,7 @@ from screening.reliability.service import reliability_by_feature
 from screening.scoring.baseline import DEFAULT_TASK
 from screening.scoring.segments import NEW_PHONE
 from screening.selectors import emotion_model_classes, latest_validation_report, patient_timeline, report_scope
+from voice_features.registry import FEATURES
 from web.dashboard import selectors
 from web.dashboard.forms import AlertNoteForm, EmotionLabelForm, Phq9Form, TriageFilterForm
 from web.recorder.links import enrolment_url, qr_svg
@@ -129,12 +130,22 @@ def _feature_panels(timeline: dict) -> list[dict]:
     return panels
 
 
+def _withheld(quality: dict) -> list[dict]:
+    """Features stored as null on purpose (codec or task), grouped by their reason, labels in registry order."""
+    reasons = quality.get("withheld_features") or {}
+    grouped: dict[str, list[str]] = {}
+    for feature in FEATURES:
+        if feature.key in reasons:
+            grouped.setdefault(reasons[feature.key], []).append(feature.label)
+    return [{"reason": reason, "features": labels} for reason, labels in grouped.items()]
+
+
 def _recording_view(row: dict) -> dict:
     quality = row["quality"] or {}
     clipping = _finite(quality.get("clipping_fraction"))
     return {**row, "recorded": datetime.fromisoformat(row["recorded_at"]),
             "speech_s": _finite(quality.get("speech_s")), "snr_db": _finite(quality.get("snr_db")),
-            "clipping_pct": None if clipping is None else 100 * clipping}
+            "clipping_pct": None if clipping is None else 100 * clipping, "withheld": _withheld(quality)}
 
 
 def _emotion_labelling(patient: Patient, recordings: list[dict], user) -> dict | None:
