@@ -145,7 +145,8 @@ def _recording_view(row: dict) -> dict:
     clipping = _finite(quality.get("clipping_fraction"))
     return {**row, "recorded": datetime.fromisoformat(row["recorded_at"]),
             "speech_s": _finite(quality.get("speech_s")), "snr_db": _finite(quality.get("snr_db")),
-            "clipping_pct": None if clipping is None else 100 * clipping, "withheld": _withheld(quality)}
+            "clipping_pct": None if clipping is None else 100 * clipping, "withheld": _withheld(quality),
+            "withheld_count": len(quality.get("withheld_features") or {})}
 
 
 def _emotion_labelling(patient: Patient, recordings: list[dict], user) -> dict | None:
