@@ -9,7 +9,10 @@ a 0.5-s hop are each encoded to a 256-d unit vector. The recording's embedding i
 L2-normalised mean of the window vectors; its ``spread`` is the mean cosine distance of
 the windows from that mean (0 = every window identical; larger = a less stable voice or
 a mixture of speakers). The mel spectrogram is computed once over the joined speech and
-the windows are views into it (each second of audio is transformed once, not four times).
+the windows are views into it (each second of audio is transformed once, not four times);
+when a long recording has more windows than :data:`MAX_WINDOWS`, only the frames of the
+windows that are encoded are computed. torch is imported on the first embedding, not with
+this module (which the screening layer imports for the model name).
 """
 
 from __future__ import annotations
@@ -19,14 +22,17 @@ import importlib.util
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from voice_features.errors import VoiceFeaturesError
-from voice_features.melspec import mel_power
+from voice_features.melspec import mel_power, n_frames
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = [
     "EMBEDDING_DIM",
@@ -66,22 +72,28 @@ _TARGET_DBFS = -30.0
 _INT16_MAX = 2**15 - 1
 
 _encoder_lock = threading.Lock()
-_encoder: _GE2EEncoder | None = None
+_encoder: nn.Module | None = None
 
 
-class _GE2EEncoder(nn.Module):
-    """resemblyzer's VoiceEncoder network: 3-layer LSTM (40 → 256), linear, ReLU, L2."""
+@cache
+def _encoder_class() -> type[nn.Module]:
+    """resemblyzer's VoiceEncoder network: 3-layer LSTM (40 → 256), linear, ReLU, L2 (defined on first use)."""
+    import torch
+    from torch import nn
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(_N_MELS, 256, 3, batch_first=True)
-        self.linear = nn.Linear(256, EMBEDDING_DIM)
-        self.relu = nn.ReLU()
+    class _GE2EEncoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(_N_MELS, 256, 3, batch_first=True)
+            self.linear = nn.Linear(256, EMBEDDING_DIM)
+            self.relu = nn.ReLU()
 
-    def forward(self, mels: torch.Tensor) -> torch.Tensor:
-        _, (hidden, _) = self.lstm(mels)
-        raw = self.relu(self.linear(hidden[-1]))
-        return raw / torch.norm(raw, dim=1, keepdim=True)
+        def forward(self, mels: torch.Tensor) -> torch.Tensor:
+            _, (hidden, _) = self.lstm(mels)
+            raw = self.relu(self.linear(hidden[-1]))
+            return raw / torch.norm(raw, dim=1, keepdim=True)
+
+    return _GE2EEncoder
 
 
 @dataclass(frozen=True)
@@ -137,6 +149,8 @@ def load_encoder() -> nn.Module:
     global _encoder
     with _encoder_lock:
         if _encoder is None:
+            import torch
+
             path = weights_path()
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             if digest != EMBEDDING_WEIGHTS_SHA256:
@@ -146,19 +160,21 @@ def load_encoder() -> nn.Module:
                 )
             torch.set_num_threads(1)
             state = torch.load(path, map_location="cpu", weights_only=True)["model_state"]
-            encoder = _GE2EEncoder()
+            encoder = _encoder_class()()
             encoder.load_state_dict({k: v for k, v in state.items() if not k.startswith("similarity_")})
             _encoder = encoder.eval()
     return _encoder
 
 
-def ge2e_mel_spectrogram(samples: np.ndarray) -> np.ndarray:
+def ge2e_mel_spectrogram(samples: np.ndarray, *, frames: np.ndarray | None = None) -> np.ndarray:
     """Power mel spectrogram exactly as resemblyzer's ``wav_to_mel_spectrogram``.
 
     Parameters
     ----------
     samples : np.ndarray, shape (n,)
         Mono audio at 16 kHz, float, full scale ±1.
+    frames : np.ndarray of int, optional
+        Compute only these frames (sorted, unique); the other rows are 0.
 
     Returns
     -------
@@ -166,8 +182,8 @@ def ge2e_mel_spectrogram(samples: np.ndarray) -> np.ndarray:
         Power (not log) mel energies; 25-ms periodic Hann frames every 10 ms, centred
         with zero padding (librosa ≥ 0.10 defaults).
     """
-    mel = mel_power(samples, sr=SAMPLE_RATE_HZ, n_fft=_N_FFT, hop_length=_HOP_LENGTH, n_mels=_N_MELS)
-    return mel.T.astype(np.float32, copy=False)
+    mel = mel_power(samples, sr=SAMPLE_RATE_HZ, n_fft=_N_FFT, hop_length=_HOP_LENGTH, n_mels=_N_MELS, frames=frames)
+    return mel.T
 
 
 def embed_mel_windows(mel_windows: np.ndarray, *, batch_size: int = 64) -> np.ndarray:
@@ -186,6 +202,8 @@ def embed_mel_windows(mel_windows: np.ndarray, *, batch_size: int = 64) -> np.nd
     np.ndarray, shape (n_windows, 256), float32
         Unit-norm window embeddings (non-negative, from the ReLU).
     """
+    import torch
+
     encoder = load_encoder()
     outputs = []
     with torch.inference_mode():
@@ -255,12 +273,18 @@ def embed_speech(
         raise VoiceFeaturesError("There is no speech to embed.", code="no_speech")
     window = int(round(WINDOW_S * SAMPLE_RATE_HZ / _HOP_LENGTH))
     hop = int(round(HOP_S * SAMPLE_RATE_HZ / _HOP_LENGTH))
-    mel = ge2e_mel_spectrogram(_normalise_level(speech))
-    if mel.shape[0] < window:
-        mel = np.pad(mel, ((0, window - mel.shape[0]), (0, 0)))
-    windows = np.lib.stride_tricks.sliding_window_view(mel, window, axis=0)[::hop].transpose(0, 2, 1)
-    if windows.shape[0] > MAX_WINDOWS:
-        windows = windows[np.linspace(0, windows.shape[0] - 1, MAX_WINDOWS).round().astype(int)]
+    speech = _normalise_level(speech)
+    total = n_frames(speech.size, hop_length=_HOP_LENGTH)
+    if total < window:
+        mel = np.pad(ge2e_mel_spectrogram(speech), ((0, window - total), (0, 0)))
+        starts = np.zeros(1, dtype=np.intp)
+    else:
+        starts = np.arange((total - window) // hop + 1) * hop
+        if starts.size > MAX_WINDOWS:
+            starts = starts[np.linspace(0, starts.size - 1, MAX_WINDOWS).round().astype(int)]
+        needed = np.unique((starts[:, np.newaxis] + np.arange(window)).reshape(-1))
+        mel = ge2e_mel_spectrogram(speech, frames=needed)
+    windows = np.lib.stride_tricks.sliding_window_view(mel, window, axis=0)[starts].transpose(0, 2, 1)
     vectors = embed_mel_windows(windows)
     mean = vectors.mean(axis=0)
     mean /= np.linalg.norm(mean)
