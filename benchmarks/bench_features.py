@@ -3,14 +3,20 @@
 Usage::
 
     python benchmarks/bench_features.py [--lengths 60 600] [--memory-minutes 15] [--repeats 3]
+                                        [--process-minutes 12]
 
 Builds speech of each length (espeak-ng sentences joined by pauses, or the package's
 synthetic voice when espeak-ng is missing), then measures on one core, in the same run and
 on the same samples: CPU seconds per audio second (``time.process_time``, best of
 ``--repeats``) of ``voice_features.analyse`` and of openSMILE's eGeMAPSv02 functionals.
-Peak memory of a fresh process that loads a 15-min file with ``load_audio`` and analyses
-it is read from the child's ``VmHWM`` (Linux). openSMILE is a benchmark-only dependency
-(``pip install opensmile``); its licence keeps it out of the service.
+Whole processes (``--process-minutes`` of speech in one WAV, CPU time of each child,
+start-up included): ``python -m voice_features --json`` (prosody, voice quality, embedding;
+no Django), ``manage.py extract_features --json`` (the same records after Django's
+start-up) and an openSMILE process, interleaved run by run so a change of load hits all
+three; every run is printed, with the load average. Peak memory of a fresh process that
+loads a 15-min file with ``load_audio`` and analyses it is read from the child's ``VmHWM``
+(Linux). openSMILE is a benchmark-only dependency (``pip install opensmile``); its licence
+keeps it out of the service.
 """
 
 from __future__ import annotations
@@ -153,21 +159,35 @@ def _child_cpu_s(command: list[str]) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def whole_processes(path: Path, *, repeats: int) -> tuple[float, float]:
-    """Best-of CPU time of ``manage.py extract_features`` (prosody, voice quality, embedding) and of openSMILE."""
-    ours = min(_child_cpu_s([sys.executable, "manage.py", "extract_features", str(path), "--json"])
-               for _ in range(repeats))
-    theirs = min(_child_cpu_s([sys.executable, "-c", _SMILE_CHILD, str(path)]) for _ in range(repeats))
-    return ours, theirs
+PROCESSES = {
+    "python -m voice_features --json (prosody + voice quality + embedding)": ["-m", "voice_features"],
+    "manage.py extract_features --json (the same after Django start-up)": ["manage.py", "extract_features"],
+}
+
+
+def whole_processes(path: Path, *, repeats: int) -> dict[str, list[float]]:
+    """CPU seconds of each run of the Cadence entry points and of openSMILE on ``path``, interleaved run by run."""
+    commands = {label: [sys.executable, *args, str(path), "--json"] for label, args in PROCESSES.items()}
+    commands["openSMILE eGeMAPSv02 functionals"] = [sys.executable, "-c", _SMILE_CHILD, str(path)]
+    runs: dict[str, list[float]] = {label: [] for label in commands}
+    for _ in range(repeats):
+        for label, command in commands.items():
+            runs[label].append(_child_cpu_s(command))
+    return runs
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lengths", type=float, nargs="+", default=[60.0, 600.0], help="speech lengths, s")
+    parser.add_argument("--lengths", type=float, nargs="*", default=[60.0, 600.0],
+                        help="speech lengths of the in-process comparison, s (none = skip it)")
     parser.add_argument("--memory-minutes", type=float, default=15.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--process-minutes", type=float, default=12.0,
-                        help="length of the whole-process comparison (extract_features vs openSMILE), min; 0 = skip")
+                        help="length of the whole-process comparison (Cadence entry points vs openSMILE), min; 0 = skip")
     args = parser.parse_args()
     smile = _opensmile_fn()
     if smile is None:
@@ -188,10 +208,15 @@ def main() -> None:
             x, source = build_speech(args.process_minutes * 60, folder, seed=12)
             path = folder / "process.wav"
             sf.write(path, x, SR, subtype="PCM_16")
-            ours, theirs = whole_processes(path, repeats=args.repeats)
-            print(f"\nwhole processes, one thread, {args.process_minutes:.0f} min of {source} speech (CPU s, best of "
-                  f"{args.repeats}):\n  extract_features --json (prosody + voice quality + embedding): {ours:.1f} s\n"
-                  f"  openSMILE eGeMAPSv02 functionals: {theirs:.1f} s\n  ratio: {ours / theirs:.2f}  (target <= 0.7)")
+            before = _load()
+            runs = whole_processes(path, repeats=args.repeats)
+            theirs = min(runs["openSMILE eGeMAPSv02 functionals"])
+            print(f"\nwhole processes, one thread, {args.process_minutes:.0f} min of {source} speech, CPU s per run "
+                  f"(before: {before}; after: {_load()}):")
+            for label, times in runs.items():
+                ratio = "" if label.startswith("openSMILE") else f"  ratio of bests {min(times) / theirs:.2f}"
+                print(f"  {label}: {' '.join(f'{t:.1f}' for t in times)}  best {min(times):.1f}{ratio}")
+            print("  target: ratio <= 0.7")
         x, source = build_speech(args.memory_minutes * 60, folder, seed=15)
         path = folder / "long.wav"
         sf.write(path, x, SR, subtype="PCM_16")

@@ -70,6 +70,7 @@ _HOP_LENGTH = 160  # 10 ms
 _N_MELS = 40
 _TARGET_DBFS = -30.0
 _INT16_MAX = 2**15 - 1
+_LEVEL_BLOCK = 1 << 18
 
 _encoder_lock = threading.Lock()
 _encoder: nn.Module | None = None
@@ -231,11 +232,15 @@ def _normalise_level(wav: np.ndarray) -> np.ndarray:
     encoder's input is a power (not log) spectrogram and a phone's gain must not move a
     patient's embedding away from their enrolment.
     """
-    rms = np.sqrt(np.mean((wav.astype(np.float64) * _INT16_MAX) ** 2))
+    squares = 0.0
+    for start in range(0, wav.size, _LEVEL_BLOCK):  # in double precision, without a float64 copy of the speech
+        block = wav[start: start + _LEVEL_BLOCK].astype(np.float64) * _INT16_MAX
+        squares += float(np.dot(block, block))
+    rms = np.sqrt(squares / wav.size)
     if rms == 0:
         return wav
     change_db = _TARGET_DBFS - 20 * np.log10(rms / _INT16_MAX)
-    return (wav * 10 ** (change_db / 20)).astype(np.float32)
+    return wav * np.float32(10 ** (change_db / 20))
 
 
 def embed_speech(
@@ -288,5 +293,5 @@ def embed_speech(
     vectors = embed_mel_windows(windows)
     mean = vectors.mean(axis=0)
     mean /= np.linalg.norm(mean)
-    spread = float(np.mean(1.0 - vectors @ mean))
+    spread = 0.0 if vectors.shape[0] == 1 else float(np.mean(1.0 - vectors @ mean))  # one window: 0, not rounding noise
     return SpeechEmbedding(mean=mean.astype(np.float32), spread=max(spread, 0.0), n_windows=windows.shape[0])
