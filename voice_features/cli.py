@@ -74,7 +74,8 @@ def as_table(record: dict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m voice_features", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m voice_features",
+                                     description="Features, quality report and voice embedding of audio files, without Django.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG/Opus, WebM, MP3, M4A)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per file per line")
     parser.add_argument("--no-embedding", action="store_true", help="skip the voice embedding (faster)")
