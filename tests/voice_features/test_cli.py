@@ -20,13 +20,15 @@ def speech_wav(tmp_path_factory):
     return path
 
 
-def test_it_prints_the_records_of_the_management_command(speech_wav, capsys, tmp_path):
-    assert cli.main([str(speech_wav), "--json", "--emotion-registry", str(tmp_path)]) == 0
+@pytest.mark.parametrize("task", [[], ["--task", "sustained_vowel"]])
+def test_it_prints_the_records_of_the_management_command(speech_wav, capsys, tmp_path, task):
+    assert cli.main([str(speech_wav), "--json", "--emotion-registry", str(tmp_path), *task]) == 0
     ours = json.loads(capsys.readouterr().out)
     out = io.StringIO()
-    call_command("extract_features", str(speech_wav), "--json", stdout=out)
+    call_command("extract_features", str(speech_wav), "--json", *task, stdout=out)
     assert ours == json.loads(out.getvalue())
     assert ours["embedding"]["dim"] == 256 and ours["emotion"] is None
+    assert (ours["features"]["speech_rate_syl_s"] is None) == bool(task)  # no speech rate for a sustained vowel
 
 
 def test_it_reports_a_bad_file_and_exits_1_after_the_others(speech_wav, capsys, tmp_path):
