@@ -10,8 +10,10 @@ environment variable.
 Runtime: the active version's INT8 ONNX graph (``model_int8.onnx``, ONNX Runtime, one
 intra-op thread, :func:`voice_features.emotion.quantize.onnx_session`) when the parity
 checks recorded at export passed (:func:`int8_parity_failure`) and the file is there and
-matches its registered digest; otherwise the FP32 torch model (``model.pt``). Every
-:class:`EmotionResult` says which one produced it, and why FP32 was used.
+matches its registered digest; otherwise FP32: the FP32 ONNX graph (``model.onnx``, same
+session settings), or the torch model (``model.pt``) if that graph cannot be used either
+(:func:`load_runner`). Every :class:`EmotionResult` says which one produced it, and why
+the INT8 graph did not.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from voice_features.emotion.features import SAMPLE_RATE_HZ, log_mel, sliding_win
 from voice_features.errors import VoiceFeaturesError
 
 __all__ = [
+    "FP32_GRAPH",
     "INT8_GRAPH",
     "INT8_MAX_UAR_CHANGE",
     "INT8_MIN_TOP_CLASS_AGREEMENT",
@@ -47,6 +50,7 @@ __all__ = [
 
 REGISTRY_ENV = "CADENCE_EMOTION_REGISTRY"
 INT8_GRAPH = "model_int8.onnx"
+FP32_GRAPH = "model.onnx"
 #: Parity the export must have measured for the INT8 graph to serve: the share of held-out windows
 #: whose top class is the FP32 graph's, and the largest |UAR(INT8) − UAR(FP32)| on the held-out speakers.
 INT8_MIN_TOP_CLASS_AGREEMENT = 0.95
@@ -75,8 +79,9 @@ class EmotionResult:
     model_version : str
     runtime : dict
         What computed it: ``engine`` (``"onnxruntime"`` or ``"torch"``), ``precision``
-        (``"int8"`` or ``"fp32"``), ``graph`` (the registry file), ``engine_version``, and
-        ``fallback_reason`` (why FP32 was used; None for INT8).
+        (``"int8"`` or ``"fp32"``), ``graph`` (the registry file: ``model_int8.onnx``,
+        ``model.onnx`` or ``model.pt``), ``engine_version``, and ``fallback_reason`` (why
+        the INT8 graph did not serve; None when it did).
     """
 
     labels: tuple[str, ...]
@@ -170,45 +175,62 @@ def _torch_runner(root: Path, version: str, labels: Sequence[str], fallback_reas
     return EmotionRunner(version=version, labels=labels or model.config.labels, runtime=runtime, forward=forward)
 
 
-def _int8_runner(root: Path, version: str, metadata: dict) -> EmotionRunner:
-    """The INT8 ONNX runner; raises VoiceFeaturesError (with the reason) when it cannot serve."""
-    failure = int8_parity_failure(metadata)
-    if failure:
-        raise VoiceFeaturesError(failure, code="int8_parity")
-    path = registry.verified_file(root, version, INT8_GRAPH, metadata=metadata)
+def _onnx_runner(root: Path, version: str, metadata: dict, *, graph: str, precision: str,
+                 fallback_reason: str | None) -> EmotionRunner:
+    """An ONNX Runtime runner of one registered graph; raises VoiceFeaturesError (with the reason) if it cannot serve."""
+    path = registry.verified_file(root, version, graph, metadata=metadata)
     try:
         import onnxruntime
 
         from voice_features.emotion.quantize import onnx_session
 
         session = onnx_session(path, threads=1)
-    except Exception as exc:  # a missing or broken ONNX Runtime, or a graph it cannot load: serve FP32
-        raise VoiceFeaturesError(f"ONNX Runtime could not load {INT8_GRAPH} ({type(exc).__name__}).",
-                                 code="int8_unavailable") from exc
+    except Exception as exc:  # a missing or broken ONNX Runtime, or a graph it cannot load: fall back
+        raise VoiceFeaturesError(f"ONNX Runtime could not load {graph} ({type(exc).__name__}).",
+                                 code="onnx_unavailable") from exc
 
     def forward(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         posteriors, embedding = session.run(["posteriors", "embedding"], {"logmel": windows})
         return posteriors, embedding
 
-    runtime = {"engine": "onnxruntime", "precision": "int8", "graph": INT8_GRAPH,
-               "engine_version": onnxruntime.__version__, "fallback_reason": None}
+    runtime = {"engine": "onnxruntime", "precision": precision, "graph": graph,
+               "engine_version": onnxruntime.__version__, "fallback_reason": fallback_reason}
     return EmotionRunner(version=version, labels=metadata["labels"], runtime=runtime, forward=forward)
 
 
-def load_runner(registry_dir: Path | str, version: str, *, int8: bool = True) -> EmotionRunner:
-    """Load ``version`` for inference: its INT8 graph when allowed and its parity passed, else FP32 torch."""
+def load_runner(registry_dir: Path | str, version: str, *, int8: bool = True, onnx: bool = True) -> EmotionRunner:
+    """Load ``version`` for inference, the first runtime that can serve it of:
+
+    1. its INT8 ONNX graph (when ``int8`` and its parity checks passed, :func:`int8_parity_failure`);
+    2. its FP32 ONNX graph (when ``onnx``; export refused graphs differing from torch by > 1e-4);
+    3. the FP32 torch model.
+
+    Each graph must exist and match its registered digest. ``runtime["fallback_reason"]`` says
+    why the INT8 graph is not serving.
+    """
     root = Path(registry_dir)
     metadata = registry.read_metadata(root, version)
     reason = "FP32 requested"
     if int8:
         try:
-            runner = _int8_runner(root, version, metadata)
+            failure = int8_parity_failure(metadata)
+            if failure:
+                raise VoiceFeaturesError(failure, code="int8_parity")
+            runner = _onnx_runner(root, version, metadata, graph=INT8_GRAPH, precision="int8", fallback_reason=None)
         except VoiceFeaturesError as exc:
             reason = str(exc)
         else:
             log.info("emotion model %s serves from its INT8 ONNX graph", version)
             return runner
-        log.warning("emotion model %s serves in FP32 (torch): %s", version, reason)
+    if onnx:
+        try:
+            runner = _onnx_runner(root, version, metadata, graph=FP32_GRAPH, precision="fp32", fallback_reason=reason)
+        except VoiceFeaturesError as exc:
+            reason = f"{reason}; {exc}"
+        else:
+            log.warning("emotion model %s serves from its FP32 ONNX graph: %s", version, reason)
+            return runner
+    log.warning("emotion model %s serves in FP32 (torch): %s", version, reason)
     return _torch_runner(root, version, metadata.get("labels") or (), reason)
 
 
@@ -246,7 +268,7 @@ def analyse_emotion(
     """Emotion posteriors over 2-s / 0.5-s windows of the speech, or None if the stage is off.
 
     The active model runs from its INT8 ONNX graph when that passed its parity checks, else
-    in FP32 (``EmotionResult.runtime`` says which). The loaded model is cached per process.
+    in FP32 (:func:`load_runner`; ``EmotionResult.runtime`` says which). The loaded model is cached per process.
 
     Parameters
     ----------

@@ -143,7 +143,8 @@ def verified_file(registry_dir: Path | str, version: str, name: str, *, metadata
     if expected is None or not path.is_file():
         raise VoiceFeaturesError(f"{name} is missing from emotion model {version}.", code="model_missing")
     if _sha256(path) != expected:
-        raise VoiceFeaturesError(f"{path} does not match its registered digest.", code="model_mismatch")
+        raise VoiceFeaturesError(f"{name} of emotion model {version} does not match its registered digest.",
+                                 code="model_mismatch")
     return path
 
 

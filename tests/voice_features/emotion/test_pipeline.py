@@ -141,9 +141,12 @@ def test_the_int8_and_fp32_paths_give_the_same_top_class_on_the_same_clip(traine
     registry_dir, metadata = trained
     clip = _clip()
     int8 = inference.load_runner(registry_dir, metadata["version"]).analyse(clip)
-    fp32 = inference.load_runner(registry_dir, metadata["version"], int8=False).analyse(clip)
-    assert (int8.runtime["precision"], fp32.runtime["precision"]) == ("int8", "fp32")
+    fp32 = inference.load_runner(registry_dir, metadata["version"], int8=False, onnx=False).analyse(clip)
+    fp32_onnx = inference.load_runner(registry_dir, metadata["version"], int8=False).analyse(clip)
+    assert (int8.runtime["precision"], fp32.runtime["precision"], fp32_onnx.runtime["precision"]) == ("int8", "fp32", "fp32")
     assert fp32.runtime["engine"] == "torch" and fp32.runtime["fallback_reason"] == "FP32 requested"
+    assert fp32_onnx.runtime["engine"] == "onnxruntime" and fp32_onnx.runtime["graph"] == "model.onnx"
+    assert_allclose(fp32_onnx.window_posteriors, fp32.window_posteriors, atol=1e-4)
     assert int(np.argmax(int8.mean_posterior)) == int(np.argmax(fp32.mean_posterior))
     assert np.mean(int8.window_posteriors.argmax(1) == fp32.window_posteriors.argmax(1)) >= 0.9
     assert_allclose(int8.window_posteriors, fp32.window_posteriors, atol=0.15)  # close, not identical
@@ -169,9 +172,9 @@ def test_it_serves_fp32_when_the_int8_parity_checks_failed(trained, tmp_path, ch
     metadata["export_checks"].update(checks)
     (folder / "metadata.json").write_text(json.dumps(metadata))
     result = inference.analyse_emotion(_clip(), registry_dir=copy)
-    assert result.runtime["engine"] == "torch" and result.runtime["precision"] == "fp32"
+    assert result.runtime["engine"] == "onnxruntime" and result.runtime["precision"] == "fp32"
     assert result.runtime["fallback_reason"] == reason
-    assert result.to_json_dict()["runtime"]["graph"] == "model.pt"
+    assert result.to_json_dict()["runtime"]["graph"] == "model.onnx"
 
 
 @pytest.mark.parametrize(("damage", "code"), [("delete", "is missing"), ("tamper", "does not match its registered digest")])
@@ -182,8 +185,15 @@ def test_it_serves_fp32_when_the_int8_graph_is_missing_or_altered(trained, tmp_p
     else:
         (folder / "model_int8.onnx").write_bytes(b"not a graph")
     result = inference.analyse_emotion(_clip(), registry_dir=copy)
-    assert result.runtime["precision"] == "fp32" and code in result.runtime["fallback_reason"]
-    expected = inference.load_runner(trained[0], trained[1]["version"], int8=False).analyse(_clip())
+    assert (result.runtime["graph"], result.runtime["precision"]) == ("model.onnx", "fp32")
+    assert result.runtime["fallback_reason"].startswith("model_int8.onnx") and code in result.runtime["fallback_reason"]
+    expected = inference.load_runner(trained[0], trained[1]["version"], int8=False, onnx=False).analyse(_clip())
+    assert_allclose(result.window_posteriors, expected.window_posteriors, atol=1e-4)
+    # Without a usable FP32 ONNX graph either, the torch model serves.
+    (folder / "model.onnx").unlink()
+    result = inference.load_runner(copy, trained[1]["version"]).analyse(_clip())
+    assert (result.runtime["engine"], result.runtime["graph"]) == ("torch", "model.pt")
+    assert "model.onnx is missing" in result.runtime["fallback_reason"]
     assert_allclose(result.window_posteriors, expected.window_posteriors, atol=1e-6)
 
 
