@@ -10,6 +10,8 @@ speakers never heard in training), for each training seed:
 * ``student (KD)``: the serving-size CRNN, ``α·T²·KL + (1 − α)·CE`` with the recipe's α and T;
 * ``student (KD, T=1)``: the same with T = 1 (a diagnostic: the teacher's posteriors are
   already soft, see its entropy below; not a tuned setting);
+* ``student (KD, focal)``: the recipe's T and α with the focal loss as the label term, so
+  that it differs from ``no teacher, focal`` only by the teacher;
 * ``no teacher, focal``: the same architecture trained with the recipe's focal loss (the
   baseline the earlier runs compared with);
 * ``no teacher, CE``: the same architecture trained with the student's label term alone
@@ -42,7 +44,7 @@ from voice_features.emotion.evaluate import evaluate_model, utterance_posteriors
 from voice_features.emotion.features import log_mel, sliding_windows  # noqa: E402
 from voice_features.emotion.train import TrainConfig, load_waveform, speaker_split, train_model  # noqa: E402
 
-ROLES = ("teacher", "student (KD)", "student (KD, T=1)", "no teacher, focal", "no teacher, CE")
+ROLES = ("teacher", "student (KD)", "student (KD, T=1)", "student (KD, focal)", "no teacher, focal", "no teacher, CE")
 
 
 def _confidence(model, waves, targets) -> tuple[float, float]:
@@ -90,6 +92,8 @@ def main() -> None:
                                         teacher=teacher)[0],
             "student (KD, T=1)": train_model(train_w, train_y, labels=labels, teacher=teacher, progress=False,
                                              config=replace(config, distill_temperature=1.0))[0],
+            "student (KD, focal)": train_model(train_w, train_y, labels=labels, teacher=teacher, progress=False,
+                                               config=replace(config, distill_label_loss="focal"))[0],
             "no teacher, focal": train_model(train_w, train_y, labels=labels, config=config, progress=False)[0],
             "no teacher, CE": train_model(train_w, train_y, labels=labels, config=replace(config, distill_alpha=0.0),
                                           progress=False, teacher=teacher)[0],
@@ -115,9 +119,13 @@ def main() -> None:
 
     print(f"\nheld-out UAR over {len(args.seeds)} seeds (mean ± SD): "
           + ", ".join(f"{role} {msd(uars[role])}" for role in ROLES))
-    kd, ce = np.asarray(uars["student (KD)"]), np.asarray(uars["no teacher, CE"])
-    print(f"student (KD) − no teacher, CE, paired by seed: {msd(kd - ce)}; "
-          f"student (KD) − no teacher, focal: {msd(kd - np.asarray(uars['no teacher, focal']))}")
+    u = {role: np.asarray(v) for role, v in uars.items()}
+    print("paired by seed (mean ± SD of the differences): "
+          f"student (KD) − no teacher, CE {msd(u['student (KD)'] - u['no teacher, CE'])}; "
+          f"student (KD, focal) − no teacher, focal {msd(u['student (KD, focal)'] - u['no teacher, focal'])}; "
+          f"student (KD) − no teacher, focal {msd(u['student (KD)'] - u['no teacher, focal'])}; "
+          f"no teacher, focal − no teacher, CE {msd(u['no teacher, focal'] - u['no teacher, CE'])}; "
+          f"student (KD, T=1) − student (KD) {msd(u['student (KD, T=1)'] - u['student (KD)'])}")
     print(f"teacher: training accuracy {msd(diag['train_acc'])} (mean top posterior {msd(diag['train_conf'])}), "
           f"held-out accuracy {msd(diag['test_acc'])} (mean top posterior {msd(diag['test_conf'])}), "
           f"soft-target entropy at T={TrainConfig().distill_temperature:g} {msd(diag['entropy'])} bits, "
