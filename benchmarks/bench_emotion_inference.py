@@ -10,7 +10,7 @@ this change), ``load_runner(..., int8=False)`` (FP32 ONNX graph, the first fallb
 ``load_runner(...)`` (INT8 ONNX graph, the live path when parity passed); ONNX Runtime and torch
 on one thread as in the workers (OMP_NUM_THREADS=1). Without ``--registry`` a student-size model is trained without a
 teacher on the synthetic EMO-DB-layout corpus of the tests (15 epochs, seed 0; 15 s at load 2,
-about a minute under load, one core) in a temporary registry; with it, the active version of that registry is used.
+1–2 min at load 5–6, one core) in a temporary registry; with it, the active version of that registry is used.
 Recordings are synthetic speech of the given durations (the corpus generator; only the
 length matters for timing). ``--rounds`` rounds of ``--repeats`` interleaved runs (A, B, C,
 then C, B, A) per duration, each timed by wall clock and by the calling thread's CPU
