@@ -33,6 +33,12 @@ class DistillationLoss(nn.Module):
         self.teacher, self.hard_loss = teacher.eval(), hard_loss
         self.temperature, self.alpha = temperature, alpha
 
+    def train(self, mode: bool = True) -> DistillationLoss:
+        """The teacher stays in eval mode (no dropout, fixed BatchNorm statistics) whatever ``mode`` is."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
     def forward(self, student_logits: torch.Tensor, target: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             teacher_logits = self.teacher(batch)

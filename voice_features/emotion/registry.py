@@ -38,6 +38,7 @@ __all__ = [
     "list_versions",
     "read_metadata",
     "load_model",
+    "verified_file",
 ]
 
 _ACTIVE = "active.json"
@@ -127,12 +128,29 @@ def active_version(registry_dir: Path | str | None) -> str | None:
     return version if version in list_versions(registry_dir) else None
 
 
+def verified_file(registry_dir: Path | str, version: str, name: str, *, metadata: dict | None = None) -> Path:
+    """The path of one registered file of ``version``, after checking it exists and matches its SHA-256.
+
+    Raises
+    ------
+    VoiceFeaturesError
+        ``code="model_missing"`` when the file was not registered or is gone,
+        ``code="model_mismatch"`` when its content differs from the registered digest.
+    """
+    metadata = metadata if metadata is not None else read_metadata(registry_dir, version)
+    path = Path(registry_dir) / version / name
+    expected = metadata.get("files", {}).get(name)
+    if expected is None or not path.is_file():
+        raise VoiceFeaturesError(f"{name} is missing from emotion model {version}.", code="model_missing")
+    if _sha256(path) != expected:
+        raise VoiceFeaturesError(f"{name} of emotion model {version} does not match its registered digest.",
+                                 code="model_mismatch")
+    return path
+
+
 def load_model(registry_dir: Path | str, version: str) -> EmotionCRNN:
     """Load one version's FP32 model in eval mode, after checking its file digest."""
-    metadata = read_metadata(registry_dir, version)
-    path = Path(registry_dir) / version / "model.pt"
-    if _sha256(path) != metadata["files"]["model.pt"]:
-        raise VoiceFeaturesError(f"{path} does not match its registered digest.", code="model_mismatch")
+    path = verified_file(registry_dir, version, "model.pt")
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     model = EmotionCRNN(CRNNConfig.from_dict(checkpoint["config"]))
     model.load_state_dict(checkpoint["state_dict"])

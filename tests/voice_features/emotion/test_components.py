@@ -113,3 +113,30 @@ def test_distillation_loss_is_the_temperature_scaled_kl_plus_the_hard_loss():
         same = teacher(batch)
     only_soft = DistillationLoss(teacher, hard_loss=lambda z, y: hard(z, y), temperature=2.0, alpha=1.0)
     assert float(only_soft(same, target, batch)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_teacher_stays_in_eval_mode_inside_the_distillation_loss():
+    from voice_features.emotion.distill import DistillationLoss
+
+    teacher = EmotionCRNN(CRNNConfig(n_classes=2, conv_channels=(4, 8, 8), lstm_hidden=8, embedding_dim=8))
+    loss = DistillationLoss(teacher, hard_loss=torch.nn.CrossEntropyLoss()).train()
+    assert loss.training and not teacher.training
+    batch = torch.randn(3, WINDOW_FRAMES, 64)
+    logits, target = torch.randn(3, 2), torch.tensor([0, 1, 0])
+    assert float(loss(logits, target, batch)) == float(loss(logits, target, batch))  # no dropout in the teacher
+
+
+def test_a_distilled_student_with_alpha_0_and_the_focal_label_term_is_the_no_teacher_model():
+    """So 'student (KD, focal)' differs from the focal baseline only by the teacher (bench_distillation.py)."""
+    rng = np.random.default_rng(0)
+    waves = [(0.1 * rng.standard_normal(24_000)).astype(np.float32) for _ in range(8)]
+    config = TrainConfig(epochs=1, seed=3, batch_size=4, conv_channels=(4, 8, 8), lstm_hidden=8, embedding_dim=8)
+    teacher = EmotionCRNN(CRNNConfig(n_classes=2, conv_channels=(4, 8, 8), lstm_hidden=8, embedding_dim=8)).eval()
+    direct, _ = train_model(waves, [0, 1] * 4, labels=["a", "b"], config=config, progress=False)
+    focal_kd, _ = train_model(waves, [0, 1] * 4, labels=["a", "b"], teacher=teacher, progress=False,
+                              config=TrainConfig(**{**config.__dict__, "distill_alpha": 0.0, "distill_label_loss": "focal"}))
+    for (name, a), (_, b) in zip(direct.state_dict().items(), focal_kd.state_dict().items()):
+        assert torch.equal(a, b), name
+    with pytest.raises(ValueError, match="label loss"):
+        train_model(waves, [0, 1] * 4, labels=["a", "b"], teacher=teacher, progress=False,
+                    config=TrainConfig(epochs=1, distill_label_loss="hinge"))

@@ -126,6 +126,75 @@ def test_it_registers_one_active_model_and_infers_posteriors(trained):
     assert result.embedding.shape == (64,)
     doc = result.to_json_dict()
     assert doc["model_version"] == metadata["version"] and set(doc["mean_posterior"]) == set(LABELS)
+    # The fixture's INT8 graph passed its parity checks, so the live path is ONNX Runtime INT8.
+    assert inference.int8_parity_failure(metadata) is None
+    assert doc["runtime"] == {"engine": "onnxruntime", "precision": "int8", "graph": "model_int8.onnx",
+                              "engine_version": onnxruntime.__version__, "fallback_reason": None}
+
+
+def _clip():
+    rng = np.random.default_rng(11)
+    return np.concatenate([synthesise_utterance(letter, "09", rng) for letter in "WWF"])
+
+
+def test_the_int8_and_fp32_paths_give_the_same_top_class_on_the_same_clip(trained):
+    registry_dir, metadata = trained
+    clip = _clip()
+    int8 = inference.load_runner(registry_dir, metadata["version"]).analyse(clip)
+    fp32 = inference.load_runner(registry_dir, metadata["version"], int8=False, onnx=False).analyse(clip)
+    fp32_onnx = inference.load_runner(registry_dir, metadata["version"], int8=False).analyse(clip)
+    assert (int8.runtime["precision"], fp32.runtime["precision"], fp32_onnx.runtime["precision"]) == ("int8", "fp32", "fp32")
+    assert fp32.runtime["engine"] == "torch" and fp32.runtime["fallback_reason"] == "FP32 requested"
+    assert fp32_onnx.runtime["engine"] == "onnxruntime" and fp32_onnx.runtime["graph"] == "model.onnx"
+    assert_allclose(fp32_onnx.window_posteriors, fp32.window_posteriors, atol=1e-4)
+    assert int(np.argmax(int8.mean_posterior)) == int(np.argmax(fp32.mean_posterior))
+    assert np.mean(int8.window_posteriors.argmax(1) == fp32.window_posteriors.argmax(1)) >= 0.9
+    assert_allclose(int8.window_posteriors, fp32.window_posteriors, atol=0.15)  # close, not identical
+    assert int8.embedding.shape == fp32.embedding.shape and np.corrcoef(int8.embedding, fp32.embedding)[0, 1] > 0.95
+    assert_allclose(int8.window_starts_s, fp32.window_starts_s)
+
+
+def _registry_copy(trained, tmp_path):
+    registry_dir, metadata = trained
+    copy = tmp_path / "reg"
+    shutil.copytree(registry_dir, copy)
+    return copy, copy / metadata["version"]
+
+
+@pytest.mark.parametrize(("checks", "reason"), [
+    ({"int8_uar_change": -0.08}, "INT8 UAR change -0.080 is outside ±0.05"),
+    ({"int8_top_class_agreement": 0.8}, "INT8 top-class agreement 80.0% with FP32 is below 95%"),
+    ({"int8_top_class_agreement": None}, "no INT8 parity checks were recorded at export"),
+])
+def test_it_serves_fp32_when_the_int8_parity_checks_failed(trained, tmp_path, checks, reason):
+    copy, folder = _registry_copy(trained, tmp_path)
+    metadata = json.loads((folder / "metadata.json").read_text())
+    metadata["export_checks"].update(checks)
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    result = inference.analyse_emotion(_clip(), registry_dir=copy)
+    assert result.runtime["engine"] == "onnxruntime" and result.runtime["precision"] == "fp32"
+    assert result.runtime["fallback_reason"] == reason
+    assert result.to_json_dict()["runtime"]["graph"] == "model.onnx"
+
+
+@pytest.mark.parametrize(("damage", "code"), [("delete", "is missing"), ("tamper", "does not match its registered digest")])
+def test_it_serves_fp32_when_the_int8_graph_is_missing_or_altered(trained, tmp_path, damage, code):
+    copy, folder = _registry_copy(trained, tmp_path)
+    if damage == "delete":
+        (folder / "model_int8.onnx").unlink()
+    else:
+        (folder / "model_int8.onnx").write_bytes(b"not a graph")
+    result = inference.analyse_emotion(_clip(), registry_dir=copy)
+    assert (result.runtime["graph"], result.runtime["precision"]) == ("model.onnx", "fp32")
+    assert result.runtime["fallback_reason"].startswith("model_int8.onnx") and code in result.runtime["fallback_reason"]
+    expected = inference.load_runner(trained[0], trained[1]["version"], int8=False, onnx=False).analyse(_clip())
+    assert_allclose(result.window_posteriors, expected.window_posteriors, atol=1e-4)
+    # Without a usable FP32 ONNX graph either, the torch model serves.
+    (folder / "model.onnx").unlink()
+    result = inference.load_runner(copy, trained[1]["version"]).analyse(_clip())
+    assert (result.runtime["engine"], result.runtime["graph"]) == ("torch", "model.pt")
+    assert "model.onnx is missing" in result.runtime["fallback_reason"]
+    assert_allclose(result.window_posteriors, expected.window_posteriors, atol=1e-6)
 
 
 def test_it_is_off_without_an_active_model(trained, tmp_path, monkeypatch):
