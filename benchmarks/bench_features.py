@@ -217,6 +217,8 @@ def main() -> None:
                 ratio = "" if label.startswith("openSMILE") else f"  ratio of bests {min(times) / theirs:.2f}"
                 print(f"  {label}: {' '.join(f'{t:.1f}' for t in times)}  best {min(times):.1f}{ratio}")
             print("  target: ratio <= 0.7")
+        if args.memory_minutes <= 0:
+            return
         x, source = build_speech(args.memory_minutes * 60, folder, seed=15)
         path = folder / "long.wav"
         sf.write(path, x, SR, subtype="PCM_16")
