@@ -6,11 +6,12 @@ the nightly run loads and writes everything for all patients in a fixed number o
 queries, whatever the number of patients.
 """
 
+import functools
 import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
@@ -23,6 +24,7 @@ from clinic.processing.models import FeatureSet
 from clinic.processing.tasks import sweep_stale_recordings
 from screening.alerts import alert_open, alert_trigger_refs, alerts_open_or_update, overdue_resolve_ended
 from screening.baselines import BaselinePlan, baseline_keys, baseline_plan, baseline_records, embedding_vector
+from screening.bulk import insert_ignoring_conflicts
 from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.reliability.service import reliability_weights_by_task
 from screening.scoring import alerts as rules_mod
@@ -160,9 +162,14 @@ def _matches(row: ScoreRow, model: ScoringModel, calibration) -> bool:
 
 
 def _week_start(at: datetime) -> datetime:
-    day = at.astimezone(timezone.get_current_timezone()).date()
+    zone = timezone.get_current_timezone()
+    return _monday(at.astimezone(zone).date(), zone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _monday(day: date, zone) -> datetime:
     monday = day - timedelta(days=day.weekday())
-    return datetime(monday.year, monday.month, monday.day, tzinfo=timezone.get_current_timezone())
+    return datetime(monday.year, monday.month, monday.day, tzinfo=zone)
 
 
 def _needs_detail(light: LightPatient, model: ScoringModel) -> bool:
@@ -187,13 +194,44 @@ def _needs_detail(light: LightPatient, model: ScoringModel) -> bool:
 
 
 @dataclass
+class RecordingRow:
+    """What screening reads of a processed recording (its task, time and phone)."""
+
+    patient_id: int
+    recorded_at: datetime
+    device_model: str
+    codec: str
+    task: str
+
+
+@dataclass
+class FeatureRow:
+    """The newest feature set of a processed recording, as plain values: the attributes of
+    :class:`FeatureSet` that screening reads, without building a model instance per recording."""
+
+    pk: int
+    recording_id: int
+    features: dict
+    embedding: dict | None
+    emotion: dict | None
+    speaker_similarity: float | None
+    speaker_mismatch: bool | None
+    recording: RecordingRow
+
+
+@dataclass
 class PatientData:
     patient: Patient
-    feature_sets: list[FeatureSet]          # newest version of each processed recording, oldest first
+    feature_sets: list[FeatureRow]          # newest version of each processed recording, oldest first
     phq9: list[tuple[int, datetime, int, int]]
     scores: dict[int, RiskScore]            # recording id -> recording-scope score
     week_scores: dict[datetime, RiskScore]
     last_recording_at: datetime | None = None
+
+
+_FEATURE_VALUES = ("pk", "recording_id", "features", "embedding", "emotion", "speaker_similarity", "speaker_mismatch",
+                   "recording__patient_id", "recording__recorded_at", "recording__device_model", "recording__codec",
+                   "recording__task")
 
 
 def _load_detail(lights: list[LightPatient]) -> list[PatientData]:
@@ -201,12 +239,13 @@ def _load_detail(lights: list[LightPatient]) -> list[PatientData]:
     data = {light.patient.pk: PatientData(light.patient, [], light.phq9, {}, {}, light.last_recording_at)
             for light in lights}
     feature_sets = (FeatureSet.objects.filter(recording__patient_id__in=ids, recording__status="done")
-                    .select_related("recording").order_by("recording__recorded_at", "-computed_at"))
+                    .order_by("recording__recorded_at", "-computed_at").values_list(*_FEATURE_VALUES))
     seen = set()
-    for fs in feature_sets.iterator(chunk_size=5000):
-        if fs.recording_id not in seen:
-            seen.add(fs.recording_id)
-            data[fs.recording.patient_id].feature_sets.append(fs)
+    for *values, patient_id, recorded_at, device_model, codec, task in feature_sets.iterator(chunk_size=5000):
+        if values[1] not in seen:
+            seen.add(values[1])
+            data[patient_id].feature_sets.append(
+                FeatureRow(*values, RecordingRow(patient_id, recorded_at, device_model, codec, task)))
     for score in RiskScore.objects.filter(patient_id__in=ids).iterator(chunk_size=5000):
         target = data[score.patient_id]
         if score.scope == RiskScore.Scope.RECORDING:
@@ -229,7 +268,7 @@ class Writes:
 _embedding = embedding_vector
 
 
-def _speaker_consistency(feature_sets: list[FeatureSet], writes: Writes) -> None:
+def _speaker_consistency(feature_sets: list[FeatureRow], writes: Writes) -> None:
     """Enrolment centroid from the first valid recordings of each phone; later ones get a similarity.
 
     The mismatch threshold was calibrated for the GE2E encoder, so only its embeddings
@@ -253,7 +292,7 @@ def _speaker_consistency(feature_sets: list[FeatureSet], writes: Writes) -> None
             continue
         if fs.speaker_mismatch != mismatch or fs.speaker_similarity is None:
             fs.speaker_similarity, fs.speaker_mismatch = similarity, mismatch
-            writes.feature_sets.append(fs)
+            writes.feature_sets.append(FeatureSet(pk=fs.pk, speaker_similarity=similarity, speaker_mismatch=mismatch))
 
 
 def _fill_score(score: RiskScore, deviation: Deviation, prediction, model: ScoringModel) -> None:
@@ -272,7 +311,7 @@ def _fill_score(score: RiskScore, deviation: Deviation, prediction, model: Scori
     score.drivers = [d.to_dict() for d in prediction.drivers]
 
 
-def _pending(data: PatientData, fs: FeatureSet, plan: BaselinePlan) -> RiskScore:
+def _pending(data: PatientData, fs: FeatureRow, plan: BaselinePlan) -> RiskScore:
     """A recording made while its task's baseline is still being built (first recordings, new phone): said so."""
     return RiskScore(patient=data.patient, recording_id=fs.recording_id, scope=RiskScore.Scope.RECORDING,
                      at=fs.recording.recorded_at, task=fs.recording.task, risk_model_version="", calibrated=False,
@@ -411,8 +450,7 @@ def _apply(writes: Writes) -> dict[str, int]:
             RiskScore.objects.filter(pk__in=changed[start:start + 5000]).delete()
         for score in writes.changed_scores:
             score.pk = None
-        RiskScore.objects.bulk_create(writes.new_scores + writes.changed_scores, batch_size=2000,
-                                      ignore_conflicts=True)
+        insert_ignoring_conflicts(RiskScore, writes.new_scores + writes.changed_scores)
         fresh, updated = alerts_open_or_update(writes.alerts)
         ended = overdue_resolve_ended(patient_ids=writes.screened, candidates=writes.alerts)
     return {"overdue_resolved": ended, "speaker_updates": len(writes.feature_sets), "baselines": len(writes.snapshots),

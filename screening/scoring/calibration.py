@@ -20,7 +20,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -79,9 +79,19 @@ def patient_calibration(
     return PatientCalibration(offset=offset, variance=variance, n=n, shrinkage=shrinkage)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def _utc_ns(times: Sequence[datetime]) -> np.ndarray:
-    return pd.to_datetime(pd.Series(list(times), dtype=object), utc=True).to_numpy(
-        dtype="datetime64[ns]")
+    times = list(times)
+    if all(type(t) is datetime for t in times):
+        # Plain datetimes (what the database gives): exact integer microseconds, as pandas would
+        # give, without building a Series for every patient; naive ones are taken as UTC, as there.
+        micros = [((t if t.tzinfo is not None else t.replace(tzinfo=UTC)) - _EPOCH) // _MICROSECOND
+                  for t in times]
+        return (np.array(micros, dtype=np.int64) * 1000).view("datetime64[ns]")
+    return pd.to_datetime(pd.Series(times, dtype=object), utc=True).to_numpy(dtype="datetime64[ns]")
 
 
 def phq9_residuals(

@@ -186,3 +186,26 @@ def test_it_weights_the_stored_voice_deviation_by_the_clinics_reliability(cohort
         assert score.deviations["reliability"] == factors
         assert score.voice_deviation == pytest.approx(composite_index(z, factors))
         assert score.voice_deviation != pytest.approx(composite_index(z))
+
+
+def test_bulk_score_insert_stores_what_bulk_create_would_and_skips_conflicts(cohort):
+    """Scores go in by COPY on PostgreSQL: every column as Django would save it, an existing
+    recording score (a concurrent task's) wins, as with bulk_create(ignore_conflicts=True)."""
+    from screening.bulk import insert_ignoring_conflicts
+
+    sim, ids, _ = cohort
+    services.patients_screen(patient_ids=list(ids.values()), now=sim.recordings.recorded_at.max())
+    stored = list(RiskScore.objects.filter(scope="recording", predicted_phq9__isnull=False).order_by("pk")[:3])
+    fields = [f.attname for f in RiskScore._meta.concrete_fields if f.attname not in ("id", "scored_at")]
+    before = [{f: getattr(s, f) for f in fields} for s in stored]
+    RiskScore.objects.filter(pk__in=[s.pk for s in stored[:2]]).delete()
+    kept = RiskScore.objects.get(pk=stored[2].pk)
+    for score in stored:
+        score.pk = None
+        score.predicted_phq9 = 27.0 if score is stored[2] else score.predicted_phq9
+    insert_ignoring_conflicts(RiskScore, stored)
+    again = [RiskScore.objects.get(scope="recording", recording_id=s.recording_id) for s in stored]
+    assert [{f: getattr(s, f) for f in fields} for s in again[:2]] == before[:2]
+    assert all(s.scored_at is not None for s in again)
+    assert again[2].pk == kept.pk and again[2].predicted_phq9 == kept.predicted_phq9 != 27.0
+    assert isinstance(again[0].deviations["z"], dict) and isinstance(again[0].drivers, list)

@@ -1,0 +1,74 @@
+"""Bulk inserts of many screening rows: PostgreSQL COPY, Django's bulk_create elsewhere.
+
+A catch-up night writes hundreds of thousands of risk scores. ``bulk_create`` on PostgreSQL
+sends each column as an array that psycopg quotes element by element in Python (with
+client-side binding, Django's default), which cost more than the scoring itself. COPY streams
+the rows instead, into a temporary table first so that ``ON CONFLICT DO NOTHING`` keeps
+``bulk_create(ignore_conflicts=True)``'s meaning (a score a concurrent task already wrote
+wins). Four statements per call, whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from operator import attrgetter
+
+from django.db import connection, transaction
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    FloatField,
+    ForeignKey,
+    IntegerField,
+    JSONField,
+    Model,
+)
+
+__all__ = ["insert_ignoring_conflicts"]
+
+
+def _preparer(field) -> Callable[[Model], object]:
+    """How one field's value goes into COPY: JSON as text (as the field's encoder writes it), ``auto_now``
+    and ``auto_now_add`` stamped as a save stamps them, a plain attribute (foreign keys by id) otherwise;
+    any other field kind is prepared by Django as for a save."""
+    if isinstance(field, JSONField):
+        encoder = field.encoder
+
+        def prepare(obj):
+            value = getattr(obj, field.attname)
+            return None if value is None else json.dumps(value, cls=encoder)
+        return prepare
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return lambda obj: field.pre_save(obj, True)
+    if isinstance(field, (ForeignKey, CharField, BooleanField, FloatField, IntegerField, DateTimeField)):
+        return attrgetter(field.attname)
+    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
+
+
+def insert_ignoring_conflicts(model: type[Model], objs: Sequence[Model], *, batch_size: int = 2000) -> None:
+    """Insert ``objs`` (unsaved, no primary key) and skip those a unique constraint refuses.
+
+    Fields are prepared as Django prepares them for a save (``auto_now``, JSON, foreign keys), so
+    the stored rows are the ones ``bulk_create(objs, ignore_conflicts=True)`` would store.
+    """
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=batch_size, ignore_conflicts=True)
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    staging = quote(f"cadence_copy_{model._meta.db_table}")
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The staging table has the columns' types and nothing else (no keys, defaults or constraints).
+        cursor.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {columns} FROM {table} WITH NO DATA")
+        with cursor.cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+            prepare = [_preparer(f) for f in fields]
+            for obj in objs:
+                copy.write_row([prep(obj) for prep in prepare])
+        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} ON CONFLICT DO NOTHING")
+        cursor.execute(f"DROP TABLE {staging}")
