@@ -15,7 +15,9 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from clinic.metrics import SCREENING_SECONDS
@@ -117,8 +119,19 @@ class LightPatient:
     speaker_check_due: bool = False
 
 
-_SCORE_VALUES = ("pk", "recording_id", "at", "risk_model_version", "predicted_phq9", "prob_ge10", "population_phq9",
+_SCORE_VALUES = ("pk", "recording_id", "at_text", "risk_model_version", "predicted_phq9", "prob_ge10", "population_phq9",
                  "personal_offset", "n_phq9", "n_recordings")
+
+
+def _timestamp(name: str):
+    """A timestamp column read as text: a light load reads over a million of them a night, and
+    ``datetime.fromisoformat`` parses one in a fraction of the time the database driver's Python
+    loader takes (the same aware datetimes: the connection's time zone is UTC)."""
+    return Cast(name, output_field=TextField()) if connection.vendor == "postgresql" else F(name)
+
+
+def _datetime(value) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _light_load(patient_ids: list[int]) -> dict[int, LightPatient]:
@@ -127,11 +140,12 @@ def _light_load(patient_ids: list[int]) -> dict[int, LightPatient]:
     data = {p.pk: LightPatient(p) for p in Patient.objects.filter(pk__in=patient_ids)}
     mismatched = set(FeatureSet.objects.filter(recording__patient_id__in=patient_ids, speaker_mismatch=True)
                      .values_list("recording_id", flat=True))
-    recordings = Recording.objects.filter(patient_id__in=patient_ids).values_list("pk", "patient_id", "recorded_at",
-                                                                                  "status")
+    recordings = (Recording.objects.filter(patient_id__in=patient_ids)
+                  .annotate(at_text=_timestamp("recorded_at")).values_list("pk", "patient_id", "at_text", "status"))
+    parse = _datetime
     for pk, patient_id, recorded_at, status in recordings.order_by("recorded_at").iterator(chunk_size=20000):
         light = data[patient_id]
-        light.last_recording_at = recorded_at
+        light.last_recording_at = recorded_at = parse(recorded_at)
         if status == Recording.Status.DONE:
             (light.mismatched if pk in mismatched else light.valid).append((pk, recorded_at))
     due = (FeatureSet.objects.filter(recording__patient_id__in=patient_ids, recording__status="done",
@@ -139,16 +153,18 @@ def _light_load(patient_ids: list[int]) -> dict[int, LightPatient]:
            .values_list("recording__patient_id", flat=True).distinct())
     for patient_id in due:
         data[patient_id].speaker_check_due = True
-    for patient_id, scope, *values in RiskScore.objects.filter(patient_id__in=patient_ids).values_list(
-            "patient_id", "scope", *_SCORE_VALUES).iterator(chunk_size=20000):
-        row = ScoreRow(*values)
+    scores = (RiskScore.objects.filter(patient_id__in=patient_ids).annotate(at_text=_timestamp("at"))
+              .values_list("patient_id", "scope", *_SCORE_VALUES))
+    for patient_id, scope, pk, recording_id, at, *values in scores.iterator(chunk_size=20000):
+        row = ScoreRow(pk, recording_id, parse(at), *values)
         if scope == RiskScore.Scope.RECORDING:
             data[patient_id].scores[row.recording_id] = row
         else:
             data[patient_id].weeks[row.at] = row
-    for patient_id, *values in Phq9Response.objects.filter(patient_id__in=patient_ids).order_by(
-            "answered_at").values_list("patient_id", "pk", "answered_at", "total", "item9"):
-        data[patient_id].phq9.append(tuple(values))
+    answers = (Phq9Response.objects.filter(patient_id__in=patient_ids).annotate(at_text=_timestamp("answered_at"))
+               .order_by("answered_at").values_list("patient_id", "pk", "at_text", "total", "item9"))
+    for patient_id, pk, answered_at, total, item9 in answers:
+        data[patient_id].phq9.append((pk, parse(answered_at), total, item9))
     return data
 
 

@@ -250,11 +250,11 @@ def _driver_text(feature: str, z: float) -> str:
 def _drivers(z: Mapping[str, float], model: RiskModel, top: int) -> tuple[Driver, ...]:
     x = _model_inputs(z, model.features)
     contributions = x * _coefficients(model)
-    order = np.argsort(-np.abs(contributions), kind="stable")
+    order = np.argsort(-np.abs(contributions), kind="stable")[:top].tolist()
+    xs, cs = x.tolist(), contributions.tolist()  # the same floats, without a NumPy scalar each
     return tuple(
-        Driver(model.features[i], float(x[i]), float(contributions[i]),
-               _driver_text(model.features[i], float(x[i])))
-        for i in order[:top] if abs(contributions[i]) > 0.05
+        Driver(model.features[i], xs[i], cs[i], _driver_text(model.features[i], xs[i]))
+        for i in order if abs(cs[i]) > 0.05
     )
 
 
