@@ -10,13 +10,15 @@ in between) is out of date and gets re-scored.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from clinic.processing.models import FeatureSet
 from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, select_baseline_recordings
 from screening.scoring.segments import FIRST_RECORDINGS, NEW_PHONE, DeviceInfo, device_segments
 
-__all__ = ["BaselinePlan", "baseline_records", "baseline_keys", "baseline_plan", "embedding_vector"]
+__all__ = ["BaselinePlan", "baseline_records", "baseline_keys", "baseline_candidates", "baseline_plan",
+           "embedding_vector"]
 
 PENDING = "baseline pending"
 
@@ -68,7 +70,25 @@ class BaselinePlan:
                 and tuple(str(r) for r in deviations.get("baseline_recording_ids", ())) == self.recording_ids)
 
 
-def baseline_plan(records: list[BaselineRecording], rec: BaselineRecording, segment_index: int) -> BaselinePlan:
+def baseline_candidates(records: list[BaselineRecording]) -> dict[tuple[str, str], list[BaselineRecording]]:
+    """The valid records of each (task, segment), in the order baselines take them: built once per patient,
+    so that planning each recording's baseline does not filter and sort all of the patient's records again."""
+    groups: dict[tuple[str, str], list[BaselineRecording]] = {}
+    for r in records:
+        if r.valid:
+            groups.setdefault((r.task, r.segment), []).append(r)
+    for group in groups.values():
+        group.sort(key=lambda r: (r.recorded_at, r.recording_id))
+    return groups
+
+
+def baseline_plan(records: list[BaselineRecording], rec: BaselineRecording, segment_index: int,
+                  candidates: dict[tuple[str, str], list[BaselineRecording]] | None = None) -> BaselinePlan:
+    if candidates is not None:
+        # The same selection from the records that could qualify (valid, same task and segment, made
+        # before): select_baseline_recordings filters and orders them exactly as it would all records.
+        group = candidates.get((rec.task, rec.segment), [])
+        records = group[:bisect_left([r.recorded_at for r in group], rec.recorded_at)]
     chosen, kind = select_baseline_recordings(records, at=rec.recorded_at, task=rec.task, segment=rec.segment)
     reason = "" if chosen else (NEW_PHONE if segment_index > 0 else FIRST_RECORDINGS)
     return BaselinePlan(chosen, kind, tuple(r.recording_id for r in chosen), reason)

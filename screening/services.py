@@ -25,7 +25,14 @@ from clinic.models import Patient, Phq9Response, Recording
 from clinic.processing.models import FeatureSet
 from clinic.processing.tasks import sweep_stale_recordings
 from screening.alerts import alert_open, alert_trigger_refs, alerts_open_or_update, overdue_resolve_ended
-from screening.baselines import BaselinePlan, baseline_keys, baseline_plan, baseline_records, embedding_vector
+from screening.baselines import (
+    BaselinePlan,
+    baseline_candidates,
+    baseline_keys,
+    baseline_plan,
+    baseline_records,
+    embedding_vector,
+)
 from screening.bulk import insert_ignoring_conflicts
 from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.reliability.service import reliability_weights_by_task
@@ -346,6 +353,7 @@ def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes,
     """
     records, segment_index = baseline_records(data.feature_sets)
     keys = baseline_keys(records)
+    candidates = baseline_candidates(records)
     fs_by_id = {str(fs.recording_id): fs for fs in data.feature_sets}
     scored: list[tuple[datetime, Deviation, RiskScore, str]] = []
     snapshots: dict[tuple, tuple[BaselineSnapshot, list[RiskScore]]] = {}
@@ -354,7 +362,7 @@ def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes,
             continue
         fs = fs_by_id[rec.recording_id]
         existing = data.scores.get(fs.recording_id)
-        plan = baseline_plan(records, rec, segment_index[rec.recording_id])
+        plan = baseline_plan(records, rec, segment_index[rec.recording_id], candidates)
         if existing is not None and plan.holds_for(existing.deviations):
             if plan.recording_ids:
                 scored.append((rec.recorded_at, Deviation.from_dict(existing.deviations), existing, "kept"))

@@ -142,3 +142,18 @@ def test_a_late_upload_with_an_earlier_recorded_at_rescores_what_it_affects(team
     assert seventh.baseline.payload["recording_ids"] != old_ids
     again = services.patients_screen(patient_ids=[patient.pk], now=T0 + timedelta(weeks=N_WEEKS))
     assert (again["new_scores"], again["rescored"], again["baselines"]) == (0, 0, 0)
+
+
+def test_planning_from_grouped_candidates_chooses_what_planning_from_all_records_chooses():
+    from screening.baselines import baseline_candidates, baseline_plan
+
+    rng = np.random.default_rng(3)
+    records = [BaselineRecording(recording_id=f"r{k}", recorded_at=T0 + timedelta(days=float(rng.integers(0, 400)),
+                                                                                 hours=float(rng.integers(0, 3))),
+                                 features={}, rejected=bool(rng.random() < 0.1),
+                                 speaker_mismatch=bool(rng.random() < 0.1), task=str(rng.choice(["free_speech", "reading"])),
+                                 segment=str(rng.choice(["", "1"]))) for k in range(120)]
+    candidates = baseline_candidates(records)
+    plans = [(baseline_plan(records, rec, 0), baseline_plan(records, rec, 0, candidates)) for rec in records]
+    assert all(a == b for a, b in plans)
+    assert sum(bool(a.recording_ids) for a, _ in plans) > 50  # most have a baseline: the comparison covers choices
