@@ -38,7 +38,7 @@ from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.reliability.service import reliability_weights_by_task
 from screening.scoring import alerts as rules_mod
 from screening.scoring.baseline import build_baseline
-from screening.scoring.calibration import Calibrations, phq9_residuals
+from screening.scoring.calibration import patient_calibration, phq9_residuals
 from screening.scoring.deviation import Deviation, aggregate_deviations, deviation_from_baseline
 from screening.scoring.model import PRIOR_MODEL, population_phq9, predict_risk
 from screening.scoring.model import RiskModel as ScoringModel
@@ -179,13 +179,19 @@ def _residuals(phq9: list[tuple[int, datetime, int, int]], population) -> list[t
     return phq9_residuals([(answered_at, total) for _, answered_at, total, _ in phq9], population)
 
 
+def _level(residuals: list[tuple[datetime, float]], model: ScoringModel):
+    """The patient's level from every PHQ-9 so far: ``Calibrations(residuals, model).latest``
+    without the levels at each earlier count, which the nightly run never reads."""
+    return patient_calibration([r for _, r in residuals], model=model)
+
+
 def _matches(row: ScoreRow, model: ScoringModel, calibration) -> bool:
     return (row.model_version == model.version and row.n_phq9 == calibration.n
             and row.personal_offset is not None and abs(row.personal_offset - calibration.offset) < 1e-9)
 
 
-def _week_start(at: datetime) -> datetime:
-    zone = timezone.get_current_timezone()
+def _week_start(at: datetime, zone=None) -> datetime:
+    zone = zone or timezone.get_current_timezone()
     return _monday(at.astimezone(zone).date(), zone)
 
 
@@ -200,12 +206,13 @@ def _needs_detail(light: LightPatient, model: ScoringModel) -> bool:
     if light.speaker_check_due or any(pk not in light.scores for pk, _ in light.valid):
         return True
     scored = [r for r in light.scores.values() if r.population_phq9 is not None]
-    level = Calibrations(_residuals(light.phq9, [(r.at, r.population_phq9) for r in scored]), model).latest
+    level = _level(_residuals(light.phq9, [(r.at, r.population_phq9) for r in scored]), model)
     if any(not _matches(r, model, level) for r in scored):
         return True
     weeks: dict[datetime, int] = defaultdict(int)
+    zone = timezone.get_current_timezone()
     for r in scored:
-        weeks[_week_start(r.at)] += 1
+        weeks[_week_start(r.at, zone)] += 1
     for week, n in weeks.items():
         row = light.weeks.get(week)
         if row is None or row.n_recordings != n or not _matches(row, model, level):
@@ -391,7 +398,7 @@ def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes,
     population = [(at, population_phq9(deviation.z, model=model)) for at, deviation, _, _ in scored]
     # One personal level for the patient's whole curve: the one from every PHQ-9 so far
     # (see screening.scoring.calibration for why it does not step along the curve).
-    calibration = Calibrations(_residuals(data.phq9, population), model).latest
+    calibration = _level(_residuals(data.phq9, population), model)
     for _, deviation, score, state in scored:
         if state == "kept" and _matches(_row(score), model, calibration):
             continue
@@ -407,8 +414,9 @@ def _row(score: RiskScore) -> ScoreRow:
 
 def _score_weeks(data: PatientData, deviations, calibration, model: ScoringModel, writes: Writes) -> None:
     by_week: dict[datetime, list[Deviation]] = defaultdict(list)
+    zone = timezone.get_current_timezone()
     for at, deviation in deviations:
-        by_week[_week_start(at)].append(deviation)
+        by_week[_week_start(at, zone)].append(deviation)
     for week, members in by_week.items():
         score = data.week_scores.get(week)
         if score is not None and score.n_recordings == len(members) and _matches(_row(score), model, calibration):
