@@ -142,6 +142,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
@@ -185,8 +186,9 @@ def main() -> None:
         statements = {q["sql"].split("(")[0][:40] if q["sql"].startswith("INSERT") or q["sql"].startswith("UPDATE")
                       else q["sql"][:60] for q in queries.captured_queries}
         print(f"{night}:\n  {args.patients} patients x {args.recordings} recordings: {wall:.1f} s wall, "
-              f"{cpu:.1f} s CPU in this process; {len(queries.captured_queries)} queries "
-              f"({len(statements)} distinct statements; bulk writes are batched per 2000 rows)\n  {summary}", flush=True)
+              f"{cpu:.1f} s CPU in this process; {len(queries.captured_queries)} queries in {summary['chunks']} chunk(s) "
+              f"of <= {settings.CADENCE_SCREENING_CHUNK_PATIENTS} patients ({len(statements)} distinct statements; "
+              f"COPY streams not counted)\n  {summary}", flush=True)
         walls.append(wall)
     for name, wall, target in (("catch-up night", walls[0], 60), ("ordinary night", walls[1], 30)):
         print(f"target: {name} under {target} s -> {'MET' if wall < target else 'NOT MET'} ({wall:.1f} s)")

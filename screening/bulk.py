@@ -26,7 +26,7 @@ from django.db.models import (
     Model,
 )
 
-__all__ = ["insert_ignoring_conflicts"]
+__all__ = ["delete_by_pk", "insert_ignoring_conflicts"]
 
 
 def _preparer(field) -> Callable[[Model], object]:
@@ -72,3 +72,17 @@ def insert_ignoring_conflicts(model: type[Model], objs: Sequence[Model], *, batc
                 copy.write_row([prep(obj) for prep in prepare])
         cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} ON CONFLICT DO NOTHING")
         cursor.execute(f"DROP TABLE {staging}")
+
+
+def delete_by_pk(model: type[Model], pks: Sequence[int], *, batch_size: int = 5000) -> None:
+    """Delete these rows of a model nothing refers to: on PostgreSQL in one statement (the keys as one
+    array), elsewhere in batches of ``batch_size``."""
+    if not pks:
+        return
+    if connection.vendor != "postgresql":
+        for start in range(0, len(pks), batch_size):
+            model.objects.filter(pk__in=pks[start:start + batch_size]).delete()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)} "
+                       f"WHERE {connection.ops.quote_name(model._meta.pk.column)} = ANY(%s)", [list(pks)])

@@ -33,7 +33,7 @@ from screening.baselines import (
     baseline_records,
     embedding_vector,
 )
-from screening.bulk import insert_ignoring_conflicts
+from screening.bulk import delete_by_pk, insert_ignoring_conflicts
 from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.reliability.service import reliability_weights_by_task
 from screening.scoring import alerts as rules_mod
@@ -477,9 +477,7 @@ def _apply(writes: Writes) -> dict[str, int]:
                 score.baseline = snapshot
         # Re-scored rows are replaced rather than updated: Django's bulk_update builds one
         # CASE expression per field and row, which costs minutes for a whole clinic.
-        changed = [s.pk for s in writes.changed_scores]
-        for start in range(0, len(changed), 5000):
-            RiskScore.objects.filter(pk__in=changed[start:start + 5000]).delete()
+        delete_by_pk(RiskScore, [s.pk for s in writes.changed_scores])
         for score in writes.changed_scores:
             score.pk = None
         insert_ignoring_conflicts(RiskScore, writes.new_scores + writes.changed_scores)
@@ -520,10 +518,23 @@ def recording_screen(*, recording_id: int) -> dict[str, int]:
 
 
 def run_screening(*, now: datetime | None = None) -> dict[str, int]:
-    """The periodic screening: sweep stuck recordings, re-score active patients, weekly scores, alerts."""
+    """The periodic screening: sweep stuck recordings, re-score active patients, weekly scores, alerts.
+
+    Patients are screened in chunks of ``CADENCE_SCREENING_CHUNK_PATIENTS`` (each its own
+    transaction, with the fixed number of queries of :func:`patients_screen`), so memory stays
+    bounded whatever the size of the clinic; a patient's screening never reads another's data, so
+    chunking changes nothing in the results.
+    """
     requeued = sweep_stale_recordings()
-    ids = list(Patient.objects.filter(active=True).values_list("pk", flat=True))
+    now = now or timezone.now()
+    ids = list(Patient.objects.filter(active=True).order_by("pk").values_list("pk", flat=True))
+    size = max(1, settings.CADENCE_SCREENING_CHUNK_PATIENTS)
+    summary: dict[str, int] = defaultdict(int)
     with SCREENING_SECONDS.labels(kind="nightly").time():
-        summary = patients_screen(patient_ids=ids, now=now) | {"requeued_recordings": requeued, "patients": len(ids)}
+        for start in range(0, len(ids), size):
+            for key, value in patients_screen(patient_ids=ids[start:start + size], now=now).items():
+                summary[key] += value
+    summary = dict(summary) | {"requeued_recordings": requeued, "patients": len(ids),
+                               "chunks": -(-len(ids) // size)}
     logger.info("screening: %s", summary)
     return summary

@@ -209,3 +209,15 @@ def test_bulk_score_insert_stores_what_bulk_create_would_and_skips_conflicts(coh
     assert all(s.scored_at is not None for s in again)
     assert again[2].pk == kept.pk and again[2].predicted_phq9 == kept.predicted_phq9 != 27.0
     assert isinstance(again[0].deviations["z"], dict) and isinstance(again[0].drivers, list)
+
+
+def test_the_nightly_run_in_chunks_leaves_what_one_run_over_everyone_leaves(cohort, settings):
+    """Chunks of one patient: every patient scored, and a run over all of them at once finds nothing to change."""
+    sim, ids, _ = cohort
+    settings.CADENCE_SCREENING_CHUNK_PATIENTS = 1
+    now = sim.recordings.recorded_at.max() + timedelta(hours=1)
+    summary = services.run_screening(now=now)
+    assert summary["chunks"] == summary["patients"] == len(ids) and summary["new_scores"] > 0
+    assert set(RiskScore.objects.values_list("patient_id", flat=True)) == set(ids.values())
+    again = services.patients_screen(patient_ids=list(ids.values()), now=now)
+    assert (again["new_scores"], again["rescored"], again["baselines"], again["alerts_opened"]) == (0, 0, 0, 0)
