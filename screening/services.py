@@ -325,14 +325,15 @@ def _speaker_consistency(feature_sets: list[FeatureRow], writes: Writes) -> None
             writes.feature_sets.append(FeatureSet(pk=fs.pk, speaker_similarity=similarity, speaker_mismatch=mismatch))
 
 
-def _fill_score(score: RiskScore, deviation: Deviation, prediction, model: ScoringModel) -> None:
+def _fill_score(score: RiskScore, deviation: Deviation, prediction, model: ScoringModel,
+                population: float | None = None) -> None:
     score.risk_model_version = model.version
     score.calibrated = model.calibrated
     score.predicted_phq9 = prediction.predicted_phq9
     score.predicted_phq9_low = prediction.interval_low
     score.predicted_phq9_high = prediction.interval_high
     score.prob_ge10 = prediction.p_phq9_ge10
-    score.population_phq9 = population_phq9(deviation.z, model=model)
+    score.population_phq9 = population_phq9(deviation.z, model=model) if population is None else population
     score.personal_offset = prediction.personal_offset
     score.n_phq9 = prediction.n_phq9
     score.n_recordings = deviation.n_recordings
@@ -399,10 +400,10 @@ def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes,
     # One personal level for the patient's whole curve: the one from every PHQ-9 so far
     # (see screening.scoring.calibration for why it does not step along the curve).
     calibration = _level(_residuals(data.phq9, population), model)
-    for _, deviation, score, state in scored:
+    for (_, deviation, score, state), (_, level) in zip(scored, population, strict=True):
         if state == "kept" and _matches(_row(score), model, calibration):
             continue
-        _fill_score(score, deviation, predict_risk(deviation, model=model, calibration=calibration), model)
+        _fill_score(score, deviation, predict_risk(deviation, model=model, calibration=calibration), model, level)
         (writes.new_scores if state == "new" else writes.changed_scores).append(score)
     return [(at, deviation) for at, deviation, _, _ in scored], calibration
 

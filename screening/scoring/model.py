@@ -247,8 +247,8 @@ def _driver_text(feature: str, z: float) -> str:
     return f"{phrase} than usual (z = {abs(z):.1f})"
 
 
-def _drivers(z: Mapping[str, float], model: RiskModel, top: int) -> tuple[Driver, ...]:
-    x = _model_inputs(z, model.features)
+def _drivers(z: Mapping[str, float], model: RiskModel, top: int, x: np.ndarray | None = None) -> tuple[Driver, ...]:
+    x = _model_inputs(z, model.features) if x is None else x
     contributions = x * _coefficients(model)
     order = np.argsort(-np.abs(contributions), kind="stable")[:top].tolist()
     xs, cs = x.tolist(), contributions.tolist()  # the same floats, without a NumPy scalar each
@@ -300,7 +300,7 @@ def predict_risk(
         interval_high=_clip_phq9(mean + half),
         interval_level=interval_level,
         p_phq9_ge10=_normal_sf((PHQ9_CUTOFF - 0.5 - mean) / sd),
-        drivers=_drivers(deviation.z, model, n_drivers),
+        drivers=_drivers(deviation.z, model, n_drivers, x),
         calibrated=model.calibrated,
         model_version=model.version,
         personal_offset=offset,
