@@ -45,7 +45,8 @@ def baseline_records(feature_sets: list[FeatureSet]) -> tuple[list[BaselineRecor
 
 
 def baseline_keys(records: list[BaselineRecording]) -> tuple[str, ...]:
-    emotion = sorted({key for r in records for key in r.features if key.startswith("emotion_")})
+    keys = set().union(*(r.features for r in records))
+    emotion = sorted(key for key in keys if key.startswith("emotion_"))
     return (*FEATURE_KEYS, *emotion)
 
 
@@ -70,25 +71,29 @@ class BaselinePlan:
                 and tuple(str(r) for r in deviations.get("baseline_recording_ids", ())) == self.recording_ids)
 
 
-def baseline_candidates(records: list[BaselineRecording]) -> dict[tuple[str, str], list[BaselineRecording]]:
+Candidates = dict[tuple[str, str], tuple[list[BaselineRecording], list]]
+
+
+def baseline_candidates(records: list[BaselineRecording]) -> Candidates:
     """The valid records of each (task, segment), in the order baselines take them: built once per patient,
-    so that planning each recording's baseline does not filter and sort all of the patient's records again."""
+    so that planning each recording's baseline does not filter and sort all of the patient's records again.
+    Each group comes with its recording times (for bisection)."""
     groups: dict[tuple[str, str], list[BaselineRecording]] = {}
     for r in records:
         if r.valid:
             groups.setdefault((r.task, r.segment), []).append(r)
     for group in groups.values():
         group.sort(key=lambda r: (r.recorded_at, r.recording_id))
-    return groups
+    return {key: (group, [r.recorded_at for r in group]) for key, group in groups.items()}
 
 
 def baseline_plan(records: list[BaselineRecording], rec: BaselineRecording, segment_index: int,
-                  candidates: dict[tuple[str, str], list[BaselineRecording]] | None = None) -> BaselinePlan:
+                  candidates: Candidates | None = None) -> BaselinePlan:
     if candidates is not None:
         # The same selection from the records that could qualify (valid, same task and segment, made
         # before): select_baseline_recordings filters and orders them exactly as it would all records.
-        group = candidates.get((rec.task, rec.segment), [])
-        records = group[:bisect_left([r.recorded_at for r in group], rec.recorded_at)]
+        group, times = candidates.get((rec.task, rec.segment), ([], []))
+        records = group[:bisect_left(times, rec.recorded_at)]
     chosen, kind = select_baseline_recordings(records, at=rec.recorded_at, task=rec.task, segment=rec.segment)
     reason = "" if chosen else (NEW_PHONE if segment_index > 0 else FIRST_RECORDINGS)
     return BaselinePlan(chosen, kind, tuple(r.recording_id for r in chosen), reason)

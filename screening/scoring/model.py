@@ -170,7 +170,7 @@ PRIOR_MODEL: RiskModel = _prior_model()
 def population_phq9(z: Mapping[str, float], *, model: RiskModel) -> float:
     """The population model's PHQ-9 for one set of signed z's: no personal offset, on the 0-27 scale."""
     coefficients = _coefficients(model)
-    return _clip_phq9(model.intercept + float(_model_inputs(z, model.features) @ coefficients))
+    return _clip_phq9(model.intercept + float(_model_inputs(z, _features(model)) @ coefficients))
 
 
 @dataclass(frozen=True)
@@ -218,19 +218,28 @@ class RiskPrediction:
         }
 
 
-_COEFFICIENTS: dict[int, tuple[RiskModel, np.ndarray]] = {}
+_COEFFICIENTS: dict[int, tuple[RiskModel, tuple[str, ...], np.ndarray]] = {}
 
 
-def _coefficients(model: RiskModel) -> np.ndarray:
-    """The model's coefficients as an array, built once per model object (read-only)."""
+def _cached(model: RiskModel) -> tuple[RiskModel, tuple[str, ...], np.ndarray]:
     cached = _COEFFICIENTS.get(id(model))
     if cached is None or cached[0] is not model:
         array = np.array(list(model.coefficients.values()))
         array.flags.writeable = False
         if len(_COEFFICIENTS) > 64:
             _COEFFICIENTS.clear()
-        cached = _COEFFICIENTS[id(model)] = (model, array)
-    return cached[1]
+        cached = _COEFFICIENTS[id(model)] = (model, model.features, array)
+    return cached
+
+
+def _coefficients(model: RiskModel) -> np.ndarray:
+    """The model's coefficients as an array, built once per model object (read-only)."""
+    return _cached(model)[2]
+
+
+def _features(model: RiskModel) -> tuple[str, ...]:
+    """``model.features``, built once per model object: read for every prediction of a nightly run."""
+    return _cached(model)[1]
 
 
 def _model_inputs(z: Mapping[str, float], features: Sequence[str]) -> np.ndarray:
@@ -248,12 +257,13 @@ def _driver_text(feature: str, z: float) -> str:
 
 
 def _drivers(z: Mapping[str, float], model: RiskModel, top: int, x: np.ndarray | None = None) -> tuple[Driver, ...]:
-    x = _model_inputs(z, model.features) if x is None else x
+    x = _model_inputs(z, _features(model)) if x is None else x
     contributions = x * _coefficients(model)
     order = np.argsort(-np.abs(contributions), kind="stable")[:top].tolist()
     xs, cs = x.tolist(), contributions.tolist()  # the same floats, without a NumPy scalar each
+    features = _features(model)
     return tuple(
-        Driver(model.features[i], xs[i], cs[i], _driver_text(model.features[i], xs[i]))
+        Driver(features[i], xs[i], cs[i], _driver_text(features[i], xs[i]))
         for i in order if abs(cs[i]) > 0.05
     )
 
@@ -287,7 +297,7 @@ def predict_risk(
         The interval includes between-patient uncertainty left after calibration,
         and is clipped to the 0-27 scale like the prediction itself.
     """
-    x = _model_inputs(deviation.z, model.features)
+    x = _model_inputs(deviation.z, _features(model))
     mean = model.intercept + float(x @ _coefficients(model))
     offset, variance = (0.0, model.tau2) if calibration is None else (calibration.offset,
                                                                       calibration.variance)
