@@ -14,7 +14,12 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from clinic.processing.models import FeatureSet
-from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, select_baseline_recordings
+from screening.scoring.baseline import (
+    FEATURE_KEYS,
+    BaselineRecording,
+    choose_from_candidates,
+    select_baseline_recordings,
+)
 from screening.scoring.segments import FIRST_RECORDINGS, NEW_PHONE, DeviceInfo, device_segments
 
 __all__ = ["BaselinePlan", "baseline_records", "baseline_keys", "baseline_candidates", "baseline_plan",
@@ -90,10 +95,11 @@ def baseline_candidates(records: list[BaselineRecording]) -> Candidates:
 def baseline_plan(records: list[BaselineRecording], rec: BaselineRecording, segment_index: int,
                   candidates: Candidates | None = None) -> BaselinePlan:
     if candidates is not None:
-        # The same selection from the records that could qualify (valid, same task and segment, made
-        # before): select_baseline_recordings filters and orders them exactly as it would all records.
+        # The same selection from the records that qualify (valid, same task and segment, made before),
+        # already in the order select_baseline_recordings would sort them into.
         group, times = candidates.get((rec.task, rec.segment), ([], []))
-        records = group[:bisect_left(times, rec.recorded_at)]
-    chosen, kind = select_baseline_recordings(records, at=rec.recorded_at, task=rec.task, segment=rec.segment)
+        chosen, kind = choose_from_candidates(group[:bisect_left(times, rec.recorded_at)], at=rec.recorded_at)
+    else:
+        chosen, kind = select_baseline_recordings(records, at=rec.recorded_at, task=rec.task, segment=rec.segment)
     reason = "" if chosen else (NEW_PHONE if segment_index > 0 else FIRST_RECORDINGS)
     return BaselinePlan(chosen, kind, tuple(r.recording_id for r in chosen), reason)

@@ -33,6 +33,7 @@ __all__ = [
     "BaselineRecording",
     "robust_stats",
     "select_baseline_recordings",
+    "choose_from_candidates",
     "build_baseline",
 ]
 
@@ -267,6 +268,15 @@ def select_baseline_recordings(
     candidates = sorted((r for r in recordings if r.valid and r.recorded_at < at
                          and (task is None or r.task == task) and (segment is None or r.segment == segment)),
                         key=lambda r: (r.recorded_at, r.recording_id))
+    return choose_from_candidates(candidates, at=at, policy=policy)
+
+
+def choose_from_candidates(
+    candidates: Sequence[BaselineRecording], *, at: datetime, policy: BaselinePolicy = BaselinePolicy()
+) -> tuple[list[BaselineRecording], str]:
+    """:func:`select_baseline_recordings` once its candidates are chosen: ``candidates`` are the valid
+    recordings of the task and segment made before ``at``, ordered by (recorded_at, recording_id).
+    For callers that keep them sorted (the nightly run plans every recording of a patient)."""
     if not _enough(candidates, policy):
         return [], "none"
     guard_end = at - timedelta(days=policy.guard_days)
