@@ -2,19 +2,21 @@
 
 Seeds a database `cadence_bench_screening` with patients, processed recordings and their
 features, already-scored recordings (as after earlier nights), PHQ-9s every two weeks, and
-then times three runs of the nightly screening and counts their queries: a catch-up night
+then times four runs of the nightly screening and counts their queries: a re-scoring night
 (the stored scores come from another model version, so everything is re-scored, as after
 fitting a new model), an ordinary night (a new recording for 10 % of patients, a new
-PHQ-9 for 5 %) and a quiet night (nothing new).
+PHQ-9 for 5 %), a quiet night (nothing new), and a catch-up night after three days without
+screening (every patient sent 1-2 recordings, 3/14 of them a PHQ-9).
 
-Target at 10,000 patients x 50 recordings: a catch-up night under 60 s, an ordinary night
-under 30 s, queries not growing with patients.
+Targets at 10,000 patients x 50 recordings (issue 15): a catch-up night (3 days of backlog) under
+60 s, an ordinary night under 30 s, queries not growing with patients. The re-scoring night is
+held to the catch-up target too (it used to be called the catch-up night here).
 
     python benchmarks/bench_screening.py [--patients 10000] [--recordings 50] [--reuse] [--profile FILE]
 
 ``--reuse`` keeps the seeded database as a template (``<db>_seed_<patients>x<recordings>``) and
 later runs with the same sizes start from a copy of it instead of seeding again; ``--profile``
-writes a cProfile of each night's screening call to ``FILE.1`` .. ``FILE.3``.
+writes a cProfile of each night's screening call to ``FILE.1`` .. ``FILE.4``.
 
 The stored scores name the baseline recordings they were scored against, as real ones do, so
 the catch-up night re-predicts them without rebuilding baselines. ``CADENCE_BENCH_DB`` names
@@ -160,9 +162,11 @@ def main() -> None:
             connection.close()
             _admin(f"DROP DATABASE IF EXISTS {template}", f"CREATE DATABASE {template} TEMPLATE {DB}")
             print(f"kept a seeded copy as {template} for --reuse", flush=True)
-    nights = [("catch-up night (stored scores from an older model version: everything re-scored)", None),
+    nights = [("re-scoring night (stored scores from an older model version: everything re-scored)", None),
               ("ordinary night (10 % of patients sent a recording, 5 % answered a PHQ-9)", _news),
-              ("quiet night (nothing new)", None)]
+              ("quiet night (nothing new)", None),
+              ("catch-up night after 3 days without screening (every patient 1-2 recordings, 3/14 a PHQ-9)",
+               _backlog)]
     walls = []
     for number, (night, prepare) in enumerate(nights, 1):
         if prepare:
@@ -190,11 +194,18 @@ def main() -> None:
               f"of <= {settings.CADENCE_SCREENING_CHUNK_PATIENTS} patients ({len(statements)} distinct statements; "
               f"COPY streams not counted)\n  {summary}", flush=True)
         walls.append(wall)
-    for name, wall, target in (("catch-up night", walls[0], 60), ("ordinary night", walls[1], 30)):
+    for name, wall, target in (("re-scoring night", walls[0], 60), ("ordinary night", walls[1], 30),
+                               ("catch-up night, 3 days of backlog", walls[3], 60)):
         print(f"target: {name} under {target} s -> {'MET' if wall < target else 'NOT MET'} ({wall:.1f} s)")
 
 
-def _news(seed: int = 1) -> None:
+def _backlog() -> None:
+    """Three days without screening: every patient recorded (3 a week: 1 or 2 in 3 days), 3/14 answered a PHQ-9."""
+    _news(seed=2, senders_share=1.0, second_share=2 / 7, phq9_share=3 / 14, days=3)
+
+
+def _news(seed: int = 1, *, senders_share: float = 0.10, second_share: float = 0.0, phq9_share: float = 0.05,
+          days: float = 1.0) -> None:
     """Tonight's uploads and questionnaires: processed recordings and PHQ-9s not yet screened."""
     from django.utils import timezone
 
@@ -205,18 +216,20 @@ def _news(seed: int = 1) -> None:
     rng = np.random.default_rng(seed)
     now = timezone.now()
     patients = list(Patient.objects.all())
-    senders = [p for p in patients if rng.random() < 0.10]
+    senders = [(p, k) for p in patients if rng.random() < senders_share
+               for k in range(1 + int(rng.random() < second_share))]
     recordings = Recording.objects.bulk_create([
-        Recording(patient=p, file=f"bench/{p.code}-new.wav", sha256=f"{p.pk:032d}{'f' * 32}", size_bytes=960044,
-                  container="wav", codec="pcm_s16le", sample_rate=16000, channels=1, duration_s=30.0,
-                  recorded_at=now - timedelta(minutes=30), status="done") for p in senders], batch_size=5000)
+        Recording(patient=p, file=f"bench/{p.code}-new-{seed}-{k}.wav", sha256=f"{p.pk:032d}{seed:030d}{k:02d}",
+                  size_bytes=960044, container="wav", codec="pcm_s16le", sample_rate=16000, channels=1,
+                  duration_s=30.0, recorded_at=now - timedelta(days=days * (k + 1) / 3, minutes=30), status="done")
+        for p, k in senders], batch_size=5000)
     FeatureSet.objects.bulk_create([
         FeatureSet(recording=r, version="bench", quality={"accepted": True},
                    features={name: float(rng.normal(1.0, 0.1)) for name in FEATURE_NAMES}) for r in recordings],
         batch_size=5000)
     Phq9Response.objects.bulk_create([
         Phq9Response(patient=p, answered_at=now - timedelta(minutes=10), source="self_report", total=9,
-                     **{f"item{n}": 1 for n in range(1, 10)}) for p in patients if rng.random() < 0.05],
+                     **{f"item{n}": 1 for n in range(1, 10)}) for p in patients if rng.random() < phq9_share],
         batch_size=5000)
 
 
