@@ -20,6 +20,8 @@ beat=$!
 # worker processes it. Seeding is idempotent: a second run adds nothing.
 python manage.py seed_demo >var/seed.log 2>&1 &
 seed=$!
+# A first model-monitoring run once the worker has processed the cohort (beat runs it daily after that).
+python -m celery -A config call screening.tasks.monitor_models --countdown 300 >/dev/null 2>&1 || true
 trap 'kill $seed $worker $beat 2>/dev/null; wait $seed $worker $beat 2>/dev/null' EXIT INT TERM
 until python manage.py shell -c "from django.contrib.auth.models import User; raise SystemExit(not User.objects.filter(username='demo').exists())" 2>/dev/null; do
   kill -0 $seed 2>/dev/null || { cat var/seed.log; exit 1; }
@@ -30,4 +32,5 @@ echo
 echo "Cadence is running: http://127.0.0.1:${port}/  (log in as demo / demo-password-2026)"
 echo "API docs: http://127.0.0.1:${port}/api/docs/   admin: http://127.0.0.1:${port}/admin/"
 echo "logs: var/seed.log (demo cohort, still being seeded), var/worker.log (Celery worker), var/beat.log (Celery beat)"
+echo "the Monitoring page gets its first run about 5 minutes after start"
 python manage.py runserver "127.0.0.1:${port}" --noreload
