@@ -154,7 +154,7 @@ def test_it_monitors_emotion_recall_and_prediction_drift(cohort):
     page = client.get("/monitoring/").content.decode()
     n = payload["recall"]["neutral"]["n"]
     assert f"neutral 0% (n={n})" in page  # the latest day's per-class recall
-    assert "Lowest emotion recall (classes with ≥ 10 labels): 0.00 now, 1 daily values" in page
+    assert "Lowest emotion recall (classes with ≥ 10 labels): 0.00 now, 1 daily value" in page
     assert f"Emotion class-mix PSI: {payload['psi']:.2f} now" in page
 
 
@@ -190,3 +190,19 @@ def test_emotion_recall_counts_each_label_once_against_the_newest_prediction(cas
     assert emotion["recall"] == {"anger": {"n": 1, "recall": 0.0}, "neutral": {"n": 1, "recall": 1.0},
                                  "sadness": {"n": 3, "recall": pytest.approx(2 / 3)}}
     assert emotion["current_mix"] == {"neutral": 0.5, "sadness": 0.5}  # sad_ok, sad_miss, reprocessed, neutral
+
+
+def test_the_monitoring_page_draws_no_psi_for_days_without_one(cast, client):
+    from django.utils import timezone
+
+    from screening.models import MonitoringSnapshot
+
+    payload = {"feature_psi": {"speech_rate_syl_s": None}, "rejection": {"rate": 0.0}, "calibration": {"mae": 1.2}}
+    now = timezone.now()
+    snap = MonitoringSnapshot.objects.create(care_team=cast.north, computed_at=now, window_start=now, window_end=now,
+                                             payload=payload)
+    from web.dashboard.selectors import monitoring_teams
+
+    (row,) = [r for r in monitoring_teams() if r["latest"] and r["latest"].pk == snap.pk]
+    assert row["trends"][0].description == "No Largest feature PSI yet"  # not "0.00 now"
+    assert row["trends"][1].description == "Quality-rejection rate: 0.00 now, 1 daily value"

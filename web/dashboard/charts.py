@@ -94,4 +94,5 @@ class TrendLine(Sparkline):
     def description(self) -> str:
         if not self.values:
             return f"No {self.label} yet"
-        return f"{self.label}: {self.values[-1]:.2f} now, {len(self.values)} daily values"
+        n = len(self.values)
+        return f"{self.label}: {self.values[-1]:.2f} now, {n} daily value{'' if n == 1 else 's'}"

@@ -229,7 +229,8 @@ def monitoring_teams() -> list[dict]:
     for entry in monitoring_overview():
         payloads = [snap.payload for snap in entry["history"]]
         latest = entry["latest"].payload if entry["latest"] else None
-        max_psi = [max([v for v in p["feature_psi"].values() if v is not None], default=0.0) for p in payloads]
+        # days whose periods had too few recordings for any PSI are left out, not drawn as 0
+        max_psi = [max(values) for p in payloads if (values := [v for v in p["feature_psi"].values() if v is not None])]
         rejection = [p["rejection"]["rate"] for p in payloads if p["rejection"]["rate"] is not None]
         mae = [p["calibration"]["mae"] for p in payloads if p["calibration"]["mae"] is not None]
         rows.append({
