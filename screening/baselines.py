@@ -14,16 +14,11 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from clinic.processing.models import FeatureSet
-from screening.scoring.baseline import (
-    FEATURE_KEYS,
-    BaselineRecording,
-    choose_from_candidates,
-    select_baseline_recordings,
-)
+from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, choose_from_candidates
 from screening.scoring.segments import FIRST_RECORDINGS, NEW_PHONE, DeviceInfo, device_segments
 
 __all__ = ["BaselinePlan", "baseline_records", "baseline_keys", "baseline_candidates", "baseline_plan",
-           "embedding_vector"]
+           "embedding_vector", "phone_segments"]
 
 PENDING = "baseline pending"
 
@@ -38,10 +33,18 @@ def _emotion_features(fs: FeatureSet) -> dict[str, float]:
     return {f"emotion_{label}": value for label, value in posterior.items()}
 
 
-def baseline_records(feature_sets: list[FeatureSet]) -> tuple[list[BaselineRecording], dict[str, int]]:
-    """Baseline candidates (each with its task and phone segment) and each recording's segment index."""
-    segments = device_segments(DeviceInfo(str(fs.recording_id), fs.recording.recorded_at,
-                                          fs.recording.device_model, fs.recording.codec) for fs in feature_sets)
+def phone_segments(feature_sets: list[FeatureSet]) -> dict[str, tuple[int, str]]:
+    """``{recording id: (segment index, segment key)}``: where a new phone or codec family starts a segment
+    (``screening.scoring.segments.device_segments``) over a patient's processed recordings. Baselines and the
+    speaker check cut the recordings the same way."""
+    return device_segments(DeviceInfo(str(fs.recording_id), fs.recording.recorded_at,
+                                      fs.recording.device_model, fs.recording.codec) for fs in feature_sets)
+
+
+def baseline_records(feature_sets: list[FeatureSet], segments: dict[str, tuple[int, str]]
+                     ) -> tuple[list[BaselineRecording], dict[str, int]]:
+    """Baseline candidates (each with its task and phone segment, from :func:`phone_segments`) and each
+    recording's segment index."""
     records = [BaselineRecording(recording_id=str(fs.recording_id), recorded_at=fs.recording.recorded_at,
                                  features=fs.features | _emotion_features(fs), embedding=embedding_vector(fs),
                                  speaker_mismatch=bool(fs.speaker_mismatch), task=fs.recording.task,
@@ -92,14 +95,10 @@ def baseline_candidates(records: list[BaselineRecording]) -> Candidates:
     return {key: (group, [r.recorded_at for r in group]) for key, group in groups.items()}
 
 
-def baseline_plan(records: list[BaselineRecording], rec: BaselineRecording, segment_index: int,
-                  candidates: Candidates | None = None) -> BaselinePlan:
-    if candidates is not None:
-        # The same selection from the records that qualify (valid, same task and segment, made before),
-        # already in the order select_baseline_recordings would sort them into.
-        group, times = candidates.get((rec.task, rec.segment), ([], []))
-        chosen, kind = choose_from_candidates(group[:bisect_left(times, rec.recorded_at)], at=rec.recorded_at)
-    else:
-        chosen, kind = select_baseline_recordings(records, at=rec.recorded_at, task=rec.task, segment=rec.segment)
+def baseline_plan(rec: BaselineRecording, segment_index: int, candidates: Candidates) -> BaselinePlan:
+    """The baseline ``rec`` gets now: ``select_baseline_recordings`` over the patient's records, taken from
+    :func:`baseline_candidates` (valid, same task and segment, made before, already in its order)."""
+    group, times = candidates.get((rec.task, rec.segment), ([], []))
+    chosen, kind = choose_from_candidates(group[:bisect_left(times, rec.recorded_at)], at=rec.recorded_at)
     reason = "" if chosen else (NEW_PHONE if segment_index > 0 else FIRST_RECORDINGS)
     return BaselinePlan(chosen, kind, tuple(r.recording_id for r in chosen), reason)

@@ -32,6 +32,7 @@ from screening.baselines import (
     baseline_plan,
     baseline_records,
     embedding_vector,
+    phone_segments,
 )
 from screening.bulk import delete_by_pk, insert_ignoring_conflicts
 from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
@@ -42,7 +43,6 @@ from screening.scoring.calibration import patient_calibration, phq9_residuals
 from screening.scoring.deviation import Deviation, aggregate_deviations, deviation_from_baseline
 from screening.scoring.model import PRIOR_MODEL, population_phq9, predict_risk
 from screening.scoring.model import RiskModel as ScoringModel
-from screening.scoring.segments import DeviceInfo, device_segments
 
 logger = logging.getLogger(__name__)
 
@@ -298,7 +298,7 @@ class Writes:
 _embedding = embedding_vector
 
 
-def _speaker_consistency(feature_sets: list[FeatureRow], writes: Writes) -> None:
+def _speaker_consistency(feature_sets: list[FeatureRow], segments: dict[str, tuple[int, str]], writes: Writes) -> None:
     """Enrolment centroid from the first valid recordings of each phone; later ones get a similarity.
 
     The mismatch threshold was calibrated for the GE2E encoder, so only its embeddings
@@ -313,8 +313,6 @@ def _speaker_consistency(feature_sets: list[FeatureRow], writes: Writes) -> None
                       if _embedding(fs) and fs.embedding.get("model") == EMBEDDING_MODEL_NAME]
     if not with_embedding:
         return
-    segments = device_segments(DeviceInfo(str(fs.recording_id), fs.recording.recorded_at, fs.recording.device_model,
-                                          fs.recording.codec) for fs in feature_sets)  # as the baselines cut them
     checks = speaker_checks([np.asarray(_embedding(fs)) for fs in with_embedding],
                             [segments[str(fs.recording_id)][0] for fs in with_embedding])
     for fs, (similarity, mismatch) in zip(with_embedding, checks, strict=True):
@@ -349,7 +347,7 @@ def _pending(data: PatientData, fs: FeatureRow, plan: BaselinePlan) -> RiskScore
                      deviations=plan.pending_payload(fs.recording.task))
 
 
-def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes,
+def _score_recordings(data: PatientData, segments: dict[str, tuple[int, str]], model: ScoringModel, writes: Writes,
                       reliability: dict[str, dict[str, float]]):
     """Deviation and risk of every valid processed recording against its own task's and phone's baseline.
 
@@ -359,7 +357,7 @@ def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes,
     A stored score is kept while its baseline would still be built from the same recordings; otherwise
     (a late upload with an earlier recorded_at, a phone change found in between) it is re-scored.
     """
-    records, segment_index = baseline_records(data.feature_sets)
+    records, segment_index = baseline_records(data.feature_sets, segments)
     keys = baseline_keys(records)
     candidates = baseline_candidates(records)
     fs_by_id = {str(fs.recording_id): fs for fs in data.feature_sets}
@@ -370,7 +368,7 @@ def _score_recordings(data: PatientData, model: ScoringModel, writes: Writes,
             continue
         fs = fs_by_id[rec.recording_id]
         existing = data.scores.get(fs.recording_id)
-        plan = baseline_plan(records, rec, segment_index[rec.recording_id], candidates)
+        plan = baseline_plan(rec, segment_index[rec.recording_id], candidates)
         if existing is not None and plan.holds_for(existing.deviations):
             if plan.recording_ids:
                 scored.append((rec.recorded_at, Deviation.from_dict(existing.deviations), existing, "kept"))
@@ -431,8 +429,9 @@ def _score_weeks(data: PatientData, deviations, calibration, model: ScoringModel
 
 def _screen_detail(data: PatientData, *, model: ScoringModel, writes: Writes,
                    reliability: dict[str, dict[str, float]]) -> None:
-    _speaker_consistency(data.feature_sets, writes)
-    deviations, calibration = _score_recordings(data, model, writes, reliability)
+    segments = phone_segments(data.feature_sets)  # one cut for the speaker check and the baselines
+    _speaker_consistency(data.feature_sets, segments, writes)
+    deviations, calibration = _score_recordings(data, segments, model, writes, reliability)
     _score_weeks(data, deviations, calibration, model, writes)
 
 

@@ -146,6 +146,7 @@ def test_a_late_upload_with_an_earlier_recorded_at_rescores_what_it_affects(team
 
 def test_planning_from_grouped_candidates_chooses_what_planning_from_all_records_chooses():
     from screening.baselines import baseline_candidates, baseline_plan
+    from screening.scoring.baseline import select_baseline_recordings
 
     rng = np.random.default_rng(3)
     records = [BaselineRecording(recording_id=f"r{k}", recorded_at=T0 + timedelta(days=float(rng.integers(0, 400)),
@@ -154,6 +155,7 @@ def test_planning_from_grouped_candidates_chooses_what_planning_from_all_records
                                  speaker_mismatch=bool(rng.random() < 0.1), task=str(rng.choice(["free_speech", "reading"])),
                                  segment=str(rng.choice(["", "1"]))) for k in range(120)]
     candidates = baseline_candidates(records)
-    plans = [(baseline_plan(records, rec, 0), baseline_plan(records, rec, 0, candidates)) for rec in records]
-    assert all(a == b for a, b in plans)
-    assert sum(bool(a.recording_ids) for a, _ in plans) > 50  # most have a baseline: the comparison covers choices
+    plans = [(select_baseline_recordings(records, at=rec.recorded_at, task=rec.task, segment=rec.segment),
+              baseline_plan(rec, 0, candidates)) for rec in records]
+    assert all(a == (b.chosen, b.kind) for a, b in plans)
+    assert sum(bool(b.recording_ids) for _, b in plans) > 50  # most have a baseline: the comparison covers choices
