@@ -22,7 +22,7 @@ from pathlib import Path
 from voice_features.errors import VoiceFeaturesError
 from voice_features.registry import FEATURE_NAMES, TASKS
 
-__all__ = ["EMOTION_REGISTRY_ENV", "extract_record", "as_json", "as_table", "main"]
+__all__ = ["EMOTION_REGISTRY_ENV", "extract_record", "as_json", "as_table", "add_arguments", "main"]
 
 EMOTION_REGISTRY_ENV = "CADENCE_EMOTION_REGISTRY"
 """Same variable as :data:`voice_features.emotion.inference.REGISTRY_ENV` (that module loads torch)."""
@@ -73,14 +73,19 @@ def as_table(record: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m voice_features",
-                                     description="Features, quality report and voice embedding of audio files, without Django.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The files and options this command and ``manage.py extract_features`` both take."""
     parser.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG/Opus, WebM, MP3, M4A)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per file per line")
     parser.add_argument("--no-embedding", action="store_true", help="skip the voice embedding (faster)")
     parser.add_argument("--task", choices=sorted(TASKS), default=None,
                         help="the recording task: features it has no meaning for are null with the reason")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m voice_features",
+                                     description="Features, quality report and voice embedding of audio files, without Django.")
+    add_arguments(parser)
     parser.add_argument("--emotion-registry", default=os.environ.get(EMOTION_REGISTRY_ENV) or None,
                         help=f"emotion model registry (default: ${EMOTION_REGISTRY_ENV}; none = stage off)")
     args = parser.parse_args(argv)

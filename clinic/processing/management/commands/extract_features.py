@@ -10,19 +10,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from voice_features.cli import as_json, as_table, extract_record
-from voice_features.registry import TASKS
+from voice_features.cli import add_arguments, as_json, as_table, extract_record
 
 
 class Command(BaseCommand):
     help = "Extract prosodic and voice-quality features from audio files."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG/Opus, WebM, MP3, M4A)")
-        parser.add_argument("--json", action="store_true", help="print one JSON object per file per line")
-        parser.add_argument("--no-embedding", action="store_true", help="skip the voice embedding (faster)")
-        parser.add_argument("--task", choices=sorted(TASKS), default=None,
-                            help="the recording task: features it has no meaning for are null with the reason")
+        add_arguments(parser)
 
     def handle(self, *args, **options) -> None:
         files, as_json_lines = options["files"], options["json"]
