@@ -161,10 +161,11 @@ def codec_reason(check: str, *, codec: str | None, bit_rate: int | None, sample_
             return reason
     if family in {"lossless", "g711"}:
         return None
-    setting = _applicable(_codec(codec), bit_rate)
+    measured = _codec(codec)
+    setting = _applicable(measured, bit_rate)
     if setting is None:
         rate = f" at {bit_rate / 1000:g} kbit/s" if bit_rate else ""
-        name = _NAMES.get(_codec(codec), (codec or "").strip())
+        name = _NAMES.get(measured, (codec or "").strip())
         return (f"{name}{rate} has not been measured for {TOLERANCES[check][2]}, so it is withheld rather than "
                 "reported without knowing what the codec does to it.")
     return _judge(setting, check)

@@ -62,26 +62,27 @@ def prominent_peaks(x: np.ndarray, prominence: float) -> np.ndarray:
     # nearest strictly higher peak on each side (monotonic stacks over the peaks); between a peak
     # and that one, everything that rises above the peak's height would itself hold a higher peak,
     # so the lowest point in between is the lowest point before the first higher sample
-    left = np.zeros(peaks.size, dtype=np.intp)
-    stack: list[int] = []
-    for i, h in enumerate(heights):
-        while stack and heights[stack[-1]] <= h:
-            stack.pop()
-        left[i] = peaks[stack[-1]] if stack else 0
-        stack.append(i)
-    right = np.full(peaks.size, n - 1, dtype=np.intp)
-    stack = []
-    for i in range(peaks.size - 1, -1, -1):
-        h = heights[i]
-        while stack and heights[stack[-1]] <= h:
-            stack.pop()
-        right[i] = peaks[stack[-1]] if stack else n - 1
-        stack.append(i)
+    left = _nearest_higher(peaks, heights, range(peaks.size), end=0)
+    right = _nearest_higher(peaks, heights, range(peaks.size - 1, -1, -1), end=n - 1)
     keep = np.empty(peaks.size, dtype=bool)
     for i, (p, lo, hi) in enumerate(zip(peaks, left, right, strict=True)):
         base = max(x[lo:p + 1].min(), x[p:hi + 1].min())
         keep[i] = heights[i] - base >= prominence
     return peaks[keep].astype(np.intp)
+
+
+def _nearest_higher(peaks: np.ndarray, heights: np.ndarray, order, *, end: int) -> np.ndarray:
+    """For each peak, the index of the nearest strictly higher peak met before it in ``order`` (a monotonic
+    stack), or ``end`` where there is none."""
+    found = np.full(peaks.size, end, dtype=np.intp)
+    stack: list[int] = []
+    for i in order:
+        while stack and heights[stack[-1]] <= heights[i]:
+            stack.pop()
+        if stack:
+            found[i] = peaks[stack[-1]]
+        stack.append(i)
+    return found
 
 
 def butter_bandpass_sos(low_hz: float, high_hz: float, sr: int) -> np.ndarray:
