@@ -88,6 +88,12 @@ def emotion_stage() -> str:
     return emotion_stage_status(settings.EMOTION_MODEL_REGISTRY)
 
 
+def emotion_top_class(emotion: dict | None) -> str | None:
+    """The class with the highest mean posterior in a stored emotion result (None without one)."""
+    posterior = (emotion or {}).get("mean_posterior") or {}
+    return max(posterior, key=posterior.get) if posterior else None
+
+
 def emotion_model_classes() -> tuple[str, list[str]] | None:
     """The active speech-emotion model's version and classes (what a clinician may label a recording with);
     None while the stage is off."""

@@ -21,6 +21,7 @@ from clinic.processing.models import FeatureSet
 from screening.models import MonitoringSnapshot, OperatorAlert, RiskScore
 from screening.monitoring import stats
 from screening.scoring.baseline import FEATURE_KEYS
+from screening.selectors import emotion_top_class
 from screening.validation.pairing import pair_phq9_with_voice
 
 __all__ = ["monitoring_run", "monitoring_run_all"]
@@ -63,16 +64,11 @@ def _features(team: CareTeam, w: Windows) -> pd.DataFrame:
             recording__recorded_at__gte=w.reference_start, recording__recorded_at__lt=w.end,
     ).order_by("computed_at").values_list("recording_id", "recording__recorded_at", "features", "emotion"):
         latest[rid] = (at, features, emotion)
-    records = [{"recording_id": rid, "at": at, "emotion": _top_class(emotion),
+    records = [{"recording_id": rid, "at": at, "emotion": emotion_top_class(emotion),
                 **{k: features.get(k) for k in FEATURE_KEYS}} for rid, (at, features, emotion) in latest.items()]
     frame = pd.DataFrame.from_records(records, columns=["recording_id", "at", "emotion", *FEATURE_KEYS])
     frame[list(FEATURE_KEYS)] = frame[list(FEATURE_KEYS)].astype(float)
     return frame
-
-
-def _top_class(emotion: dict | None) -> str | None:
-    posterior = (emotion or {}).get("mean_posterior") or {}
-    return max(posterior, key=posterior.get) if posterior else None
 
 
 def _scores(team: CareTeam, since: datetime, until: datetime) -> pd.DataFrame:
@@ -115,7 +111,7 @@ def _labelled_predictions(team: CareTeam, *, since: datetime, until: datetime) -
     for rid, emotion in FeatureSet.objects.filter(
             recording_id__in={rid for rid, _ in labels}, emotion__isnull=False,
     ).order_by("computed_at", "pk").values_list("recording_id", "emotion"):
-        latest[rid] = _top_class(emotion)
+        latest[rid] = emotion_top_class(emotion)
     return [(label, latest[rid]) for rid, label in labels if latest.get(rid)]
 
 

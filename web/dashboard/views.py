@@ -29,7 +29,13 @@ from screening.reliability.icc import exceeds_mdc
 from screening.reliability.service import reliability_by_feature
 from screening.scoring.baseline import DEFAULT_TASK
 from screening.scoring.segments import NEW_PHONE
-from screening.selectors import emotion_model_classes, latest_validation_report, patient_timeline, report_scope
+from screening.selectors import (
+    emotion_model_classes,
+    emotion_top_class,
+    latest_validation_report,
+    patient_timeline,
+    report_scope,
+)
 from voice_features.registry import FEATURES
 from web.dashboard import selectors
 from web.dashboard.forms import AlertNoteForm, EmotionLabelForm, Phq9Form, TriageFilterForm
@@ -160,9 +166,8 @@ def _emotion_labelling(patient: Patient, recordings: list[dict], user) -> dict |
                 .values_list("recording_id", "label")) if user is not None else {}
     rows = []
     for r in [r for r in recordings if r["status"] == "done"][:EMOTION_LABEL_ROWS]:
-        posterior = (r["emotion"] or {}).get("mean_posterior") or {}
         rows.append({"id": r["id"], "recorded": r["recorded"], "mine": mine.get(r["id"]),
-                     "predicted": max(posterior, key=posterior.get) if posterior else None})
+                     "predicted": emotion_top_class(r["emotion"])})
     return {"version": version, "choices": choices, "rows": rows}
 
 
