@@ -128,12 +128,12 @@ def _applicable(codec: str, bit_rate: int | None) -> CodecSetting | None:
     return measured[0] if bit_rate >= 0.6 * measured[0].bit_rate else None
 
 
-def _judge(setting: CodecSetting, check: str) -> str | None:
+def _judge(setting: CodecSetting, check: str, *, label: str | None = None) -> str | None:
     limit, unit, what = TOLERANCES[check]
     moved = setting.worst[check]
     if moved <= limit:
         return None
-    return (f"{setting.label} moved {what} by up to {moved:.1f} {unit} in our codec measurements, more than the "
+    return (f"{label or setting.label} moved {what} by up to {moved:.1f} {unit} in our codec measurements, more than the "
             f"{limit:g} {unit} a personal baseline can tell from a real change.")
 
 
@@ -154,18 +154,20 @@ def codec_reason(check: str, *, codec: str | None, bit_rate: int | None, sample_
     family = codec_family(codec)
     if not family:
         return None
-    narrow = sample_rate is not None and sample_rate < 16000
-    if narrow or family == "g711":
-        reason = _judge(_NARROWBAND, check)
+    if family not in {"lossless", "g711"}:
+        # the codec's own measurement first: its reason is the one a reader of this recording expects
+        measured = _codec(codec)
+        setting = _applicable(measured, bit_rate)
+        if setting is None:
+            rate = f" at {bit_rate / 1000:g} kbit/s" if bit_rate else ""
+            name = _NAMES.get(measured, (codec or "").strip())
+            return (f"{name}{rate} has not been measured for {TOLERANCES[check][2]}, so it is withheld rather than "
+                    "reported without knowing what the codec does to it.")
+        reason = _judge(setting, check)
         if reason:
             return reason
-    if family in {"lossless", "g711"}:
-        return None
-    measured = _codec(codec)
-    setting = _applicable(measured, bit_rate)
-    if setting is None:
-        rate = f" at {bit_rate / 1000:g} kbit/s" if bit_rate else ""
-        name = _NAMES.get(measured, (codec or "").strip())
-        return (f"{name}{rate} has not been measured for {TOLERANCES[check][2]}, so it is withheld rather than "
-                "reported without knowing what the codec does to it.")
-    return _judge(setting, check)
+    if family == "g711":
+        return _judge(_NARROWBAND, check)
+    if sample_rate is not None and sample_rate < 16000:
+        return _judge(_NARROWBAND, check, label="Audio sampled below 16 kHz (measured as 8-kHz μ-law)")
+    return None
