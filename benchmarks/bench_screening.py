@@ -137,7 +137,22 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="start from the seeded copy an earlier run with the same sizes kept (seed it if missing)")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of each night's screening call to FILE.N")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="screening workers: with N > 1 the night is dispatched as the Celery task dispatches it "
+                             "(one task per chunk) and N processes take the chunks, each with its own database "
+                             "connection, as N screening workers do (the wall time runs until the last chunk is done)")
+    parser.add_argument("--now", metavar="ISO", help="run the nights at this fixed time (with --reuse, two runs then "
+                        "see the same data: compare their --dump files)")
+    parser.add_argument("--dump", metavar="FILE", help="after the nights, write every stored score, baseline and alert "
+                        "(ordered, as text) to FILE, to check that a change to the screening code changes no result")
     args = parser.parse_args()
+    if args.now:
+        from datetime import datetime
+
+        from django.utils import timezone as django_timezone
+
+        fixed = datetime.fromisoformat(args.now)
+        django_timezone.now = lambda: fixed
     template = _template(args.patients, args.recordings)
     reuse = args.reuse and _template_exists(template)
     _fresh_database(template if reuse else None)
@@ -181,22 +196,86 @@ def main() -> None:
             cpu, wall = time.process_time(), time.perf_counter()
             if profiler:
                 profiler.enable()
-            summary = run_screening()
+            if args.workers > 1:
+                summary, child_cpu, child_queries = _night_on_workers(args.workers)
+            else:
+                summary, child_cpu, child_queries = run_screening(), 0.0, 0
             if profiler:
                 profiler.disable()
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu + child_cpu
         if profiler:
             profiler.dump_stats(f"{args.profile}.{number}")
         statements = {q["sql"].split("(")[0][:40] if q["sql"].startswith("INSERT") or q["sql"].startswith("UPDATE")
                       else q["sql"][:60] for q in queries.captured_queries}
+        where = "in this process" if args.workers == 1 else f"in this process and {args.workers} workers"
         print(f"{night}:\n  {args.patients} patients x {args.recordings} recordings: {wall:.1f} s wall, "
-              f"{cpu:.1f} s CPU in this process; {len(queries.captured_queries)} queries in {summary['chunks']} chunk(s) "
+              f"{cpu:.1f} s CPU {where}; {len(queries.captured_queries) + child_queries} queries in {summary['chunks']} chunk(s) "
               f"of <= {settings.CADENCE_SCREENING_CHUNK_PATIENTS} patients ({len(statements)} distinct statements; "
               f"COPY streams not counted)\n  {summary}", flush=True)
         walls.append(wall)
+    if args.dump:
+        _dump(args.dump)
     for name, wall, target in (("re-scoring night", walls[0], 60), ("ordinary night", walls[1], 30),
                                ("catch-up night, 3 days of backlog", walls[3], 60)):
         print(f"target: {name} under {target} s -> {'MET' if wall < target else 'NOT MET'} ({wall:.1f} s)")
+
+
+def _screen_chunk(job) -> tuple[dict, float, int]:
+    """What a screening worker does with one ``screen_patients`` task, in a worker process."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from screening.services import chunk_screen
+
+    ids, now = job
+    cpu = time.process_time()
+    with CaptureQueriesContext(connection) as queries:
+        summary = chunk_screen(patient_ids=ids, now=now)
+    return summary, time.process_time() - cpu, len(queries.captured_queries)
+
+
+def _night_on_workers(workers: int) -> tuple[dict, float, int]:
+    """The nightly task's dispatch (sweep, one task per chunk), with ``workers`` processes taking the chunks."""
+    import multiprocessing
+
+    from django.db import connections
+
+    from screening.services import run_screening
+
+    jobs = []
+    summary = run_screening(dispatch=lambda ids, now: jobs.append((ids, now)))
+    connections.close_all()  # each worker process opens its own connection
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        results = pool.map(_screen_chunk, jobs, chunksize=1)
+    total: dict[str, int] = {}
+    for part, _, _ in results:
+        for key, value in part.items():
+            total[key] = total.get(key, 0) + value
+    return total | summary, sum(r[1] for r in results), sum(r[2] for r in results)
+
+
+def _dump(path: str) -> None:
+    """Every stored result in a fixed order, as text (ids included: runs from one seeded copy share them)."""
+    from django.db import connection
+
+    queries = {
+        "scores": "SELECT patient_id, scope, at, recording_id, task, risk_model_version, calibrated, predicted_phq9, "
+                  "predicted_phq9_low, predicted_phq9_high, prob_ge10, voice_deviation, population_phq9, personal_offset, "
+                  "n_phq9, n_recordings, deviations::text, drivers::text FROM screening_riskscore "
+                  "ORDER BY patient_id, scope, at, recording_id",
+        "baselines": "SELECT patient_id, task, built_at, n_recordings, payload::text FROM screening_baselinesnapshot "
+                     "ORDER BY patient_id, task, built_at, payload::text",
+        "alerts": "SELECT patient_id, kind, priority, state, message, episode_key, recording_id, phq9_id FROM screening_alert "
+                  "ORDER BY patient_id, kind, episode_key",
+    }
+    with open(path, "w") as out, connection.cursor() as cursor:
+        for name, sql in queries.items():
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+            out.write(f"# {name}: {len(rows)}\n")
+            for row in rows:
+                out.write("\t".join(map(repr, row)) + "\n")
+    print(f"wrote every score, baseline and alert to {path}", flush=True)
 
 
 def _backlog() -> None:

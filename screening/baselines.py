@@ -11,13 +11,14 @@ in between) is out of date and gets re-scored.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from clinic.processing.models import FeatureSet
 from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, choose_from_candidates
 from screening.scoring.segments import FIRST_RECORDINGS, NEW_PHONE, DeviceInfo, device_segments
 
-__all__ = ["BaselinePlan", "baseline_records", "baseline_keys", "baseline_candidates", "baseline_plan",
+__all__ = ["BaselinePlan", "baseline_records", "baseline_record", "baseline_keys", "baseline_candidates", "baseline_plan",
            "embedding_vector", "phone_segments"]
 
 PENDING = "baseline pending"
@@ -41,18 +42,45 @@ def phone_segments(feature_sets: list[FeatureSet]) -> dict[str, tuple[int, str]]
                                       fs.recording.device_model, fs.recording.codec) for fs in feature_sets)
 
 
-def baseline_records(feature_sets: list[FeatureSet], segments: dict[str, tuple[int, str]]
-                     ) -> tuple[list[BaselineRecording], dict[str, int]]:
+class _NotLoaded(Mapping):
+    """The features of a record made for planning: planning reads times, tasks and segments only, and
+    reading features it did not load would be a bug, so it fails loudly instead of reading nothing."""
+
+    def __init__(self, recording_id: str) -> None:
+        self.recording_id = recording_id
+
+    def _fail(self, *args):
+        raise RuntimeError(f"the features of recording {self.recording_id} were not loaded")
+
+    __getitem__ = __iter__ = __len__ = _fail
+
+
+def baseline_records(feature_sets: list[FeatureSet], segments: dict[str, tuple[int, str]], *,
+                     with_values: bool = True) -> tuple[list[BaselineRecording], dict[str, int]]:
     """Baseline candidates (each with its task and phone segment, from :func:`phone_segments`) and each
-    recording's segment index."""
-    records = [BaselineRecording(recording_id=str(fs.recording_id), recorded_at=fs.recording.recorded_at,
-                                 features=fs.features | _emotion_features(fs), embedding=embedding_vector(fs),
+    recording's segment index. ``with_values=False`` makes records for planning only (which recordings a
+    baseline takes): they carry no features or embedding, so the feature sets' JSON need not be read."""
+    records = [baseline_record(fs, segments) if with_values else
+               BaselineRecording(recording_id=str(fs.recording_id), recorded_at=fs.recording.recorded_at,
+                                 features=_NotLoaded(str(fs.recording_id)), embedding=None,
                                  speaker_mismatch=bool(fs.speaker_mismatch), task=fs.recording.task,
-                                 segment=segments[str(fs.recording_id)][1]) for fs in feature_sets]
+                                 segment=segments[str(fs.recording_id)][1])
+               for fs in feature_sets]
     return records, {rid: index for rid, (index, _) in segments.items()}
 
 
+def baseline_record(fs: FeatureSet, segments: dict[str, tuple[int, str]]) -> BaselineRecording:
+    """One baseline candidate with its features (emotion posteriors included) and embedding."""
+    return BaselineRecording(recording_id=str(fs.recording_id), recorded_at=fs.recording.recorded_at,
+                             features=fs.features | _emotion_features(fs), embedding=embedding_vector(fs),
+                             speaker_mismatch=bool(fs.speaker_mismatch), task=fs.recording.task,
+                             segment=segments[str(fs.recording_id)][1])
+
+
 def baseline_keys(records: list[BaselineRecording]) -> tuple[str, ...]:
+    """The features a baseline over ``records`` summarises: the registry's, then the emotion posteriors
+    any of them carries. A key no record has a value for adds nothing to a baseline, so the keys of the
+    chosen records give the same baseline as the keys of all the patient's records."""
     keys = set().union(*(r.features for r in records))
     emotion = sorted(key for key in keys if key.startswith("emotion_"))
     return (*FEATURE_KEYS, *emotion)

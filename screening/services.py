@@ -7,16 +7,19 @@ queries, whatever the number of patients.
 """
 
 import functools
+import json
 import logging
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, TextField
+from django.db.models import Case, F, TextField, Value, When
+from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -30,18 +33,26 @@ from screening.baselines import (
     baseline_candidates,
     baseline_keys,
     baseline_plan,
+    baseline_record,
     baseline_records,
     embedding_vector,
     phone_segments,
 )
-from screening.bulk import delete_by_pk, insert_ignoring_conflicts
+from screening.bulk import among, delete_by_pk, insert_ignoring_conflicts, update_by_pk
 from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.reliability.service import reliability_weights_by_task
 from screening.scoring import alerts as rules_mod
-from screening.scoring.baseline import build_baseline
+from screening.scoring.baseline import BaselineRecording, build_baseline
 from screening.scoring.calibration import patient_calibration, phq9_residuals
 from screening.scoring.deviation import Deviation, aggregate_deviations, deviation_from_baseline
-from screening.scoring.model import PRIOR_MODEL, population_phq9, predict_risk
+from screening.scoring.model import (
+    PRIOR_MODEL,
+    PredictiveNumbers,
+    population_phq9,
+    predict_risk,
+    predictive_numbers,
+    unclipped_population,
+)
 from screening.scoring.model import RiskModel as ScoringModel
 
 logger = logging.getLogger(__name__)
@@ -220,7 +231,15 @@ def _needs_detail(light: LightPatient, model: ScoringModel) -> bool:
     return False
 
 
-# ---------------------------------------------------------------- detail: one patient
+# ---------------------------------------------------------------- detail: plan, then load what the plan reads
+#
+# A stale patient is screened in two steps. Planning reads plain columns only: each processed
+# recording's time, task and phone, and what each stored score says about the baseline it was
+# scored against. It decides which recordings get a new score (and so which feature sets their
+# baselines read), which stored scores keep their deviations and only need the patient's new level,
+# and which need their stored deviations again. Then one query reads those feature sets and one
+# those deviations, for every patient of the chunk at once. A catch-up night thus reads the
+# features of tonight's recordings and their baselines, not every feature set of every patient.
 
 
 @dataclass
@@ -236,53 +255,98 @@ class RecordingRow:
 
 @dataclass
 class FeatureRow:
-    """The newest feature set of a processed recording, as plain values: the attributes of
-    :class:`FeatureSet` that screening reads, without building a model instance per recording."""
+    """The newest feature set of a processed recording: the attributes of :class:`FeatureSet` that screening
+    reads, as plain values. ``features``, ``embedding`` and ``emotion`` are None until loaded; the
+    embedding model (``embedding_model``) is read with the plan, for the speaker check."""
 
     pk: int
     recording_id: int
-    features: dict
-    embedding: dict | None
-    emotion: dict | None
     speaker_similarity: float | None
     speaker_mismatch: bool | None
+    embedding_model: str | None
     recording: RecordingRow
+    features: dict | None = None
+    embedding: dict | None = None
+    emotion: dict | None = None
+
+
+@dataclass
+class StoredScore:
+    """A stored recording score as planning reads it: its light row, and from its deviations only what
+    says which baseline it was scored against (``summary``, the keys :meth:`BaselinePlan.holds_for` reads)."""
+
+    row: ScoreRow
+    task: str
+    baseline_id: int | None
+    summary: dict
 
 
 @dataclass
 class PatientData:
-    patient: Patient
-    feature_sets: list[FeatureRow]          # newest version of each processed recording, oldest first
-    phq9: list[tuple[int, datetime, int, int]]
-    scores: dict[int, RiskScore]            # recording id -> recording-scope score
-    week_scores: dict[datetime, RiskScore]
-    last_recording_at: datetime | None = None
+    light: LightPatient
+    feature_sets: list[FeatureRow] = field(default_factory=list)   # newest version of each recording, oldest first
+    stored: dict[int, StoredScore] = field(default_factory=dict)   # recording id -> recording-scope score
+
+    @property
+    def patient(self) -> Patient:
+        return self.light.patient
 
 
-_FEATURE_VALUES = ("pk", "recording_id", "features", "embedding", "emotion", "speaker_similarity", "speaker_mismatch",
-                   "recording__patient_id", "recording__recorded_at", "recording__device_model", "recording__codec",
-                   "recording__task")
+_META_VALUES = ("pk", "recording_id", "speaker_similarity", "speaker_mismatch", "embedding_model",
+                "recording__patient_id", "recording__recorded_at", "recording__device_model", "recording__codec",
+                "recording__task")
 
 
-def _load_detail(lights: list[LightPatient]) -> list[PatientData]:
-    ids = [light.patient.pk for light in lights]
-    data = {light.patient.pk: PatientData(light.patient, [], light.phq9, {}, {}, light.last_recording_at)
-            for light in lights}
+def _load_plan_data(lights: list[LightPatient]) -> list[PatientData]:
+    """The stale patients' processed recordings and stored scores, without their JSON: two queries."""
+    data = {light.patient.pk: PatientData(light) for light in lights}
+    ids = list(data)
     feature_sets = (FeatureSet.objects.filter(recording__patient_id__in=ids, recording__status="done")
-                    .order_by("recording__recorded_at", "-computed_at").values_list(*_FEATURE_VALUES))
+                    .annotate(embedding_model=KT("embedding__model"))
+                    .order_by("recording__recorded_at", "-computed_at").values_list(*_META_VALUES))
     seen = set()
-    for *values, patient_id, recorded_at, device_model, codec, task in feature_sets.iterator(chunk_size=5000):
+    for *values, patient_id, recorded_at, device_model, codec, task in feature_sets.iterator(chunk_size=20000):
         if values[1] not in seen:
             seen.add(values[1])
             data[patient_id].feature_sets.append(
                 FeatureRow(*values, RecordingRow(patient_id, recorded_at, device_model, codec, task)))
-    for score in RiskScore.objects.filter(patient_id__in=ids).iterator(chunk_size=5000):
-        target = data[score.patient_id]
-        if score.scope == RiskScore.Scope.RECORDING:
-            target.scores[score.recording_id] = score
-        else:
-            target.week_scores[score.at] = score
+    stored = (RiskScore.objects.filter(patient_id__in=ids, scope=RiskScore.Scope.RECORDING)
+              .annotate(status=KT("deviations__status"), reason=KT("deviations__reason"),
+                        baseline_ids=KT("deviations__baseline_recording_ids"),
+                        has_z=Case(When(deviations__has_key="z", then=Value(True)), default=Value(False)))
+              .values_list("patient_id", "recording_id", "task", "baseline_id", "status", "reason", "baseline_ids",
+                           "has_z"))
+    for patient_id, recording_id, task, baseline_id, status, reason, baseline_ids, has_z in stored.iterator(
+            chunk_size=20000):
+        row = data[patient_id].light.scores.get(recording_id)
+        if row is None:  # scored after the light load (a concurrent task): planned as unscored
+            continue
+        summary = {"status": status, "reason": reason, "z": {} if has_z else None,
+                   "baseline_recording_ids": json.loads(baseline_ids) if baseline_ids else ()}
+        data[patient_id].stored[recording_id] = StoredScore(row, task, baseline_id, summary)
     return list(data.values())
+
+
+def _load_values(rows: list[FeatureRow], *, embeddings_only: bool = False) -> None:
+    """Fill in the JSON of these feature sets (one query): features, embedding and emotion, or the embedding."""
+    if not rows:
+        return
+    by_pk = {row.pk: row for row in rows}
+    columns = ("pk", "embedding") if embeddings_only else ("pk", "features", "embedding", "emotion")
+    for pk, *values in FeatureSet.objects.filter(among("pk", list(by_pk))).values_list(*columns).iterator(chunk_size=5000):
+        row = by_pk[pk]
+        if embeddings_only:
+            row.embedding = values[0]
+        else:
+            row.features, row.embedding, row.emotion = values
+
+
+def _load_deviations(pks: list[int]) -> dict[int, Deviation]:
+    """The stored deviations of these scores (one query)."""
+    if not pks:
+        return {}
+    rows = RiskScore.objects.filter(among("pk", pks)).values_list("pk", "deviations").iterator(chunk_size=5000)
+    return {pk: Deviation.from_dict(deviations) for pk, deviations in rows}
 
 
 @dataclass
@@ -291,6 +355,8 @@ class Writes:
     snapshots: list[tuple[BaselineSnapshot, list[RiskScore]]] = field(default_factory=list)
     new_scores: list[RiskScore] = field(default_factory=list)
     changed_scores: list[RiskScore] = field(default_factory=list)
+    # Stored scores whose deviations and drivers stand and whose level changed: (patient id, row, new numbers).
+    repredicted: list[tuple[int, ScoreRow, PredictiveNumbers]] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     screened: list[int] = field(default_factory=list)
 
@@ -306,11 +372,9 @@ def _speaker_consistency(feature_sets: list[FeatureRow], segments: dict[str, tup
     re-enrols (``voice_features.speaker.speaker_checks``): the channel change alone moves
     the embedding past the threshold.
     """
-    from voice_features.embedding import EMBEDDING_MODEL_NAME
     from voice_features.speaker import speaker_checks
 
-    with_embedding = [fs for fs in feature_sets
-                      if _embedding(fs) and fs.embedding.get("model") == EMBEDDING_MODEL_NAME]
+    with_embedding = [fs for fs in feature_sets if _embedding(fs)]
     if not with_embedding:
         return
     checks = speaker_checks([np.asarray(_embedding(fs)) for fs in with_embedding],
@@ -347,42 +411,101 @@ def _pending(data: PatientData, fs: FeatureRow, plan: BaselinePlan) -> RiskScore
                      deviations=plan.pending_payload(fs.recording.task))
 
 
-def _score_recordings(data: PatientData, segments: dict[str, tuple[int, str]], model: ScoringModel, writes: Writes,
-                      reliability: dict[str, dict[str, float]]):
-    """Deviation and risk of every valid processed recording against its own task's and phone's baseline.
+def _needs_deviations(row: ScoreRow, model: ScoringModel) -> bool:
+    """Can this stored score be re-predicted without its deviations? Not after a model change (the drivers
+    and the population PHQ-9 change) nor where its population PHQ-9 was clipped to the scale."""
+    return row.model_version != model.version or unclipped_population(row.population_phq9) is None
 
-    The composite voice deviation weights each feature by its test–retest reliability for the
-    recording's task (``reliability``: task -> factors, from ``manage.py feature_reliability``).
 
-    A stored score is kept while its baseline would still be built from the same recordings; otherwise
-    (a late upload with an earlier recorded_at, a phone change found in between) it is re-scored.
-    """
-    records, segment_index = baseline_records(data.feature_sets, segments)
-    keys = baseline_keys(records)
+@dataclass
+class PatientPlan:
+    """One stale patient's screening, decided from plain columns (see the section's comment)."""
+
+    data: PatientData
+    segments: dict[str, tuple[int, str]]
+    # The valid recordings that have a baseline, in time order: (record, its baseline plan if it gets a new
+    # deviation tonight else None, its stored score or None).
+    entries: list[tuple[BaselineRecording, BaselinePlan | None, StoredScore | None]] = field(default_factory=list)
+    rebuilt_weeks: set[datetime] = field(default_factory=set)
+    fresh_weeks: set[datetime] = field(default_factory=set)      # weeks with a member scored afresh tonight
+
+    def feature_rows(self) -> list[FeatureRow]:
+        """The feature sets the fresh deviations read: the recordings' own and their baselines'."""
+        wanted = {rec.recording_id for rec, baseline, _ in self.entries if baseline is not None}
+        wanted.update(r.recording_id for _, baseline, _ in self.entries if baseline is not None
+                      for r in baseline.chosen)
+        return [fs for fs in self.data.feature_sets if str(fs.recording_id) in wanted]
+
+    def deviation_pks(self, model: ScoringModel, zone) -> list[int]:
+        """Stored scores whose deviations are read: those :func:`_needs_deviations` names, and the members
+        of every week whose aggregate is rebuilt."""
+        return [stored.row.pk for rec, baseline, stored in self.entries if baseline is None
+                and (_needs_deviations(stored.row, model) or _week_start(rec.recorded_at, zone) in self.rebuilt_weeks)]
+
+
+def _plan(data: PatientData, model: ScoringModel, writes: Writes) -> PatientPlan:
+    """Which recordings get a new deviation (the baseline they would get now is not the one their stored
+    score was scored against: a new recording, a late upload with an earlier ``recorded_at``, a phone change
+    found in between), which scores stand, and which weeks' aggregates are rebuilt (new or re-scored
+    members, another count of members, or an aggregate that needs its members' deviations)."""
+    segments = phone_segments(data.feature_sets)  # one cut for the speaker check and the baselines
+    _speaker_consistency(data.feature_sets, segments, writes)
+    records, segment_index = baseline_records(data.feature_sets, segments, with_values=False)
+    plan = PatientPlan(data, segments)
     candidates = baseline_candidates(records)
     fs_by_id = {str(fs.recording_id): fs for fs in data.feature_sets}
-    scored: list[tuple[datetime, Deviation, RiskScore, str]] = []
-    snapshots: dict[tuple, tuple[BaselineSnapshot, list[RiskScore]]] = {}
+    members: dict[datetime, int] = defaultdict(int)
+    zone = timezone.get_current_timezone()
     for rec in records:
         if not rec.valid:
             continue
-        fs = fs_by_id[rec.recording_id]
-        existing = data.scores.get(fs.recording_id)
-        plan = baseline_plan(rec, segment_index[rec.recording_id], candidates)
-        if existing is not None and plan.holds_for(existing.deviations):
-            if plan.recording_ids:
-                scored.append((rec.recorded_at, Deviation.from_dict(existing.deviations), existing, "kept"))
+        stored = data.stored.get(int(rec.recording_id))
+        baseline = baseline_plan(rec, segment_index[rec.recording_id], candidates)
+        holds = stored is not None and baseline.holds_for(stored.summary)
+        if not baseline.recording_ids:
+            if not holds:
+                pending = _pending(data, fs_by_id[rec.recording_id], baseline)
+                pending.pk = stored.row.pk if stored is not None else None
+                (writes.new_scores if stored is None else writes.changed_scores).append(pending)
             continue
-        state = "new" if existing is None else "rescored"
-        if not plan.recording_ids:
-            pending = _pending(data, fs, plan)
-            pending.pk = existing.pk if existing is not None else None
-            (writes.new_scores if existing is None else writes.changed_scores).append(pending)
+        week = _week_start(rec.recorded_at, zone)
+        members[week] += 1
+        plan.entries.append((rec, None if holds else baseline, stored))
+        if not holds:
+            plan.rebuilt_weeks.add(week)
+            plan.fresh_weeks.add(week)
+    for week, n in members.items():
+        row = data.light.weeks.get(week)
+        if row is None or row.n_recordings != n or _needs_deviations(row, model):
+            plan.rebuilt_weeks.add(week)
+    return plan
+
+
+def _score(plan: PatientPlan, model: ScoringModel, writes: Writes, reliability: dict[str, dict[str, float]],
+           stored_deviations: dict[int, Deviation]) -> None:
+    """Deviation and risk of the planned recordings against their own task's and phone's baseline, the
+    patient's level from every PHQ-9, the stored scores it moves, and the weekly aggregates.
+
+    The composite voice deviation weights each feature by its test–retest reliability for the
+    recording's task (``reliability``: task -> factors, from ``manage.py feature_reliability``).
+    """
+    data = plan.data
+    full = {str(fs.recording_id): baseline_record(fs, plan.segments) for fs in plan.feature_rows()}
+    snapshots: dict[tuple, tuple[BaselineSnapshot, list[RiskScore]]] = {}
+    # (recorded_at, population PHQ-9, deviation (None where not read), new score or None, stored score or None)
+    scored: list[tuple[datetime, float, Deviation | None, RiskScore | None, StoredScore | None]] = []
+    for rec, baseline_plan_, stored in plan.entries:
+        if baseline_plan_ is None:  # the stored score's deviation stands
+            deviation = stored_deviations.get(stored.row.pk)
+            population = (stored.row.population_phq9 if not _needs_deviations(stored.row, model)
+                          else population_phq9(deviation.z, model=model))
+            scored.append((rec.recorded_at, population, deviation, None, stored))
             continue
-        baseline = build_baseline(records, at=rec.recorded_at, feature_keys=keys, task=rec.task,
-                                  segment=rec.segment, chosen=(plan.chosen, plan.kind))
-        score = RiskScore(pk=existing.pk if existing is not None else None, patient=data.patient,
-                          recording_id=fs.recording_id, scope=RiskScore.Scope.RECORDING, at=rec.recorded_at,
+        chosen = [full[r.recording_id] for r in baseline_plan_.chosen]
+        baseline = build_baseline(chosen, at=rec.recorded_at, feature_keys=baseline_keys(chosen), task=rec.task,
+                                  segment=rec.segment, chosen=(chosen, baseline_plan_.kind))
+        score = RiskScore(pk=stored.row.pk if stored is not None else None, patient=data.patient,
+                          recording_id=int(rec.recording_id), scope=RiskScore.Scope.RECORDING, at=rec.recorded_at,
                           task=rec.task)
         key = (rec.task, baseline.recording_ids)
         if key not in snapshots:
@@ -391,19 +514,30 @@ def _score_recordings(data: PatientData, segments: dict[str, tuple[int, str]], m
                               [])
             writes.snapshots.append(snapshots[key])
         snapshots[key][1].append(score)
-        scored.append((rec.recorded_at, deviation_from_baseline(rec.features, baseline, embedding=rec.embedding,
-                                                                reliability=reliability.get(rec.task)),
-                       score, state))
-    population = [(at, population_phq9(deviation.z, model=model)) for at, deviation, _, _ in scored]
+        record = full[rec.recording_id]
+        deviation = deviation_from_baseline(record.features, baseline, embedding=record.embedding,
+                                            reliability=reliability.get(rec.task))
+        scored.append((rec.recorded_at, population_phq9(deviation.z, model=model), deviation, score, stored))
     # One personal level for the patient's whole curve: the one from every PHQ-9 so far
     # (see screening.scoring.calibration for why it does not step along the curve).
-    calibration = _level(_residuals(data.phq9, population), model)
-    for (_, deviation, score, state), (_, level) in zip(scored, population, strict=True):
-        if state == "kept" and _matches(_row(score), model, calibration):
+    calibration = _level(_residuals(data.light.phq9, [(at, population) for at, population, *_ in scored]), model)
+    for _, population, deviation, score, stored in scored:
+        if score is not None:
+            _fill_score(score, deviation, predict_risk(deviation, model=model, calibration=calibration), model,
+                        population)
+            (writes.new_scores if stored is None else writes.changed_scores).append(score)
+        elif _matches(stored.row, model, calibration):
             continue
-        _fill_score(score, deviation, predict_risk(deviation, model=model, calibration=calibration), model, level)
-        (writes.new_scores if state == "new" else writes.changed_scores).append(score)
-    return [(at, deviation) for at, deviation, _, _ in scored], calibration
+        elif not _needs_deviations(stored.row, model):
+            writes.repredicted.append((data.patient.pk, stored.row, _repredict(stored.row, model, calibration)))
+        else:
+            score = RiskScore(pk=stored.row.pk, patient=data.patient, recording_id=stored.row.recording_id,
+                              scope=RiskScore.Scope.RECORDING, at=stored.row.at, task=stored.task,
+                              baseline_id=stored.baseline_id)
+            _fill_score(score, deviation, predict_risk(deviation, model=model, calibration=calibration), model,
+                        population)
+            writes.changed_scores.append(score)
+    _score_weeks(plan, scored, calibration, model, writes)
 
 
 def _row(score: RiskScore) -> ScoreRow:
@@ -411,28 +545,34 @@ def _row(score: RiskScore) -> ScoreRow:
                     score.prob_ge10, score.population_phq9, score.personal_offset, score.n_phq9, score.n_recordings)
 
 
-def _score_weeks(data: PatientData, deviations, calibration, model: ScoringModel, writes: Writes) -> None:
-    by_week: dict[datetime, list[Deviation]] = defaultdict(list)
+def _repredict(row: ScoreRow, model: ScoringModel, calibration) -> PredictiveNumbers:
+    """New numbers for a stored score whose deviations, drivers and population PHQ-9 stand (same model, an
+    unclipped population PHQ-9) but whose patient level changed: ``predict_risk``'s floats, without the
+    deviations."""
+    return predictive_numbers(unclipped_population(row.population_phq9), model=model, calibration=calibration)
+
+
+def _score_weeks(plan: PatientPlan, scored, calibration, model: ScoringModel, writes: Writes) -> None:
+    """Weekly aggregates: rebuilt from their members' deviations where :func:`_plan` said so, re-predicted
+    from their stored population PHQ-9 where only the level changed."""
+    by_week: dict[datetime, list[Deviation | None]] = defaultdict(list)
     zone = timezone.get_current_timezone()
-    for at, deviation in deviations:
+    for at, _, deviation, _, _ in scored:
         by_week[_week_start(at, zone)].append(deviation)
     for week, members in by_week.items():
-        score = data.week_scores.get(week)
-        if score is not None and score.n_recordings == len(members) and _matches(_row(score), model, calibration):
+        row = plan.data.light.weeks.get(week)
+        if week not in plan.rebuilt_weeks:
+            if not _matches(row, model, calibration):
+                writes.repredicted.append((plan.data.patient.pk, row, _repredict(row, model, calibration)))
             continue
+        if week not in plan.fresh_weeks and row is not None and row.n_recordings == len(members) and \
+                _matches(row, model, calibration):
+            continue
+        score = RiskScore(pk=None if row is None else row.pk, patient=plan.data.patient, scope=RiskScore.Scope.WEEK,
+                          at=week)
         aggregate = aggregate_deviations(members)
-        is_new = score is None
-        score = score or RiskScore(patient=data.patient, scope=RiskScore.Scope.WEEK, at=week)
         _fill_score(score, aggregate, predict_risk(aggregate, model=model, calibration=calibration), model)
-        (writes.new_scores if is_new else writes.changed_scores).append(score)
-
-
-def _screen_detail(data: PatientData, *, model: ScoringModel, writes: Writes,
-                   reliability: dict[str, dict[str, float]]) -> None:
-    segments = phone_segments(data.feature_sets)  # one cut for the speaker check and the baselines
-    _speaker_consistency(data.feature_sets, segments, writes)
-    deviations, calibration = _score_recordings(data, segments, model, writes, reliability)
-    _score_weeks(data, deviations, calibration, model, writes)
+        (writes.new_scores if row is None else writes.changed_scores).append(score)
 
 
 # ---------------------------------------------------------------- alerts
@@ -481,27 +621,49 @@ def _apply(writes: Writes) -> dict[str, int]:
         for score in writes.changed_scores:
             score.pk = None
         insert_ignoring_conflicts(RiskScore, writes.new_scores + writes.changed_scores)
+        stamp = timezone.now()
+        update_by_pk(RiskScore, [(row.pk, n.predicted_phq9, n.interval_low, n.interval_high, n.p_phq9_ge10,
+                                  n.personal_offset, n.n_phq9, stamp) for _, row, n in writes.repredicted],
+                     ["predicted_phq9", "predicted_phq9_low", "predicted_phq9_high", "prob_ge10", "personal_offset",
+                      "n_phq9", "scored_at"])
         fresh, updated = alerts_open_or_update(writes.alerts)
         ended = overdue_resolve_ended(patient_ids=writes.screened, candidates=writes.alerts)
     return {"overdue_resolved": ended, "speaker_updates": len(writes.feature_sets), "baselines": len(writes.snapshots),
-            "new_scores": len(writes.new_scores), "rescored": len(writes.changed_scores), "alerts_opened": len(fresh),
+            "new_scores": len(writes.new_scores), "rescored": len(writes.changed_scores) + len(writes.repredicted), "alerts_opened": len(fresh),
             "alerts_updated": len(updated)}
 
 
 def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> dict[str, int]:
     """Screen these patients in a fixed number of queries, whatever their number."""
+    from voice_features.embedding import EMBEDDING_MODEL_NAME
+
     now = now or timezone.now()
     model = active_risk_model()
     lights = _light_load(patient_ids)
     stale = [light for light in lights.values() if _needs_detail(light, model)]
     writes = Writes(screened=list(lights))
-    reliability = reliability_weights_by_task() if stale else {}
-    for data in _load_detail(stale) if stale else []:
-        _screen_detail(data, model=model, writes=writes, reliability=reliability)
+    if stale:
+        reliability = reliability_weights_by_task()
+        patients = _load_plan_data(stale)
+        # The speaker check compares the GE2E embeddings only (its threshold was calibrated for them).
+        _load_values([fs for data in patients for fs in data.feature_sets if fs.embedding_model == EMBEDDING_MODEL_NAME],
+                     embeddings_only=True)
+        plans = [_plan(data, model, writes) for data in patients]
+        _load_values([fs for plan in plans for fs in plan.feature_rows()])
+        zone = timezone.get_current_timezone()
+        deviations = _load_deviations([pk for plan in plans for pk in plan.deviation_pks(model, zone)])
+        for plan in plans:
+            _score(plan, model, writes, reliability, deviations)
     fresh_rows: dict[int, list[ScoreRow]] = defaultdict(list)
     for score in writes.new_scores + writes.changed_scores:
         if score.scope == RiskScore.Scope.RECORDING:
             fresh_rows[score.patient_id].append(_row(score))
+    for patient_id, row, numbers in writes.repredicted:
+        if row.recording_id is not None:
+            fresh_rows[patient_id].append(replace(row, predicted_phq9=numbers.predicted_phq9,
+                                                      prob_ge10=numbers.p_phq9_ge10,
+                                                      personal_offset=numbers.personal_offset,
+                                                      n_phq9=numbers.n_phq9))
     for light in lights.values():
         if light.patient.active:
             rows = {r.recording_id: r for r in light.scores.values()} | {r.recording_id: r for r in
@@ -517,24 +679,47 @@ def recording_screen(*, recording_id: int) -> dict[str, int]:
         return patients_screen(patient_ids=[patient_id])
 
 
-def run_screening(*, now: datetime | None = None) -> dict[str, int]:
+def screening_chunks() -> list[list[int]]:
+    """The active patients in chunks of ``CADENCE_SCREENING_CHUNK_PATIENTS``, the unit of nightly work."""
+    ids = list(Patient.objects.filter(active=True).order_by("pk").values_list("pk", flat=True))
+    size = max(1, settings.CADENCE_SCREENING_CHUNK_PATIENTS)
+    return [ids[start:start + size] for start in range(0, len(ids), size)]
+
+
+def chunk_screen(*, patient_ids: list[int], now: datetime) -> dict[str, int]:
+    """One chunk of the periodic screening (the ``screening.tasks.screen_patients`` task): its own
+    transaction and the fixed number of queries of :func:`patients_screen`."""
+    with SCREENING_SECONDS.labels(kind="chunk").time():
+        summary = patients_screen(patient_ids=patient_ids, now=now)
+    logger.info("screening chunk: %s", summary | {"patients": len(patient_ids)})
+    return summary
+
+
+def run_screening(*, now: datetime | None = None,
+                  dispatch: Callable[[list[int], datetime], object] | None = None) -> dict[str, int]:
     """The periodic screening: sweep stuck recordings, re-score active patients, weekly scores, alerts.
 
     Patients are screened in chunks of ``CADENCE_SCREENING_CHUNK_PATIENTS`` (each its own
     transaction, with the fixed number of queries of :func:`patients_screen`), so memory stays
     bounded whatever the size of the clinic; a patient's screening never reads another's data, so
-    chunking changes nothing in the results.
+    chunking changes nothing in the results, and chunks may run at the same time. With ``dispatch``
+    (the Celery task sends each chunk to the ``screening`` queue as its own task, so that every
+    screening worker, on every machine, takes a share of the night) the chunks are handed to it;
+    without, they run here one after another and their summaries are added up.
     """
     requeued = sweep_stale_recordings()
     now = now or timezone.now()
-    ids = list(Patient.objects.filter(active=True).order_by("pk").values_list("pk", flat=True))
-    size = max(1, settings.CADENCE_SCREENING_CHUNK_PATIENTS)
+    chunks = screening_chunks()
     summary: dict[str, int] = defaultdict(int)
-    with SCREENING_SECONDS.labels(kind="nightly").time():
-        for start in range(0, len(ids), size):
-            for key, value in patients_screen(patient_ids=ids[start:start + size], now=now).items():
-                summary[key] += value
-    summary = dict(summary) | {"requeued_recordings": requeued, "patients": len(ids),
-                               "chunks": -(-len(ids) // size)}
-    logger.info("screening: %s", summary)
+    if dispatch is not None:
+        for ids in chunks:
+            dispatch(ids, now)
+    else:
+        with SCREENING_SECONDS.labels(kind="nightly").time():
+            for ids in chunks:
+                for key, value in patients_screen(patient_ids=ids, now=now).items():
+                    summary[key] += value
+    summary = dict(summary) | {"requeued_recordings": requeued, "patients": sum(map(len, chunks)),
+                               "chunks": len(chunks)}
+    logger.info("screening %s: %s", "dispatched" if dispatch is not None else "done", summary)
     return summary

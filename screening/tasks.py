@@ -1,5 +1,7 @@
 """Celery interface of screening: tasks take ids, call services, own their retries."""
 
+from datetime import datetime
+
 from celery import shared_task
 
 from screening import modeling, services
@@ -12,7 +14,16 @@ def screen_recording(recording_id: int) -> dict:
 
 @shared_task(acks_late=True)
 def run_screening() -> dict:
-    return services.run_screening()
+    """The nightly run: each chunk of patients goes to the screening queue as its own task, so the night is
+    shared by every screening worker (docs/operations.md, "Nightly screening at scale")."""
+    return services.run_screening(dispatch=lambda ids, now: screen_patients.delay(ids, now.isoformat()))
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def screen_patients(patient_ids: list[int], now: str) -> dict:
+    """One chunk of the nightly run. Idempotent (a chunk re-run stores the same results), so a worker lost
+    mid-chunk leaves it to be redelivered and run again."""
+    return services.chunk_screen(patient_ids=patient_ids, now=datetime.fromisoformat(now))
 
 
 @shared_task(acks_late=True)

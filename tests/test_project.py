@@ -84,6 +84,7 @@ def test_it_schedules_only_tasks_the_workers_know():
     ("voice_features.tasks.sweep_stale_recordings", "extraction"),
     ("screening.tasks.screen_recording", "screening"),
     ("screening.tasks.run_screening", "screening"),
+    ("screening.tasks.screen_patients", "screening"),
     ("screening.tasks.weekly_validation_report", "reports"),
 ])
 def test_it_routes_uploads_screening_and_reports_to_their_own_queues(task, queue):

@@ -328,6 +328,31 @@ def _embedding_summary(
     return tuple(float(c) for c in centroid), stats.median, stats.scale
 
 
+def _feature_stats(chosen: Sequence[BaselineRecording], feature_keys: Sequence[str]) -> dict[str, FeatureStats]:
+    """:func:`robust_stats` of every feature over the chosen recordings (features with no finite value left
+    out): the columns with a value in every recording in one NumPy call, the others one by one. The same
+    floats: a column's median and MAD are the same operations whether NumPy takes it alone or along an axis."""
+    keys = list(feature_keys)
+    matrix = np.array([[r.features.get(key) for key in keys] for r in chosen], dtype=float).reshape(len(chosen),
+                                                                                                     len(keys))
+    complete = np.isfinite(matrix).all(axis=0)
+    medians = np.median(matrix[:, complete], axis=0)
+    mads = np.median(np.abs(matrix[:, complete] - medians), axis=0)
+    full = dict(zip(np.flatnonzero(complete).tolist(), zip(medians.tolist(), mads.tolist(), strict=True),
+                    strict=True))
+    n = len(chosen)
+    stats = {}
+    for i, key in enumerate(keys):
+        if i in full:
+            median, mad = full[i]
+            s = FeatureStats(median, max(MAD_TO_SD * mad, SCALE_FLOOR.get(key, 0.0)), n)
+        else:
+            s = robust_stats(matrix[:, i], floor=SCALE_FLOOR.get(key, 0.0))
+        if s.n > 0:
+            stats[key] = s
+    return stats
+
+
 def build_baseline(
     recordings: Sequence[BaselineRecording],
     *,
@@ -363,11 +388,7 @@ def build_baseline(
     chosen, kind = chosen or select_baseline_recordings(recordings, at=at, policy=policy, task=task, segment=segment)
     if not chosen:
         return None
-    stats = {}
-    for key in feature_keys:
-        s = robust_stats([r.features.get(key) for r in chosen], floor=SCALE_FLOOR.get(key, 0.0))
-        if s.n > 0:
-            stats[key] = s
+    stats = _feature_stats(chosen, feature_keys)
     embeddings = [r.embedding for r in chosen if r.embedding is not None]
     centroid, drift_median, drift_scale = _embedding_summary(embeddings)
     return Baseline(

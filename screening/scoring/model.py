@@ -47,6 +47,9 @@ __all__ = [
     "population_phq9",
     "predict_risk",
     "predict_frame",
+    "PredictiveNumbers",
+    "predictive_numbers",
+    "unclipped_population",
 ]
 
 
@@ -298,25 +301,65 @@ def predict_risk(
         and is clipped to the 0-27 scale like the prediction itself.
     """
     x = _model_inputs(deviation.z, _features(model))
-    mean = model.intercept + float(x @ _coefficients(model))
-    offset, variance = (0.0, model.tau2) if calibration is None else (calibration.offset,
-                                                                      calibration.variance)
-    mean += offset
-    sd = math.sqrt(model.sigma2 + variance)
-    half = _normal_quantile(0.5 + interval_level / 2) * sd
+    numbers = predictive_numbers(model.intercept + float(x @ _coefficients(model)), model=model,
+                                 calibration=calibration, interval_level=interval_level)
     return RiskPrediction(
-        predicted_phq9=_clip_phq9(mean),
-        interval_low=_clip_phq9(mean - half),
-        interval_high=_clip_phq9(mean + half),
+        predicted_phq9=numbers.predicted_phq9,
+        interval_low=numbers.interval_low,
+        interval_high=numbers.interval_high,
         interval_level=interval_level,
-        p_phq9_ge10=_normal_sf((PHQ9_CUTOFF - 0.5 - mean) / sd),
+        p_phq9_ge10=numbers.p_phq9_ge10,
         drivers=_drivers(deviation.z, model, n_drivers, x),
         calibrated=model.calibrated,
         model_version=model.version,
-        personal_offset=offset,
-        n_phq9=0 if calibration is None else calibration.n,
+        personal_offset=numbers.personal_offset,
+        n_phq9=numbers.n_phq9,
         n_recordings=deviation.n_recordings,
     )
+
+
+@dataclass(frozen=True)
+class PredictiveNumbers:
+    """The numbers of a prediction that depend on the patient's level; the drivers do not."""
+
+    predicted_phq9: float
+    interval_low: float
+    interval_high: float
+    p_phq9_ge10: float
+    personal_offset: float
+    n_phq9: int
+
+
+def predictive_numbers(
+    linear: float,
+    *,
+    model: RiskModel,
+    calibration: PatientCalibration | None = None,
+    interval_level: float = 0.8,
+) -> PredictiveNumbers:
+    """Predicted PHQ-9, interval and P(PHQ-9 >= 10) from the population model's unclipped linear predictor
+    (``intercept + x @ beta``) and the patient's level: what :func:`predict_risk` computes, in the same
+    operations, so that a stored score whose level changed is re-predicted from its stored population PHQ-9
+    (where that was not clipped) to the same floats a full prediction gives."""
+    offset, variance = (0.0, model.tau2) if calibration is None else (calibration.offset,
+                                                                      calibration.variance)
+    mean = linear + offset
+    sd = math.sqrt(model.sigma2 + variance)
+    half = _normal_quantile(0.5 + interval_level / 2) * sd
+    return PredictiveNumbers(
+        predicted_phq9=_clip_phq9(mean),
+        interval_low=_clip_phq9(mean - half),
+        interval_high=_clip_phq9(mean + half),
+        p_phq9_ge10=_normal_sf((PHQ9_CUTOFF - 0.5 - mean) / sd),
+        personal_offset=offset,
+        n_phq9=0 if calibration is None else calibration.n,
+    )
+
+
+def unclipped_population(population: float | None) -> float | None:
+    """A stored population PHQ-9 as the linear predictor it came from, or None where clipping to 0-27 may
+    have changed it (then the prediction needs the deviations)."""
+    return population if population is not None and 0.0 < population < PHQ9_MAX else None
 
 
 @functools.lru_cache(maxsize=16)

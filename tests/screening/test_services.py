@@ -221,3 +221,49 @@ def test_the_nightly_run_in_chunks_leaves_what_one_run_over_everyone_leaves(coho
     assert set(RiskScore.objects.values_list("patient_id", flat=True)) == set(ids.values())
     again = services.patients_screen(patient_ids=list(ids.values()), now=now)
     assert (again["new_scores"], again["rescored"], again["baselines"], again["alerts_opened"]) == (0, 0, 0, 0)
+
+
+def _stored_results() -> dict:
+    fields = ("task", "risk_model_version", "calibrated", "predicted_phq9", "predicted_phq9_low", "predicted_phq9_high",
+              "prob_ge10", "voice_deviation", "population_phq9", "personal_offset", "n_phq9", "n_recordings",
+              "deviations", "drivers")
+    return {(s.patient_id, s.scope, s.at, s.recording_id): tuple(getattr(s, f) for f in fields)
+            for s in RiskScore.objects.all()}
+
+
+def test_a_night_that_reuses_stored_scores_leaves_what_scoring_from_scratch_leaves(cohort):
+    """The nightly run reads only what can have changed: the features of new recordings and their baselines,
+    the stored deviations it needs, and otherwise re-predicts stored scores from their population PHQ-9 when
+    a new PHQ-9 moves the patient's level. After new recordings, new PHQ-9s, a late upload with an earlier
+    recorded_at and stored population PHQ-9s at the edge of the scale, it stores exactly what screening
+    everything from scratch stores."""
+    from clinic.models import Recording
+
+    sim, ids, _ = cohort
+    end = sim.recordings.recorded_at.max() + timedelta(hours=1)
+    cut = end - timedelta(days=12)
+    later = list(Phq9Response.objects.filter(answered_at__gte=cut).values())
+    assert later, "the cohort needs PHQ-9s after the cut"
+    Phq9Response.objects.filter(answered_at__gte=cut).delete()
+    held = list(Recording.objects.filter(recorded_at__gte=cut, status="done").values_list("pk", flat=True))
+    Recording.objects.filter(pk__in=held).update(status="processing")
+    services.patients_screen(patient_ids=list(ids.values()), now=cut)
+
+    Recording.objects.filter(pk__in=held).update(status="done")
+    late = Recording.objects.get(pk=held[0])
+    first = Recording.objects.filter(patient_id=late.patient_id).order_by("recorded_at").first()
+    # Uploaded late with a time among the patient's first recordings: it joins the enrolment baseline, so every
+    # later score of the patient is re-scored, weeks whose number of recordings is unchanged included.
+    late.recorded_at = first.recorded_at + timedelta(hours=5)
+    late.save(update_fields=["recorded_at"])
+    Phq9Response.objects.bulk_create([Phq9Response(**{k: v for k, v in row.items() if k != "id"}) for row in later])
+    edge = RiskScore.objects.filter(scope="recording", predicted_phq9__isnull=False).order_by("pk")[:2]
+    RiskScore.objects.filter(pk__in=[s.pk for s in edge]).update(population_phq9=0.0)  # as if clipped to the scale
+    night = services.patients_screen(patient_ids=list(ids.values()), now=end)
+    assert night["new_scores"] > 0 and night["rescored"] > 0
+    incremental = _stored_results()
+
+    RiskScore.objects.all().delete()
+    BaselineSnapshot.objects.all().delete()
+    services.patients_screen(patient_ids=list(ids.values()), now=end)
+    assert _stored_results() == incremental
