@@ -2,6 +2,7 @@
 
     python benchmarks/tune_nuclei.py            # profile + hold-out over the grid below
     python benchmarks/tune_nuclei.py --profile  # only the per-stage counts
+    python benchmarks/tune_nuclei.py --span     # hold-out of the speech-span edge settings (SPAN_GRID)
 
 Every clip of ``tests/support/voices.py`` is analysed once by the service's own ``analyse``
 (the shared :class:`~voice_features.speech.SpeechAnalysis` is kept: segments, pitch, sound);
@@ -9,7 +10,8 @@ then only the nucleus step is re-run for each setting.
 
 **Profile.** Per family: lexical syllables of the transcripts, then how many contour peaks
 survive each stage (prominence, silence threshold, inside speech, voiced), and the detected
-speech span over the reference span, for the broadband Praat intensity used before (2 dB dip,
+speech span over the reference span (the segments' first onset to last offset, and the span of the
+speech rate, :func:`voice_features.segmentation.speech_span_s`), for the broadband Praat intensity used before (2 dB dip,
 voicing within 50 ms) and for the vowel-band contour used now.
 
 **Hold-out.** Grid: band x smoothing window x minimum dip x voicing tolerance (``GRID``). Loss of
@@ -18,6 +20,11 @@ a setting on a set of families = mean over those families of the per-clip mean |
 halves of the target. For each family in turn the setting with the lowest loss on the *other*
 families is chosen and the held-out family's bias and share within +-15 % are printed; the
 last line is the setting chosen on all families (the one in ``voice_features/prosody.py``).
+
+**Span hold-out** (``--span``). The same hold-out for the outer edges of the speech span
+(:func:`voice_features.segmentation.speech_span_s`, the denominator of the speech rate) with the
+service's nuclei: block length x reach inside the segment edges x threshold (the segmentation's
+extension or speech threshold), ``SPAN_GRID``; "segment edges" is the span without refinement.
 """
 
 from __future__ import annotations
@@ -41,6 +48,11 @@ GRID = {
     "window_s": [0.03, 0.04, 0.05, 0.06, 0.07],
     "min_dip_db": [1.5, 2.0, 2.5, 3.0],
     "voicing_tolerance_s": [0.03, 0.05, 0.08, 0.12, float("inf")],
+}
+SPAN_GRID = {
+    "block_s": [0.005, 0.01, 0.02],
+    "reach_s": [0.032, 0.048, 0.064],
+    "threshold": ["extension", "speech"],
 }
 TOLERANCE = 0.15
 
@@ -82,7 +94,7 @@ def ratio(clip: dict, nuclei: np.ndarray) -> float:
     a = clip["analysis"]
     if a is None:
         return 0.0
-    rate = prosody.rate_features(nuclei_s=nuclei, segments=a.segments)["speech_rate_syl_s"]
+    rate = prosody.rate_features(nuclei_s=nuclei, segments=a.segments, span_s=a.speech_span_s)["speech_rate_syl_s"]
     return rate / clip["truth"] if np.isfinite(rate) else 0.0
 
 
@@ -118,7 +130,7 @@ def _stages(db, t, threshold, a, min_dip_db, tolerance_s) -> list[int]:
 
 def profile(clips: list[dict]) -> None:
     cache: dict = {}
-    totals: dict = defaultdict(lambda: np.zeros(11))
+    totals: dict = defaultdict(lambda: np.zeros(12))
     for c in clips:
         a = c["analysis"]
         if a is None:
@@ -126,13 +138,14 @@ def profile(clips: list[dict]) -> None:
         old = _stages(a.intensity_db, a.intensity_times_s, a.threshold_db, a, 2.0, 0.05)
         db, t = _contour(c, prosody.NUCLEUS_BAND_HZ, prosody.NUCLEUS_WINDOW_S, cache)
         new = _stages(db, t, segmentation.speech_threshold_db(db), a, prosody.MIN_DIP_DB, prosody.VOICING_TOLERANCE_S)
-        span = float(a.segments[-1, 1] - a.segments[0, 0])
-        totals[c["family"]] += [1, c["syllables"], *old, *new, span / c["ref_span"]]
+        segment_span = float(a.segments[-1, 1] - a.segments[0, 0])
+        span = float(a.speech_span_s[1] - a.speech_span_s[0])
+        totals[c["family"]] += [1, c["syllables"], *old, *new, segment_span / c["ref_span"], span / c["ref_span"]]
     print("Where nuclei are lost (sums per family): peaks > prominence, > silence threshold, in speech, voiced")
-    print(f"{'family':<13} {'syl':>4} | {'broadband 2 dB, 50 ms':^27} | {'vowel band (now)':^27} | span/ref")
+    print(f"{'family':<13} {'syl':>4} | {'broadband 2 dB, 50 ms':^27} | {'vowel band (now)':^27} | span/ref: segments, speech_span_s")
     for family, v in totals.items():
         print(f"{family:<13} {v[1]:>4.0f} | {v[2]:>5.0f} {v[3]:>6.0f} {v[4]:>6.0f} {v[5]:>6.0f} | "
-              f"{v[6]:>5.0f} {v[7]:>6.0f} {v[8]:>6.0f} {v[9]:>6.0f} | {v[10] / v[0]:.3f}")
+              f"{v[6]:>5.0f} {v[7]:>6.0f} {v[8]:>6.0f} {v[9]:>6.0f} | {v[10] / v[0]:.3f} {v[11] / v[0]:.3f}")
 
 
 def _summary(ratios: np.ndarray) -> tuple[float, float, float]:
@@ -177,11 +190,63 @@ def hold_out(clips: list[dict]) -> None:
     print(f"in voice_features/prosody.py:  {describe(current)}")
 
 
+def span_hold_out(clips: list[dict]) -> None:
+    names = list(SPAN_GRID)
+    settings = [dict(zip(names, values)) for values in itertools.product(*SPAN_GRID.values())]
+    fams = list(dict.fromkeys(c["family"] for c in clips))
+
+    def ratios(setting: dict | None) -> dict[str, np.ndarray]:
+        by = defaultdict(list)
+        for c in clips:
+            a = c["analysis"]
+            if a is None:
+                by[c["family"]].append(0.0)
+                continue
+            if setting is None:
+                span = (a.segments[0, 0], a.segments[-1, 1])
+            else:
+                threshold = (segmentation.extension_threshold_db(a.intensity_db) if setting["threshold"] == "extension"
+                             else a.threshold_db)
+                span = segmentation.speech_span_s(a.sound.values[0], sr=round(a.sound.sampling_frequency), segments=a.segments,
+                                                  extension_db=threshold, block_s=setting["block_s"], reach_s=setting["reach_s"])
+            rate = prosody.rate_features(nuclei_s=a.syllable_nuclei_s, segments=a.segments, span_s=span)["speech_rate_syl_s"]
+            by[c["family"]].append(rate / c["truth"] if np.isfinite(rate) else 0.0)
+        return {f: np.asarray(r) for f, r in by.items()}
+
+    results = [ratios(s) for s in settings]
+    before = ratios(None)
+
+    def loss(res, fs):
+        return float(np.mean([_summary(res[f])[2] for f in fs]))
+
+    def describe(s):
+        return f"{s['block_s'] * 1000:.0f}-ms blocks, {s['reach_s'] * 1000:.0f} ms, {s['threshold']} threshold"
+
+    print(f"\nSpan hold-out over {len(settings)} settings (loss: mean per-family mean |ratio - 1|)")
+    print(f"{'held out':<13} {'chosen on the other families':<44} {'bias':>7} {'within15':>9}   segment edges: bias, within15")
+    for f in fams:
+        i = min(range(len(settings)), key=lambda k: loss(results[k], [g for g in fams if g != f]))
+        b, w, _ = _summary(results[i][f])
+        b0, w0, _ = _summary(before[f])
+        print(f"{f:<13} {describe(settings[i]):<44} {b:>+7.1%} {w:>9.0%}   {b0:+.1%}, {w0:.0%}")
+    i = min(range(len(settings)), key=lambda k: loss(results[k], fams))
+    print(f"chosen on all families: {describe(settings[i])} (loss {loss(results[i], fams):.3f}; "
+          f"segment edges {loss(before, fams):.3f})")
+    current = next(k for k, s in enumerate(settings) if s == {"block_s": segmentation.SPAN_BLOCK_S,
+                                                              "reach_s": segmentation.SPAN_REACH_S, "threshold": "extension"})
+    print(f"in voice_features/segmentation.py: {describe(settings[current])} (loss {loss(results[current], fams):.3f}): "
+          + ", ".join(f"{f} {_summary(results[current][f])[0]:+.1%} {_summary(results[current][f])[1]:.0%}" for f in fams))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", action="store_true", help="only the per-stage counts")
+    parser.add_argument("--span", action="store_true", help="only the hold-out of the speech-span edge settings")
     args = parser.parse_args()
     clips = analysed_clips()
+    if args.span:
+        span_hold_out(clips)
+        return
     profile(clips)
     if not args.profile:
         hold_out(clips)

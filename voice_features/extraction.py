@@ -39,7 +39,6 @@ SECOND_PASS_CANDIDATES = 5
 path here and saves ~20 MB per 15 minutes (Praat keeps every candidate of every frame)."""
 MIN_ANALYSABLE_S = 0.3
 """Shorter input is too short for Praat's pitch and intensity windows; it has no speech."""
-_PRAAT_POWER_REF = 4e-10  # Praat intensity is dB re (2e-5)^2 with samples read as pascal
 _NAN = float("nan")
 
 
@@ -165,7 +164,7 @@ def _analyse_sound(x: np.ndarray, *, sr: int, duration_s: float, clipping: float
         frame_step_s=FRAME_STEP_S))
     report = quality.quality_report(
         duration_s=duration_s, speech_s=features["speech_s"], clipping=clipping, voiced_fraction=features["voiced_fraction"],
-        snr_db=quality.estimate_snr_db(power=10.0 ** (i_db / 10.0) * _PRAAT_POWER_REF, frame_times_s=i_t, segments=segments),
+        snr_db=quality.estimate_snr_db(power=10.0 ** (i_db / 10.0) * segmentation.PRAAT_POWER_REF, frame_times_s=i_t, segments=segments),
         level_dbfs=quality.speech_level_dbfs(x, sr=sr, segments=segments),
     )
     return AnalysisResult(features=features, quality=report,

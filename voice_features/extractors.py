@@ -24,7 +24,7 @@ def durations(a: SpeechAnalysis) -> dict[str, float]:
 
 def timing(a: SpeechAnalysis) -> dict[str, float]:
     """Syllable count, speech and articulation rate and its variability."""
-    return prosody.rate_features(nuclei_s=a.syllable_nuclei_s, segments=a.segments)
+    return prosody.rate_features(nuclei_s=a.syllable_nuclei_s, segments=a.segments, span_s=a.speech_span_s)
 
 
 def pauses(a: SpeechAnalysis) -> dict[str, float]:

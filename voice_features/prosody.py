@@ -159,7 +159,8 @@ def syllable_nuclei(
     return times[gap <= reach + 1e-9]
 
 
-def rate_features(*, nuclei_s: np.ndarray, segments: np.ndarray) -> dict[str, float]:
+def rate_features(*, nuclei_s: np.ndarray, segments: np.ndarray,
+                  span_s: tuple[float, float] | None = None) -> dict[str, float]:
     """Syllable count, speech rate, articulation rate and its variability across runs.
 
     Parameters
@@ -168,12 +169,15 @@ def rate_features(*, nuclei_s: np.ndarray, segments: np.ndarray) -> dict[str, fl
         Syllable nucleus times, s.
     segments : np.ndarray, shape (n_segments, 2)
         Speech runs, s.
+    span_s : (start_s, end_s), optional
+        First speech onset and last offset, s, when placed more finely than the runs' edges
+        (:func:`voice_features.segmentation.speech_span_s`); default: ``segments[0, 0]``, ``segments[-1, 1]``.
 
     Returns
     -------
     dict
         ``syllable_count``; ``speech_rate_syl_s`` (per s from first speech onset to last
-        offset); ``articulation_rate_syl_s`` (per s of speech); ``speech_rate_cv`` (SD/mean
+        offset, ``span_s``); ``articulation_rate_syl_s`` (per s of speech); ``speech_rate_cv`` (SD/mean
         of per-run articulation rate over runs of at least :data:`MIN_RUN_FOR_CV_S`, NaN
         with fewer than two).
     """
@@ -185,9 +189,10 @@ def rate_features(*, nuclei_s: np.ndarray, segments: np.ndarray) -> dict[str, fl
     rates = per_run[long_runs] / durations[long_runs]
     cv = float(np.std(rates, ddof=1) / np.mean(rates)) if rates.size >= 2 and np.mean(rates) > 0 else _NAN
     count = float(nuclei_s.size)
+    start, end = (segments[0, 0], segments[-1, 1]) if span_s is None else span_s
     return {
         "syllable_count": count,
-        "speech_rate_syl_s": count / float(segments[-1, 1] - segments[0, 0]),
+        "speech_rate_syl_s": count / float(end - start),
         "articulation_rate_syl_s": count / float(durations.sum()),
         "speech_rate_cv": cv,
     }

@@ -35,7 +35,7 @@ __all__ = [
     "features_page",
 ]
 
-FEATURE_SET_VERSION = "3.0.0"
+FEATURE_SET_VERSION = "4.0.0"
 """Bump the major part whenever a feature's definition or a threshold changes its values,
 the minor part when a feature is added (earlier feature sets simply lack it)."""
 
@@ -129,7 +129,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("syllable_count", "syllables", "Syllables", "Acoustic syllable nuclei: voiced peaks of vowel-band (400-2000 Hz) energy (de Jong & Wempe 2009 style).",
             _TIMING_FN, 3.0, tasks=SPEECH_TASKS),
     Feature("speech_rate_syl_s", "syllables/s", "Speech rate",
-            "Syllables per second from the first speech onset to the last offset.", _TIMING_FN, 0.10, _TIMING,
+            "Syllables per second from the first speech onset to the last offset (edges placed on 10-ms blocks).", _TIMING_FN, 0.10, _TIMING,
             FeatureDirection(-1, 0.35, "speech slower", "speech faster"), 0.25, SPEECH_TASKS, dashboard=True),
     Feature("articulation_rate_syl_s", "syllables/s", "Articulation rate", "Syllables per second of speech.",
             _TIMING_FN, 0.10, _TIMING, FeatureDirection(-1, 0.25, "articulation slower", "articulation faster"),

@@ -24,6 +24,10 @@ __all__ = [
     "EXTENSION_MARGIN_DB",
     "EXTENSION_FRACTION",
     "speech_segments",
+    "PRAAT_POWER_REF",
+    "SPAN_BLOCK_S",
+    "SPAN_REACH_S",
+    "speech_span_s",
     "pauses_between",
     "in_segments",
 ]
@@ -46,6 +50,15 @@ EXTENSION_MARGIN_DB = 3.0
 """The extension threshold stays at least this far above the noise floor, dB (steady noise varies by < 1 dB)."""
 EXTENSION_FRACTION = 0.15
 """... and at least this fraction of the way from floor to peak."""
+PRAAT_POWER_REF = 4e-10
+"""Power of 0 dB on Praat's intensity scale: dB re (2e-5)^2, samples read as pascal."""
+SPAN_BLOCK_S = 0.01
+"""Block of the short-window level that places the outer edges of the speech span, s: the contour's frame
+step (20 ms did as well in the hold-out, benchmarks/tune_nuclei.py --span, but shares the 20-ms frame grid of
+the test suite's reference trim)."""
+SPAN_REACH_S = 0.064
+"""How far inside the first onset and the last offset that level looks, s: the length of the intensity
+window (3.2 / 50 Hz) whose smoothing carries the segment edges outward."""
 _MAX_RANGE_DB = 60.0  # digital silence has no floor; clamp it so the threshold stays finite
 
 
@@ -147,6 +160,63 @@ def speech_segments(
     segments = _bridge(segments, min_gap_s=min_pause_s)
     voiced_s = _count_in(segments, voiced_times_s) * voiced_step_s
     return segments[voiced_s >= MIN_VOICED_S]
+
+
+def speech_span_s(
+    samples: np.ndarray,
+    *,
+    sr: int,
+    segments: np.ndarray,
+    extension_db: float,
+    block_s: float = SPAN_BLOCK_S,
+    reach_s: float = SPAN_REACH_S,
+) -> tuple[float, float]:
+    """First speech onset and last offset, s, placed with a short window: the span of ``speech_rate_syl_s``.
+
+    Segment edges come from the intensity contour, whose 64-ms window carries energy past the
+    edges of speech, so the first onset tends to sit early and the last offset late (the segment
+    span is 1-1.3 % too long on the synthesised voices, whose edges are exact; docs/voices.md). Here
+    the level of ``block_s`` blocks (same dB scale as the contour, :data:`PRAAT_POWER_REF`) is
+    compared with the same extension threshold within ``reach_s`` inside each of the two edges: the
+    onset moves to the first block above it, the offset to the end of the last. The edges only move
+    inward (the smoothing moves them outward), so noise near an edge leaves it where it was. Cost:
+    two windows of ``reach_s``.
+
+    Parameters
+    ----------
+    samples : np.ndarray, shape (n,)
+        Mono signal, full scale = 1 (as the intensity contour read it).
+    sr : int
+        Sample rate, Hz.
+    segments : np.ndarray, shape (n_segments, 2)
+        Speech segments, s (:func:`speech_segments`); at least one.
+    extension_db : float
+        From :func:`extension_threshold_db` of the intensity contour; NaN keeps the segment edges.
+
+    Returns
+    -------
+    (start_s, end_s) : tuple of float
+        The refined first onset and last offset, within ``segments[0, 0]`` ... ``segments[-1, 1]``.
+    """
+    start, end = float(segments[0, 0]), float(segments[-1, 1])
+    hop = max(1, round(block_s * sr))
+    n_blocks = samples.size // hop
+    if np.isnan(extension_db) or n_blocks == 0:
+        return start, end
+
+    def blocks_above(t0: float, t1: float) -> tuple[int, np.ndarray]:
+        i0 = min(max(0, round(t0 * sr / hop)), n_blocks)
+        i1 = min(max(i0, round(t1 * sr / hop)), n_blocks)
+        y = np.asarray(samples[i0 * hop: i1 * hop], dtype=np.float64).reshape(-1, hop)
+        power = np.mean(y * y, axis=1)
+        return i0, np.flatnonzero(power > PRAAT_POWER_REF * 10.0 ** (extension_db / 10.0))
+
+    i0, above = blocks_above(start, min(start + reach_s, end))
+    new_start = (i0 + above[0]) * hop / sr if above.size else start
+    i0, above = blocks_above(max(end - reach_s, start), end)
+    new_end = (i0 + above[-1] + 1) * hop / sr if above.size else end
+    new_start, new_end = max(new_start, start), min(new_end, end)
+    return (new_start, new_end) if new_end > new_start else (start, end)
 
 
 def _bridge(segments: np.ndarray, *, min_gap_s: float) -> np.ndarray:

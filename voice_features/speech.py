@@ -81,6 +81,14 @@ class SpeechAnalysis:
         return self.pitch_hz[self.pitch_in_speech]
 
     @cached_property
+    def speech_span_s(self) -> tuple[float, float]:
+        """First speech onset and last offset, s, placed on 10-ms blocks inside the segment edges
+        (:func:`voice_features.segmentation.speech_span_s`): the span of ``speech_rate_syl_s``."""
+        return segmentation.speech_span_s(self.sound.values[0], sr=round(self.sound.sampling_frequency),
+                                          segments=self.segments,
+                                          extension_db=segmentation.extension_threshold_db(self.intensity_db))
+
+    @cached_property
     def pauses(self) -> np.ndarray:
         """Pause intervals between speech runs, s, shape (n_pauses, 2)."""
         return segmentation.pauses_between(self.segments)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import parselmouth
 import pytest
 from numpy.testing import assert_allclose
 
@@ -12,6 +13,7 @@ from voice_features.segmentation import (
     in_segments,
     pauses_between,
     speech_segments,
+    speech_span_s,
     speech_threshold_db,
 )
 
@@ -79,3 +81,30 @@ def test_it_tells_which_times_are_inside_segments():
     segments = np.array([[0.5, 1.0], [2.0, 3.0]])
     mask = in_segments(np.array([0.1, 0.5, 0.7, 1.5, 2.5, 3.0, 3.1]), segments)
     assert mask.tolist() == [False, True, True, False, True, True, False]
+
+
+def _burst(start_s, end_s, *, sr=16000, duration_s=1.2, noise=1e-4):
+    """A 200-Hz tone (0.1 full scale) from ``start_s`` to ``end_s`` over faint white noise, and its segments
+    from the service's intensity contour (64-ms window, 10-ms step)."""
+    t = np.arange(round(duration_s * sr)) / sr
+    x = noise * np.random.default_rng(0).standard_normal(t.size) + np.where((t >= start_s) & (t < end_s), 0.1 * np.sin(2 * np.pi * 200 * t), 0.0)
+    intensity = parselmouth.Sound(x, sampling_frequency=sr).to_intensity(minimum_pitch=50.0, time_step=0.01)
+    db, times = intensity.values[0], intensity.xs()
+    segments = speech_segments(intensity_db=db, frame_times_s=times, threshold_db=speech_threshold_db(db),
+                               extension_db=extension_threshold_db(db), voiced_times_s=times, voiced_step_s=0.01)
+    return x, segments, extension_threshold_db(db)
+
+
+def test_the_speech_span_undoes_the_intensity_windows_smear():
+    x, segments, extension_db = _burst(0.30, 0.80)
+    assert segments[0, 0] < 0.29 and segments[-1, 1] > 0.81  # the 64-ms window carries the edges outward
+    assert_allclose(speech_span_s(x, sr=16000, segments=segments, extension_db=extension_db), (0.30, 0.80), atol=0.005)
+
+
+def test_the_speech_span_only_moves_inward():
+    x, segments, extension_db = _burst(0.30, 0.80)
+    wide = segments + np.array([-0.2, 0.2])  # nothing above the threshold within reach: the edges stay
+    assert_allclose(speech_span_s(x, sr=16000, segments=wide, extension_db=extension_db), (wide[0, 0], wide[-1, 1]))
+    narrow = np.array([[0.4, 0.7]])  # speech already at the edges: they stay
+    assert_allclose(speech_span_s(x, sr=16000, segments=narrow, extension_db=extension_db), (0.4, 0.7))
+    assert speech_span_s(x, sr=16000, segments=segments, extension_db=float("nan")) == (segments[0, 0], segments[-1, 1])

@@ -3,10 +3,11 @@
 Ground truth and sources: tests/support/voices.py (syllables from the transcripts via
 Festival's CMU lexicon). The same measurement is printed in full by benchmarks/bench_voices.py.
 Targets (issue 12): systematic bias within +-10 % and >= 80 % of clips within +-15 %, per family.
-Families still off target are marked xfail(strict) with the level they reach guarded, so an
-improvement or a regression both show. The one still short is ``words`` (single words of 0.3-0.5 s):
-there the "rate" is one syllable over the word's duration, so it measures where two energy trims
-put the edges of a fricative, not speech rate; its syllable count is tested instead.
+Families still off target would be marked xfail(strict) with the level they reach guarded, so an
+improvement or a regression both show; none is left. The last one met is ``words`` (single words of
+0.3-0.5 s): there the "rate" is one syllable over the word's span, so it holds once the span's edges
+are placed with a short window inside the intensity contour's (voice_features.segmentation.speech_span_s),
+and its syllable count is tested as well.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from tests.voice_features.conftest import require_binary
 from voice_features import analyse
 
 ROOT = Path(__file__).resolve().parents[2]
-MET = ("espeak", "festival-kal", "festival-ked", "festival-hts", "librivox", "cards", "studio-read")
-NOT_YET = {"words": (0.06, 0.65)}
+MET = ("espeak", "festival-kal", "festival-ked", "festival-hts", "librivox", "cards", "studio-read", "words")
+NOT_YET: dict[str, tuple[float, float]] = {}
 """Families short of the target, with the |bias| they stay within and the share of clips within 15 %
 they keep today (a regression guard)."""
 
@@ -90,8 +91,7 @@ def test_families_short_of_the_target_do_not_regress(ratios, family):
     assert _within(ratios[family]) >= min_within, f"{family}: {_within(ratios[family]):.0%} of clips within 15 %"
 
 
-@pytest.mark.xfail(strict=True, reason="one-word clips: rate = 1 / word duration, and the edges of a fricative "
-                                       "('five') differ by up to 140 ms between energy trims; see docs/voices.md")
+@pytest.mark.xfail(strict=True, reason="families short of the target; see docs/voices.md")
 @pytest.mark.parametrize("family", sorted(NOT_YET))
 def test_speech_rate_target_on_recorded_speech(ratios, family):
     r = ratios[family]
