@@ -120,7 +120,7 @@ def _seed_chunk(patients, n_recordings, start, now, rng) -> None:
         z = {name: float(rng.normal(0, 1)) for name in DIRECTIONAL_FEATURES}
         deviations = {"z": z, "composite": composite_index(z), "embedding_drift": None,
                       "embedding_drift_z": None, "baseline_recording_ids": [c.recording_id for c in chosen],
-                      "n_recordings": 1, "personal_offset": 0.0, "n_phq9": 0}
+                      "n_recordings": 1}
         scores.append(RiskScore(patient_id=recording.patient_id, recording=recording, scope="recording",
                                 at=recording.recorded_at, task="free_speech", risk_model_version="stale",
                                 calibrated=False, predicted_phq9=8.0, predicted_phq9_low=3.0, predicted_phq9_high=13.0,

@@ -116,10 +116,9 @@ def delete_by_pk(model: type[Model], pks: Sequence[int], *, batch_size: int = 50
 
 
 def update_by_pk(model: type[Model], rows: Sequence[tuple], fields: Sequence[str], *, batch_size: int = 2000) -> None:
-    """Set ``fields`` of many rows, each given as ``(pk, value, ...)`` in the order of ``fields``: on
-    PostgreSQL by COPY into a temporary table and one ``UPDATE ... FROM`` (a re-predicted night changes a
-    few numbers of a hundred thousand scores), elsewhere by ``bulk_update``. Plain values only (numbers,
-    text, times): no JSON."""
+    """Set ``fields`` of many rows, each given as ``(pk, value, ...)`` in the order of ``fields`` (JSON fields
+    as Python values): on PostgreSQL by COPY into a temporary table and one ``UPDATE ... FROM`` (a night after
+    a new model changes a few columns of hundreds of thousands of scores), elsewhere by ``bulk_update``."""
     if not rows:
         return
     if connection.vendor != "postgresql":
@@ -129,13 +128,19 @@ def update_by_pk(model: type[Model], rows: Sequence[tuple], fields: Sequence[str
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     pk = quote(model._meta.pk.column)
-    columns = [quote(model._meta.get_field(name).column) for name in fields]
+    model_fields = [model._meta.get_field(name) for name in fields]
+    columns = [quote(f.column) for f in model_fields]
+    json_at = [i + 1 for i, f in enumerate(model_fields) if isinstance(f, JSONField)]
     staging = quote(f"cadence_update_{model._meta.db_table}")
     listed = ", ".join([pk, *columns])
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {listed} FROM {table} WITH NO DATA")
         with cursor.cursor.copy(f"COPY {staging} ({listed}) FROM STDIN") as copy:
             for row in rows:
+                if json_at:
+                    row = list(row)
+                    for i in json_at:
+                        row[i] = None if row[i] is None else json.dumps(row[i], cls=model_fields[i - 1].encoder)
                 copy.write_row(row)
         assignments = ", ".join(f"{column} = staged.{column}" for column in columns)
         cursor.execute(f"UPDATE {table} SET {assignments} FROM {staging} AS staged WHERE {table}.{pk} = staged.{pk}")

@@ -357,6 +357,8 @@ class Writes:
     changed_scores: list[RiskScore] = field(default_factory=list)
     # Stored scores whose deviations and drivers stand and whose level changed: (patient id, row, new numbers).
     repredicted: list[tuple[int, ScoreRow, PredictiveNumbers]] = field(default_factory=list)
+    # Stored scores predicted again with their stored deviation (a new model): updated in place.
+    refilled: list[RiskScore] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     screened: list[int] = field(default_factory=list)
 
@@ -530,13 +532,13 @@ def _score(plan: PatientPlan, model: ScoringModel, writes: Writes, reliability: 
             continue
         elif not _needs_deviations(stored.row, model):
             writes.repredicted.append((data.patient.pk, stored.row, _repredict(stored.row, model, calibration)))
-        else:
+        else:  # another model (or a clipped population PHQ-9): its deviation stands, its prediction is new
             score = RiskScore(pk=stored.row.pk, patient=data.patient, recording_id=stored.row.recording_id,
                               scope=RiskScore.Scope.RECORDING, at=stored.row.at, task=stored.task,
                               baseline_id=stored.baseline_id)
             _fill_score(score, deviation, predict_risk(deviation, model=model, calibration=calibration), model,
                         population)
-            writes.changed_scores.append(score)
+            writes.refilled.append(score)
     _score_weeks(plan, scored, calibration, model, writes)
 
 
@@ -603,9 +605,11 @@ def _alerts(light: LightPatient, scores: list[ScoreRow], model: ScoringModel, no
 # ---------------------------------------------------------------- writing
 
 
-_SCORE_FIELDS = ["risk_model_version", "calibrated", "predicted_phq9", "predicted_phq9_low", "predicted_phq9_high",
-                 "prob_ge10", "voice_deviation", "population_phq9", "personal_offset", "n_phq9", "n_recordings",
-                 "deviations", "drivers"]
+# What a new level changes in a stored score, and what a new model changes (its deviation stands).
+_LEVEL_FIELDS = ["predicted_phq9", "predicted_phq9_low", "predicted_phq9_high", "prob_ge10", "personal_offset",
+                 "n_phq9", "scored_at"]
+_PREDICTION_FIELDS = ["risk_model_version", "calibrated", "predicted_phq9", "predicted_phq9_low", "predicted_phq9_high",
+                      "prob_ge10", "population_phq9", "personal_offset", "n_phq9", "drivers"]
 
 
 def _apply(writes: Writes) -> dict[str, int]:
@@ -624,12 +628,14 @@ def _apply(writes: Writes) -> dict[str, int]:
         stamp = timezone.now()
         update_by_pk(RiskScore, [(row.pk, n.predicted_phq9, n.interval_low, n.interval_high, n.p_phq9_ge10,
                                   n.personal_offset, n.n_phq9, stamp) for _, row, n in writes.repredicted],
-                     ["predicted_phq9", "predicted_phq9_low", "predicted_phq9_high", "prob_ge10", "personal_offset",
-                      "n_phq9", "scored_at"])
+                     _LEVEL_FIELDS)
+        update_by_pk(RiskScore, [(s.pk, *(getattr(s, f) for f in _PREDICTION_FIELDS), stamp) for s in writes.refilled],
+                     [*_PREDICTION_FIELDS, "scored_at"])
         fresh, updated = alerts_open_or_update(writes.alerts)
         ended = overdue_resolve_ended(patient_ids=writes.screened, candidates=writes.alerts)
     return {"overdue_resolved": ended, "speaker_updates": len(writes.feature_sets), "baselines": len(writes.snapshots),
-            "new_scores": len(writes.new_scores), "rescored": len(writes.changed_scores) + len(writes.repredicted), "alerts_opened": len(fresh),
+            "new_scores": len(writes.new_scores),
+            "rescored": len(writes.changed_scores) + len(writes.repredicted) + len(writes.refilled), "alerts_opened": len(fresh),
             "alerts_updated": len(updated)}
 
 
@@ -655,7 +661,7 @@ def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> d
         for plan in plans:
             _score(plan, model, writes, reliability, deviations)
     fresh_rows: dict[int, list[ScoreRow]] = defaultdict(list)
-    for score in writes.new_scores + writes.changed_scores:
+    for score in writes.new_scores + writes.changed_scores + writes.refilled:
         if score.scope == RiskScore.Scope.RECORDING:
             fresh_rows[score.patient_id].append(_row(score))
     for patient_id, row, numbers in writes.repredicted:
