@@ -16,7 +16,8 @@ held to the catch-up target too (it used to be called the catch-up night here).
 
 ``--reuse`` keeps the seeded database as a template (``<db>_seed_<patients>x<recordings>``) and
 later runs with the same sizes start from a copy of it instead of seeding again; ``--profile``
-writes a cProfile of each night's screening call to ``FILE.1`` .. ``FILE.4``.
+writes a cProfile of each night's screening call to ``FILE.1`` .. ``FILE.4`` (with ``--workers``, of each
+chunk too, to ``FILE.<night>.chunk<K>``).
 
 The stored scores name the baseline recordings they were scored against, as real ones do, so
 the catch-up night re-predicts them without rebuilding baselines. ``CADENCE_BENCH_DB`` names
@@ -197,7 +198,8 @@ def main() -> None:
             if profiler:
                 profiler.enable()
             if args.workers > 1:
-                summary, child_cpu, child_queries = _night_on_workers(args.workers)
+                summary, child_cpu, child_queries = _night_on_workers(
+                    args.workers, args.profile and f"{args.profile}.{number}")
             else:
                 summary, child_cpu, child_queries = run_screening(), 0.0, 0
             if profiler:
@@ -227,15 +229,26 @@ def _screen_chunk(job) -> tuple[dict, float, int]:
 
     from screening.services import chunk_screen
 
-    ids, now = job
+    ids, now, profile = job
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
     cpu = time.process_time()
     with CaptureQueriesContext(connection) as queries:
+        if profiler:
+            profiler.enable()
         summary = chunk_screen(patient_ids=ids, now=now)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile)
     return summary, time.process_time() - cpu, len(queries.captured_queries)
 
 
-def _night_on_workers(workers: int) -> tuple[dict, float, int]:
-    """The nightly task's dispatch (sweep, one task per chunk), with ``workers`` processes taking the chunks."""
+def _night_on_workers(workers: int, profile: str | None = None) -> tuple[dict, float, int]:
+    """The nightly task's dispatch (sweep, one task per chunk), with ``workers`` processes taking the chunks
+    (``profile``: a cProfile of each chunk to ``<profile>.chunk<K>``)."""
     import multiprocessing
 
     from django.db import connections
@@ -243,7 +256,8 @@ def _night_on_workers(workers: int) -> tuple[dict, float, int]:
     from screening.services import run_screening
 
     jobs = []
-    summary = run_screening(dispatch=lambda ids, now: jobs.append((ids, now)))
+    summary = run_screening(dispatch=lambda ids, now: jobs.append(
+        (ids, now, profile and f"{profile}.chunk{len(jobs) + 1}")))
     connections.close_all()  # each worker process opens its own connection
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         results = pool.map(_screen_chunk, jobs, chunksize=1)

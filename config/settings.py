@@ -349,8 +349,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # Screening
 CADENCE_OVERDUE_DAYS = env_int("CADENCE_OVERDUE_DAYS", 7)
-# The nightly screening takes active patients this many at a time (bounded memory; docs/operations.md).
-CADENCE_SCREENING_CHUNK_PATIENTS = env_int("CADENCE_SCREENING_CHUNK_PATIENTS", 2000)
+# The nightly screening takes active patients this many at a time: each chunk is one task on the screening
+# queue (bounded memory, shared by every screening worker; docs/operations.md).
+CADENCE_SCREENING_CHUNK_PATIENTS = env_int("CADENCE_SCREENING_CHUNK_PATIENTS", 1000)
 CADENCE_RISK_PROBABILITY_THRESHOLD = env_float("CADENCE_RISK_PROBABILITY_THRESHOLD", 0.5)
 CADENCE_PAIRING_MIN_RECORDINGS = env_int("CADENCE_PAIRING_MIN_RECORDINGS", 2)
 #: Patient-level bootstrap resamples behind the validation report's intervals.

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from clinic.processing.models import FeatureSet
-from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, choose_from_candidates
+from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, SortedCandidates
 from screening.scoring.segments import FIRST_RECORDINGS, NEW_PHONE, DeviceInfo, device_segments
 
 __all__ = ["BaselinePlan", "baseline_records", "baseline_record", "baseline_keys", "baseline_candidates", "baseline_plan",
@@ -107,26 +107,28 @@ class BaselinePlan:
                 and tuple(str(r) for r in deviations.get("baseline_recording_ids", ())) == self.recording_ids)
 
 
-Candidates = dict[tuple[str, str], tuple[list[BaselineRecording], list]]
+Candidates = dict[tuple[str, str], SortedCandidates]
 
 
 def baseline_candidates(records: list[BaselineRecording]) -> Candidates:
     """The valid records of each (task, segment), in the order baselines take them: built once per patient,
-    so that planning each recording's baseline does not filter and sort all of the patient's records again.
-    Each group comes with its recording times (for bisection)."""
+    so that planning each recording's baseline does not filter and sort all of the patient's records again."""
     groups: dict[tuple[str, str], list[BaselineRecording]] = {}
     for r in records:
         if r.valid:
             groups.setdefault((r.task, r.segment), []).append(r)
     for group in groups.values():
         group.sort(key=lambda r: (r.recorded_at, r.recording_id))
-    return {key: (group, [r.recorded_at for r in group]) for key, group in groups.items()}
+    return {key: SortedCandidates(group) for key, group in groups.items()}
+
+
+_NO_CANDIDATES = SortedCandidates([])
 
 
 def baseline_plan(rec: BaselineRecording, segment_index: int, candidates: Candidates) -> BaselinePlan:
     """The baseline ``rec`` gets now: ``select_baseline_recordings`` over the patient's records, taken from
     :func:`baseline_candidates` (valid, same task and segment, made before, already in its order)."""
-    group, times = candidates.get((rec.task, rec.segment), ([], []))
-    chosen, kind = choose_from_candidates(group[:bisect_left(times, rec.recorded_at)], at=rec.recorded_at)
+    group = candidates.get((rec.task, rec.segment), _NO_CANDIDATES)
+    chosen, kind = group.choose(bisect_left(group.times, rec.recorded_at), at=rec.recorded_at)
     reason = "" if chosen else (NEW_PHONE if segment_index > 0 else FIRST_RECORDINGS)
     return BaselinePlan(chosen, kind, tuple(r.recording_id for r in chosen), reason)

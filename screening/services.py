@@ -38,7 +38,7 @@ from screening.baselines import (
     embedding_vector,
     phone_segments,
 )
-from screening.bulk import among, delete_by_pk, insert_ignoring_conflicts, update_by_pk
+from screening.bulk import among, delete_by_pk, insert_ignoring_conflicts, insert_with_keys, update_by_pk
 from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
 from screening.reliability.service import reliability_weights_by_task
 from screening.scoring import alerts as rules_mod
@@ -293,8 +293,7 @@ class PatientData:
 
 
 _META_VALUES = ("pk", "recording_id", "speaker_similarity", "speaker_mismatch", "embedding_model",
-                "recording__patient_id", "recording__recorded_at", "recording__device_model", "recording__codec",
-                "recording__task")
+                "recording__patient_id", "at_text", "recording__device_model", "recording__codec", "recording__task")
 
 
 def _load_plan_data(lights: list[LightPatient]) -> list[PatientData]:
@@ -302,14 +301,15 @@ def _load_plan_data(lights: list[LightPatient]) -> list[PatientData]:
     data = {light.patient.pk: PatientData(light) for light in lights}
     ids = list(data)
     feature_sets = (FeatureSet.objects.filter(recording__patient_id__in=ids, recording__status="done")
-                    .annotate(embedding_model=KT("embedding__model"))
+                    .annotate(embedding_model=KT("embedding__model"), at_text=_timestamp("recording__recorded_at"))
                     .order_by("recording__recorded_at", "-computed_at").values_list(*_META_VALUES))
     seen = set()
+    parse = _datetime
     for *values, patient_id, recorded_at, device_model, codec, task in feature_sets.iterator(chunk_size=20000):
         if values[1] not in seen:
             seen.add(values[1])
             data[patient_id].feature_sets.append(
-                FeatureRow(*values, RecordingRow(patient_id, recorded_at, device_model, codec, task)))
+                FeatureRow(*values, RecordingRow(patient_id, parse(recorded_at), device_model, codec, task)))
     stored = (RiskScore.objects.filter(patient_id__in=ids, scope=RiskScore.Scope.RECORDING)
               .annotate(status=KT("deviations__status"), reason=KT("deviations__reason"),
                         baseline_ids=KT("deviations__baseline_recording_ids"),
@@ -615,7 +615,7 @@ _PREDICTION_FIELDS = ["risk_model_version", "calibrated", "predicted_phq9", "pre
 def _apply(writes: Writes) -> dict[str, int]:
     with transaction.atomic():
         FeatureSet.objects.bulk_update(writes.feature_sets, ["speaker_similarity", "speaker_mismatch"], batch_size=2000)
-        created = BaselineSnapshot.objects.bulk_create([s for s, _ in writes.snapshots], batch_size=2000)
+        created = insert_with_keys(BaselineSnapshot, [s for s, _ in writes.snapshots])
         for snapshot, (_, scores) in zip(created, writes.snapshots, strict=True):
             for score in scores:
                 score.baseline = snapshot

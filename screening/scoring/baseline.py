@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ __all__ = [
     "robust_stats",
     "select_baseline_recordings",
     "choose_from_candidates",
+    "SortedCandidates",
     "build_baseline",
 ]
 
@@ -275,33 +277,56 @@ def choose_from_candidates(
     candidates: Sequence[BaselineRecording], *, at: datetime, policy: BaselinePolicy = BaselinePolicy()
 ) -> tuple[list[BaselineRecording], str]:
     """:func:`select_baseline_recordings` once its candidates are chosen: ``candidates`` are the valid
-    recordings of the task and segment made before ``at``, ordered by (recorded_at, recording_id).
-    For callers that keep them sorted (the nightly run plans every recording of a patient)."""
-    if not _enough(candidates, policy):
-        return [], "none"
-    guard_end = at - timedelta(days=policy.guard_days)
-    window_start = at - timedelta(days=policy.window_days)
-    before_guard = [r for r in candidates if r.recorded_at < guard_end]
-    window = [r for r in before_guard if r.recorded_at >= window_start][-policy.max_n:]
-    if _enough(window, policy):
-        return window, "rolling"
-    latest = _shortest_enough(before_guard[::-1], policy)
-    if latest:
-        return latest[::-1], "rolling"
-    return _shortest_enough(candidates, policy), "initial"
+    recordings of the task and segment made before ``at``, ordered by (recorded_at, recording_id)."""
+    return SortedCandidates(candidates).choose(len(candidates), at=at, policy=policy)
 
 
-def _enough(recordings: Sequence[BaselineRecording], policy: BaselinePolicy) -> bool:
-    days = {r.recorded_at.date() for r in recordings}
-    return len(recordings) >= policy.n_initial and len(days) >= policy.min_days
+class SortedCandidates:
+    """Baseline candidates in baseline order (by time), with what choosing reads precomputed: their times and a
+    running count of the days they start, so that the nightly run, which plans a baseline for every recording
+    of a patient, counts the distinct days of any run of them in constant time instead of building a set each
+    time. ``choose(k, ...)`` is :func:`choose_from_candidates` over the first ``k``."""
 
+    def __init__(self, records: Sequence[BaselineRecording]) -> None:
+        self.records = list(records)
+        self.times = [r.recorded_at for r in self.records]
+        days = [t.date() for t in self.times]
+        # Distinct days of a run are counted from where the day changes, which needs equal days to be adjacent
+        # (true of times in one zone, as the database gives them); otherwise days are counted as a set.
+        self._days_list = None if all(a <= b for a, b in zip(days, days[1:])) else days
+        self._starts = [0]
+        for j, day in enumerate(days):
+            self._starts.append(self._starts[-1] + (j == 0 or day != days[j - 1]))
 
-def _shortest_enough(recordings: Sequence[BaselineRecording], policy: BaselinePolicy) -> list[BaselineRecording]:
-    """The shortest leading run of ``recordings`` that is enough for a baseline (empty when none is)."""
-    for end in range(policy.n_initial, len(recordings) + 1):
-        if _enough(recordings[:end], policy):
-            return list(recordings[:end])
-    return []
+    def days(self, start: int, end: int) -> int:
+        """Distinct days among ``records[start:end]``."""
+        if end <= start:
+            return 0
+        if self._days_list is not None:
+            return len(set(self._days_list[start:end]))
+        return 1 + self._starts[end] - self._starts[start + 1]
+
+    def _enough(self, start: int, end: int, policy: BaselinePolicy) -> bool:
+        return end - start >= policy.n_initial and self.days(start, end) >= policy.min_days
+
+    def choose(self, k: int, *, at: datetime, policy: BaselinePolicy = BaselinePolicy()
+               ) -> tuple[list[BaselineRecording], str]:
+        if not self._enough(0, k, policy):
+            return [], "none"
+        # The candidates made before the guard are a leading run (times are sorted), the window the last
+        # max_n of them made after its start.
+        guard = min(k, bisect_left(self.times, at - timedelta(days=policy.guard_days)))
+        opens = bisect_left(self.times, at - timedelta(days=policy.window_days))
+        start = max(min(opens, guard), guard - policy.max_n)
+        if self._enough(start, guard, policy):
+            return self.records[start:guard], "rolling"
+        for n in range(policy.n_initial, guard + 1):  # the shortest enough run ending at the guard
+            if self.days(guard - n, guard) >= policy.min_days:
+                return self.records[guard - n:guard], "rolling"
+        for n in range(policy.n_initial, k + 1):  # the enrolment baseline: the shortest enough leading run
+            if self.days(0, n) >= policy.min_days:
+                return self.records[:n], "initial"
+        return [], "initial"
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -144,12 +144,15 @@ def test_a_late_upload_with_an_earlier_recorded_at_rescores_what_it_affects(team
     assert (again["new_scores"], again["rescored"], again["baselines"]) == (0, 0, 0)
 
 
-def test_planning_from_grouped_candidates_chooses_what_planning_from_all_records_chooses():
+@pytest.mark.parametrize(("seed", "span_days"), [(3, 400), (4, 400), (5, 40), (6, 12), (7, 900)])
+def test_planning_from_grouped_candidates_chooses_what_planning_from_all_records_chooses(seed, span_days):
+    """The planner counts distinct days from running counts; the rule it implements is written plainly below
+    (every branch: rolling window, latest run before the guard, enrolment; few days, many uploads a day)."""
     from screening.baselines import baseline_candidates, baseline_plan
     from screening.scoring.baseline import select_baseline_recordings
 
-    rng = np.random.default_rng(3)
-    records = [BaselineRecording(recording_id=f"r{k}", recorded_at=T0 + timedelta(days=float(rng.integers(0, 400)),
+    rng = np.random.default_rng(seed)
+    records = [BaselineRecording(recording_id=f"r{k}", recorded_at=T0 + timedelta(days=float(rng.integers(0, span_days)),
                                                                                  hours=float(rng.integers(0, 3))),
                                  features={}, rejected=bool(rng.random() < 0.1),
                                  speaker_mismatch=bool(rng.random() < 0.1), task=str(rng.choice(["free_speech", "reading"])),
@@ -157,5 +160,27 @@ def test_planning_from_grouped_candidates_chooses_what_planning_from_all_records
     candidates = baseline_candidates(records)
     plans = [(select_baseline_recordings(records, at=rec.recorded_at, task=rec.task, segment=rec.segment),
               baseline_plan(rec, 0, candidates)) for rec in records]
-    assert all(a == (b.chosen, b.kind) for a, b in plans)
-    assert sum(bool(b.recording_ids) for _, b in plans) > 50  # most have a baseline: the comparison covers choices
+    expected = [_plain_choice(records, rec) for rec in records]
+    assert all(a == (b.chosen, b.kind) == e for (a, b), e in zip(plans, expected, strict=True))
+    assert sum(bool(b.recording_ids) for _, b in plans) > 30  # most have a baseline: the comparison covers choices
+
+
+def _plain_choice(records, rec, n_initial=5, min_days=3, guard_days=90, window_days=365, max_n=40):
+    """The baseline rule written as plainly as possible (docs/screening.md), to check the planner against."""
+    def enough(rs):
+        return len(rs) >= n_initial and len({r.recorded_at.date() for r in rs}) >= min_days
+
+    def shortest(rs):
+        return next((rs[:n] for n in range(n_initial, len(rs) + 1) if enough(rs[:n])), [])
+
+    at = rec.recorded_at
+    candidates = sorted((r for r in records if r.valid and r.recorded_at < at and r.task == rec.task
+                         and r.segment == rec.segment), key=lambda r: (r.recorded_at, r.recording_id))
+    if not enough(candidates):
+        return [], "none"
+    before_guard = [r for r in candidates if r.recorded_at < at - timedelta(days=guard_days)]
+    window = [r for r in before_guard if r.recorded_at >= at - timedelta(days=window_days)][-max_n:]
+    if enough(window):
+        return window, "rolling"
+    latest = shortest(before_guard[::-1])
+    return (latest[::-1], "rolling") if latest else (shortest(candidates), "initial")
