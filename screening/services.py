@@ -167,7 +167,8 @@ def _light_load(patient_ids: list[int]) -> dict[int, LightPatient]:
         if status == Recording.Status.DONE:
             (light.mismatched if pk in mismatched else light.valid).append((pk, recorded_at))
     due = (FeatureSet.objects.filter(recording__patient_id__in=patient_ids, recording__status="done",
-                                     speaker_similarity__isnull=True, embedding__model=EMBEDDING_MODEL_NAME)
+                                     speaker_similarity__isnull=True, embedding__isnull=False,
+                                     embedding__model=EMBEDDING_MODEL_NAME)
            .values_list("recording__patient_id", flat=True).distinct())
     for patient_id in due:
         data[patient_id].speaker_check_due = True

@@ -17,3 +17,13 @@ class FeatureSet(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["recording", "version"], name="one_feature_set_per_version")]
         ordering = ["-computed_at"]
+        # The nightly screening asks every night which of a chunk's recordings are flagged as another
+        # speaker and which still wait for their speaker check: a few rows each, which without these
+        # indexes cost a scan of every feature set (docs/operations.md, "Nightly screening at scale").
+        indexes = [
+            models.Index(fields=["recording"], condition=models.Q(speaker_mismatch=True),
+                         name="featureset_speaker_mismatch"),
+            models.Index(fields=["recording"],
+                         condition=models.Q(speaker_similarity__isnull=True, embedding__isnull=False),
+                         name="featureset_speaker_unchecked"),
+        ]

@@ -267,3 +267,21 @@ def test_a_night_that_reuses_stored_scores_leaves_what_scoring_from_scratch_leav
     BaselineSnapshot.objects.all().delete()
     services.patients_screen(patient_ids=list(ids.values()), now=end)
     assert _stored_results() == incremental
+
+
+def test_the_nightly_task_sends_each_chunk_to_the_screening_queue_as_its_own_task(cohort, settings, monkeypatch):
+    """The beat task only dispatches: one screen_patients task per chunk (each worker takes a share), which a
+    worker then runs with the night's time."""
+    from screening import tasks
+
+    sim, ids, _ = cohort
+    settings.CADENCE_SCREENING_CHUNK_PATIENTS = 3
+    sent = []
+    monkeypatch.setattr(tasks.screen_patients, "delay", lambda patient_ids, now: sent.append((patient_ids, now)))
+    summary = tasks.run_screening()
+    assert summary["chunks"] == len(sent) == 2 and summary["patients"] == len(ids)
+    assert sorted(i for chunk, _ in sent for i in chunk) == sorted(ids.values())
+    assert not RiskScore.objects.exists()  # nothing screened by the dispatching task itself
+    for chunk, now in sent:
+        tasks.screen_patients(chunk, now)
+    assert set(RiskScore.objects.values_list("patient_id", flat=True)) == set(ids.values())
