@@ -9,8 +9,8 @@ PHQ-9 for 5 %), a quiet night (nothing new), and a catch-up night after three da
 screening (every patient sent 1-2 recordings, 3/14 of them a PHQ-9).
 
 Targets at 10,000 patients x 50 recordings (issue 15): a catch-up night (3 days of backlog) under
-60 s, an ordinary night under 30 s, queries not growing with patients. The re-scoring night is
-held to the catch-up target too (it used to be called the catch-up night here).
+60 s, an ordinary night under 30 s, queries not growing with patients (they are fixed per chunk of
+``CADENCE_SCREENING_CHUNK_PATIENTS``). The re-scoring night (after a new model) is reported too.
 
     python benchmarks/bench_screening.py [--patients 10000] [--recordings 50] [--reuse] [--profile FILE]
 
@@ -217,9 +217,10 @@ def main() -> None:
         walls.append(wall)
     if args.dump:
         _dump(args.dump)
-    for name, wall, target in (("re-scoring night", walls[0], 60), ("ordinary night", walls[1], 30),
-                               ("catch-up night, 3 days of backlog", walls[3], 60)):
-        print(f"target: {name} under {target} s -> {'MET' if wall < target else 'NOT MET'} ({wall:.1f} s)")
+    for name, wall, target in (("ordinary night", walls[1], 30), ("catch-up night, 3 days of backlog", walls[3], 60)):
+        print(f"target: {name} under {target} s -> {'MET' if wall < target else 'NOT MET'} ({wall:.1f} s, "
+              f"{args.workers} worker{'s' if args.workers > 1 else ''})")
+    print(f"re-scoring night after a new model: {walls[0]:.1f} s (reported, not one of issue 15's targets)")
 
 
 def _screen_chunk(job) -> tuple[dict, float, int]:
