@@ -3,9 +3,7 @@
 Ground truth and sources: tests/support/voices.py (syllables from the transcripts via
 Festival's CMU lexicon). The same measurement is printed in full by benchmarks/bench_voices.py.
 Targets (issue 12): systematic bias within +-10 % and >= 80 % of clips within +-15 %, per family.
-Families still off target would be marked xfail(strict) with the level they reach guarded, so an
-improvement or a regression both show; none is left. The last one met is ``words`` (single words of
-0.3-0.5 s): there the "rate" is one syllable over the word's span, so it holds once the span's edges
+Every family meets it; the last one to was ``words`` (single words of 0.3-0.5 s): there the "rate" is one syllable over the word's span, so it holds once the span's edges
 are placed with a short window inside the intensity contour's (voice_features.segmentation.speech_span_s),
 and its syllable count is tested as well.
 """
@@ -25,9 +23,6 @@ from voice_features import analyse
 
 ROOT = Path(__file__).resolve().parents[2]
 MET = ("espeak", "festival-kal", "festival-ked", "festival-hts", "librivox", "cards", "studio-read", "words")
-NOT_YET: dict[str, tuple[float, float]] = {}
-"""Families short of the target, with the |bias| they stay within and the share of clips within 15 %
-they keep today (a regression guard)."""
 
 
 def _require_recorded_speech() -> None:
@@ -73,7 +68,7 @@ def _within(r: np.ndarray) -> float:
 
 
 def test_every_family_is_measured(ratios):
-    assert set(ratios) == set(MET) | set(NOT_YET)
+    assert set(ratios) == set(MET)
     assert all(r.size >= 3 for r in ratios.values())
 
 
@@ -82,20 +77,6 @@ def test_speech_rate_meets_the_target_on(ratios, family):
     r = ratios[family]
     assert abs(_bias(r)) <= 0.10, f"{family}: bias {_bias(r):+.1%}"
     assert _within(r) >= 0.80, f"{family}: {_within(r):.0%} of clips within 15 %"
-
-
-@pytest.mark.parametrize("family", sorted(NOT_YET))
-def test_families_short_of_the_target_do_not_regress(ratios, family):
-    max_bias, min_within = NOT_YET[family]
-    assert abs(_bias(ratios[family])) <= max_bias, f"{family}: bias {_bias(ratios[family]):+.1%}"
-    assert _within(ratios[family]) >= min_within, f"{family}: {_within(ratios[family]):.0%} of clips within 15 %"
-
-
-@pytest.mark.xfail(strict=True, reason="families short of the target; see docs/voices.md")
-@pytest.mark.parametrize("family", sorted(NOT_YET))
-def test_speech_rate_target_on_recorded_speech(ratios, family):
-    r = ratios[family]
-    assert abs(_bias(r)) <= 0.10 and _within(r) >= 0.80
 
 
 def test_one_nucleus_per_one_syllable_word(measured):
