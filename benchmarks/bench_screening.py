@@ -48,9 +48,22 @@ def _admin(*statements: str) -> list:
                 for statement in statements]
 
 
+EMBEDDINGS = False
+"""--embeddings: every feature set carries a 256-float voice embedding of the speaker-check model, as real ones do."""
+
+
+def _embedding(rng, patient_pk: int) -> dict:
+    """A GE2E-shaped embedding near the patient's own voice (the speaker check passes), stored as the worker stores it."""
+    from voice_features.embedding import EMBEDDING_MODEL_NAME
+
+    voice = np.random.default_rng(patient_pk).normal(0.0, 1.0, 256)
+    vector = voice / np.linalg.norm(voice) + rng.normal(0.0, 0.02, 256)
+    return {"model": EMBEDDING_MODEL_NAME, "dim": 256, "vector": [float(v) for v in vector / np.linalg.norm(vector)]}
+
+
 def _template(n_patients: int, n_recordings: int) -> str:
     """The seeded database kept for --reuse: the nights change the database, so each run starts from a copy."""
-    return f"{DB}_seed_{n_patients}x{n_recordings}"
+    return f"{DB}_seed_{n_patients}x{n_recordings}" + ("_emb" if EMBEDDINGS else "")
 
 
 def _fresh_database(template: str | None = None) -> None:
@@ -100,8 +113,13 @@ def _seed_chunk(patients, n_recordings, start, now, rng) -> None:
                                   recorded_at=min(at, now - timedelta(hours=1)), status="done")
             recordings.append(recording)
             features = {name: float(rng.normal(1.0, 0.1)) for name in FEATURE_NAMES}
+            checked = not (news and k == n_recordings - 1)  # earlier nights checked the speaker
             feature_sets.append(FeatureSet(recording=recording, version="bench", features=features,
-                                           quality={"accepted": True}))
+                                           quality={"accepted": True},
+                                           **({"embedding": _embedding(rng, patient.pk),
+                                               "speaker_similarity": 0.95 if checked else None,
+                                               "speaker_mismatch": False if checked else None}
+                                              if EMBEDDINGS else {})))
             if k >= 5 and not (news and k == n_recordings - 1):
                 pending.append(recording)
         for week in range(2, int(n_recordings * 3.5 / 7), 2):
@@ -146,7 +164,12 @@ def main() -> None:
                         "see the same data: compare their --dump files)")
     parser.add_argument("--dump", metavar="FILE", help="after the nights, write every stored score, baseline and alert "
                         "(ordered, as text) to FILE, to check that a change to the screening code changes no result")
+    parser.add_argument("--embeddings", action="store_true",
+                        help="seed every feature set with a 256-float voice embedding of the speaker-check model "
+                             "(kept as its own template): a new recording's baseline and speaker check read them")
     args = parser.parse_args()
+    global EMBEDDINGS
+    EMBEDDINGS = args.embeddings
     if args.now:
         from datetime import datetime
 
@@ -319,6 +342,7 @@ def _news(seed: int = 1, *, senders_share: float = 0.10, second_share: float = 0
         for p, k in senders], batch_size=5000)
     FeatureSet.objects.bulk_create([
         FeatureSet(recording=r, version="bench", quality={"accepted": True},
+                   embedding=_embedding(rng, r.patient_id) if EMBEDDINGS else None,
                    features={name: float(rng.normal(1.0, 0.1)) for name in FEATURE_NAMES}) for r in recordings],
         batch_size=5000)
     Phq9Response.objects.bulk_create([

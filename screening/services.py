@@ -257,14 +257,14 @@ class RecordingRow:
 @dataclass
 class FeatureRow:
     """The newest feature set of a processed recording: the attributes of :class:`FeatureSet` that screening
-    reads, as plain values. ``features``, ``embedding`` and ``emotion`` are None until loaded; the
-    embedding model (``embedding_model``) is read with the plan, for the speaker check."""
+    reads, as plain values. ``features``, ``embedding`` and ``emotion`` are None until loaded; whether it
+    has an embedding at all (``has_embedding``) is read with the plan, for the speaker check."""
 
     pk: int
     recording_id: int
     speaker_similarity: float | None
     speaker_mismatch: bool | None
-    embedding_model: str | None
+    has_embedding: bool
     recording: RecordingRow
     features: dict | None = None
     embedding: dict | None = None
@@ -293,7 +293,7 @@ class PatientData:
         return self.light.patient
 
 
-_META_VALUES = ("pk", "recording_id", "speaker_similarity", "speaker_mismatch", "embedding_model",
+_META_VALUES = ("pk", "recording_id", "speaker_similarity", "speaker_mismatch", "has_embedding",
                 "recording__patient_id", "at_text", "recording__device_model", "recording__codec", "recording__task")
 
 
@@ -302,7 +302,8 @@ def _load_plan_data(lights: list[LightPatient]) -> list[PatientData]:
     data = {light.patient.pk: PatientData(light) for light in lights}
     ids = list(data)
     feature_sets = (FeatureSet.objects.filter(recording__patient_id__in=ids, recording__status="done")
-                    .annotate(embedding_model=KT("embedding__model"), at_text=_timestamp("recording__recorded_at"))
+                    .annotate(has_embedding=Case(When(embedding__isnull=False, then=Value(True)), default=Value(False)),
+                              at_text=_timestamp("recording__recorded_at"))
                     .order_by("recording__recorded_at", "-computed_at").values_list(*_META_VALUES))
     seen = set()
     parse = _datetime
@@ -342,6 +343,54 @@ def _load_values(rows: list[FeatureRow], *, embeddings_only: bool = False) -> No
             row.features, row.embedding, row.emotion = values
 
 
+def _speaker_rows(data: PatientData, *, everything: bool = False) -> list[FeatureRow]:
+    """The feature sets whose embeddings a patient's speaker check reads: the recordings not checked yet, and
+    each phone segment's enrolment (its first checked recordings; all of a segment with fewer). The check
+    of the others stands while the enrolment does (:func:`_load_speaker_embeddings`)."""
+    from voice_features.speaker import MIN_ENROLMENT_RECORDINGS
+
+    if everything:
+        return [fs for fs in data.feature_sets if fs.has_embedding]
+    segments = phone_segments(data.feature_sets)
+    by_segment: dict[int, list[FeatureRow]] = defaultdict(list)
+    for fs in data.feature_sets:
+        if fs.has_embedding:
+            by_segment[segments[str(fs.recording_id)][0]].append(fs)
+    rows = []
+    for members in by_segment.values():
+        checked = [fs for fs in members if fs.speaker_similarity is not None]
+        if len(checked) < MIN_ENROLMENT_RECORDINGS:
+            rows += members
+        else:
+            enrolment = {fs.pk for fs in checked[:MIN_ENROLMENT_RECORDINGS]}
+            rows += [fs for fs in members if fs.pk in enrolment or fs.speaker_similarity is None]
+    return rows
+
+
+def _load_speaker_embeddings(patients: list[PatientData]) -> None:
+    """Embeddings for the speaker check of the patients who have a recording waiting for it (two queries at
+    most). A new recording is compared with its segment's enrolment, so only the enrolment's embeddings and
+    the unchecked ones are read; where an unchecked recording is itself part of an enrolment (uploaded late,
+    or the first of a new phone), the enrolment changes and every embedding of the patient is read."""
+    from voice_features.embedding import EMBEDDING_MODEL_NAME
+    from voice_features.speaker import MIN_ENROLMENT_RECORDINGS
+
+    due = [data for data in patients if data.light.speaker_check_due]
+    _load_values([fs for data in due for fs in _speaker_rows(data)], embeddings_only=True)
+    everything = []
+    for data in due:
+        segments = phone_segments(data.feature_sets)
+        firsts: dict[int, list[FeatureRow]] = defaultdict(list)
+        for fs in data.feature_sets:
+            if fs.embedding and fs.embedding.get("model") == EMBEDDING_MODEL_NAME:
+                firsts[segments[str(fs.recording_id)][0]].append(fs)
+        if any(fs.speaker_similarity is None for members in firsts.values()
+               for fs in members[:MIN_ENROLMENT_RECORDINGS]):
+            everything.append(data)
+    _load_values([fs for data in everything for fs in _speaker_rows(data, everything=True) if fs.embedding is None],
+                 embeddings_only=True)
+
+
 def _load_deviations(pks: list[int]) -> dict[int, Deviation]:
     """The stored deviations of these scores (one query)."""
     if not pks:
@@ -375,9 +424,10 @@ def _speaker_consistency(feature_sets: list[FeatureRow], segments: dict[str, tup
     re-enrols (``voice_features.speaker.speaker_checks``): the channel change alone moves
     the embedding past the threshold.
     """
+    from voice_features.embedding import EMBEDDING_MODEL_NAME
     from voice_features.speaker import speaker_checks
 
-    with_embedding = [fs for fs in feature_sets if _embedding(fs)]
+    with_embedding = [fs for fs in feature_sets if _embedding(fs) and fs.embedding.get("model") == EMBEDDING_MODEL_NAME]
     if not with_embedding:
         return
     checks = speaker_checks([np.asarray(_embedding(fs)) for fs in with_embedding],
@@ -452,7 +502,8 @@ def _plan(data: PatientData, model: ScoringModel, writes: Writes) -> PatientPlan
     found in between), which scores stand, and which weeks' aggregates are rebuilt (new or re-scored
     members, another count of members, or an aggregate that needs its members' deviations)."""
     segments = phone_segments(data.feature_sets)  # one cut for the speaker check and the baselines
-    _speaker_consistency(data.feature_sets, segments, writes)
+    if data.light.speaker_check_due:
+        _speaker_consistency([fs for fs in data.feature_sets if fs.embedding is not None], segments, writes)
     records, segment_index = baseline_records(data.feature_sets, segments, with_values=False)
     plan = PatientPlan(data, segments)
     candidates = baseline_candidates(records)
@@ -642,7 +693,6 @@ def _apply(writes: Writes) -> dict[str, int]:
 
 def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> dict[str, int]:
     """Screen these patients in a fixed number of queries, whatever their number."""
-    from voice_features.embedding import EMBEDDING_MODEL_NAME
 
     now = now or timezone.now()
     model = active_risk_model()
@@ -652,9 +702,7 @@ def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> d
     if stale:
         reliability = reliability_weights_by_task()
         patients = _load_plan_data(stale)
-        # The speaker check compares the GE2E embeddings only (its threshold was calibrated for them).
-        _load_values([fs for data in patients for fs in data.feature_sets if fs.embedding_model == EMBEDDING_MODEL_NAME],
-                     embeddings_only=True)
+        _load_speaker_embeddings(patients)
         plans = [_plan(data, model, writes) for data in patients]
         _load_values([fs for plan in plans for fs in plan.feature_rows()])
         zone = timezone.get_current_timezone()

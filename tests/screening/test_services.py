@@ -285,3 +285,46 @@ def test_the_nightly_task_sends_each_chunk_to_the_screening_queue_as_its_own_tas
     for chunk, now in sent:
         tasks.screen_patients(chunk, now)
     assert set(RiskScore.objects.values_list("patient_id", flat=True)) == set(ids.values())
+
+
+def test_a_new_recordings_speaker_check_reads_only_the_enrolment_and_agrees_with_checking_everything(db):
+    """A night reads the embeddings of the unchecked recordings and each phone's enrolment only; a new
+    recording by someone else is flagged, and the similarities stored equal those of checking every
+    recording again."""
+    import numpy as np
+
+    from clinic.models import Recording
+    from clinic.processing.models import FeatureSet
+    from tests.support.steady_patient import N_WEEKS, T0, steady_patient
+    from voice_features.embedding import EMBEDDING_DIM, EMBEDDING_MODEL_NAME
+
+    team = CareTeam.objects.create(name="Voices")
+    patient = steady_patient(team, "V-1", device_change=False, shift=False, channel_similarity=0.9)
+    end = T0 + timedelta(weeks=N_WEEKS)
+    services.patients_screen(patient_ids=[patient.pk], now=end)
+    assert not FeatureSet.objects.filter(recording__patient=patient, speaker_similarity__isnull=True).exists()
+    last = Recording.objects.filter(patient=patient).order_by("recorded_at").last()
+    stranger = np.random.default_rng(99).normal(size=EMBEDDING_DIM)
+    recording = Recording.objects.create(
+        patient=patient, file="simulated/V-1-new.wav", sha256="f" * 64, size_bytes=0, container="amr",
+        codec="amrnb", device_model="Galaxy A52", sample_rate=16000, channels=1, duration_s=40.0,
+        recorded_at=last.recorded_at + timedelta(days=1), status="done")
+    FeatureSet.objects.create(recording=recording, version="simulated", features=last.feature_sets.get().features,
+                              quality={"accepted": True, "speech_s": 30.0},
+                              embedding={"model": EMBEDDING_MODEL_NAME, "dim": EMBEDDING_DIM,
+                                         "vector": (stranger / np.linalg.norm(stranger)).tolist()})
+    with CaptureQueriesContext(connection) as queries:
+        services.patients_screen(patient_ids=[patient.pk], now=end + timedelta(days=2))
+    first = next(q["sql"] for q in queries.captured_queries if '"voice_features_featureset"."embedding" AS' in q["sql"])
+    if connection.vendor == "postgresql":  # the keys go as one array literal: the enrolment's three and the new one
+        assert first.split("ANY('{")[1].split("}")[0].count(",") + 1 == 4, first
+    new = FeatureSet.objects.get(recording=recording)
+    assert new.speaker_mismatch is True and new.speaker_similarity < 0.5
+    incremental = dict(FeatureSet.objects.filter(recording__patient=patient)
+                       .values_list("pk", "speaker_similarity"))
+
+    FeatureSet.objects.filter(recording__patient=patient).update(speaker_similarity=None, speaker_mismatch=None)
+    RiskScore.objects.all().delete()
+    services.patients_screen(patient_ids=[patient.pk], now=end + timedelta(days=2))
+    again = dict(FeatureSet.objects.filter(recording__patient=patient).values_list("pk", "speaker_similarity"))
+    assert again == pytest.approx(incremental, abs=1e-12)
