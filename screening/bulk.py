@@ -1,4 +1,4 @@
-"""Bulk inserts of many screening rows: PostgreSQL COPY, Django's bulk_create elsewhere.
+"""Bulk writes of many screening rows: PostgreSQL COPY, Django's bulk_create and bulk_update elsewhere.
 
 A catch-up night writes hundreds of thousands of risk scores. ``bulk_create`` on PostgreSQL
 sends each column as an array that psycopg quotes element by element in Python (with
@@ -11,7 +11,8 @@ wins). Four statements per call, whatever the number of rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from operator import attrgetter
 
 from django.db import connection, transaction
@@ -62,17 +63,19 @@ def among(name: str, values: Sequence[int]) -> Q:
     return Q(**{f"{name}__{'cadence_any' if connection.vendor == 'postgresql' else 'in'}": list(values)})
 
 
+def _json_text(field: JSONField) -> Callable[[object], str | None]:
+    """A JSON field's value as COPY takes it: text, as the field's encoder writes it."""
+    encoder = field.encoder
+    return lambda value: None if value is None else json.dumps(value, cls=encoder)
+
+
 def _preparer(field) -> Callable[[Model], object]:
-    """How one field's value goes into COPY: JSON as text (as the field's encoder writes it), ``auto_now``
+    """How one field's value goes into COPY: JSON as text (:func:`_json_text`), ``auto_now``
     and ``auto_now_add`` stamped as a save stamps them, a plain attribute (foreign keys by id) otherwise;
     any other field kind is prepared by Django as for a save."""
     if isinstance(field, JSONField):
-        encoder = field.encoder
-
-        def prepare(obj):
-            value = getattr(obj, field.attname)
-            return None if value is None else json.dumps(value, cls=encoder)
-        return prepare
+        text, value = _json_text(field), attrgetter(field.attname)
+        return lambda obj: text(value(obj))
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return lambda obj: field.pre_save(obj, True)
     if isinstance(field, (ForeignKey, CharField, BooleanField, FloatField, IntegerField, DateTimeField)):
@@ -80,12 +83,27 @@ def _preparer(field) -> Callable[[Model], object]:
     return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
 
 
-def _copy_rows(cursor, table: str, fields, objs: Sequence[Model]) -> None:
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+def _copy(cursor, table: str, columns: str, rows: Iterable[Sequence]) -> None:
     with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        prepare = [_preparer(f) for f in fields]
-        for obj in objs:
-            copy.write_row([prep(obj) for prep in prepare])
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_rows(cursor, table: str, fields, objs: Sequence[Model]) -> None:
+    """COPY model objects, each field prepared as for a save (:func:`_preparer`)."""
+    prepare = [_preparer(f) for f in fields]
+    _copy(cursor, table, ", ".join(connection.ops.quote_name(f.column) for f in fields),
+          ([prep(obj) for prep in prepare] for obj in objs))
+
+
+@contextmanager
+def _staging(cursor, table: str, columns: str, name: str):
+    """A temporary table with these columns' types and nothing else (no keys, defaults or constraints),
+    dropped after use (and with the transaction, if it fails)."""
+    staging = connection.ops.quote_name(name)
+    cursor.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {columns} FROM {table} WITH NO DATA")
+    yield staging
+    cursor.execute(f"DROP TABLE {staging}")
 
 
 def insert_with_keys(model: type[Model], objs: Sequence[Model], *, batch_size: int = 2000) -> list[Model]:
@@ -122,13 +140,10 @@ def insert_ignoring_conflicts(model: type[Model], objs: Sequence[Model], *, batc
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
-    staging = quote(f"cadence_copy_{model._meta.db_table}")
-    with transaction.atomic(), connection.cursor() as cursor:
-        # The staging table has the columns' types and nothing else (no keys, defaults or constraints).
-        cursor.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {columns} FROM {table} WITH NO DATA")
+    with (transaction.atomic(), connection.cursor() as cursor,
+          _staging(cursor, table, columns, f"cadence_copy_{model._meta.db_table}") as staging):
         _copy_rows(cursor, staging, fields, objs)
         cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} ON CONFLICT DO NOTHING")
-        cursor.execute(f"DROP TABLE {staging}")
 
 
 def delete_by_pk(model: type[Model], pks: Sequence[int], *, batch_size: int = 5000) -> None:
@@ -160,18 +175,15 @@ def update_by_pk(model: type[Model], rows: Sequence[tuple], fields: Sequence[str
     pk = quote(model._meta.pk.column)
     model_fields = [model._meta.get_field(name) for name in fields]
     columns = [quote(f.column) for f in model_fields]
-    json_at = [i + 1 for i, f in enumerate(model_fields) if isinstance(f, JSONField)]
-    staging = quote(f"cadence_update_{model._meta.db_table}")
+    texts = [(i, _json_text(f)) for i, f in enumerate(model_fields, 1) if isinstance(f, JSONField)]
+    if texts:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for i, text in texts:
+                row[i] = text(row[i])
     listed = ", ".join([pk, *columns])
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {listed} FROM {table} WITH NO DATA")
-        with cursor.cursor.copy(f"COPY {staging} ({listed}) FROM STDIN") as copy:
-            for row in rows:
-                if json_at:
-                    row = list(row)
-                    for i in json_at:
-                        row[i] = None if row[i] is None else json.dumps(row[i], cls=model_fields[i - 1].encoder)
-                copy.write_row(row)
+    with (transaction.atomic(), connection.cursor() as cursor,
+          _staging(cursor, table, listed, f"cadence_update_{model._meta.db_table}") as staging):
+        _copy(cursor, staging, listed, rows)
         assignments = ", ".join(f"{column} = staged.{column}" for column in columns)
         cursor.execute(f"UPDATE {table} SET {assignments} FROM {staging} AS staged WHERE {table}.{pk} = staged.{pk}")
-        cursor.execute(f"DROP TABLE {staging}")

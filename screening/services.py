@@ -292,6 +292,19 @@ class PatientData:
     def patient(self) -> Patient:
         return self.light.patient
 
+    @functools.cached_property
+    def segments(self) -> dict[str, tuple[int, str]]:
+        """One cut of the recordings into phone segments, for the speaker check and the baselines."""
+        return phone_segments(self.feature_sets)
+
+    def by_segment(self, keep) -> dict[int, list[FeatureRow]]:
+        """The feature sets ``keep`` accepts, in time order, by phone segment."""
+        groups: dict[int, list[FeatureRow]] = defaultdict(list)
+        for fs in self.feature_sets:
+            if keep(fs):
+                groups[self.segments[str(fs.recording_id)][0]].append(fs)
+        return groups
+
 
 _META_VALUES = ("pk", "recording_id", "speaker_similarity", "speaker_mismatch", "has_embedding",
                 "recording__patient_id", "at_text", "recording__device_model", "recording__codec", "recording__task")
@@ -343,21 +356,14 @@ def _load_values(rows: list[FeatureRow], *, embeddings_only: bool = False) -> No
             row.features, row.embedding, row.emotion = values
 
 
-def _speaker_rows(data: PatientData, *, everything: bool = False) -> list[FeatureRow]:
+def _speaker_rows(data: PatientData) -> list[FeatureRow]:
     """The feature sets whose embeddings a patient's speaker check reads: the recordings not checked yet, and
     each phone segment's enrolment (its first checked recordings; all of a segment with fewer). The check
     of the others stands while the enrolment does (:func:`_load_speaker_embeddings`)."""
     from voice_features.speaker import MIN_ENROLMENT_RECORDINGS
 
-    if everything:
-        return [fs for fs in data.feature_sets if fs.has_embedding]
-    segments = phone_segments(data.feature_sets)
-    by_segment: dict[int, list[FeatureRow]] = defaultdict(list)
-    for fs in data.feature_sets:
-        if fs.has_embedding:
-            by_segment[segments[str(fs.recording_id)][0]].append(fs)
     rows = []
-    for members in by_segment.values():
+    for members in data.by_segment(lambda fs: fs.has_embedding).values():
         checked = [fs for fs in members if fs.speaker_similarity is not None]
         if len(checked) < MIN_ENROLMENT_RECORDINGS:
             rows += members
@@ -377,17 +383,11 @@ def _load_speaker_embeddings(patients: list[PatientData]) -> None:
 
     due = [data for data in patients if data.light.speaker_check_due]
     _load_values([fs for data in due for fs in _speaker_rows(data)], embeddings_only=True)
-    everything = []
-    for data in due:
-        segments = phone_segments(data.feature_sets)
-        firsts: dict[int, list[FeatureRow]] = defaultdict(list)
-        for fs in data.feature_sets:
-            if fs.embedding and fs.embedding.get("model") == EMBEDDING_MODEL_NAME:
-                firsts[segments[str(fs.recording_id)][0]].append(fs)
-        if any(fs.speaker_similarity is None for members in firsts.values()
-               for fs in members[:MIN_ENROLMENT_RECORDINGS]):
-            everything.append(data)
-    _load_values([fs for data in everything for fs in _speaker_rows(data, everything=True) if fs.embedding is None],
+    everything = [data for data in due if any(
+        fs.speaker_similarity is None
+        for members in data.by_segment(lambda fs: fs.embedding and fs.embedding.get("model") == EMBEDDING_MODEL_NAME)
+        .values() for fs in members[:MIN_ENROLMENT_RECORDINGS])]
+    _load_values([fs for data in everything for fs in data.feature_sets if fs.has_embedding and fs.embedding is None],
                  embeddings_only=True)
 
 
@@ -475,7 +475,6 @@ class PatientPlan:
     """One stale patient's screening, decided from plain columns (see the section's comment)."""
 
     data: PatientData
-    segments: dict[str, tuple[int, str]]
     # The valid recordings that have a baseline, in time order: (record, its baseline plan if it gets a new
     # deviation tonight else None, its stored score or None).
     entries: list[tuple[BaselineRecording, BaselinePlan | None, StoredScore | None]] = field(default_factory=list)
@@ -501,11 +500,10 @@ def _plan(data: PatientData, model: ScoringModel, writes: Writes) -> PatientPlan
     score was scored against: a new recording, a late upload with an earlier ``recorded_at``, a phone change
     found in between), which scores stand, and which weeks' aggregates are rebuilt (new or re-scored
     members, another count of members, or an aggregate that needs its members' deviations)."""
-    segments = phone_segments(data.feature_sets)  # one cut for the speaker check and the baselines
     if data.light.speaker_check_due:
-        _speaker_consistency([fs for fs in data.feature_sets if fs.embedding is not None], segments, writes)
-    records, segment_index = baseline_records(data.feature_sets, segments, with_values=False)
-    plan = PatientPlan(data, segments)
+        _speaker_consistency(data.feature_sets, data.segments, writes)
+    records, segment_index = baseline_records(data.feature_sets, data.segments, with_values=False)
+    plan = PatientPlan(data)
     candidates = baseline_candidates(records)
     fs_by_id = {str(fs.recording_id): fs for fs in data.feature_sets}
     members: dict[datetime, int] = defaultdict(int)
@@ -544,7 +542,7 @@ def _score(plan: PatientPlan, model: ScoringModel, writes: Writes, reliability: 
     recording's task (``reliability``: task -> factors, from ``manage.py feature_reliability``).
     """
     data = plan.data
-    full = {str(fs.recording_id): baseline_record(fs, plan.segments) for fs in plan.feature_rows()}
+    full = {str(fs.recording_id): baseline_record(fs, data.segments) for fs in plan.feature_rows()}
     snapshots: dict[tuple, tuple[BaselineSnapshot, list[RiskScore]]] = {}
     # (recorded_at, population PHQ-9, deviation (None where not read), new score or None, stored score or None)
     scored: list[tuple[datetime, float, Deviation | None, RiskScore | None, StoredScore | None]] = []
@@ -693,7 +691,6 @@ def _apply(writes: Writes) -> dict[str, int]:
 
 def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> dict[str, int]:
     """Screen these patients in a fixed number of queries, whatever their number."""
-
     now = now or timezone.now()
     model = active_risk_model()
     lights = _light_load(patient_ids)
