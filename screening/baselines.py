@@ -19,13 +19,9 @@ from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, SortedCa
 from screening.scoring.segments import FIRST_RECORDINGS, NEW_PHONE, DeviceInfo, device_segments
 
 __all__ = ["BaselinePlan", "baseline_records", "baseline_record", "baseline_keys", "baseline_candidates", "baseline_plan",
-           "embedding_vector", "phone_segments"]
+           "phone_segments"]
 
 PENDING = "baseline pending"
-
-
-def embedding_vector(fs: FeatureSet) -> list[float] | None:
-    return (fs.embedding or {}).get("vector") if fs.embedding else None
 
 
 def _emotion_features(fs: FeatureSet) -> dict[str, float]:
@@ -72,7 +68,7 @@ def baseline_records(feature_sets: list[FeatureSet], segments: dict[str, tuple[i
 def baseline_record(fs: FeatureSet, segments: dict[str, tuple[int, str]]) -> BaselineRecording:
     """One baseline candidate with its features (emotion posteriors included) and embedding."""
     return BaselineRecording(recording_id=str(fs.recording_id), recorded_at=fs.recording.recorded_at,
-                             features=fs.features | _emotion_features(fs), embedding=embedding_vector(fs),
+                             features=fs.features | _emotion_features(fs), embedding=fs.vector,
                              speaker_mismatch=bool(fs.speaker_mismatch), task=fs.recording.task,
                              segment=segments[str(fs.recording_id)][1])
 

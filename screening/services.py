@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from clinic.metrics import SCREENING_SECONDS
 from clinic.models import Patient, Phq9Response, Recording
-from clinic.processing.models import FeatureSet
+from clinic.processing.models import FeatureSet, vector_from_bytes
 from clinic.processing.tasks import sweep_stale_recordings
 from screening.alerts import alert_open, alert_trigger_refs, alerts_open_or_update, overdue_resolve_ended
 from screening.baselines import (
@@ -35,7 +35,6 @@ from screening.baselines import (
     baseline_plan,
     baseline_record,
     baseline_records,
-    embedding_vector,
     phone_segments,
 )
 from screening.bulk import among, delete_by_pk, insert_ignoring_conflicts, insert_with_keys, update_by_pk
@@ -167,8 +166,8 @@ def _light_load(patient_ids: list[int]) -> dict[int, LightPatient]:
         if status == Recording.Status.DONE:
             (light.mismatched if pk in mismatched else light.valid).append((pk, recorded_at))
     due = (FeatureSet.objects.filter(recording__patient_id__in=patient_ids, recording__status="done",
-                                     speaker_similarity__isnull=True, embedding__isnull=False,
-                                     embedding__model=EMBEDDING_MODEL_NAME)
+                                     speaker_similarity__isnull=True, embedding_vector__isnull=False,
+                                     embedding_model=EMBEDDING_MODEL_NAME)
            .values_list("recording__patient_id", flat=True).distinct())
     for patient_id in due:
         data[patient_id].speaker_check_due = True
@@ -257,18 +256,23 @@ class RecordingRow:
 @dataclass
 class FeatureRow:
     """The newest feature set of a processed recording: the attributes of :class:`FeatureSet` that screening
-    reads, as plain values. ``features``, ``embedding`` and ``emotion`` are None until loaded; whether it
-    has an embedding at all (``has_embedding``) is read with the plan, for the speaker check."""
+    reads, as plain values. ``features``, ``vector`` (the voice embedding, from ``FeatureSet.embedding_vector``)
+    and ``emotion`` are None until loaded; the embedding's model ("" without one) is read with the plan,
+    for the speaker check."""
 
     pk: int
     recording_id: int
     speaker_similarity: float | None
     speaker_mismatch: bool | None
-    has_embedding: bool
+    embedding_model: str
     recording: RecordingRow
     features: dict | None = None
-    embedding: dict | None = None
+    vector: np.ndarray | None = None
     emotion: dict | None = None
+
+    @property
+    def has_embedding(self) -> bool:
+        return bool(self.embedding_model)
 
 
 @dataclass
@@ -306,7 +310,7 @@ class PatientData:
         return groups
 
 
-_META_VALUES = ("pk", "recording_id", "speaker_similarity", "speaker_mismatch", "has_embedding",
+_META_VALUES = ("pk", "recording_id", "speaker_similarity", "speaker_mismatch", "embedding_model",
                 "recording__patient_id", "at_text", "recording__device_model", "recording__codec", "recording__task")
 
 
@@ -315,8 +319,7 @@ def _load_plan_data(lights: list[LightPatient]) -> list[PatientData]:
     data = {light.patient.pk: PatientData(light) for light in lights}
     ids = list(data)
     feature_sets = (FeatureSet.objects.filter(recording__patient_id__in=ids, recording__status="done")
-                    .annotate(has_embedding=Case(When(embedding__isnull=False, then=Value(True)), default=Value(False)),
-                              at_text=_timestamp("recording__recorded_at"))
+                    .annotate(at_text=_timestamp("recording__recorded_at"))
                     .order_by("recording__recorded_at", "-computed_at").values_list(*_META_VALUES))
     seen = set()
     parse = _datetime
@@ -343,17 +346,20 @@ def _load_plan_data(lights: list[LightPatient]) -> list[PatientData]:
 
 
 def _load_values(rows: list[FeatureRow], *, embeddings_only: bool = False) -> None:
-    """Fill in the JSON of these feature sets (one query): features, embedding and emotion, or the embedding."""
+    """Fill in these feature sets (one query): features, embedding vector and emotion, or the vector. The
+    vector is read from its float64 column, not from the embedding's JSON (the same numbers, decoded in a
+    fraction of the time)."""
     if not rows:
         return
     by_pk = {row.pk: row for row in rows}
-    columns = ("pk", "embedding") if embeddings_only else ("pk", "features", "embedding", "emotion")
+    columns = ("pk", "embedding_vector") if embeddings_only else ("pk", "features", "embedding_vector", "emotion")
     for pk, *values in FeatureSet.objects.filter(among("pk", list(by_pk))).values_list(*columns).iterator(chunk_size=5000):
         row = by_pk[pk]
         if embeddings_only:
-            row.embedding = values[0]
+            row.vector = vector_from_bytes(values[0])
         else:
-            row.features, row.embedding, row.emotion = values
+            row.features, vector, row.emotion = values
+            row.vector = vector_from_bytes(vector)
 
 
 def _speaker_rows(data: PatientData) -> list[FeatureRow]:
@@ -385,9 +391,9 @@ def _load_speaker_embeddings(patients: list[PatientData]) -> None:
     _load_values([fs for data in due for fs in _speaker_rows(data)], embeddings_only=True)
     everything = [data for data in due if any(
         fs.speaker_similarity is None
-        for members in data.by_segment(lambda fs: fs.embedding and fs.embedding.get("model") == EMBEDDING_MODEL_NAME)
+        for members in data.by_segment(lambda fs: fs.vector is not None and fs.embedding_model == EMBEDDING_MODEL_NAME)
         .values() for fs in members[:MIN_ENROLMENT_RECORDINGS])]
-    _load_values([fs for data in everything for fs in data.feature_sets if fs.has_embedding and fs.embedding is None],
+    _load_values([fs for data in everything for fs in data.feature_sets if fs.has_embedding and fs.vector is None],
                  embeddings_only=True)
 
 
@@ -413,9 +419,6 @@ class Writes:
     screened: list[int] = field(default_factory=list)
 
 
-_embedding = embedding_vector
-
-
 def _speaker_consistency(feature_sets: list[FeatureRow], segments: dict[str, tuple[int, str]], writes: Writes) -> None:
     """Enrolment centroid from the first valid recordings of each phone; later ones get a similarity.
 
@@ -427,10 +430,10 @@ def _speaker_consistency(feature_sets: list[FeatureRow], segments: dict[str, tup
     from voice_features.embedding import EMBEDDING_MODEL_NAME
     from voice_features.speaker import speaker_checks
 
-    with_embedding = [fs for fs in feature_sets if _embedding(fs) and fs.embedding.get("model") == EMBEDDING_MODEL_NAME]
+    with_embedding = [fs for fs in feature_sets if fs.vector is not None and fs.embedding_model == EMBEDDING_MODEL_NAME]
     if not with_embedding:
         return
-    checks = speaker_checks([np.asarray(_embedding(fs)) for fs in with_embedding],
+    checks = speaker_checks([fs.vector for fs in with_embedding],
                             [segments[str(fs.recording_id)][0] for fs in with_embedding])
     for fs, (similarity, mismatch) in zip(with_embedding, checks, strict=True):
         if similarity is None:

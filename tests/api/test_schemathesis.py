@@ -38,7 +38,7 @@ def _seed(cast) -> None:
     recording = Recording.objects.create(patient=cast.patient_a, file="recordings/x.wav", sha256="1" * 64,
                                          size_bytes=10, container="wav", recorded_at=timezone.now(), status="done")
     FeatureSet.objects.create(recording=recording, version="v1", features={"f0_mean_hz": 120.0, "jitter": None},
-                              quality={"accepted": True, "snr_db": 30.0}, embedding=[0.0] * 256)
+                              quality={"accepted": True, "snr_db": 30.0}, embedding={"model": "resemblyzer-ge2e", "dim": 256, "vector": [0.0] * 256})
     Phq9Response(patient=cast.patient_a, answered_at=timezone.now(), source="self_report",
                  **{f"item{n}": 1 for n in range(1, 10)}).save()
     validation_report_build(trigger="test", care_team_ids=[cast.north.pk])

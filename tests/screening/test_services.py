@@ -315,7 +315,7 @@ def test_a_new_recordings_speaker_check_reads_only_the_enrolment_and_agrees_with
                                          "vector": (stranger / np.linalg.norm(stranger)).tolist()})
     with CaptureQueriesContext(connection) as queries:
         services.patients_screen(patient_ids=[patient.pk], now=end + timedelta(days=2))
-    first = next(q["sql"] for q in queries.captured_queries if '"voice_features_featureset"."embedding" AS' in q["sql"])
+    first = next(q["sql"] for q in queries.captured_queries if '"voice_features_featureset"."embedding_vector" AS' in q["sql"])
     if connection.vendor == "postgresql":  # the keys go as one array literal: the enrolment's three and the new one
         assert first.split("ANY('{")[1].split("}")[0].count(",") + 1 == 4, first
     new = FeatureSet.objects.get(recording=recording)

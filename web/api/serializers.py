@@ -115,7 +115,7 @@ class FeatureSetSerializer(serializers.ModelSerializer):
     features = serializers.DictField(child=serializers.FloatField(allow_null=True),
                                      help_text="Feature name -> value (null where undefined).")
     quality = serializers.DictField(child=serializers.JSONField(), help_text="Quality checks and their values.")
-    embedding = serializers.ListField(child=serializers.FloatField(), allow_null=True, required=False,
+    embedding = serializers.ListField(child=serializers.FloatField(), source="vector", allow_null=True, required=False,
                                       help_text="256-number speaker embedding; only with ?include=embedding.")
     emotion = serializers.DictField(child=serializers.JSONField(), allow_null=True,
                                     help_text="Speech-emotion estimates, null while no model is active.")
