@@ -190,13 +190,18 @@ def main() -> None:
 
     from screening.services import run_screening
 
+    started = time.perf_counter()
     call_command("migrate", verbosity=0)
+    if time.perf_counter() - started > 5:  # a template seeded by older code: its data migrations ran here
+        print(f"migrating the database took {time.perf_counter() - started:.0f} s (not part of the figure)", flush=True)
     if reuse:
         print(f"reusing the seeded copy {template}", flush=True)
+        _analyze(connection)
     else:
         started = time.perf_counter()
         _seed(args.patients, args.recordings)
         print(f"seeding took {time.perf_counter() - started:.0f} s (not part of the figure)", flush=True)
+        _analyze(connection)
         if args.reuse:
             connection.close()
             _admin(f"DROP DATABASE IF EXISTS {template}", f"CREATE DATABASE {template} TEMPLATE {DB}")
@@ -246,6 +251,18 @@ def main() -> None:
     print(f"re-scoring night after a new model: {walls[0]:.1f} s (reported, not one of issue 15's targets)")
 
 
+def _analyze(connection) -> None:
+    """Planner statistics, as a production server has them: PostgreSQL's autovacuum (on by default) analyses
+    tables as they fill, but a database seeded in bulk minutes ago, or on a server with autovacuum off (CI
+    machines turn it off), has none, and the planner then reads whole tables for a chunk's rows."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        autovacuum = cursor.fetchone()[0]
+        started = time.perf_counter()
+        cursor.execute("ANALYZE")
+    print(f"ANALYZE took {time.perf_counter() - started:.1f} s (this server's autovacuum is {autovacuum})", flush=True)
+
+
 def _screen_chunk(job) -> tuple[dict, float, int]:
     """What a screening worker does with one ``screen_patients`` task, in a worker process."""
     from django.db import connection
@@ -259,7 +276,7 @@ def _screen_chunk(job) -> tuple[dict, float, int]:
         import cProfile
 
         profiler = cProfile.Profile()
-    cpu = time.process_time()
+    cpu, wall = time.process_time(), time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
         if profiler:
             profiler.enable()
@@ -267,7 +284,7 @@ def _screen_chunk(job) -> tuple[dict, float, int]:
         if profiler:
             profiler.disable()
             profiler.dump_stats(profile)
-    return summary, time.process_time() - cpu, len(queries.captured_queries)
+    return summary, time.process_time() - cpu, len(queries.captured_queries), (wall, time.perf_counter())
 
 
 def _night_on_workers(workers: int, profile: str | None = None) -> tuple[dict, float, int]:
@@ -280,13 +297,20 @@ def _night_on_workers(workers: int, profile: str | None = None) -> tuple[dict, f
     from screening.services import run_screening
 
     jobs = []
+    started = time.perf_counter()
     summary = run_screening(dispatch=lambda ids, now: jobs.append(
         (ids, now, profile and f"{profile}.chunk{len(jobs) + 1}")))
+    dispatched = time.perf_counter()
     connections.close_all()  # each worker process opens its own connection
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         results = pool.map(_screen_chunk, jobs, chunksize=1)
+    finished = time.perf_counter()
+    walls = [end - start for *_, (start, end) in results]
+    print(f"  dispatch {dispatched - started:.1f} s; chunks {min(walls):.1f}-{max(walls):.1f} s each, "
+          f"{sum(walls):.1f} s in all; workers busy {sum(walls) / (workers * (finished - dispatched)):.0%} "
+          f"of the {finished - dispatched:.1f} s after dispatch", flush=True)
     total: dict[str, int] = {}
-    for part, _, _ in results:
+    for part, *_ in results:
         for key, value in part.items():
             total[key] = total.get(key, 0) + value
     return total | summary, sum(r[1] for r in results), sum(r[2] for r in results)

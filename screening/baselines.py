@@ -99,8 +99,10 @@ class BaselinePlan:
         """Does a stored score (its deviations, which name the baseline's recordings) still match this plan?"""
         if not self.recording_ids:
             return deviations.get("status") == PENDING and deviations.get("reason") == self.pending_reason
-        return (deviations.get("z") is not None
-                and tuple(str(r) for r in deviations.get("baseline_recording_ids", ())) == self.recording_ids)
+        if deviations.get("z") is None:
+            return False
+        ids = deviations.get("baseline_recording_ids", ())
+        return (ids if isinstance(ids, tuple) else tuple(str(r) for r in ids)) == self.recording_ids
 
 
 Candidates = dict[tuple[str, str], SortedCandidates]

@@ -7,7 +7,6 @@ queries, whatever the number of patients.
 """
 
 import functools
-import json
 import logging
 import math
 from collections import defaultdict
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, F, TextField, Value, When
@@ -147,6 +147,18 @@ def _timestamp(name: str):
     return Cast(name, output_field=TextField()) if connection.vendor == "postgresql" else F(name)
 
 
+def _text(name: str) -> Cast:
+    """A JSON column read as its text, for :func:`_json`."""
+    return Cast(name, output_field=TextField())
+
+
+def _json(text: str):
+    """JSON text as Python values: orjson gives the same values as the standard library (floats correctly
+    rounded both ways) in an eighth of the time, and a catch-up night decodes the features of some 250,000
+    recordings and the baseline of some 450,000 stored scores."""
+    return orjson.loads(text)
+
+
 def _datetime(value) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
@@ -155,8 +167,10 @@ def _light_load(patient_ids: list[int]) -> dict[int, LightPatient]:
     from voice_features.embedding import EMBEDDING_MODEL_NAME
 
     data = {p.pk: LightPatient(p) for p in Patient.objects.filter(pk__in=patient_ids)}
+    # Rows that go into sets and dicts are read without the models' default ordering: a sort of a chunk's
+    # rows that nothing reads.
     mismatched = set(FeatureSet.objects.filter(recording__patient_id__in=patient_ids, speaker_mismatch=True)
-                     .values_list("recording_id", flat=True))
+                     .order_by().values_list("recording_id", flat=True))
     recordings = (Recording.objects.filter(patient_id__in=patient_ids)
                   .annotate(at_text=_timestamp("recorded_at")).values_list("pk", "patient_id", "at_text", "status"))
     parse = _datetime
@@ -168,7 +182,7 @@ def _light_load(patient_ids: list[int]) -> dict[int, LightPatient]:
     due = (FeatureSet.objects.filter(recording__patient_id__in=patient_ids, recording__status="done",
                                      speaker_similarity__isnull=True, embedding_vector__isnull=False,
                                      embedding_model=EMBEDDING_MODEL_NAME)
-           .values_list("recording__patient_id", flat=True).distinct())
+           .order_by().values_list("recording__patient_id", flat=True).distinct())
     for patient_id in due:
         data[patient_id].speaker_check_due = True
     scores = (RiskScore.objects.filter(patient_id__in=patient_ids).annotate(at_text=_timestamp("at"))
@@ -328,7 +342,7 @@ def _load_plan_data(lights: list[LightPatient]) -> list[PatientData]:
             seen.add(values[1])
             data[patient_id].feature_sets.append(
                 FeatureRow(*values, RecordingRow(patient_id, parse(recorded_at), device_model, codec, task)))
-    stored = (RiskScore.objects.filter(patient_id__in=ids, scope=RiskScore.Scope.RECORDING)
+    stored = (RiskScore.objects.filter(patient_id__in=ids, scope=RiskScore.Scope.RECORDING).order_by()
               .annotate(status=KT("deviations__status"), reason=KT("deviations__reason"),
                         baseline_ids=KT("deviations__baseline_recording_ids"),
                         has_z=Case(When(deviations__has_key="z", then=Value(True)), default=Value(False)))
@@ -340,7 +354,7 @@ def _load_plan_data(lights: list[LightPatient]) -> list[PatientData]:
         if row is None:  # scored after the light load (a concurrent task): planned as unscored
             continue
         summary = {"status": status, "reason": reason, "z": {} if has_z else None,
-                   "baseline_recording_ids": json.loads(baseline_ids) if baseline_ids else ()}
+                   "baseline_recording_ids": tuple(map(str, _json(baseline_ids))) if baseline_ids else ()}
         data[patient_id].stored[recording_id] = StoredScore(row, task, baseline_id, summary)
     return list(data.values())
 
@@ -352,14 +366,19 @@ def _load_values(rows: list[FeatureRow], *, embeddings_only: bool = False) -> No
     if not rows:
         return
     by_pk = {row.pk: row for row in rows}
-    columns = ("pk", "embedding_vector") if embeddings_only else ("pk", "features", "embedding_vector", "emotion")
-    for pk, *values in FeatureSet.objects.filter(among("pk", list(by_pk))).values_list(*columns).iterator(chunk_size=5000):
+    queryset = FeatureSet.objects.filter(among("pk", list(by_pk))).order_by()
+    if embeddings_only:
+        for pk, vector in queryset.values_list("pk", "embedding_vector").iterator(chunk_size=5000):
+            by_pk[pk].vector = vector_from_bytes(vector)
+        return
+    # The JSON is read as text and decoded here (:func:`_json`), not by the field's converter.
+    queryset = queryset.annotate(features_text=_text("features"), emotion_text=_text("emotion"))
+    loads = _json
+    for pk, features, vector, emotion in queryset.values_list(
+            "pk", "features_text", "embedding_vector", "emotion_text").iterator(chunk_size=5000):
         row = by_pk[pk]
-        if embeddings_only:
-            row.vector = vector_from_bytes(values[0])
-        else:
-            row.features, vector, row.emotion = values
-            row.vector = vector_from_bytes(vector)
+        row.features, row.vector = loads(features), vector_from_bytes(vector)
+        row.emotion = None if emotion is None else loads(emotion)
 
 
 def _speaker_rows(data: PatientData) -> list[FeatureRow]:
@@ -401,7 +420,7 @@ def _load_deviations(pks: list[int]) -> dict[int, Deviation]:
     """The stored deviations of these scores (one query)."""
     if not pks:
         return {}
-    rows = RiskScore.objects.filter(among("pk", pks)).values_list("pk", "deviations").iterator(chunk_size=5000)
+    rows = RiskScore.objects.filter(among("pk", pks)).order_by().values_list("pk", "deviations").iterator(chunk_size=5000)
     return {pk: Deviation.from_dict(deviations) for pk, deviations in rows}
 
 
@@ -667,7 +686,8 @@ _PREDICTION_FIELDS = ["risk_model_version", "calibrated", "predicted_phq9", "pre
 
 def _apply(writes: Writes) -> dict[str, int]:
     with transaction.atomic():
-        FeatureSet.objects.bulk_update(writes.feature_sets, ["speaker_similarity", "speaker_mismatch"], batch_size=2000)
+        update_by_pk(FeatureSet, [(fs.pk, fs.speaker_similarity, fs.speaker_mismatch) for fs in writes.feature_sets],
+                     ["speaker_similarity", "speaker_mismatch"])
         created = insert_with_keys(BaselineSnapshot, [s for s, _ in writes.snapshots])
         for snapshot, (_, scores) in zip(created, writes.snapshots, strict=True):
             for score in scores:
