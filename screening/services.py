@@ -420,8 +420,9 @@ def _load_deviations(pks: list[int]) -> dict[int, Deviation]:
     """The stored deviations of these scores (one query)."""
     if not pks:
         return {}
-    rows = RiskScore.objects.filter(among("pk", pks)).order_by().values_list("pk", "deviations").iterator(chunk_size=5000)
-    return {pk: Deviation.from_dict(deviations) for pk, deviations in rows}
+    rows = (RiskScore.objects.filter(among("pk", pks)).order_by().annotate(text=_text("deviations"))
+            .values_list("pk", "text").iterator(chunk_size=5000))
+    return {pk: Deviation.from_dict(_json(text)) for pk, text in rows}
 
 
 @dataclass
