@@ -19,6 +19,9 @@ later runs with the same sizes start from a copy of it instead of seeding again;
 writes a cProfile of each night's screening call to ``FILE.1`` .. ``FILE.4`` (with ``--workers``, of each
 chunk too, to ``FILE.<night>.chunk<K>``).
 
+``--embeddings`` gives every feature set a 256-float voice embedding (its own template). Before the
+nights the database is analysed, as PostgreSQL's autovacuum would have done (see :func:`_analyze`).
+
 The stored scores name the baseline recordings they were scored against, as real ones do, so
 the catch-up night re-predicts them without rebuilding baselines. ``CADENCE_BENCH_DB`` names
 another database (default ``cadence_bench_screening``).

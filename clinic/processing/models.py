@@ -34,7 +34,8 @@ def vector_from_bytes(data: bytes | memoryview | None) -> np.ndarray | None:
 
 class _FromEmbedding:
     """A column derived from the row's ``embedding`` JSON whenever the row is written by a save or an insert
-    (``save``, ``create``, ``update_or_create``, ``bulk_create``), so the two cannot disagree. ``bulk_update``
+    (``save``, also with ``update_fields`` naming the embedding, ``create``, ``update_or_create``,
+    ``bulk_create``), so the two cannot disagree. ``bulk_update``
     and ``QuerySet.update`` do not derive: check constraints refuse a vector without the JSON and JSON
     with a vector but no vector column."""
 
@@ -73,6 +74,12 @@ class FeatureSet(models.Model):
     speaker_mismatch = models.BooleanField(null=True, blank=True)
     emotion = models.JSONField(null=True, blank=True)
     computed_at = models.DateTimeField(auto_now=True)
+
+    def save(self, *args, update_fields=None, **kwargs):
+        # ``save(update_fields=["embedding"])`` writes only the fields named: the derived columns go with it.
+        if update_fields is not None and "embedding" in update_fields:
+            update_fields = {*update_fields, "embedding_model", "embedding_vector"}
+        super().save(*args, update_fields=update_fields, **kwargs)
 
     @property
     def vector(self) -> np.ndarray | None:

@@ -43,6 +43,11 @@ def test_create_bulk_create_and_update_or_create_store_the_same_numbers_as_the_j
     FeatureSet.objects.update_or_create(recording=one, version="4.0.0", defaults={"embedding": None})
     assert _columns(created) == ("", None)
 
+    # save(update_fields=[...]) naming the embedding writes the derived columns too.
+    bulk.embedding = {**EMBEDDING, "vector": other}
+    bulk.save(update_fields=["embedding"])
+    assert _columns(bulk) == ("resemblyzer-ge2e", other)
+
 
 @pytest.mark.django_db
 def test_a_write_that_skips_the_derivation_is_refused():

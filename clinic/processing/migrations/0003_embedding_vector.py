@@ -3,7 +3,7 @@
 The nightly screening reads the vectors of hundreds of thousands of baseline recordings on a
 catch-up night; decoding each from a JSON list of 256 numbers (and decompressing the JSON) was a
 third of that night's time. Existing rows are filled here, in batches; the fill reads every
-embedding once (about 1 minute per 500,000 feature sets on a 2-core machine).
+embedding once (133 s for 500,000 feature sets on a 2-core machine).
 """
 
 import numpy as np
