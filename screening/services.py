@@ -155,7 +155,7 @@ def _text(name: str) -> Cast:
 def _json(text: str):
     """JSON text as Python values: orjson gives the same values as the standard library (floats correctly
     rounded both ways) in an eighth of the time, and a catch-up night decodes the features of some 250,000
-    recordings and the baseline of some 450,000 stored scores."""
+    recordings and the baseline recording ids of some 450,000 stored scores."""
     return orjson.loads(text)
 
 
