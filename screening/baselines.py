@@ -95,14 +95,13 @@ class BaselinePlan:
     def pending_payload(self, task: str) -> dict:
         return {"status": PENDING, "reason": self.pending_reason, "task": task}
 
-    def holds_for(self, deviations: dict) -> bool:
-        """Does a stored score (its deviations, which name the baseline's recordings) still match this plan?"""
+    def holds_for(self, summary: dict) -> bool:
+        """Does a stored score still match this plan? ``summary`` is what planning reads of its deviations
+        (``screening.services.StoredScore``): status, reason, whether it has z-scores, and the baseline's
+        recording ids as a tuple of strings."""
         if not self.recording_ids:
-            return deviations.get("status") == PENDING and deviations.get("reason") == self.pending_reason
-        if deviations.get("z") is None:
-            return False
-        ids = deviations.get("baseline_recording_ids", ())
-        return (ids if isinstance(ids, tuple) else tuple(str(r) for r in ids)) == self.recording_ids
+            return summary.get("status") == PENDING and summary.get("reason") == self.pending_reason
+        return summary.get("z") is not None and summary.get("baseline_recording_ids", ()) == self.recording_ids
 
 
 Candidates = dict[tuple[str, str], SortedCandidates]

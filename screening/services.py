@@ -53,6 +53,7 @@ from screening.scoring.model import (
     unclipped_population,
 )
 from screening.scoring.model import RiskModel as ScoringModel
+from voice_features.embedding import EMBEDDING_MODEL_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -164,8 +165,6 @@ def _datetime(value) -> datetime:
 
 
 def _light_load(patient_ids: list[int]) -> dict[int, LightPatient]:
-    from voice_features.embedding import EMBEDDING_MODEL_NAME
-
     data = {p.pk: LightPatient(p) for p in Patient.objects.filter(pk__in=patient_ids)}
     # Rows that go into sets and dicts are read without the models' default ordering: a sort of a chunk's
     # rows that nothing reads.
@@ -292,7 +291,8 @@ class FeatureRow:
 @dataclass
 class StoredScore:
     """A stored recording score as planning reads it: its light row, and from its deviations only what
-    says which baseline it was scored against (``summary``, the keys :meth:`BaselinePlan.holds_for` reads)."""
+    says which baseline it was scored against (``summary``, the keys :meth:`BaselinePlan.holds_for` reads;
+    the baseline's recording ids as a tuple of strings)."""
 
     row: ScoreRow
     task: str
@@ -381,6 +381,12 @@ def _load_values(rows: list[FeatureRow], *, embeddings_only: bool = False) -> No
         row.emotion = None if emotion is None else loads(emotion)
 
 
+def _compared(fs: FeatureRow) -> bool:
+    """Does the speaker check compare this feature set? Its vector is loaded and comes from the encoder the
+    mismatch threshold was calibrated for."""
+    return fs.vector is not None and fs.embedding_model == EMBEDDING_MODEL_NAME
+
+
 def _speaker_rows(data: PatientData) -> list[FeatureRow]:
     """The feature sets whose embeddings a patient's speaker check reads: the recordings not checked yet, and
     each phone segment's enrolment (its first checked recordings; all of a segment with fewer). The check
@@ -403,14 +409,13 @@ def _load_speaker_embeddings(patients: list[PatientData]) -> None:
     most). A new recording is compared with its segment's enrolment, so only the enrolment's embeddings and
     the unchecked ones are read; where an unchecked recording is itself part of an enrolment (uploaded late,
     or the first of a new phone), the enrolment changes and every embedding of the patient is read."""
-    from voice_features.embedding import EMBEDDING_MODEL_NAME
     from voice_features.speaker import MIN_ENROLMENT_RECORDINGS
 
     due = [data for data in patients if data.light.speaker_check_due]
     _load_values([fs for data in due for fs in _speaker_rows(data)], embeddings_only=True)
     everything = [data for data in due if any(
         fs.speaker_similarity is None
-        for members in data.by_segment(lambda fs: fs.vector is not None and fs.embedding_model == EMBEDDING_MODEL_NAME)
+        for members in data.by_segment(_compared)
         .values() for fs in members[:MIN_ENROLMENT_RECORDINGS])]
     _load_values([fs for data in everything for fs in data.feature_sets if fs.has_embedding and fs.vector is None],
                  embeddings_only=True)
@@ -447,10 +452,9 @@ def _speaker_consistency(feature_sets: list[FeatureRow], segments: dict[str, tup
     re-enrols (``voice_features.speaker.speaker_checks``): the channel change alone moves
     the embedding past the threshold.
     """
-    from voice_features.embedding import EMBEDDING_MODEL_NAME
     from voice_features.speaker import speaker_checks
 
-    with_embedding = [fs for fs in feature_sets if fs.vector is not None and fs.embedding_model == EMBEDDING_MODEL_NAME]
+    with_embedding = [fs for fs in feature_sets if _compared(fs)]
     if not with_embedding:
         return
     checks = speaker_checks([fs.vector for fs in with_embedding],
