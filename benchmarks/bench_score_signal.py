@@ -1,0 +1,88 @@
+"""How much of what the voice carries reaches the served PHQ-9 estimate, on the harder simulation.
+
+For each seed: the harder cohort of ``tests/support/hard_simulation.py`` (36 patients, 16 weeks;
+strong, weak and non-responding voices; adherence 95 % -> 55 % with gaps; a third change phone;
+sick days; read passages and free speech; late uploads). Patients are split into two folds; the
+clinic's norms, population model, early model and population loadings are fitted on one fold and
+the other is scored as the service serves it (``tests/support/score_signal.py``), then the folds
+swap and the held-out windows are pooled. Printed per seed:
+
+* coverage: share of PHQ-9 windows containing a valid recording that have a voice score, and how
+  many of those rest on a personal baseline vs an early (or bridged) estimate only;
+* repeated-measures correlation with PHQ-9 of the served predicted PHQ-9 (reliability-weighted
+  personal combination, each window's weights from the patient's *other* PHQ-9s), of the same with
+  the population model's fixed shares, of the best single voice measure (chosen after the fact on
+  the held-out data, which flatters it), and of the noise-free voice-visible severity (the ceiling);
+* calibration slope (PHQ-9 on estimate) of the early estimates once the clinic has fitted.
+
+Targets (issue 30): coverage >= 85 %; predicted >= 0.9 x ceiling and never below the best single
+measure; early estimates' slope within 0.8-1.2. Run at low priority:
+
+    nice python benchmarks/bench_score_signal.py --seeds 1 2 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.hard_simulation import simulate_hard_cohort  # noqa: E402
+from tests.support.score_signal import evaluate  # noqa: E402
+
+ROWS = (
+    ("PHQ-9 windows with a valid recording", "windows_with_recording", "{:.0f}"),
+    ("  with a voice score", "coverage", "{:.1%}"),
+    ("  with a personal score", "coverage_personal", "{:.1%}"),
+    ("  with an early/bridged estimate only", "coverage_early_only", "{:.1%}"),
+    ("rm-corr: predicted PHQ-9 (weighted, leave-one-window-out)", "predicted", "{:.3f}"),
+    ("rm-corr: predicted PHQ-9 (weights fitted on all windows)", "predicted_in_sample", "{:.3f}"),
+    ("rm-corr: predicted PHQ-9 (model's fixed shares)", "predicted_uniform", "{:.3f}"),
+    ("rm-corr: best single measure", "best_single", "{:.3f}"),
+    ("  which", "best_single_feature", "{}"),
+    ("rm-corr: ceiling (noise-free voice-visible severity)", "ceiling", "{:.3f}"),
+    ("predicted / ceiling", "ratio", "{:.2f}"),
+    ("personal windows only: predicted", "predicted_personal", "{:.3f}"),
+    ("personal windows only: fixed shares", "uniform_personal", "{:.3f}"),
+    ("personal windows only: best single", "best_single_personal", "{:.3f}"),
+    ("personal windows only: ceiling", "ceiling_personal", "{:.3f}"),
+    ("early model", "early_model", "{}"),
+    ("early slope, as served (level from earlier PHQ-9s)", "early_slope_prospective", "{:.2f}"),
+    ("early slope, windows served early", "early_slope_served_windows", "{:.2f}"),
+    ("  windows served early", "early_served_windows", "{:.0f}"),
+    ("early slope, new patient (no PHQ-9 yet)", "early_slope_new_patient", "{:.2f}"),
+    ("early slope under the literature prior", "early_slope_prior", "{:.2f}"),
+    ("early MAE as served, points", "early_mae_prospective", "{:.2f}"),
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--patients", type=int, default=36)
+    parser.add_argument("--weeks", type=int, default=16)
+    args = parser.parse_args()
+    results = []
+    for seed in args.seeds:
+        started = time.perf_counter()
+        figures = evaluate(simulate_hard_cohort(n_patients=args.patients, n_weeks=args.weeks, seed=seed), seed=seed)
+        values = dict(figures.values)
+        values["ratio"] = values["predicted"] / values["ceiling"]
+        results.append(values)
+        print(f"seed {seed}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    width = max(len(label) for label, _, _ in ROWS)
+    print(f"{'':{width}}  " + "  ".join(f"seed {s:>5}" for s in args.seeds))
+    for label, key, fmt in ROWS:
+        print(f"{label:{width}}  " + "  ".join(f"{fmt.format(v[key]):>10}" for v in results))
+    ok = all(v["coverage"] >= 0.85 and v["predicted"] >= v["best_single"]
+             and 0.8 <= v["early_slope_prospective"] <= 1.2 for v in results)
+    print(f"\ncoverage >= 85 %, predicted >= best single, early slope 0.8-1.2: {'yes' if ok else 'NO'}; "
+          f"predicted / ceiling: {', '.join(f'{v['ratio']:.2f}' for v in results)} (target 0.9)")
+
+
+if __name__ == "__main__":
+    main()

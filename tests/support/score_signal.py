@@ -1,0 +1,329 @@
+"""How much of what the voice carries reaches the served PHQ-9 estimate, on a simulated cohort.
+
+Composes the production maths as the screening service serves scores, without the database:
+per task and phone segment personal baselines (:mod:`screening.scoring.baseline`), early
+estimates against population norms and bridges across phone changes
+(:mod:`screening.scoring.early`), the reliability-weighted personal combination
+(:mod:`screening.scoring.personal`) on top of the population model fitted on other patients
+(:mod:`screening.scoring.fitting`), and the patient's one personal level
+(:mod:`screening.scoring.calibration`). Used by ``benchmarks/bench_score_signal.py`` (full
+cohorts, several seeds) and by fast tests (small cohorts). The product never imports it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from screening.scoring.baseline import BaselineRecording, build_baseline
+from screening.scoring.calibration import Calibrations, phq9_residuals
+from screening.scoring.deviation import DIRECTIONAL_FEATURES, deviation_from_baseline
+from screening.scoring.early import (
+    BRIDGED,
+    EARLY,
+    EARLY_PRIOR_MODEL,
+    PERSONAL,
+    bridge_shift,
+    bridged_z,
+    early_z,
+    fit_early_model,
+    learn_norms,
+)
+from screening.scoring.fitting import fit_population_model, repeated_measures_corr
+from screening.scoring.model import PRIOR_MODEL, RiskModel, predict_frame
+from screening.scoring.personal import LITERATURE_LOADINGS, fit_loading_prior, personal_combination, personalise_model
+from screening.scoring.segments import DeviceInfo, codec_family, device_segments
+from screening.validation.pairing import pair_phq9_with_voice, window_slices
+
+__all__ = ["score_recordings", "evaluate", "Figures"]
+
+FEATURES = tuple(DIRECTIONAL_FEATURES)
+
+
+def _answers(phq9: pd.DataFrame) -> pd.DataFrame:
+    return phq9.rename(columns={"response_id": "phq9_id", "phq9_total": "total"})
+
+
+def score_recordings(cohort, norms) -> pd.DataFrame:
+    """Every valid recording with its personal, early and (after a phone change) bridged z's.
+
+    Columns: recording_id, patient_id, recorded_at, task, family, segment, ``p_<feature>`` (personal
+    z, NaN before the baseline), ``e_<feature>`` (early z), ``b_<feature>`` (bridged z, NaN where no
+    bridge) and ``type`` (personal / bridged / early: what the service serves).
+    """
+    recordings = cohort.recordings
+    patients = cohort.patients.set_index("patient_id")
+    rows = []
+    for pid, group in recordings.groupby("patient_id", sort=False):
+        sex, age = patients.loc[pid, "sex"], float(patients.loc[pid, "age"])
+        segments = device_segments(DeviceInfo(r.recording_id, r.recorded_at, r.device_model, r.codec)
+                                   for r in group.itertuples())
+        records = [BaselineRecording(recording_id=r["recording_id"], recorded_at=r["recorded_at"],
+                                     features={k: r[k] for k in FEATURES}, rejected=bool(r["rejected"]),
+                                     speaker_mismatch=bool(r["speaker_mismatch"]), task=r["task"],
+                                     segment=segments[r["recording_id"]][1])
+                   for r in group.to_dict("records")]
+        first = {}  # segment index -> (key, first time, codec family)
+        for rec, r in zip(records, group.to_dict("records"), strict=True):
+            index, key = segments[rec.recording_id]
+            first.setdefault(index, (key, rec.recorded_at, codec_family(r["codec"])))
+        for rec, r in zip(records, group.to_dict("records"), strict=True):
+            if not rec.valid:
+                continue
+            index, key = segments[rec.recording_id]
+            family = codec_family(r["codec"])
+            baseline = build_baseline(records, at=rec.recorded_at, task=rec.task, segment=key)
+            personal = (deviation_from_baseline(rec.features, baseline).z if baseline is not None
+                        else dict.fromkeys(FEATURES, math.nan))
+            early = early_z(rec.features, norms.reference(sex=sex, age=age, task=rec.task, family=family))
+            bridged = dict.fromkeys(FEATURES, math.nan)
+            kind = PERSONAL if baseline is not None else EARLY
+            if baseline is None and index > 0:
+                old_key, _, old_family = first[index - 1]
+                old = build_baseline(records, at=first[index][1], task=rec.task, segment=old_key)
+                shift = bridge_shift(norms, sex=sex, age=age, task=rec.task, old_family=old_family,
+                                     new_family=family)
+                if old is not None and shift is not None:
+                    bridged = bridged_z(rec.features, {k: (s.median, s.scale) for k, s in old.features.items()},
+                                        shift)
+                    kind = BRIDGED
+            rows.append({"recording_id": rec.recording_id, "patient_id": pid, "recorded_at": rec.recorded_at,
+                         "task": rec.task, "family": family, "segment": index, "sex": sex, "age": age,
+                         "type": kind, "sick": bool(r.get("sick", False)),
+                         **{f"p_{k}": v for k, v in personal.items() if k in FEATURES},
+                         **{f"e_{k}": v for k, v in early.items()}, **{f"b_{k}": v for k, v in bridged.items()}})
+    return pd.DataFrame(rows)
+
+
+def _z(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    return frame[[f"{prefix}{k}" for k in FEATURES]].set_axis(list(FEATURES), axis=1)
+
+
+def _pick(mask: pd.Series, a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``a`` where ``mask`` holds, else of ``b``."""
+    return a.where(np.repeat(mask.to_numpy()[:, None], a.shape[1], axis=1), b)
+
+
+def _pairs(phq9: pd.DataFrame, frame: pd.DataFrame, columns) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=["patient_id", "answered_at", "phq9_total", *columns])
+    if "voice_score" not in frame:
+        frame = frame.assign(voice_score=0.0)
+    return pair_phq9_with_voice(_answers(phq9), frame, columns=tuple(columns), min_recordings=1).pairs
+
+
+def _window_of(recordings: pd.DataFrame, phq9: pd.DataFrame) -> pd.Series:
+    """The PHQ-9 (response id) whose window holds each recording, or None."""
+    out = pd.Series(None, index=recordings.index, dtype=object)
+    for pid, mine in recordings.groupby("patient_id"):
+        answers = phq9[phq9.patient_id == pid].sort_values("answered_at")
+        order = mine.sort_values("recorded_at")
+        times = pd.to_datetime(order["recorded_at"], utc=True).to_numpy(dtype="datetime64[ns]")
+        answered = pd.to_datetime(answers["answered_at"], utc=True).to_numpy(dtype="datetime64[ns]")
+        lo, hi = window_slices(times, answered, 14.0)
+        for rid, a, b in zip(answers["response_id"], lo, hi, strict=True):
+            out[order.index[a:b]] = rid
+    return out
+
+
+@dataclass(frozen=True)
+class Models:
+    population: RiskModel
+    early: RiskModel
+    norms: object
+    loadings: object
+
+
+def fit_clinic(cohort, train: set[str]) -> Models:
+    """What the clinic fits on its patients ``train``: norms, the population model, the early model
+    and the population loadings (each from the training patients' data only)."""
+    recs = cohort.recordings[cohort.recordings.patient_id.isin(train) & ~cohort.recordings.rejected
+                             & ~cohort.recordings.speaker_mismatch]
+    table = recs.merge(cohort.patients[["patient_id", "sex", "age"]], on="patient_id")
+    table = table.assign(family=table["codec"].map(codec_family))
+    norms = learn_norms(table)
+    scored = score_recordings(cohort.__class__(cohort.patients[cohort.patients.patient_id.isin(train)],
+                                               cohort.recordings[cohort.recordings.patient_id.isin(train)],
+                                               cohort.phq9, cohort.truth), norms)
+    phq9 = cohort.phq9[cohort.phq9.patient_id.isin(train)]
+    personal = scored[scored.type == PERSONAL]
+    p_pairs = _pairs(phq9, personal.join(_z(personal, "p_")), FEATURES)
+    population = fit_population_model(p_pairs).model
+    e_pairs = _pairs(phq9, scored.join(_z(scored, "e_")), FEATURES)
+    early = fit_early_model(e_pairs) or EARLY_PRIOR_MODEL
+    loadings = fit_loading_prior(p_pairs)
+    return Models(population, early, norms, loadings)
+
+
+@dataclass(frozen=True)
+class Figures:
+    seed: int
+    values: dict
+
+    def __getitem__(self, key):
+        return self.values[key]
+
+
+def _level_predictions(model: RiskModel, z: pd.DataFrame, frame: pd.DataFrame, phq9: pd.DataFrame) -> pd.Series:
+    """Population prediction plus the patient's one level from every PHQ-9 (as served)."""
+    population = predict_frame(model, z)["raw_prediction"]
+    out = pd.Series(np.nan, index=frame.index)
+    for pid, mine in frame.groupby("patient_id"):
+        answers = phq9[phq9.patient_id == pid].sort_values("answered_at")
+        residuals = phq9_residuals(list(zip(answers.answered_at, answers.phq9_total, strict=True)),
+                                   list(zip(mine.recorded_at, population[mine.index], strict=True)))
+        out[mine.index] = population[mine.index] + Calibrations(residuals, model).latest.offset
+    return out
+
+
+def _personal_predictions(models: Models, frame: pd.DataFrame, phq9: pd.DataFrame, *, weighted: bool,
+                          leave_out: bool) -> pd.Series:
+    """Personal (and bridged) recordings' population PHQ-9 from the personalised model; with
+    ``leave_out`` each PHQ-9 window's recordings get weights from the patient's *other* windows."""
+    z = _pick(frame["type"].eq(PERSONAL), _z(frame, "p_"), _z(frame, "b_"))
+    out = pd.Series(np.nan, index=frame.index)
+    for pid, mine in frame.groupby("patient_id"):
+        answers = phq9[phq9.patient_id == pid]
+        pairs = _pairs(answers, mine[mine.type == PERSONAL].join(_z(mine, "p_")), FEATURES) \
+            if weighted else None
+        windows = mine["window"]
+        for window, members in mine.groupby(windows.fillna("-"), sort=False):
+            use = pairs
+            if weighted and leave_out and pairs is not None and not pairs.empty:
+                use = pairs[pairs.phq9_id != window]
+            model = (personalise_model(models.population, personal_combination(use, prior=models.loadings))
+                     if weighted else models.population)
+            out[members.index] = predict_frame(model, z.loc[members.index])["raw_prediction"]
+    return out
+
+
+def evaluate(cohort, *, seed: int, folds: int = 2) -> Figures:
+    """Fit the clinic's models on all but one fold of patients and measure on that fold, for every fold
+    (patients shuffled by ``seed``); the held-out folds' windows are pooled (see the benchmark)."""
+    ids = cohort.patients["patient_id"].to_numpy().copy()
+    np.random.default_rng(seed).shuffle(ids)
+    parts = [_held_out(cohort, set(ids) - set(held), set(held)) for held in np.array_split(ids, folds)]
+    return _figures(seed, pd.concat([p[0] for p in parts], ignore_index=True),
+                    pd.concat([p[1] for p in parts], ignore_index=True),
+                    [w for p in parts for w in p[2]], parts[0][3])
+
+
+def _held_out(cohort, train: set[str], held: set[str]):
+    """One fold: the held-out patients' recordings with every served estimate, and their PHQ-9s."""
+    models = fit_clinic(cohort, train)
+    sub = cohort.__class__(cohort.patients[cohort.patients.patient_id.isin(held)],
+                           cohort.recordings[cohort.recordings.patient_id.isin(held)],
+                           cohort.phq9[cohort.phq9.patient_id.isin(held)], cohort.truth)
+    frame = score_recordings(sub, models.norms)
+    phq9 = sub.phq9
+    frame["window"] = _window_of(frame, phq9)
+    frame["visible"] = frame["recording_id"].map(cohort.truth["visible"])
+    # Served PHQ-9 per recording, each estimate type from its own model and level.
+    early = _level_predictions(models.early, _z(frame, "e_"), frame, phq9)
+    pb = frame[frame.type != EARLY]
+    for name, weighted, leave_out in (("uniform", False, False), ("weighted", True, True),
+                                      ("weighted_in_sample", True, False)):
+        population = _personal_predictions(models, pb, phq9, weighted=weighted, leave_out=leave_out)
+        served = early.copy()
+        if not pb.empty:
+            # One level for the patient's personal curve, from the PHQ-9s paired with it.
+            levelled = pd.Series(np.nan, index=pb.index)
+            for pid, mine in pb.groupby("patient_id"):
+                answers = phq9[phq9.patient_id == pid].sort_values("answered_at")
+                residuals = phq9_residuals(list(zip(answers.answered_at, answers.phq9_total, strict=True)),
+                                           list(zip(mine.recorded_at, population[mine.index], strict=True)))
+                levelled[mine.index] = population[mine.index] + Calibrations(residuals, models.population).latest.offset
+            served[pb.index] = levelled
+        frame[f"served_{name}"] = served
+    served_z = _pick(frame["type"].eq(EARLY), _z(frame, "e_"),
+                     _pick(frame["type"].eq(PERSONAL), _z(frame, "p_"), _z(frame, "b_")))
+    for key in FEATURES:
+        frame[f"z_{key}"] = served_z[key]
+    frame["early_only"] = early
+    frame["is_personal"] = frame["type"].eq(PERSONAL).astype(float)
+    frame["early_prospective"] = _prospective(models.early, _z(frame, "e_"), frame, phq9)
+    frame["early_population"] = predict_frame(models.early, _z(frame, "e_"))["raw_prediction"]
+    frame["early_prior"] = predict_frame(EARLY_PRIOR_MODEL, _z(frame, "e_"))["raw_prediction"]
+    valid = sub.recordings[~sub.recordings.rejected & ~sub.recordings.speaker_mismatch]
+    with_recording = sorted(set(_window_of(valid, phq9).dropna()))
+    return frame, phq9, with_recording, models
+
+
+def _prospective(model: RiskModel, z: pd.DataFrame, frame: pd.DataFrame, phq9: pd.DataFrame) -> pd.Series:
+    """Population prediction plus the level from the PHQ-9s answered before each recording (as served then)."""
+    population = predict_frame(model, z)["raw_prediction"]
+    out = pd.Series(np.nan, index=frame.index)
+    for pid, mine in frame.groupby("patient_id"):
+        answers = phq9[phq9.patient_id == pid].sort_values("answered_at")
+        residuals = phq9_residuals(list(zip(answers.answered_at, answers.phq9_total, strict=True)),
+                                   list(zip(mine.recorded_at, population[mine.index], strict=True)))
+        levels = Calibrations(residuals, model)
+        out[mine.index] = [population[i] + levels.at(at).offset for i, at in zip(mine.index, mine.recorded_at,
+                                                                                  strict=True)]
+    return out
+
+
+def _figures(seed: int, frame: pd.DataFrame, phq9: pd.DataFrame, with_recording: list, models: Models) -> Figures:
+    values = {}
+    columns = ["visible", "served_uniform", "served_weighted", "served_weighted_in_sample", "early_only",
+               "early_prospective", "early_population", "early_prior", "is_personal",
+               *[f"z_{k}" for k in FEATURES]]
+    pairs = _pairs(phq9, frame, columns)
+    personal_pairs = pairs[pairs.is_personal == 1.0]
+    rm = lambda df, col: repeated_measures_corr(df, x=col, y="phq9_total")  # noqa: E731
+    singles = {k: rm(pairs, f"z_{k}") for k in FEATURES}
+    singles_personal = {k: rm(personal_pairs, f"z_{k}") for k in FEATURES}
+    best = max(singles, key=lambda k: singles[k] if math.isfinite(singles[k]) else -1)
+    best_personal = max(singles_personal, key=lambda k: singles_personal[k] if math.isfinite(singles_personal[k]) else -1)
+    # Coverage: PHQ-9 windows that contain a valid recording; which have a score, of which type.
+    with_recording = set(with_recording)
+    types = frame.dropna(subset=["window"]).groupby("window")["type"].agg(set)
+    personal_windows = {w for w, t in types.items() if PERSONAL in t}
+    scored_windows = set(types.index)
+    n = len(with_recording)
+    values.update({
+        "windows_with_recording": n,
+        "coverage": len(scored_windows & with_recording) / n if n else math.nan,
+        "coverage_personal": len(personal_windows & with_recording) / n if n else math.nan,
+        "coverage_early_only": len((scored_windows - personal_windows) & with_recording) / n if n else math.nan,
+        "ceiling": rm(pairs, "visible"),
+        "predicted": rm(pairs, "served_weighted"),
+        "predicted_in_sample": rm(pairs, "served_weighted_in_sample"),
+        "predicted_uniform": rm(pairs, "served_uniform"),
+        "best_single": singles[best], "best_single_feature": best,
+        "ceiling_personal": rm(personal_pairs, "visible"),
+        "predicted_personal": rm(personal_pairs, "served_weighted"),
+        "uniform_personal": rm(personal_pairs, "served_uniform"),
+        "best_single_personal": singles_personal[best_personal], "best_single_personal_feature": best_personal,
+        "early_model": models.early.version, "early_calibrated": models.early.calibrated,
+        "loadings_source": models.loadings.source,
+    })
+    values.update(_calibration(pairs))
+    return Figures(seed, values)
+
+
+def _slope(x: pd.Series, y: pd.Series) -> float:
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 5 or np.var(x[ok]) == 0:
+        return math.nan
+    return float(np.polyfit(x[ok], y[ok], 1)[0])
+
+
+def _calibration(pairs: pd.DataFrame) -> dict:
+    """Calibration slopes (PHQ-9 on prediction) of the early estimates on held-out patients, each window
+    with the mean early estimate of its recordings: as served then (population estimate plus the level
+    from the PHQ-9s answered before), for a new patient (no level), under the literature prior, and the
+    windows the service actually serves with early estimates."""
+    early = pairs[pairs.is_personal < 1.0]
+    return {
+        "early_slope_prospective": _slope(pairs["early_prospective"], pairs["phq9_total"]),
+        "early_slope_new_patient": _slope(pairs["early_population"], pairs["phq9_total"]),
+        "early_slope_prior": _slope(pairs["early_prior"], pairs["phq9_total"]),
+        "early_slope_served_windows": _slope(early["early_prospective"], early["phq9_total"]),
+        "early_served_windows": len(early),
+        "early_mae_prospective": float(np.nanmean(np.abs(pairs["early_prospective"] - pairs["phq9_total"]))),
+        "early_mae_served_windows": float(np.nanmean(np.abs(early["early_prospective"] - early["phq9_total"]))),
+    }
