@@ -80,8 +80,9 @@ def main() -> None:
         print(f"{label:{width}}  " + "  ".join(f"{fmt.format(v[key]):>10}" for v in results))
     ok = all(v["coverage"] >= 0.85 and v["predicted"] >= v["best_single"]
              and 0.8 <= v["early_slope_prospective"] <= 1.2 for v in results)
+    ratios = ", ".join(f"{v['ratio']:.2f}" for v in results)
     print(f"\ncoverage >= 85 %, predicted >= best single, early slope 0.8-1.2: {'yes' if ok else 'NO'}; "
-          f"predicted / ceiling: {', '.join(f'{v['ratio']:.2f}' for v in results)} (target 0.9)")
+          f"predicted / ceiling: {ratios} (target 0.9)")
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ from screening.scoring.early import (
     learn_norms,
 )
 from screening.scoring.fitting import fit_population_model, repeated_measures_corr
-from screening.scoring.model import PRIOR_MODEL, RiskModel, predict_frame
-from screening.scoring.personal import LITERATURE_LOADINGS, fit_loading_prior, personal_combination, personalise_model
+from screening.scoring.model import RiskModel, predict_frame
+from screening.scoring.personal import fit_loading_prior, personal_combination, personalise_model
 from screening.scoring.segments import DeviceInfo, codec_family, device_segments
 from screening.validation.pairing import pair_phq9_with_voice, window_slices
 
