@@ -39,6 +39,11 @@ class RiskScore(models.Model):
         RECORDING = "recording"
         WEEK = "week"
 
+    class EstimateType(models.TextChoices):
+        PERSONAL = "personal", "Personal score (change from the patient's own baseline)"
+        EARLY = "early", "Early estimate: no personal baseline yet"
+        PENDING = "pending", "Baseline pending, no estimate"
+
     patient = models.ForeignKey("clinic.Patient", on_delete=models.CASCADE, related_name="risk_scores")
     recording = models.ForeignKey("clinic.Recording", null=True, blank=True, on_delete=models.CASCADE,
                                   related_name="risk_scores")
@@ -60,6 +65,12 @@ class RiskScore(models.Model):
     n_recordings = models.PositiveIntegerField(default=1, help_text="Recordings summarised (weekly scores)")
     deviations = models.JSONField(default=dict)
     drivers = models.JSONField(default=list)
+    estimate_type = models.CharField(
+        max_length=10, choices=EstimateType.choices, default=EstimateType.PERSONAL,
+        help_text="What the score rests on: the patient's own baseline, or (no baseline yet) an early estimate")
+    early_estimate = models.JSONField(
+        null=True, blank=True,
+        help_text="Early estimate against population norms while the baseline is pending (docs/screening.md)")
     scored_at = models.DateTimeField(auto_now=True)
 
     class Meta:

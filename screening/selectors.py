@@ -46,8 +46,20 @@ def _with_segments(rows: list[dict], recordings: list[Recording], scores: list[R
     own = [s for s in scores if s.scope == RiskScore.Scope.RECORDING]
     pending = {s.recording_id: s.deviations.get("reason", "") for s in own if s.predicted_phq9 is None}
     scored = {s.recording_id for s in own if s.predicted_phq9 is not None}
+    early = {s.recording_id: s.early_estimate for s in own if s.predicted_phq9 is None and s.early_estimate}
     return [{**row, "new_phone": row["id"] in starts, "baseline_pending_reason": pending.get(row["id"], ""),
-             "scored": row["id"] in scored} for row in rows]
+             "scored": row["id"] in scored, "early_estimate": early.get(row["id"])} for row in rows]
+
+
+def _early_row(score: RiskScore) -> dict:
+    """A pending score's early estimate (population-referenced; no personal baseline yet)."""
+    estimate = score.early_estimate
+    return {"at": score.at.isoformat(), "recording_id": score.recording_id, "task": score.task,
+            "estimate_type": score.estimate_type, "reason": score.deviations.get("reason", ""),
+            "predicted_phq9": estimate["predicted_phq9"], "predicted_phq9_low": estimate["interval"][0],
+            "predicted_phq9_high": estimate["interval"][1], "prob_ge10": estimate.get("p_phq9_ge10"),
+            "drivers": estimate.get("drivers", []), "calibrated": estimate.get("calibrated", False),
+            "model_version": estimate.get("model_version", ""), "reference": estimate.get("reference", {})}
 
 
 def _score_row(score: RiskScore) -> dict:
@@ -65,6 +77,7 @@ def _score_row(score: RiskScore) -> dict:
         "model_version": score.risk_model_version,
         "baseline_id": score.baseline_id,
         "task": score.task,
+        "estimate_type": score.estimate_type,
     }
 
 
@@ -128,6 +141,8 @@ def patient_timeline(*, patient: Patient) -> dict:
                    if s.scope == RiskScore.Scope.RECORDING and s.predicted_phq9 is not None],
         "baseline_pending_recordings": sum(1 for s in scores
                                            if s.scope == RiskScore.Scope.RECORDING and s.predicted_phq9 is None),
+        "early_estimates": [_early_row(s) for s in scores if s.scope == RiskScore.Scope.RECORDING
+                            and s.predicted_phq9 is None and s.early_estimate],
         "emotion_stage": emotion_stage(),
         "weekly": [_score_row(s) for s in scores if s.scope == RiskScore.Scope.WEEK],
         "phq9": [_phq9_row(p) for p in Phq9Response.objects.filter(patient=patient).order_by("answered_at")],

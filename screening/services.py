@@ -44,6 +44,7 @@ from screening.scoring import alerts as rules_mod
 from screening.scoring.baseline import BaselineRecording, build_baseline
 from screening.scoring.calibration import patient_calibration, phq9_residuals
 from screening.scoring.deviation import Deviation, aggregate_deviations, deviation_from_baseline
+from screening.scoring.early import early_estimate
 from screening.scoring.model import (
     PRIOR_MODEL,
     PredictiveNumbers,
@@ -485,10 +486,23 @@ def _fill_score(score: RiskScore, deviation: Deviation, prediction, model: Scori
 
 
 def _pending(data: PatientData, fs: FeatureRow, plan: BaselinePlan) -> RiskScore:
-    """A recording made while its task's baseline is still being built (first recordings, new phone): said so."""
+    """A recording made while its task's baseline is still being built (first recordings, new phone): said so.
+    Its early estimate (:func:`_early`) is added once its features are loaded."""
     return RiskScore(patient=data.patient, recording_id=fs.recording_id, scope=RiskScore.Scope.RECORDING,
                      at=fs.recording.recorded_at, task=fs.recording.task, risk_model_version="", calibrated=False,
-                     deviations=plan.pending_payload(fs.recording.task))
+                     deviations=plan.pending_payload(fs.recording.task), estimate_type=RiskScore.EstimateType.PENDING)
+
+
+def _early(data: PatientData, fs: FeatureRow, score: RiskScore) -> None:
+    """A pending score's early estimate against population norms (``screening.scoring.early``). It never has a
+    predicted PHQ-9 of its own: the personal level, the alerts and the validation of personal scores do not read
+    it, and it is replaced by the personal score once the baseline forms."""
+    patient = data.patient
+    age = None if patient.birth_year is None else fs.recording.recorded_at.year - patient.birth_year
+    estimate = early_estimate(fs.features or {}, sex=patient.sex, age=age, task=fs.recording.task,
+                              codec=fs.recording.codec)
+    if estimate is not None:
+        score.early_estimate, score.estimate_type = estimate, RiskScore.EstimateType.EARLY
 
 
 def _needs_deviations(row: ScoreRow, model: ScoringModel) -> bool:
@@ -507,10 +521,13 @@ class PatientPlan:
     entries: list[tuple[BaselineRecording, BaselinePlan | None, StoredScore | None]] = field(default_factory=list)
     rebuilt_weeks: set[datetime] = field(default_factory=set)
     fresh_weeks: set[datetime] = field(default_factory=set)      # weeks with a member scored afresh tonight
+    pending: list[tuple[FeatureRow, RiskScore]] = field(default_factory=list)  # new pending scores: early estimates
 
     def feature_rows(self) -> list[FeatureRow]:
-        """The feature sets the fresh deviations read: the recordings' own and their baselines'."""
+        """The feature sets the fresh deviations read: the recordings' own and their baselines'; and those of
+        new pending scores, for their early estimates."""
         wanted = {rec.recording_id for rec, baseline, _ in self.entries if baseline is not None}
+        wanted.update(str(fs.recording_id) for fs, _ in self.pending)
         wanted.update(r.recording_id for _, baseline, _ in self.entries if baseline is not None
                       for r in baseline.chosen)
         return [fs for fs in self.data.feature_sets if str(fs.recording_id) in wanted]
@@ -545,6 +562,7 @@ def _plan(data: PatientData, model: ScoringModel, writes: Writes) -> PatientPlan
             if not holds:
                 pending = _pending(data, fs_by_id[rec.recording_id], baseline)
                 pending.pk = stored.row.pk if stored is not None else None
+                plan.pending.append((fs_by_id[rec.recording_id], pending))
                 (writes.new_scores if stored is None else writes.changed_scores).append(pending)
             continue
         week = _week_start(rec.recorded_at, zone)
@@ -569,6 +587,8 @@ def _score(plan: PatientPlan, model: ScoringModel, writes: Writes, reliability: 
     recording's task (``reliability``: task -> factors, from ``manage.py feature_reliability``).
     """
     data = plan.data
+    for fs, pending in plan.pending:
+        _early(data, fs, pending)
     full = {str(fs.recording_id): baseline_record(fs, data.segments) for fs in plan.feature_rows()}
     snapshots: dict[tuple, tuple[BaselineSnapshot, list[RiskScore]]] = {}
     # (recorded_at, population PHQ-9, deviation (None where not read), new score or None, stored score or None)

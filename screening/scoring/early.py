@@ -40,8 +40,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from screening.scoring.deviation import DEPRESSION_DIRECTIONS, DIRECTIONAL_FEATURES, Z_CLIP
-from screening.scoring.model import PRIOR_INTERCEPT, RiskModel
+from screening.scoring.deviation import DEPRESSION_DIRECTIONS, DIRECTIONAL_FEATURES, Z_CLIP, Deviation, composite_index
+from screening.scoring.model import PRIOR_INTERCEPT, RiskModel, predict_risk
+from screening.scoring.numbers import none_if_nan
+from voice_features.codec_trust import codec_family
 
 __all__ = [
     "PERSONAL",
@@ -62,6 +64,8 @@ __all__ = [
     "EARLY_PRIOR_MODEL",
     "fit_early_model",
     "early_index",
+    "LITERATURE_NORMS_MODEL",
+    "early_estimate",
 ]
 
 #: What a score rests on: the patient's own baseline, the population norms, or the previous
@@ -365,3 +369,41 @@ def fit_early_model(pairs: pd.DataFrame, *, features: Sequence[str] = DIRECTIONA
     return RiskModel(version=version, kind="early", intercept=float(intercept),
                      coefficients={k: float(slope) * w / total for k, w in weights.items()},
                      tau2=tau2, sigma2=sigma2, n_observations=len(df), n_patients=int(len(counts)))
+
+
+#: Norms from the literature alone (what a clinic without data of its own uses).
+LITERATURE_NORMS_MODEL = PopulationNorms()
+
+
+def early_estimate(features: Mapping[str, float | None], *, sex: str | None, age: float | None, task: str,
+                   codec: str, norms: PopulationNorms = LITERATURE_NORMS_MODEL,
+                   model: RiskModel = EARLY_PRIOR_MODEL, interval_level: float = 0.8) -> dict[str, Any] | None:
+    """The early estimate of one recording, as stored with a score whose baseline is pending.
+
+    Returns None when no directional feature could be compared (then there is nothing to say). The
+    probability of PHQ-9 >= 10 is left out (None) under an uncalibrated early model: a probability from
+    literature assumptions about a patient the clinic does not know yet is not a risk. The interval
+    has no personal level (the patient's PHQ-9 history belongs to their personal scores).
+    """
+    family = codec_family(codec)
+    z = early_z(features, norms.reference(sex=sex, age=age, task=task, family=family))
+    if not any(math.isfinite(v) for v in z.values()):
+        return None
+    deviation = Deviation(z=z, composite=composite_index(z), embedding_drift=math.nan, embedding_drift_z=math.nan)
+    prediction = predict_risk(deviation, model=model, interval_level=interval_level)
+    band = age_band(age)
+    return {
+        "predicted_phq9": prediction.predicted_phq9,
+        "interval": [prediction.interval_low, prediction.interval_high],
+        "interval_level": interval_level,
+        "p_phq9_ge10": prediction.p_phq9_ge10 if model.calibrated else None,
+        # Compared with similar speakers, not with the patient's own normal (which is not known yet).
+        "drivers": [d.to_dict() | {"text": d.text.replace(" than usual", " than typical for similar speakers")}
+                    for d in prediction.drivers],
+        "model_version": model.version,
+        "calibrated": model.calibrated,
+        "norms_version": norms.version,
+        "reference": {"sex": _sex(sex) or "any", "age_band": band or "any", "task": task, "codec_family": family or "any"},
+        "z": {k: none_if_nan(v) for k, v in z.items()},
+        "index": none_if_nan(deviation.composite),
+    }

@@ -40,6 +40,9 @@ class TimelineRecordingSerializer(serializers.Serializer):
     baseline_pending_reason = serializers.CharField(
         allow_blank=True, help_text="Why the recording has no score yet: 'first recordings' or 'new phone' ('' if scored).")
     scored = serializers.BooleanField(help_text="The recording has a risk score.")
+    early_estimate = _dict("While the baseline is pending: the early estimate against population norms "
+                           "(predicted_phq9, interval, p_phq9_ge10 (null under the uncalibrated early model), "
+                           "drivers, model_version, calibrated, reference); null otherwise.", nullable=True)
 
 
 class TimelineBaselineSerializer(serializers.Serializer):
@@ -64,6 +67,25 @@ class TimelineScoreSerializer(serializers.Serializer):
     model_version = serializers.CharField()
     baseline_id = serializers.IntegerField(allow_null=True)
     task = serializers.CharField(allow_blank=True, help_text="The recording's task ('' for weekly scores).")
+    estimate_type = serializers.ChoiceField(
+        choices=["personal", "early", "pending"],
+        help_text="'personal': change from the patient's own baseline (every score in 'scores' and 'weekly').")
+
+
+class TimelineEarlySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    recording_id = serializers.IntegerField()
+    task = serializers.CharField()
+    estimate_type = serializers.ChoiceField(choices=["early"])
+    reason = serializers.CharField(help_text="Why the baseline is pending: 'first recordings' or 'new phone'.")
+    predicted_phq9 = serializers.FloatField()
+    predicted_phq9_low = serializers.FloatField()
+    predicted_phq9_high = serializers.FloatField()
+    prob_ge10 = serializers.FloatField(allow_null=True, help_text="Null under the uncalibrated early model.")
+    drivers = serializers.ListField(child=serializers.JSONField(), help_text="Features furthest from similar speakers' norms.")
+    calibrated = serializers.BooleanField()
+    model_version = serializers.CharField()
+    reference = _dict("The norms' cell: sex, age band, task, codec family.")
 
 
 class TimelinePhq9Serializer(serializers.Serializer):
@@ -91,6 +113,9 @@ class TimelineSerializer(serializers.Serializer):
     baselines = TimelineBaselineSerializer(many=True)
     scores = TimelineScoreSerializer(many=True)
     baseline_pending_recordings = serializers.IntegerField()
+    early_estimates = TimelineEarlySerializer(
+        many=True, help_text="Early estimates: no personal baseline yet (population norms, wider interval); "
+                             "replaced by personal scores once the baseline forms.")
     emotion_stage = serializers.CharField()
     weekly = TimelineScoreSerializer(many=True)
     phq9 = TimelinePhq9Serializer(many=True)

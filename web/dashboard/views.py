@@ -174,9 +174,12 @@ def _emotion_labelling(patient: Patient, recordings: list[dict], user) -> dict |
 def _patient_context(patient: Patient, phq9_form: Phq9Form, user=None) -> dict:
     timeline = patient_timeline(patient=patient)
     latest = timeline["scores"][-1] if timeline["scores"] else None
+    # The newest early estimate made after the latest personal score (first recordings, or a new phone).
+    early = [e for e in timeline["early_estimates"] if latest is None or e["at"] > latest["at"]]
     recordings = [_recording_view(r) for r in reversed(timeline["recordings"])]
     return {
         "patient": patient, "timeline": timeline, "latest": latest, "plot_data": _plot_data(timeline),
+        "latest_early": early[-1] if early else None,
         "recordings": recordings,
         "mismatches": [r for r in recordings if r["speaker_mismatch"]],
         "phq9_history": [{**q, "answered": datetime.fromisoformat(q["answered_at"])}
