@@ -1,0 +1,142 @@
+"""Early estimates before the personal baseline, and the reliability-weighted personal combination (pure maths)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screening.scoring.deviation import DIRECTIONAL_FEATURES
+from screening.scoring.early import (
+    EARLY_PRIOR_MODEL,
+    LITERATURE_NORMS,
+    MIN_BRIDGE_PATIENTS,
+    bridge_shift,
+    early_estimate,
+    early_z,
+    fit_early_model,
+    learn_norms,
+)
+from screening.scoring.model import PRIOR_MODEL, predict_frame
+from screening.scoring.personal import LITERATURE_LOADINGS, personal_combination, personalise_model
+
+
+def _clinic(n_patients: int, *, rate: float, family: str = "aac", seed: int = 0) -> pd.DataFrame:
+    """Recordings of women aged 40 whose speech rate averages ``rate`` syl/s (between-patient SD 0.3)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for p in range(n_patients):
+        level = rng.normal(rate, 0.3)
+        rows += [{"patient_id": f"{family}{p}", "sex": "female", "age": 40, "task": "free_speech", "family": family,
+                  "speech_rate_syl_s": level + rng.normal(0, 0.2)} for _ in range(6)]
+    return pd.DataFrame(rows)
+
+
+def test_it_learns_norms_from_the_clinic_shrunk_toward_the_literature():
+    literature = LITERATURE_NORMS[("F", "free_speech")]["speech_rate_syl_s"][0]
+    few = learn_norms(_clinic(2, rate=5.0), features=["speech_rate_syl_s"])
+    many = learn_norms(_clinic(80, rate=5.0), features=["speech_rate_syl_s"])
+    cell = {"sex": "female", "age": 40, "task": "free_speech", "family": "aac"}
+    mean_few = few.reference(**cell)["speech_rate_syl_s"].mean
+    mean_many = many.reference(**cell)["speech_rate_syl_s"].mean
+    assert literature < mean_few < mean_many  # two patients move the prior a little, eighty almost all the way
+    assert abs(mean_many - 5.0) < 0.15
+    assert few.from_dict(few.to_dict()) == few
+    # No data for this cell: the literature prior.
+    assert few.reference(sex="male", age=70, task="free_speech", family="amr")["speech_rate_syl_s"].mean == \
+        LITERATURE_NORMS[("M", "free_speech")]["speech_rate_syl_s"][0]
+
+
+def test_early_z_is_signed_toward_depression_and_clipped():
+    norms = {"speech_rate_syl_s": learn_norms(pd.DataFrame()).reference(
+        sex="female", age=40, task="free_speech", family="aac")["speech_rate_syl_s"]}
+    slow = early_z({"speech_rate_syl_s": norms["speech_rate_syl_s"].mean - norms["speech_rate_syl_s"].sd}, norms)
+    assert slow["speech_rate_syl_s"] == pytest.approx(1.0)  # slower than similar speakers: positive
+    assert early_z({"speech_rate_syl_s": -100.0}, norms)["speech_rate_syl_s"] == 6.0
+    assert math.isnan(slow["pause_ratio"])
+
+
+def test_a_phone_change_is_bridged_only_where_the_clinic_knows_both_codec_families():
+    clinic = pd.concat([_clinic(MIN_BRIDGE_PATIENTS, rate=4.0, family="aac"),
+                        _clinic(MIN_BRIDGE_PATIENTS, rate=4.6, family="amr", seed=1)])
+    norms = learn_norms(clinic, features=["speech_rate_syl_s"])
+    shift = bridge_shift(norms, sex="female", age=40, task="free_speech", old_family="aac", new_family="amr")
+    assert shift is not None and 0.2 < shift["speech_rate_syl_s"] < 0.8
+    assert bridge_shift(norms, sex="female", age=40, task="free_speech", old_family="aac", new_family="opus") is None
+    too_few = learn_norms(_clinic(2, rate=4.0), features=["speech_rate_syl_s"])
+    assert bridge_shift(too_few, sex="female", age=40, task="free_speech", old_family="aac", new_family="amr") is None
+
+
+def _early_pairs(n_patients: int, seed: int) -> pd.DataFrame:
+    """PHQ-9 windows whose early index carries 2 points per unit between patients."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for p in range(n_patients):
+        person = rng.normal(0, 0.8)
+        for _ in range(6):
+            z = person + rng.normal(0, 0.3)
+            rows.append({"patient_id": f"P{p}", "phq9_total": float(np.clip(8 + 2 * z + rng.normal(0, 3), 0, 27)),
+                         **dict.fromkeys(DIRECTIONAL_FEATURES, z)})
+    return pd.DataFrame(rows)
+
+
+def test_a_fitted_early_model_is_calibrated_on_new_patients():
+    fitted = fit_early_model(_early_pairs(60, seed=1))
+    assert fitted is not None and fitted.calibrated and fitted.kind == "early"
+    held_out = _early_pairs(60, seed=2)
+    predicted = predict_frame(fitted, held_out)["raw_prediction"]
+    slope = np.polyfit(predicted, held_out["phq9_total"], 1)[0]
+    assert 0.8 <= slope <= 1.2
+    assert fit_early_model(_early_pairs(3, seed=1)) is None  # too few patients: the prior stays
+
+
+def test_an_early_estimate_says_what_it_is_and_gives_no_probability_under_the_prior():
+    estimate = early_estimate({"speech_rate_syl_s": 3.0, "pause_ratio": 0.3}, sex="female", age=40,
+                              task="free_speech", codec="aac")
+    assert estimate["model_version"] == EARLY_PRIOR_MODEL.version and estimate["calibrated"] is False
+    assert estimate["p_phq9_ge10"] is None
+    assert estimate["reference"] == {"sex": "F", "age_band": "35-49", "task": "free_speech", "codec_family": "aac"}
+    assert "than typical for similar speakers" in estimate["drivers"][0]["text"]
+    low, high = estimate["interval"]
+    # Wider than a personal score under the prior with no PHQ-9 (sd sqrt(sigma2 + tau2)).
+    assert high - low > 2 * 1.2816 * math.sqrt(PRIOR_MODEL.sigma2 + PRIOR_MODEL.tau2) and low > 0
+    assert EARLY_PRIOR_MODEL.sigma2 + EARLY_PRIOR_MODEL.tau2 > PRIOR_MODEL.sigma2 + PRIOR_MODEL.tau2
+    assert early_estimate({}, sex="female", age=40, task="free_speech", codec="aac") is None
+
+
+def _pairs(n: int, tracking: dict[str, float], seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    phq9 = rng.uniform(2, 20, n)
+    return pd.DataFrame({"phq9_total": phq9, **{k: tracking.get(k, 0.0) * (phq9 - phq9.mean())
+                                                   + rng.normal(0, 0.5, n) for k in DIRECTIONAL_FEATURES}})
+
+
+def test_without_pairs_the_personal_combination_is_the_population_one_at_the_models_scale():
+    combination = personal_combination(None)
+    assert combination.weights == combination.population_weights and combination.n_pairs == 0
+    personal = personalise_model(PRIOR_MODEL, combination)
+    assert sum(personal.coefficients.values()) == pytest.approx(sum(PRIOR_MODEL.coefficients.values()))
+    assert sum(combination.shares.values()) == pytest.approx(1.0)
+
+
+def test_a_feature_that_tracks_this_patient_gains_weight_more_with_more_pairs():
+    tracking = {"pause_mean_s": 0.3}
+    three = personal_combination(_pairs(3, tracking, seed=3))
+    eight = personal_combination(_pairs(8, tracking, seed=3))
+    base = personal_combination(None).shares["pause_mean_s"]
+    assert base < three.shares["pause_mean_s"] < eight.shares["pause_mean_s"]
+    assert eight.shares["pause_mean_s"] == max(eight.shares.values())
+
+
+def test_a_patient_whose_voice_does_not_move_with_mood_gets_smaller_weights():
+    flat = personal_combination(_pairs(8, {}, seed=4))
+    population = personal_combination(None)
+    assert sum(flat.weights.values()) < 0.8 * sum(population.weights.values())
+    assert all(v >= 0 for v in flat.loadings.values())  # a direction is never flipped
+
+
+def test_an_unreliable_feature_counts_less():
+    reliable = personal_combination(None, reliability=dict.fromkeys(DIRECTIONAL_FEATURES, 0.8))
+    doubtful = personal_combination(None, reliability={**dict.fromkeys(DIRECTIONAL_FEATURES, 0.8), "f0_sd_st": 0.1})
+    assert doubtful.shares["f0_sd_st"] < reliable.shares["f0_sd_st"]
+    assert LITERATURE_LOADINGS.from_dict(LITERATURE_LOADINGS.to_dict()) == LITERATURE_LOADINGS
