@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from clinic.models import Patient, Phq9Response
@@ -51,17 +52,19 @@ RECORDING_CONDITIONS = ("codec", "bit_rate", "device_model", "task")
 def recording_scores_frame() -> pd.DataFrame:
     """One row per scored recording: ids, time, composite, stored predictions, signed z's and the
     recording conditions (codec, bit rate, device, task) of the subgroup breakdown."""
-    rows = RiskScore.objects.filter(scope=RiskScore.Scope.RECORDING).values_list(
+    rows = RiskScore.objects.filter(scope=RiskScore.Scope.RECORDING).annotate(
+        early_phq9=KT("early_estimate__predicted_phq9")).values_list(
         "patient_id", "recording_id", "at", "voice_deviation", "predicted_phq9", "prob_ge10", "deviations",
-        *(f"recording__{c}" for c in RECORDING_CONDITIONS))
+        "estimate_type", "early_phq9", *(f"recording__{c}" for c in RECORDING_CONDITIONS))
     records = [{"patient_id": p, "recording_id": r, "recorded_at": at, "voice_score": v, "predicted_phq9": y,
                 "prob_ge10": prob, **{k: (d.get("z") or {}).get(k) for k in DIRECTIONAL_FEATURES},
+                "estimate_type": kind, "early_phq9": early,
                 **dict(zip(RECORDING_CONDITIONS, conditions, strict=True))}
-               for p, r, at, v, y, prob, d, *conditions in rows.iterator(chunk_size=5000)]
+               for p, r, at, v, y, prob, d, kind, early, *conditions in rows.iterator(chunk_size=5000)]
     columns = ["patient_id", "recording_id", "recorded_at", "voice_score", "predicted_phq9", "prob_ge10",
-               *DIRECTIONAL_FEATURES, *RECORDING_CONDITIONS]
+               *DIRECTIONAL_FEATURES, "estimate_type", "early_phq9", *RECORDING_CONDITIONS]
     frame = pd.DataFrame.from_records(records, columns=columns)
-    for key in (*DIRECTIONAL_FEATURES, "voice_score", "predicted_phq9", "prob_ge10"):
+    for key in (*DIRECTIONAL_FEATURES, "voice_score", "predicted_phq9", "prob_ge10", "early_phq9"):
         frame[key] = frame[key].astype(float)
     frame["recorded_at"] = pd.to_datetime(frame["recorded_at"], utc=True)
     return frame

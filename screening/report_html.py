@@ -196,6 +196,33 @@ def _alerts(content: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _coverage(content: dict[str, Any]) -> dict[str, Any] | None:
+    """PHQ-9s with a voice estimate of each kind, and each kind's accuracy (``screening.validation.coverage``)."""
+    s = content.get("coverage")
+    if s is None:
+        return None
+    n = s["n_phq9_with_recording"]
+    share = lambda k: f"{s[k]:.0%}" if s[k] is not None else DASH  # noqa: E731
+    rows = [["personal score", str(s["n_with_personal_score"]), share("share_with_personal_score")],
+            ["early estimate only", str(s["n_with_early_estimate_only"]), share("share_with_early_estimate_only")],
+            ["no estimate", str(s["n_with_no_estimate"]), f"{s['n_with_no_estimate'] / n:.0%}" if n else DASH],
+            ["any estimate", str(s["n_with_personal_score"] + s["n_with_early_estimate_only"]),
+             share("share_with_any_estimate")]]
+    accuracy = []
+    for kind, a in s["accuracy"].items():
+        if a["status"] == "ok":
+            accuracy.append([kind, str(a["n_windows"]), str(a["n_patients"]), _fmt(a["mae"]), _fmt(a["mean_error"]),
+                             _fmt(a["calibration_slope"]), _fmt(a["rm_corr"])])
+        else:
+            accuracy.append([kind, str(a["n_windows"]), DASH, DASH, DASH, DASH, a["reason"]])
+    return {"title": f"Coverage: PHQ-9s with a voice estimate ({n} with a recording in the "
+                     f"{s['window_days']} days before)",
+            "interpretation": s["interpretation"],
+            "tables": [_table(["PHQ-9s compared with", "PHQ-9s", "share"], rows),
+                       _table(["estimate", "PHQ-9s", "patients", "MAE, points", "mean error", "calibration slope",
+                               "rm-corr"], accuracy)]}
+
+
 SECTIONS = ("between_person", "within_person", "mixed_model", "screening_accuracy", "calibration",
             "decision_curve", "three_way", "bland_altman", "reliable_change")
 
@@ -221,6 +248,7 @@ def render_html(report: ValidationReport) -> str:
         "by_site": {"title": SECTION_TITLES["by_site"], "message": by_site.get("message", ""),
                     "table": _table(GROUP_HEADER, site_rows)},
         "alerts": _alerts(content) if "alerts" in content else None,
+        "coverage": _coverage(content),
         "tripod": {"title": SECTION_TITLES["tripod_ai"], **content["tripod_ai"]},
     })
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from clinic.phq9 import MINIMAL_IMPORTANT_DIFFERENCE, SCREENING_CUTOFF
 from screening.scoring.numbers import json_ready
-from screening.validation import accuracy, alert_stats, stats, subgroups
+from screening.validation import accuracy, alert_stats, coverage, stats, subgroups
 from screening.validation.pairing import pair_phq9_with_voice
 from screening.validation.tripod import tripod_ai
 
@@ -296,6 +296,7 @@ def build_report(
         cutoff=cutoff, mid=mid,
     )
     content["by_site"] = subgroups.by_site(pairs, patients, cutoff=cutoff, **boot)
+    content["coverage"] = coverage.coverage_section(phq9, scores, window_days=window_days)
     content["tripod_ai"] = tripod_ai(content)
     return ValidationReport(content=content, pairs=pairs, unpaired=pairing.unpaired)
 

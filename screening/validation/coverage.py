@@ -1,0 +1,118 @@
+"""Coverage of the PHQ-9s by voice scores, and the accuracy of each kind of estimate.
+
+A PHQ-9 asks about the two weeks before it. Of the PHQ-9s whose window holds at least one valid
+recording, how many can be compared with a **personal** score (change from the patient's own
+baseline), how many only with an **early** estimate (population norms, while the baseline is
+being built: the first recordings, or a new phone), and how many with nothing? And how close is
+each kind of estimate to the PHQ-9 it sits next to: mean absolute error, calibration slope (PHQ-9
+on estimate) and, where patients have several such windows, the repeated-measures correlation.
+
+Input: the per-recording score table of the validation report with ``estimate_type``
+(``personal``, ``early``, ``pending``) and ``early_phq9`` (the early estimate's predicted PHQ-9);
+without ``estimate_type`` every row with a predicted PHQ-9 counts as personal.
+Pure pandas / NumPy: no Django.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from screening.validation import stats
+from screening.validation.pairing import window_slices
+
+__all__ = ["coverage_section", "MIN_WINDOWS"]
+
+#: Fewest PHQ-9 windows of a kind before its accuracy is reported.
+MIN_WINDOWS = 10
+
+
+def _utc(series: pd.Series) -> np.ndarray:
+    return pd.to_datetime(series, utc=True).to_numpy(dtype="datetime64[ns]")
+
+
+def _windows(phq9: pd.DataFrame, scores: pd.DataFrame, window_days: int) -> pd.DataFrame:
+    """Per PHQ-9: recordings in its window, personal ones and their mean prediction, early ones and theirs."""
+    rows = []
+    by_patient = dict(tuple(scores.groupby("patient_id", sort=False)))
+    for patient_id, answers in phq9.groupby("patient_id", sort=False):
+        mine = by_patient.get(patient_id)
+        answers = answers.sort_values("answered_at", kind="stable")
+        if mine is None or mine.empty:
+            rows += [{"patient_id": patient_id, "phq9_total": float(t), "n_recordings": 0, "n_personal": 0,
+                      "n_early": 0, "personal": math.nan, "early": math.nan} for t in answers["total"]]
+            continue
+        mine = mine.sort_values("recorded_at", kind="stable")
+        lo, hi = window_slices(_utc(mine["recorded_at"]), _utc(answers["answered_at"]), float(window_days))
+        kinds = mine["estimate_type"].to_numpy()
+        personal = mine["predicted_phq9"].to_numpy(dtype=float)
+        early = mine["early_phq9"].to_numpy(dtype=float)
+        for total, a, b in zip(answers["total"], lo, hi, strict=True):
+            is_personal = (kinds[a:b] == "personal") & np.isfinite(personal[a:b])
+            is_early = (kinds[a:b] == "early") & np.isfinite(early[a:b])
+            rows.append({"patient_id": patient_id, "phq9_total": float(total), "n_recordings": int(b - a),
+                         "n_personal": int(is_personal.sum()), "n_early": int(is_early.sum()),
+                         "personal": float(personal[a:b][is_personal].mean()) if is_personal.any() else math.nan,
+                         "early": float(early[a:b][is_early].mean()) if is_early.any() else math.nan})
+    return pd.DataFrame(rows, columns=["patient_id", "phq9_total", "n_recordings", "n_personal", "n_early",
+                                       "personal", "early"])
+
+
+def _accuracy(windows: pd.DataFrame, column: str) -> dict[str, Any]:
+    data = windows.dropna(subset=[column])
+    n = len(data)
+    if n < MIN_WINDOWS:
+        return {"status": "insufficient data", "n_windows": n,
+                "reason": f"fewer than {MIN_WINDOWS} PHQ-9s with this kind of estimate"}
+    error = data[column] - data["phq9_total"]
+    x, y = data[column].to_numpy(), data["phq9_total"].to_numpy()
+    slope = float(np.polyfit(x, y, 1)[0]) if np.var(x) > 0 else math.nan
+    rm = stats.repeated_measures_correlation(data.rename(columns={column: "estimate"}), x="estimate", y="phq9_total")
+    return {"status": "ok", "n_windows": n, "n_patients": int(data["patient_id"].nunique()),
+            "mae": float(error.abs().mean()), "mean_error": float(error.mean()), "calibration_slope": slope,
+            "rm_corr": rm.get("r") if rm.get("status") == "ok" else None}
+
+
+def coverage_section(phq9: pd.DataFrame, scores: pd.DataFrame, *, window_days: int = 14) -> dict[str, Any]:
+    """Coverage of the PHQ-9s by each kind of voice estimate, and each kind's accuracy.
+
+    ``phq9``: patient_id, answered_at, total. ``scores``: one row per valid recording's score, with
+    patient_id, recorded_at, predicted_phq9 and, where known, estimate_type and early_phq9.
+    """
+    scores = scores.copy()
+    if "estimate_type" not in scores:
+        scores["estimate_type"] = np.where(np.isfinite(scores["predicted_phq9"].astype(float)), "personal", "pending")
+    if "early_phq9" not in scores:
+        scores["early_phq9"] = math.nan
+    windows = _windows(phq9, scores[["patient_id", "recorded_at", "predicted_phq9", "estimate_type", "early_phq9"]],
+                       window_days)
+    with_recording = windows[windows["n_recordings"] > 0]
+    n = len(with_recording)
+    personal = int((with_recording["n_personal"] > 0).sum())
+    early_only = int(((with_recording["n_personal"] == 0) & (with_recording["n_early"] > 0)).sum())
+
+    def share(k: int) -> float | None:
+        return k / n if n else None
+
+    return {
+        "window_days": window_days,
+        "n_phq9": int(len(windows)),
+        "n_phq9_with_recording": n,
+        "n_with_personal_score": personal,
+        "n_with_early_estimate_only": early_only,
+        "n_with_no_estimate": n - personal - early_only,
+        "share_with_any_estimate": share(personal + early_only),
+        "share_with_personal_score": share(personal),
+        "share_with_early_estimate_only": share(early_only),
+        "accuracy": {"personal": _accuracy(with_recording, "personal"),
+                     "early": _accuracy(with_recording[with_recording["n_personal"] == 0], "early")},
+        "interpretation": (
+            f"Of {n} PHQ-9s with a recording in the {window_days} days before, "
+            f"{personal} ({(share(personal) or 0):.0%}) can be compared with a personal voice score and "
+            f"{early_only} more ({(share(early_only) or 0):.0%}) only with an early estimate against population "
+            "norms (no personal baseline yet: first recordings or a new phone)." if n else
+            "No PHQ-9 has a recording in its window yet."),
+    }
