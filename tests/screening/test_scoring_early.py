@@ -140,3 +140,18 @@ def test_an_unreliable_feature_counts_less():
     doubtful = personal_combination(None, reliability={**dict.fromkeys(DIRECTIONAL_FEATURES, 0.8), "f0_sd_st": 0.1})
     assert doubtful.shares["f0_sd_st"] < reliable.shares["f0_sd_st"]
     assert LITERATURE_LOADINGS.from_dict(LITERATURE_LOADINGS.to_dict()) == LITERATURE_LOADINGS
+
+
+def test_on_the_harder_simulation_early_estimates_fill_the_windows_a_baseline_leaves_empty():
+    from screening.scoring.early import PopulationNorms
+    from tests.support.hard_simulation import simulate_hard_cohort
+    from tests.support.score_signal import _window_of, score_recordings
+
+    cohort = simulate_hard_cohort(n_patients=6, n_weeks=6, seed=4)
+    frame = score_recordings(cohort, PopulationNorms())
+    frame["window"] = _window_of(frame, cohort.phq9)
+    types = frame.dropna(subset=["window"]).groupby("window")["type"].agg(set)
+    personal = sum(1 for t in types if "personal" in t)
+    assert len(types) == frame["window"].nunique()  # every window with a valid recording has an estimate
+    assert personal < len(types)  # ... which the personal baseline alone would not give
+    assert frame.loc[frame.type == "early", [f"e_{k}" for k in DIRECTIONAL_FEATURES]].notna().any(axis=1).all()
