@@ -17,10 +17,11 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from clinic.models import Patient, Phq9Response
-from screening.models import Alert, RiskModel, RiskScore, ValidationReport
+from screening.models import Alert, EarlyReference, RiskModel, RiskScore, ValidationReport
 from screening.report_html import render
 from screening.scoring.calibration import Calibrations, phq9_residuals
 from screening.scoring.deviation import DIRECTIONAL_FEATURES
+from screening.scoring.early import early_z, fit_early_model, learn_norms
 from screening.scoring.fitting import (
     ModelNotBetter,
     fit_mixedlm,
@@ -31,6 +32,7 @@ from screening.scoring.fitting import (
 from screening.scoring.model import RiskModel as ScoringModel
 from screening.scoring.model import predict_frame
 from screening.scoring.numbers import json_ready
+from screening.scoring.segments import codec_family
 from screening.services import active_risk_model_row
 from screening.validation import build_report, pair_phq9_with_voice
 
@@ -119,6 +121,49 @@ def risk_model_fit() -> RiskModel:
         return RiskModel.objects.create(version=result.model.version, payload=result.model.to_dict(),
                                         cv_metrics=json_ready({**result.cv_metrics, "compared_with": comparison}),
                                         active=True)
+
+
+def early_reference_fit(*, now: datetime | None = None) -> EarlyReference:
+    """Learn population norms from the clinic's valid recordings and fit the early model on its PHQ-9s; store both
+    as the active early reference (``screening.scoring.early``). With too few PHQ-9 windows for the early model
+    (see :func:`screening.scoring.early.fit_early_model`) the norms are still stored, with the uncalibrated prior
+    model (``model`` null): its estimates then give no probability."""
+    from clinic.processing.models import FeatureSet
+
+    now = now or timezone.now()
+    rows = (FeatureSet.objects.filter(recording__status="done").exclude(speaker_mismatch=True)
+            .order_by("recording_id", "-computed_at")
+            .values_list("recording_id", "recording__patient_id", "recording__recorded_at", "recording__task",
+                         "recording__codec", "recording__patient__sex", "recording__patient__birth_year", "features"))
+    records, seen = [], set()
+    for recording_id, patient_id, recorded_at, task, codec, sex, birth_year, features in rows.iterator(chunk_size=5000):
+        if recording_id in seen:
+            continue
+        seen.add(recording_id)
+        records.append({"recording_id": recording_id, "patient_id": patient_id, "recorded_at": recorded_at,
+                        "task": task, "family": codec_family(codec), "sex": sex,
+                        "age": None if birth_year is None else recorded_at.year - birth_year,
+                        **{k: (features or {}).get(k) for k in DIRECTIONAL_FEATURES}})
+    frame = pd.DataFrame.from_records(records, columns=["recording_id", "patient_id", "recorded_at", "task", "family",
+                                                        "sex", "age", *DIRECTIONAL_FEATURES])
+    for key in DIRECTIONAL_FEATURES:
+        frame[key] = frame[key].astype(float)
+    norms = learn_norms(frame.assign(age=frame["age"].astype(float)), version=f"norms-{now:%Y%m%dT%H%M%S}")
+    z = pd.DataFrame([early_z(row, norms.reference(sex=row["sex"], age=row["age"], task=row["task"],
+                                                   family=row["family"]))
+                      for row in frame.to_dict("records")], columns=list(DIRECTIONAL_FEATURES))
+    scores = frame[["recording_id", "patient_id", "recorded_at"]].join(z).assign(voice_score=0.0)
+    scores["recorded_at"] = pd.to_datetime(scores["recorded_at"], utc=True)
+    phq9 = phq9_frame()
+    pairs = (pair_phq9_with_voice(phq9, scores, columns=DIRECTIONAL_FEATURES, window_days=14, min_recordings=1).pairs
+             if len(scores) and len(phq9) else pd.DataFrame(columns=["patient_id", "phq9_total"]))
+    model = fit_early_model(pairs, version=f"early-{now:%Y%m%dT%H%M%S}")
+    version = f"early-reference-{now:%Y%m%dT%H%M%S}"
+    payload = {"norms": norms.to_dict(), "model": None if model is None else model.to_dict(),
+               "n_recordings": len(frame), "n_patients": int(frame["patient_id"].nunique()), "n_pairs": len(pairs)}
+    with transaction.atomic():
+        EarlyReference.objects.filter(active=True).update(active=False)
+        return EarlyReference.objects.create(version=version, payload=json_ready(payload), active=True)
 
 
 def out_of_fold_scores(scores: pd.DataFrame, phq9: pd.DataFrame, *, n_splits: int = 5) -> pd.DataFrame:

@@ -19,6 +19,21 @@ class RiskModel(models.Model):
         constraints = [models.UniqueConstraint(fields=["active"], condition=Q(active=True), name="one_active_risk_model")]
 
 
+class EarlyReference(models.Model):
+    """Population norms and the early model learnt from the clinic's data (``manage.py fit_early_model``),
+    for early estimates before a personal baseline; at most one is active (none: the literature prior)."""
+
+    version = models.CharField(max_length=64, unique=True)
+    fitted_at = models.DateTimeField(auto_now_add=True)
+    payload = models.JSONField(help_text="norms (screening.scoring.early.PopulationNorms), model (or null), counts")
+    active = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-fitted_at"]
+        constraints = [models.UniqueConstraint(fields=["active"], condition=Q(active=True),
+                                               name="one_active_early_reference")]
+
+
 class BaselineSnapshot(models.Model):
     """An immutable baseline, kept so any past score can be reproduced."""
 

@@ -38,13 +38,13 @@ from screening.baselines import (
     phone_segments,
 )
 from screening.bulk import among, delete_by_pk, insert_ignoring_conflicts, insert_with_keys, update_by_pk
-from screening.models import Alert, BaselineSnapshot, RiskModel, RiskScore
+from screening.models import Alert, BaselineSnapshot, EarlyReference, RiskModel, RiskScore
 from screening.reliability.service import reliability_weights_by_task
 from screening.scoring import alerts as rules_mod
 from screening.scoring.baseline import BaselineRecording, build_baseline
 from screening.scoring.calibration import patient_calibration, phq9_residuals
 from screening.scoring.deviation import Deviation, aggregate_deviations, deviation_from_baseline
-from screening.scoring.early import early_estimate
+from screening.scoring.early import EARLY_PRIOR_MODEL, LITERATURE_NORMS_MODEL, PopulationNorms, early_estimate
 from screening.scoring.model import (
     PRIOR_MODEL,
     PredictiveNumbers,
@@ -493,14 +493,26 @@ def _pending(data: PatientData, fs: FeatureRow, plan: BaselinePlan) -> RiskScore
                      deviations=plan.pending_payload(fs.recording.task), estimate_type=RiskScore.EstimateType.PENDING)
 
 
-def _early(data: PatientData, fs: FeatureRow, score: RiskScore) -> None:
+def early_reference() -> tuple[PopulationNorms, ScoringModel]:
+    """The active early reference (``manage.py fit_early_model``): the clinic's norms and early model; else the
+    literature norms and the uncalibrated early prior."""
+    row = EarlyReference.objects.filter(active=True).first()
+    if row is None:
+        return LITERATURE_NORMS_MODEL, EARLY_PRIOR_MODEL
+    model = row.payload.get("model")
+    return (PopulationNorms.from_dict(row.payload["norms"]),
+            EARLY_PRIOR_MODEL if model is None else ScoringModel.from_dict(model))
+
+
+def _early(data: PatientData, fs: FeatureRow, score: RiskScore, reference: tuple[PopulationNorms, ScoringModel]) -> None:
     """A pending score's early estimate against population norms (``screening.scoring.early``). It never has a
     predicted PHQ-9 of its own: the personal level, the alerts and the validation of personal scores do not read
     it, and it is replaced by the personal score once the baseline forms."""
     patient = data.patient
     age = None if patient.birth_year is None else fs.recording.recorded_at.year - patient.birth_year
+    norms, model = reference
     estimate = early_estimate(fs.features or {}, sex=patient.sex, age=age, task=fs.recording.task,
-                              codec=fs.recording.codec)
+                              codec=fs.recording.codec, norms=norms, model=model)
     if estimate is not None:
         score.early_estimate, score.estimate_type = estimate, RiskScore.EstimateType.EARLY
 
@@ -579,7 +591,7 @@ def _plan(data: PatientData, model: ScoringModel, writes: Writes) -> PatientPlan
 
 
 def _score(plan: PatientPlan, model: ScoringModel, writes: Writes, reliability: dict[str, dict[str, float]],
-           stored_deviations: dict[int, Deviation]) -> None:
+           stored_deviations: dict[int, Deviation], early: tuple[PopulationNorms, ScoringModel] | None = None) -> None:
     """Deviation and risk of the planned recordings against their own task's and phone's baseline, the
     patient's level from every PHQ-9, the stored scores it moves, and the weekly aggregates.
 
@@ -588,7 +600,7 @@ def _score(plan: PatientPlan, model: ScoringModel, writes: Writes, reliability: 
     """
     data = plan.data
     for fs, pending in plan.pending:
-        _early(data, fs, pending)
+        _early(data, fs, pending, early or (LITERATURE_NORMS_MODEL, EARLY_PRIOR_MODEL))
     full = {str(fs.recording_id): baseline_record(fs, data.segments) for fs in plan.feature_rows()}
     snapshots: dict[tuple, tuple[BaselineSnapshot, list[RiskScore]]] = {}
     # (recorded_at, population PHQ-9, deviation (None where not read), new score or None, stored score or None)
@@ -752,8 +764,10 @@ def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> d
         _load_values([fs for plan in plans for fs in plan.feature_rows()])
         zone = timezone.get_current_timezone()
         deviations = _load_deviations([pk for plan in plans for pk in plan.deviation_pks(model, zone)])
+        # The early reference is read only where a recording waits for its baseline (one query).
+        early = early_reference() if any(plan.pending for plan in plans) else None
         for plan in plans:
-            _score(plan, model, writes, reliability, deviations)
+            _score(plan, model, writes, reliability, deviations, early)
     fresh_rows: dict[int, list[ScoreRow]] = defaultdict(list)
     for score in writes.new_scores + writes.changed_scores + writes.refilled:
         if score.scope == RiskScore.Scope.RECORDING:
