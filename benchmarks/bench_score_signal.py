@@ -65,6 +65,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--patients", type=int, default=36)
     parser.add_argument("--weeks", type=int, default=16)
+    parser.add_argument("--shares", action="store_true",
+                        help="also print, per patient of the first seed, what the weighted score rests on")
     args = parser.parse_args()
     results = []
     for seed in args.seeds:
@@ -80,6 +82,14 @@ def main() -> None:
         print(f"{label:{width}}  " + "  ".join(f"{fmt.format(v[key]):>10}" for v in results))
     ok = all(v["coverage"] >= 0.85 and v["predicted"] >= v["best_single"]
              and 0.8 <= v["early_slope_prospective"] <= 1.2 for v in results)
+    if args.shares:
+        cohort = simulate_hard_cohort(n_patients=args.patients, n_weeks=args.weeks, seed=args.seeds[0])
+        responder = dict(zip(cohort.patients.patient_id, cohort.patients.responder, strict=True))
+        print(f"\nseed {args.seeds[0]}: what each patient's score rests on (weights relative to the population's)")
+        for pid, item in sorted(results[0]["shares"].items()):
+            top = sorted(item["shares"].items(), key=lambda kv: -kv[1])[:3]
+            print(f"  {pid} ({responder[pid]:>6}, {item['n_pairs']} PHQ-9s): x{item['total_weight'] / item['population_weight']:.2f}; "
+                  + ", ".join(f"{k} {v:.0%}" for k, v in top))
     ratios = ", ".join(f"{v['ratio']:.2f}" for v in results)
     print(f"\ncoverage >= 85 %, predicted >= best single, early slope 0.8-1.2: {'yes' if ok else 'NO'}; "
           f"predicted / ceiling: {ratios} (target 0.9)")

@@ -206,9 +206,23 @@ def evaluate(cohort, *, seed: int, folds: int = 2) -> Figures:
     ids = cohort.patients["patient_id"].to_numpy().copy()
     np.random.default_rng(seed).shuffle(ids)
     parts = [_held_out(cohort, set(ids) - set(held), set(held)) for held in np.array_split(ids, folds)]
-    return _figures(seed, pd.concat([p[0] for p in parts], ignore_index=True),
-                    pd.concat([p[1] for p in parts], ignore_index=True),
-                    [w for p in parts for w in p[2]], parts[0][3])
+    figures = _figures(seed, pd.concat([p[0] for p in parts], ignore_index=True),
+                       pd.concat([p[1] for p in parts], ignore_index=True),
+                       [w for p in parts for w in p[2]], parts[0][3])
+    figures.values["shares"] = {pid: share for p in parts for pid, share in _shares(p[0], p[1], p[3]).items()}
+    return figures
+
+
+def _shares(frame: pd.DataFrame, phq9: pd.DataFrame, models: Models) -> dict[str, dict]:
+    """Per patient: the features their weighted score rests on (shares from all their PHQ-9 windows)."""
+    out = {}
+    for pid, mine in frame[frame.type == PERSONAL].groupby("patient_id"):
+        pairs = _pairs(phq9[phq9.patient_id == pid], mine.join(_z(mine, "p_")), FEATURES)
+        combination = personal_combination(pairs, prior=models.loadings)
+        out[pid] = {"n_pairs": combination.n_pairs, "shares": dict(combination.shares),
+                    "total_weight": sum(combination.weights.values()),
+                    "population_weight": sum(combination.population_weights.values())}
+    return out
 
 
 def _held_out(cohort, train: set[str], held: set[str]):
