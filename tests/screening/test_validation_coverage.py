@@ -5,8 +5,6 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from screening.report_html import render_html
-from screening.validation import build_report
 from screening.validation.coverage import coverage_section
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -51,13 +49,3 @@ def test_it_counts_the_phq9s_each_kind_of_estimate_covers_and_their_accuracy():
     # Without the estimate type (an older table) a predicted PHQ-9 means a personal score.
     plain = coverage_section(phq9, scores.drop(columns=["estimate_type", "early_phq9"]))
     assert plain["n_with_personal_score"] == 72 and plain["n_with_early_estimate_only"] == 0
-
-
-def test_the_report_has_a_coverage_section_in_json_and_html():
-    phq9, scores = _clinic()
-    patients = pd.DataFrame({"patient_id": range(12), "sex": "female", "birth_year": 1980, "language": "en"})
-    report = build_report(phq9=phq9, scores=scores, patients=patients, n_bootstrap=20,
-                          generated_at=T0 + timedelta(days=200))
-    assert report.content["coverage"]["n_with_early_estimate_only"] == 12
-    html = render_html(report)
-    assert 'id="coverage"' in html and "early estimate only" in html and "calibration slope" in html

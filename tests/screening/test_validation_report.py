@@ -236,3 +236,11 @@ def test_it_reports_the_clinical_sections_in_json_and_html(cohort):
     for anchor in ("decision_curve", "three_way", "reliable_change", "by_site", "tripod_ai"):
         assert f'<section id="{anchor}">' in page
     assert "Calibration slope" in page and "leave out" in page
+
+
+def test_it_reports_how_many_phq9s_a_voice_estimate_covers(report):
+    coverage = report.content["coverage"]
+    assert coverage["n_phq9_with_recording"] > 0 and coverage["n_with_personal_score"] > 0
+    assert coverage["accuracy"]["personal"]["status"] == "ok"
+    html = render_html(report)
+    assert 'id="coverage"' in html and "early estimate only" in html and "calibration slope" in html
