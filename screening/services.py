@@ -27,7 +27,7 @@ from clinic.metrics import SCREENING_SECONDS
 from clinic.models import Patient, Phq9Response, Recording
 from clinic.processing.models import FeatureSet, vector_from_bytes
 from clinic.processing.tasks import sweep_stale_recordings
-from screening.alerts import alert_open, alert_trigger_refs, alerts_open_or_update, overdue_resolve_ended
+from screening.alerts.services import alert_open, alert_trigger_refs, alerts_open_or_update, overdue_resolve_ended
 from screening.baselines import (
     BaselinePlan,
     baseline_candidates,
@@ -57,12 +57,6 @@ from voice_features.embedding import EMBEDDING_MODEL_NAME
 
 logger = logging.getLogger(__name__)
 
-_KIND = {"phq9_item9": Alert.Kind.SELF_HARM, "phq9_rise": Alert.Kind.PHQ9_RISE,
-         "p_phq9_ge10": Alert.Kind.RISK_THRESHOLD, "overdue": Alert.Kind.OVERDUE,
-         "speaker_mismatch": Alert.Kind.SPEAKER_MISMATCH}
-_PRIORITY = {rules_mod.HIGH: Alert.Priority.HIGH, rules_mod.MEDIUM: Alert.Priority.MEDIUM,
-             rules_mod.LOW: Alert.Priority.LOW}
-
 
 # ---------------------------------------------------------------- alerts from PHQ-9
 
@@ -79,7 +73,7 @@ def phq9_response_screen(*, response_id: int) -> Alert | None:
     if not candidates:
         return None
     candidate = candidates[0]
-    return alert_open(patient=response.patient, kind=Alert.Kind.SELF_HARM, priority=Alert.Priority.HIGH,
+    return alert_open(patient=response.patient, kind=candidate.kind, priority=candidate.priority,
                       message=candidate.message, episode_key=candidate.episode_key, phq9=response)
 
 
@@ -673,9 +667,9 @@ def _alerts(light: LightPatient, scores: list[ScoreRow], model: ScoringModel, no
         last_recording_at=light.last_recording_at, enrolled_at=enrolled, rules=alert_rules(),
         calibrated=model.calibrated,
     )
-    return [Alert(patient=light.patient, kind=_KIND[c.kind], priority=_PRIORITY[c.priority], message=c.message,
+    return [Alert(patient=light.patient, kind=c.kind, priority=c.priority, message=c.message,
                   episode_key=c.episode_key, **alert_trigger_refs(c.evidence))
-            for c in candidates if c.ongoing or c.kind == "phq9_item9"]
+            for c in candidates if c.ongoing]
 
 
 

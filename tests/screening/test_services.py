@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from clinic.models import CareTeam, Phq9Response
 from screening import services
-from screening.alerts import alerts_open_or_update
+from screening.alerts.services import alerts_open_or_update
 from screening.models import Alert, BaselineSnapshot, RiskScore
 from tests.support.cohort_db import cohort_to_db
 from tests.support.simulation import simulate_cohort

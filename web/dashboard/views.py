@@ -22,7 +22,7 @@ from clinic.audit import audit_record, audit_record_many
 from clinic.models import EmotionLabel, Patient
 from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS
 from clinic.selectors import patients_visible_to
-from screening.alerts import AlertTransitionError, alert_acknowledge, alert_resolve
+from screening.alerts.services import AlertTransitionError, alert_acknowledge, alert_resolve
 from screening.modeling import validation_report_request
 from screening.models import Alert
 from screening.reliability.icc import exceeds_mdc
