@@ -1,12 +1,13 @@
 """Screening reads: a patient's timeline (features, baselines, deviations, risk, PHQ-9)."""
 
+from django.conf import settings
 from django.db.models import F, Prefetch, Window
 from django.db.models.functions import RowNumber
 
-from clinic.models import Patient, Phq9Response, Recording
+from clinic.models import CareTeam, Patient, Phq9Response, Recording
 from clinic.processing.models import FeatureSet
-from screening.models import Alert, BaselineSnapshot, RiskScore
-from screening.scoring.segments import DeviceInfo, device_segments
+from screening.baselines.segments import DeviceInfo, device_segments
+from screening.models import Alert, BaselineSnapshot, MonitoringSnapshot, OperatorAlert, RiskScore, ValidationReport
 
 
 def _feature_set(recording: Recording) -> FeatureSet | None:
@@ -81,8 +82,7 @@ def _alert_row(alert: Alert) -> dict:
 
 def emotion_stage() -> str:
     """"off" unless a trained speech-emotion model is active in the registry (then its version)."""
-    from django.conf import settings
-
+    # inference imports torch: loaded when asked, not by every web process
     from voice_features.emotion.inference import emotion_stage_status
 
     return emotion_stage_status(settings.EMOTION_MODEL_REGISTRY)
@@ -97,8 +97,7 @@ def emotion_top_class(emotion: dict | None) -> str | None:
 def emotion_model_classes() -> tuple[str, list[str]] | None:
     """The active speech-emotion model's version and classes (what a clinician may label a recording with);
     None while the stage is off."""
-    from django.conf import settings
-
+    # inference imports torch: loaded when asked, not by every web process
     from voice_features.emotion import registry
     from voice_features.emotion.inference import resolve_registry
 
@@ -150,8 +149,6 @@ def report_scope(user) -> list[int] | None:
 
 def latest_validation_report(care_team_ids: list[int] | None):
     """The newest report built for exactly this scope, or None."""
-    from screening.models import ValidationReport
-
     reports = ValidationReport.objects.order_by("-created_at", "-pk")
     if care_team_ids is None:
         return reports.filter(care_team_ids__isnull=True).first()
@@ -160,9 +157,6 @@ def latest_validation_report(care_team_ids: list[int] | None):
 
 def monitoring_overview(*, runs: int = 30) -> list[dict]:
     """Per care team: the latest monitoring snapshot, its last ``runs`` (oldest first) and open operator alerts."""
-    from clinic.models import CareTeam
-    from screening.models import MonitoringSnapshot, OperatorAlert
-
     history: dict[int, list] = {}
     latest_first = MonitoringSnapshot.objects.annotate(
         rank=Window(RowNumber(), partition_by=[F("care_team_id")], order_by=F("computed_at").desc()),

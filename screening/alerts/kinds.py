@@ -1,12 +1,12 @@
 """The alert kinds: one declaration per kind of patient alert, read by everything that names one.
 
-The model's choices (``screening.models.Alert.Kind``), the rules (``screening.scoring.alerts``), the nightly
+The model's choices (``screening.models.Alert.Kind``), the rules (``screening.alerts.rules``), the nightly
 writer (``screening.alerts.services.alerts_open_or_update``), the validation report's statistics
 (``screening.validation.alert_stats``) and the dashboard's badges all read :data:`ALERT_KINDS`; the
 notifications (issue #23) read :attr:`AlertKind.urgent` and :attr:`AlertKind.silence`.
 
 Adding a kind is one :class:`AlertKind` entry here plus its rule (a function returning
-``AlertCandidate`` in ``screening.scoring.alerts``, called from ``evaluate_alerts``), and the migration
+``AlertCandidate`` in ``screening.alerts.rules``, called from ``evaluate_alerts``), and the migration
 Django makes for the new choice. Stored values (``name``, ``rule`` in the episode keys, ``priority``)
 never change for an existing kind: alerts already stored carry them.
 

@@ -3,7 +3,7 @@
 :func:`build_report` takes DataFrames (the caller builds them from the database) and
 returns a :class:`ValidationReport`: ``content``, a JSON-ready dict of every statistic with
 a one-line plain-language ``interpretation`` per section, plus the pairs behind it.
-The HTML page is rendered from a Django template by :mod:`screening.report_html`, with the
+The HTML page is rendered from a Django template by :mod:`screening.reports.html`, with the
 plots of :mod:`.plots`.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from clinic.phq9 import MINIMAL_IMPORTANT_DIFFERENCE, SCREENING_CUTOFF
-from screening.scoring.numbers import json_ready
+from clinic.phq9 import MINIMAL_IMPORTANT_DIFFERENCE, SCREENING_CUTOFF, WINDOW_DAYS
+from screening.numbers import json_ready
 from screening.validation import accuracy, alert_stats, stats, subgroups
 from screening.validation.pairing import pair_phq9_with_voice
 from screening.validation.tripod import tripod_ai
@@ -185,7 +185,7 @@ def build_report(
     phq9: pd.DataFrame,
     scores: pd.DataFrame,
     patients: pd.DataFrame,
-    window_days: int = 14,
+    window_days: int = WINDOW_DAYS,
     min_recordings: int = 2,
     threshold: float = 0.5,
     cutoff: int = SCREENING_CUTOFF,

@@ -349,7 +349,7 @@ def test_it_says_when_there_is_no_validation_report(cast, alice):
 
 
 def test_it_queues_a_validation_report_for_the_clinicians_team(cast, alice, monkeypatch):
-    from screening import modeling
+    from screening import tasks
 
     calls = []
 
@@ -358,7 +358,7 @@ def test_it_queues_a_validation_report_for_the_clinicians_team(cast, alice, monk
         return ValidationReport.objects.create(payload={}, html="<p>fresh</p>", trigger=trigger,
                                                care_team_ids=care_team_ids)
 
-    monkeypatch.setattr(modeling, "validation_report_build", fake_build)
+    monkeypatch.setattr(tasks, "validation_report_build", fake_build)
     response = alice.post("/reports/validation/generate/", follow=True)
     assert calls == [("dashboard", [cast.north.pk])]  # through the Celery task (eager in tests)
     assert "A new validation report has been queued" in response.content.decode()

@@ -11,11 +11,11 @@ import pytest
 import statsmodels.api as sm
 
 from screening.alerts.kinds import Priority
-from screening.scoring.alerts import Phq9Point, ScorePoint, evaluate_alerts
-from screening.scoring.calibration import patient_calibration
-from screening.scoring.deviation import DEPRESSION_DIRECTIONS, DIRECTIONAL_FEATURES
-from screening.scoring.fitting import fit_population_model, repeated_measures_corr
-from screening.scoring.model import predict_frame
+from screening.alerts.rules import Phq9Point, ScorePoint, evaluate_alerts
+from screening.risk_model.calibration import patient_calibration
+from screening.risk_model.deviation import DEPRESSION_DIRECTIONS, DIRECTIONAL_FEATURES
+from screening.risk_model.fitting import fit_population_model, repeated_measures_corr
+from screening.risk_model.model import predict_frame
 from screening.validation.pairing import pair_phq9_with_voice
 from tests.support.scoring import deviation_frame
 from tests.support.simulation import phq9_items_for_total, simulate_cohort

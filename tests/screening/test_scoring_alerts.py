@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from screening.scoring.alerts import (
+from screening.alerts.rules import (
     HIGH,
     AlertRules,
     Phq9Point,

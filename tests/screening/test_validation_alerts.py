@@ -10,7 +10,7 @@ import pytest
 import scipy.stats as sps
 from numpy.testing import assert_allclose
 
-from screening.report_html import render_html
+from screening.reports.html import render_html
 from screening.validation import build_report, render_json
 from screening.validation.alert_stats import (
     MIN_EVALUABLE_ALERTS,

@@ -35,9 +35,9 @@ def test_it_gives_every_directional_feature_a_source_and_a_typical_day_sd():
 
 
 def test_the_scoring_layer_reads_the_registry():
-    from screening.scoring.baseline import FEATURE_KEYS
-    from screening.scoring.baseline import SCALE_FLOOR as baseline_floor
-    from screening.scoring.deviation import DEPRESSION_DIRECTIONS as deviation_directions
+    from screening.baselines.baseline import FEATURE_KEYS
+    from screening.baselines.baseline import SCALE_FLOOR as baseline_floor
+    from screening.risk_model.deviation import DEPRESSION_DIRECTIONS as deviation_directions
     from web.dashboard.selectors import KEY_FEATURES
 
     assert FEATURE_KEYS == registry.FEATURE_NAMES
@@ -50,7 +50,7 @@ def test_the_scoring_layer_reads_the_registry():
                                                ("amr_nb", "amr"), ("amrwb", "amr"), ("aac_latm", "aac"),
                                                ("mp3float", "mp3"), ("opus", "opus"), ("", "")])
 def test_it_groups_codecs_into_one_set_of_families(codec, family):
-    from screening.scoring import segments
+    from screening.risk_model import segments
     from voice_features.codec_trust import codec_family
 
     assert codec_family(codec) == family

@@ -20,15 +20,14 @@ from clinic import services as clinic_services
 from clinic.accounts import lead_team_ids
 from clinic.audit import audit_record, audit_record_many
 from clinic.models import EmotionLabel, Patient
-from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS
+from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS, is_safety_signal
 from clinic.selectors import patients_visible_to
 from screening.alerts.services import AlertTransitionError, alert_acknowledge, alert_resolve
-from screening.modeling import validation_report_request
+from screening.baselines.baseline import DEFAULT_TASK
+from screening.baselines.segments import NEW_PHONE
 from screening.models import Alert
 from screening.reliability.icc import exceeds_mdc
 from screening.reliability.service import reliability_by_feature
-from screening.scoring.baseline import DEFAULT_TASK
-from screening.scoring.segments import NEW_PHONE
 from screening.selectors import (
     emotion_model_classes,
     emotion_top_class,
@@ -36,6 +35,7 @@ from screening.selectors import (
     patient_timeline,
     report_scope,
 )
+from screening.tasks import validation_report_request
 from voice_features.registry import FEATURES
 from web.dashboard import selectors
 from web.dashboard.forms import AlertNoteForm, EmotionLabelForm, Phq9Form, TriageFilterForm
@@ -211,7 +211,7 @@ def patient_phq9_create(request: HttpRequest, patient_id: int) -> HttpResponse:
         "answered_at"], difficulty=form.cleaned_data.get("difficulty"), entered_by=request.user)
     audit_record(request=request, action="create", resource="phq9", patient=patient, object_id=response.pk)
     messages.success(request, f"PHQ-9 recorded: total {response.total} ({response.severity}).")
-    if response.item9 > 0:
+    if is_safety_signal(response.item9):
         messages.warning(request, "Item 9 was answered above 0: a high-priority self-harm alert has been raised "
                                   "for the care team. Contact the patient today.")
     return redirect(reverse("dashboard:patient", args=[patient.pk]) + "#phq9")

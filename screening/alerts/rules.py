@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from clinic.phq9 import is_safety_signal
 from screening.alerts.kinds import Priority, kind_spec
 
 __all__ = [
@@ -264,7 +265,7 @@ def item9_alerts(phq9s: Sequence[Phq9Point], *, patient_id: str) -> list[AlertCa
             evidence={"response_id": p.response_id, "item9": p.item9, "total": p.total},
         )
         for p in sorted(phq9s, key=lambda p: p.answered_at)
-        if p.item9 > 0
+        if is_safety_signal(p.item9)
     ]
 
 
