@@ -36,6 +36,7 @@ from screening.selectors import (
     report_scope,
 )
 from screening.tasks import validation_report_request
+from screening.validation.sections import section_overview
 from voice_features.registry import FEATURES
 from web.dashboard import selectors
 from web.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
@@ -289,7 +290,8 @@ def validation_report(request: HttpRequest) -> HttpResponse:
     report = latest_validation_report(scope) if scope != [] else None
     audit_record(request=request, action="read", resource="validation_report", object_id=report.pk if report else "")
     return render(request, "dashboard/validation.html", {
-        "report": report, "can_generate": scope != [], "cross_team": scope is None, "nav": "validation"})
+        "report": report, "sections": section_overview(report.payload) if report else [],
+        "can_generate": scope != [], "cross_team": scope is None, "nav": "validation"})
 
 
 @require_POST
