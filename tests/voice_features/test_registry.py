@@ -50,7 +50,7 @@ def test_the_scoring_layer_reads_the_registry():
                                                ("amr_nb", "amr"), ("amrwb", "amr"), ("aac_latm", "aac"),
                                                ("mp3float", "mp3"), ("opus", "opus"), ("", "")])
 def test_it_groups_codecs_into_one_set_of_families(codec, family):
-    from screening.risk_model import segments
+    from screening.baselines import segments
     from voice_features.codec_trust import codec_family
 
     assert codec_family(codec) == family
