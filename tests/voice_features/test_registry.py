@@ -34,17 +34,6 @@ def test_it_gives_every_directional_feature_a_source_and_a_typical_day_sd():
         assert BY_KEY[key].reference and BY_KEY[key].day_sd > SCALE_FLOOR[key]
 
 
-def test_the_scoring_layer_reads_the_registry():
-    from screening.baselines.baseline import FEATURE_KEYS
-    from screening.baselines.baseline import SCALE_FLOOR as baseline_floor
-    from screening.risk_model.deviation import DEPRESSION_DIRECTIONS as deviation_directions
-    from web.dashboard.selectors import KEY_FEATURES
-
-    assert FEATURE_KEYS == registry.FEATURE_NAMES
-    assert baseline_floor is SCALE_FLOOR and deviation_directions is DEPRESSION_DIRECTIONS
-    assert [k for k, _, _ in KEY_FEATURES] == [f.key for f in FEATURES if f.dashboard]
-
-
 @pytest.mark.parametrize(("codec", "family"), [("pcm_s16le", "lossless"), ("pcm_f32le", "lossless"), ("pcm_mulaw", "g711"),
                                                ("pcm_alaw", "g711"), ("FLAC", "lossless"), ("alac", "lossless"),
                                                ("amr_nb", "amr"), ("amrwb", "amr"), ("aac_latm", "aac"),
