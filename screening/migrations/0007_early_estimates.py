@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('version', models.CharField(max_length=64, unique=True)),
                 ('fitted_at', models.DateTimeField(auto_now_add=True)),
-                ('payload', models.JSONField(help_text='norms (screening.scoring.early.PopulationNorms), model (or null), counts')),
+                ('payload', models.JSONField(help_text='norms (screening.risk_model.early.PopulationNorms), model (or null), counts')),
                 ('active', models.BooleanField(default=False)),
             ],
             options={

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clinic.phq9 import WINDOW_DAYS
 from screening.validation import stats
 from screening.validation.pairing import window_slices
 
@@ -76,7 +77,7 @@ def _accuracy(windows: pd.DataFrame, column: str) -> dict[str, Any]:
             "rm_corr": rm.get("r") if rm.get("status") == "ok" else None}
 
 
-def coverage_section(phq9: pd.DataFrame, scores: pd.DataFrame, *, window_days: int = 14) -> dict[str, Any]:
+def coverage_section(phq9: pd.DataFrame, scores: pd.DataFrame, *, window_days: int = WINDOW_DAYS) -> dict[str, Any]:
     """Coverage of the PHQ-9s by each kind of voice estimate, and each kind's accuracy.
 
     ``phq9``: patient_id, answered_at, total. ``scores``: one row per valid recording's score, with
@@ -98,6 +99,8 @@ def coverage_section(phq9: pd.DataFrame, scores: pd.DataFrame, *, window_days: i
         return k / n if n else None
 
     return {
+        "status": "ok" if n else "insufficient data",
+        **({} if n else {"message": "No PHQ-9 has a recording in its window yet."}),
         "window_days": window_days,
         "n_phq9": int(len(windows)),
         "n_phq9_with_recording": n,

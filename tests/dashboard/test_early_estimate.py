@@ -6,8 +6,8 @@ from django.test import Client
 from django.urls import reverse
 
 from clinic.models import Recording
-from screening import services
 from screening.models import Alert, RiskScore
+from screening.nightly import services
 from tests.support.steady_patient import N_WEEKS, T0, steady_patient
 
 

@@ -6,9 +6,11 @@ import pytest
 from django.core.management import call_command
 
 from clinic.models import CareTeam, Recording
-from screening import modeling, services
 from screening.models import EarlyReference, RiskScore
-from screening.scoring.early import EARLY_PRIOR_MODEL
+from screening.nightly import services
+from screening.risk_model import selectors as risk_selectors
+from screening.risk_model import services as risk_services
+from screening.risk_model.early import EARLY_PRIOR_MODEL
 from tests.support.cohort_db import cohort_to_db
 from tests.support.simulation import simulate_cohort
 
@@ -29,7 +31,7 @@ def test_fit_early_model_learns_the_clinics_norms_and_new_early_estimates_use_th
     assert row.payload["model"] is not None and "calibrated" in out  # 9 patients x 4 PHQ-9s: enough to fit
     cell = row.payload["norms"]["cells"]["F|*|free_speech|lossless"]
     assert cell["speech_rate_syl_s"][2] == (sim.patients.sex == "F").sum()  # patients behind the norm
-    norms, model = services.early_reference()
+    norms, model = risk_selectors.early_reference()
     assert model.calibrated and model.version == row.payload["model"]["version"] != EARLY_PRIOR_MODEL.version
 
     # A new patient's first recordings: early estimates from the clinic's reference, with a probability.
@@ -50,7 +52,7 @@ def test_without_enough_phq9s_the_norms_are_learnt_and_the_prior_model_stays(db)
     team = CareTeam.objects.create(name="Small")
     sim = simulate_cohort(n_patients=2, n_weeks=3, recordings_per_week=3, seed=9)
     cohort_to_db(sim, care_team=team, with_embeddings=False)
-    row = modeling.early_reference_fit()
+    row = risk_services.early_reference_fit()
     assert row.payload["model"] is None and row.payload["n_patients"] == 2
-    norms, model = services.early_reference()
+    norms, model = risk_selectors.early_reference()
     assert model is EARLY_PRIOR_MODEL and norms.cells

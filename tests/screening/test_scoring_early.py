@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from screening.scoring.deviation import DIRECTIONAL_FEATURES
-from screening.scoring.early import (
+from screening.risk_model.deviation import DIRECTIONAL_FEATURES
+from screening.risk_model.early import (
     EARLY_PRIOR_MODEL,
     LITERATURE_NORMS,
     MIN_BRIDGE_PATIENTS,
@@ -17,8 +17,8 @@ from screening.scoring.early import (
     fit_early_model,
     learn_norms,
 )
-from screening.scoring.model import PRIOR_MODEL, predict_frame
-from screening.scoring.personal import LITERATURE_LOADINGS, personal_combination, personalise_model
+from screening.risk_model.model import PRIOR_MODEL, predict_frame
+from screening.risk_model.personal import LITERATURE_LOADINGS, personal_combination, personalise_model
 
 
 def _clinic(n_patients: int, *, rate: float, family: str = "aac", seed: int = 0) -> pd.DataFrame:
@@ -143,7 +143,7 @@ def test_an_unreliable_feature_counts_less():
 
 
 def test_on_the_harder_simulation_early_estimates_fill_the_windows_a_baseline_leaves_empty():
-    from screening.scoring.early import PopulationNorms
+    from screening.risk_model.early import PopulationNorms
     from tests.support.hard_simulation import simulate_hard_cohort
     from tests.support.score_signal import _window_of, score_recordings
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from screening.scoring.deviation import DEPRESSION_DIRECTIONS
+from screening.risk_model.deviation import DEPRESSION_DIRECTIONS
 from tests.support.simulation import (
     _DAY_SD,
     _SHARED_DAY,

@@ -1,12 +1,12 @@
 """How much of what the voice carries reaches the served PHQ-9 estimate, on a simulated cohort.
 
 Composes the production maths as the screening service serves scores, without the database:
-per task and phone segment personal baselines (:mod:`screening.scoring.baseline`), early
+per task and phone segment personal baselines (:mod:`screening.baselines.baseline`), early
 estimates against population norms and bridges across phone changes
-(:mod:`screening.scoring.early`), the reliability-weighted personal combination
-(:mod:`screening.scoring.personal`) on top of the population model fitted on other patients
-(:mod:`screening.scoring.fitting`), and the patient's one personal level
-(:mod:`screening.scoring.calibration`). Used by ``benchmarks/bench_score_signal.py`` (full
+(:mod:`screening.risk_model.early`), the reliability-weighted personal combination
+(:mod:`screening.risk_model.personal`) on top of the population model fitted on other patients
+(:mod:`screening.risk_model.fitting`), and the patient's one personal level
+(:mod:`screening.risk_model.calibration`). Used by ``benchmarks/bench_score_signal.py`` (full
 cohorts, several seeds) and by fast tests (small cohorts). The product never imports it.
 """
 
@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from screening.scoring.baseline import BaselineRecording, build_baseline
-from screening.scoring.calibration import Calibrations, phq9_residuals
-from screening.scoring.deviation import DIRECTIONAL_FEATURES, deviation_from_baseline
-from screening.scoring.early import (
+from screening.baselines.baseline import BaselineRecording, build_baseline
+from screening.baselines.segments import DeviceInfo, codec_family, device_segments
+from screening.risk_model.calibration import Calibrations, phq9_residuals
+from screening.risk_model.deviation import DIRECTIONAL_FEATURES, deviation_from_baseline
+from screening.risk_model.early import (
     BRIDGED,
     EARLY,
     EARLY_PRIOR_MODEL,
@@ -32,10 +33,9 @@ from screening.scoring.early import (
     fit_early_model,
     learn_norms,
 )
-from screening.scoring.fitting import fit_population_model, repeated_measures_corr
-from screening.scoring.model import RiskModel, predict_frame
-from screening.scoring.personal import fit_loading_prior, personal_combination, personalise_model
-from screening.scoring.segments import DeviceInfo, codec_family, device_segments
+from screening.risk_model.fitting import fit_population_model, repeated_measures_corr
+from screening.risk_model.model import RiskModel, predict_frame
+from screening.risk_model.personal import fit_loading_prior, personal_combination, personalise_model
 from screening.validation.pairing import pair_phq9_with_voice, window_slices
 
 __all__ = ["score_recordings", "evaluate", "Figures"]

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from screening.modeling import early_reference_fit
+from screening.risk_model.services import early_reference_fit
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ The population model shares one slope between features in fixed proportions (the
 move with mood at all. This module weighs each feature for *this* patient by
 
 * how reliably it repeats (the clinic's test–retest ICC for the recording's task, the factor of
-  :func:`screening.scoring.deviation.reliability_weights`): an unreliable feature is a noisier
+  :func:`screening.risk_model.deviation.reliability_weights`): an unreliable feature is a noisier
   measurement of the same change;
 * how well it has tracked this patient's own PHQ-9s: its **loading** ``lambda`` (signed z per
   PHQ-9 point), estimated from the patient's PHQ-9 windows and **shrunk toward the population's
@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from screening.scoring.deviation import DEPRESSION_DIRECTIONS, DIRECTIONAL_FEATURES
-from screening.scoring.model import RiskModel
+from screening.risk_model.deviation import DEPRESSION_DIRECTIONS, DIRECTIONAL_FEATURES
+from screening.risk_model.model import RiskModel
 
 __all__ = [
     "LoadingPrior",

@@ -15,7 +15,8 @@ from django.utils.safestring import mark_safe
 
 from screening.validation import ValidationReport, render_csv, render_json
 from screening.validation.plots import report_plots
-from screening.validation.report import FORMATS, PREDICTION_SECTIONS, SECTION_TITLES
+from screening.validation.report import FORMATS
+from screening.validation.sections import PREDICTION_SECTIONS, SECTION_TITLES, STANDARD_SECTIONS
 from screening.validation.subgroups import IN_SAMPLE_LABEL
 
 __all__ = ["render", "render_html"]
@@ -199,7 +200,7 @@ def _alerts(content: dict[str, Any]) -> dict[str, Any]:
 def _coverage(content: dict[str, Any]) -> dict[str, Any] | None:
     """PHQ-9s with a voice estimate of each kind, and each kind's accuracy (``screening.validation.coverage``)."""
     s = content.get("coverage")
-    if s is None:
+    if s is None:  # a report stored before the section existed
         return None
     n = s["n_phq9_with_recording"]
     share = lambda k: f"{s[k]:.0%}" if s[k] is not None else DASH  # noqa: E731
@@ -215,16 +216,11 @@ def _coverage(content: dict[str, Any]) -> dict[str, Any] | None:
                              _fmt(a["calibration_slope"]), _fmt(a["rm_corr"])])
         else:
             accuracy.append([kind, str(a["n_windows"]), DASH, DASH, DASH, DASH, a["reason"]])
-    return {"title": f"Coverage: PHQ-9s with a voice estimate ({n} with a recording in the "
-                     f"{s['window_days']} days before)",
+    return {"title": f"{SECTION_TITLES['coverage']} ({n} with a recording in the {s['window_days']} days before)",
             "interpretation": s["interpretation"],
             "tables": [_table(["PHQ-9s compared with", "PHQ-9s", "share"], rows),
                        _table(["estimate", "PHQ-9s", "patients", "MAE, points", "mean error", "calibration slope",
                                "rm-corr"], accuracy)]}
-
-
-SECTIONS = ("between_person", "within_person", "mixed_model", "screening_accuracy", "calibration",
-            "decision_curve", "three_way", "bland_altman", "reliable_change")
 
 
 def render_html(report: ValidationReport) -> str:
@@ -238,7 +234,7 @@ def render_html(report: ValidationReport) -> str:
     return render_to_string("screening/validation_report.html", {
         "content": content,
         "summary_rows": _summary_rows(content),
-        "sections": [_section(name, content, plots) for name in SECTIONS if name in content],
+        "sections": [_section(name, content, plots) for name in STANDARD_SECTIONS if name in content],
         "change": {"title": SECTION_TITLES["change_detection"].format(**content["parameters"]),
                    "table": _change_table(content["change_detection"]),
                    "interpretations": [s["interpretation"] for s in content["change_detection"].values()

@@ -13,13 +13,13 @@ for people of the same sex, age band, recording task and codec family, and says 
   literature, then (sex, task, codec family), then (sex, age band, task, codec family). The unit
   is the patient (their mean in the cell), so a talkative patient does not make the norm.
 * **early z** (:func:`early_z`): ``sign x (x - norm mean) / norm SD``, clipped like personal z's;
-* **the early model** (a :class:`~screening.scoring.model.RiskModel` of kind ``"prior"`` until the
+* **the early model** (a :class:`~screening.risk_model.model.RiskModel` of kind ``"prior"`` until the
   clinic fits one, then ``"early"``): PHQ-9 = intercept + slope x (weighted mean of early z's),
   with its own between-patient (``tau2``) and residual (``sigma2``) variances, so the interval is
   wider than a personal score's; :func:`fit_early_model` fits it by least squares on the clinic's
   PHQ-9 windows (calibration-in-the-large and slope 1 on the fitting data by construction) with
   variance components by moments. The patient's own PHQ-9s level it by the same empirical-Bayes
-  shrinkage as personal scores (:mod:`screening.scoring.calibration`).
+  shrinkage as personal scores (:mod:`screening.risk_model.calibration`).
 * **after a phone change** (:func:`bridge_shift`): where the clinic's norms know both codec
   families well enough (:data:`MIN_BRIDGE_PATIENTS` patients in each), the new phone's recordings
   are scored against the previous phone's personal baseline, moved by the population difference
@@ -40,9 +40,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from screening.scoring.deviation import DEPRESSION_DIRECTIONS, DIRECTIONAL_FEATURES, Z_CLIP, Deviation, composite_index
-from screening.scoring.model import PRIOR_INTERCEPT, RiskModel, predict_risk
-from screening.scoring.numbers import none_if_nan
+from screening.numbers import none_if_nan
+from screening.risk_model.deviation import (
+    DEPRESSION_DIRECTIONS,
+    DIRECTIONAL_FEATURES,
+    Z_CLIP,
+    Deviation,
+    composite_index,
+)
+from screening.risk_model.model import PRIOR_INTERCEPT, RiskModel, predict_risk
 from voice_features.codec_trust import codec_family
 
 __all__ = [
