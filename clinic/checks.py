@@ -36,6 +36,25 @@ def email_backend_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
         id="clinic.E003")]
 
 
+@checks.register(checks.Tags.security)
+def staff_identity_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """A demo account without a second factor has no place in production; single sign-on needs its client."""
+    from django.conf import settings
+
+    messages = []
+    if not settings.DEBUG and settings.CADENCE_DEMO_USERNAME:
+        messages.append(checks.Warning(
+            f"CADENCE_DEMO_USERNAME={settings.CADENCE_DEMO_USERNAME!r}: that account signs in without a second "
+            f"factor although DEBUG is off.", hint="Leave CADENCE_DEMO_USERNAME empty in production.",
+            id="clinic.W004"))
+    if settings.CADENCE_OIDC_ISSUER and not (settings.CADENCE_OIDC_CLIENT_ID and settings.CADENCE_OIDC_CLIENT_SECRET):
+        messages.append(checks.Error(
+            "CADENCE_OIDC_ISSUER is set but CADENCE_OIDC_CLIENT_ID or CADENCE_OIDC_CLIENT_SECRET is not.",
+            hint="Set both (the secret also as CADENCE_OIDC_CLIENT_SECRET_FILE), or unset the issuer. "
+                 "See docs/operators.md, 'Single sign-on'.", id="clinic.E005"))
+    return messages
+
+
 def startup_checks_raise() -> None:
     """Run at web-server start-up (config/wsgi.py): a refused configuration stops the server."""
     from django.core.exceptions import ImproperlyConfigured

@@ -175,3 +175,13 @@ def test_the_admin_lists_who_has_a_second_factor(cast):
     assert "Second factor" in page and "authenticator app" in page and "none" in page
     detail = client.get(f"/admin/mfa/authenticator/{root.authenticator_set.first().pk}/change/").content.decode()
     assert root.authenticator_set.first().wrap().instance.data["secret"] not in detail
+
+
+def test_checks_warn_of_a_demo_account_in_production_and_a_half_configured_provider(settings):
+    from clinic.checks import staff_identity_check
+
+    settings.DEBUG, settings.CADENCE_DEMO_USERNAME = False, "demo"
+    settings.CADENCE_OIDC_ISSUER, settings.CADENCE_OIDC_CLIENT_ID = "https://idp.example.org", ""
+    assert [m.id for m in staff_identity_check(None)] == ["clinic.W004", "clinic.E005"]
+    settings.CADENCE_DEMO_USERNAME, settings.CADENCE_OIDC_ISSUER = "", ""
+    assert staff_identity_check(None) == []

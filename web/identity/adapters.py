@@ -82,6 +82,9 @@ def _sso_user(sociallogin) -> User:
     granted = [grants[g] for g in sorted(claims.groups(data)) if g in grants]
     username = claims.username(data)
     user = sociallogin.user if sociallogin.is_existing else User.objects.filter(username=username).first()
+    if user is not None and user.is_superuser and not sociallogin.is_existing:
+        raise SsoRefused("This username belongs to a Cadence administrator account, which is never taken over by "
+                         "single sign-on: sign in with its password and second factor.")
     if user is not None and not user.is_active:
         raise SsoRefused("Your Cadence account has been deactivated. Ask your administrator if you need access again.")
     if user is None and not granted:
