@@ -18,7 +18,7 @@ def main() -> None:
     from django.core.management import call_command
     from oauth2_provider.models import Application
 
-    call_command("migrate", verbosity=0)
+    call_command("migrate", run_syncdb=True, verbosity=0)
     for username, spec in config["users"].items():
         user = User.objects.create_user(username, email=spec.get("email", ""), password=spec["password"])
         user.groups.set([Group.objects.get_or_create(name=name)[0] for name in spec.get("groups", [])])
