@@ -149,6 +149,15 @@ def test_a_successful_login_clears_the_failures(cast):
 
 
 @pytest.mark.django_db
+def test_signing_in_to_ones_own_account_does_not_wipe_the_guesses_against_another(cast):
+    client = Client()
+    for _ in range(9):
+        _token(client, "alice", "guess", ip="10.6.6.6")
+    assert _token(client, "bob", "bob-password-1", ip="10.6.6.6").status_code == 200
+    assert _token(client, "alice", "guess", ip="10.6.6.6").status_code == 429
+
+
+@pytest.mark.django_db
 def test_token_requests_are_throttled_per_address_with_retry_after(cast, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
         "login": "3/min", "upload": "60/hour"}}
