@@ -185,3 +185,25 @@ def test_checks_warn_of_a_demo_account_in_production_and_a_half_configured_provi
     assert [m.id for m in staff_identity_check(None)] == ["clinic.W004", "clinic.E005"]
     settings.CADENCE_DEMO_USERNAME, settings.CADENCE_OIDC_ISSUER = "", ""
     assert staff_identity_check(None) == []
+
+
+@pytest.mark.django_db
+def test_every_identity_page_renders_in_the_dashboard_layout(cast):
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+
+    code = _totp(cast.alice)
+    RecoveryCodes.activate(cast.alice)
+    client = Client()
+    _login(client, "alice", "alice-password-1")
+    client.post("/accounts/2fa/authenticate/", {"code": code.now()})
+    client.post("/accounts/reauthenticate/", {"password": "alice-password-1"})
+    for path in ("/account/", "/accounts/2fa/webauthn/", "/accounts/2fa/webauthn/add/", "/accounts/2fa/totp/deactivate/",
+                 "/accounts/2fa/recovery-codes/", "/accounts/2fa/recovery-codes/generate/", "/logout/"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        html = page.content.decode()
+        assert 'class="site-header"' in html and "<script>" not in html and " onclick=" not in html, path
+    anonymous = Client()
+    for path in ("/login/", "/accounts/signup/", "/accounts/inactive/", "/password-reset/"):
+        page = anonymous.get(path)
+        assert page.status_code == 200 and 'class="site-header"' in page.content.decode(), path
