@@ -278,7 +278,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["web.api.permissions.ApiDocsAccess"],
 }
+# /api/schema/ and /api/docs/ are public unless this is true (then a login or a bearer token is needed).
+CADENCE_API_DOCS_REQUIRE_AUTH = env_bool("CADENCE_API_DOCS_REQUIRE_AUTH", False)
 
 # Celery
 _BROKER_DIR = VAR_DIR / "broker"
@@ -360,10 +363,12 @@ CADENCE_REPORTS_DIR = Path(env_str("CADENCE_REPORTS_DIR", str(VAR_DIR / "reports
 CADENCE_MODEL_REGISTRY_DIR = Path(env_str("CADENCE_MODEL_REGISTRY_DIR", str(VAR_DIR / "models")))
 EMOTION_MODEL_REGISTRY = CADENCE_MODEL_REGISTRY_DIR / "emotion"
 
-# Operations: /metrics needs the bearer token or a client address in these networks.
+# Operations: /metrics needs the bearer token or a client address in these networks. The address is the one
+# the trusted proxies saw (CADENCE_TRUSTED_PROXY_COUNT); behind a proxy the default list is empty (closed),
+# since every request would otherwise come from the proxy's own loopback address.
 CADENCE_METRICS_TOKEN = env_str("CADENCE_METRICS_TOKEN", "")
 CADENCE_METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(n, strict=False) for n in env_list(
-    "CADENCE_METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])]
+    "CADENCE_METRICS_ALLOWED_NETWORKS", [] if CADENCE_TRUSTED_PROXY_COUNT else ["127.0.0.1/32", "::1/128"])]
 CADENCE_MONITORING_PSI_THRESHOLD = env_float("CADENCE_MONITORING_PSI_THRESHOLD", 0.25)
 CADENCE_MONITORING_REJECTION_THRESHOLD = env_float("CADENCE_MONITORING_REJECTION_THRESHOLD", 0.3)
 CADENCE_MONITORING_MAE_THRESHOLD = env_float("CADENCE_MONITORING_MAE_THRESHOLD", 6.0)
