@@ -153,6 +153,12 @@ class Recording(models.Model):
     status_reason = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the worker process processing it ("host:pid"), renewed while it works; a lapsed lease, or a
+    # claimant process that is gone, lets another worker take the recording over (clinic/processing/services.py).
+    claimed_by = models.CharField(max_length=255, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set when the hand-off to the broker failed (Redis down); workers queue these again without beat.
+    enqueue_failed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     audio_deleted_at = models.DateTimeField(null=True, blank=True, help_text="Raw audio removed (retention)")
 

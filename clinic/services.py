@@ -253,12 +253,11 @@ def _require_consent(patient: Patient) -> None:
 
 
 def _enqueue(recording_id: int) -> None:
-    from clinic.processing.tasks import process_recording  # tasks import this module
+    """Hand the stored recording to the workers. With the broker down the upload still succeeds: the row is
+    marked and every worker queues it again once the broker is back (clinic.processing.tasks.recover_recordings)."""
+    from clinic.processing.tasks import recordings_enqueue  # tasks import this module
 
-    try:
-        process_recording.delay(recording_id)
-    except Exception:  # the sweeper re-queues anything left in "received"
-        logger.exception("could not enqueue recording %s; the sweeper will retry", recording_id)
+    recordings_enqueue([recording_id])
 
 
 def phq9_record(

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    "config.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -195,7 +196,7 @@ _BROKER = env_str("CELERY_BROKER_URL", "")
 _CACHE_URL = env_str("CADENCE_CACHE_URL", _BROKER if _BROKER.startswith(("redis://", "rediss://")) else "")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL,
-                "KEY_PREFIX": "cadence"}
+                "KEY_PREFIX": "cadence", "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2}}
     if _CACHE_URL.startswith(("redis://", "rediss://", "unix://"))
     else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cadence_cache"}
 }
@@ -248,6 +249,12 @@ CADENCE_CRISIS_CONTACTS = [
 # Pipeline
 CADENCE_MAX_PROCESSING_ATTEMPTS = env_int("CADENCE_MAX_PROCESSING_ATTEMPTS", 5)
 CADENCE_STALE_AFTER_S = env_int("CADENCE_STALE_AFTER_S", 15 * 60)
+# A worker holds a recording it processes under a lease of this many seconds, renewed every third of it; when
+# the worker dies, another takes the recording over once the lease lapses (at once on the same host).
+CADENCE_LEASE_S = env_int("CADENCE_LEASE_S", 60)
+# Every worker queues again, this often and when it starts, recordings whose hand-off to the broker failed or
+# whose lease lapsed: no beat needed for either (the beat sweeper above stays as the last resort).
+CADENCE_RECOVERY_INTERVAL_S = env_float("CADENCE_RECOVERY_INTERVAL_S", 30.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -291,6 +298,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600)}
 )
+# A web request that hands a recording to a broker that is down gives up within about two seconds (the upload
+# is kept and queued again by a worker later) instead of retrying for the client's whole timeout.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT_S", 2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True

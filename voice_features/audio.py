@@ -426,10 +426,27 @@ def _libsndfile_chunks(reader: soundfile.SoundFile, layout: str):
     planar float, which FFmpeg's resampler converts, mixes and resamples as it does the
     decoder's packed integer frames.
     """
-    for block in reader.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block.T), format="fltp", layout=layout)
-        frame.sample_rate = reader.samplerate
-        yield block, frame
+    read = 0
+    try:
+        for block in reader.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True):
+            read += block.shape[0]
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block.T), format="fltp", layout=layout)
+            frame.sample_rate = reader.samplerate
+            yield block, frame
+    except soundfile.LibsndfileError as exc:  # libsndfile's own text (e.g. "(158, '')") is for operators only
+        raise _cut_short(reader, read) from exc
+
+
+def _cut_short(reader: soundfile.SoundFile, read: int) -> VoiceFeaturesError:
+    """The sentence for a file whose samples stop (or turn to garbage) before the end its header declares."""
+    name = (reader.format or "audio").upper()
+    if reader.frames and read < reader.frames:
+        return VoiceFeaturesError(
+            f"The {name} file is cut short: its header announces {reader.frames / reader.samplerate:.1f} s of "
+            "audio, but the data stops before the end (an upload or copy that stopped early). Please record and "
+            "upload it again.", code="truncated")
+    return VoiceFeaturesError(f"The {name} file could not be decoded: it looks damaged or cut short. Please record "
+                              "and upload it again.", code="corrupt")
 
 
 def _resampled(chunks, info: AudioInfo, target_sr: int, max_duration_s: float | None) -> DecodedAudio:
