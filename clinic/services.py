@@ -39,6 +39,7 @@ _HTTP_STATUS_FOR_AUDIO_ERROR = {
     "too_large": 413,
     "too_short": 422,
     "too_long": 422,
+    "too_many_channels": 422,
 }
 
 

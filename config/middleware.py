@@ -57,7 +57,7 @@ class ServiceUnavailableMiddleware:
             return None
         logger.warning("dependency unavailable during %s %s (%s)", request.method, request.path_info.split("/")[1:3],
                        type(exception).__name__)
-        detail = f"The service is briefly unavailable; nothing was lost. Try again in {RETRY_AFTER_S} seconds."
+        detail = f"The service is briefly unavailable; please try again in {RETRY_AFTER_S} seconds."
         if request.path.startswith("/api/"):
             response = JsonResponse({"error": "unavailable", "detail": detail}, status=503)
         else:

@@ -190,6 +190,10 @@ def _codec_label(stream) -> str:
     return label
 
 
+MAX_CHANNELS = 8
+"""FFmpeg mixes 1-8 channels (and some larger standard layouts) down to mono; a voice needs one or two."""
+
+
 def _validate_info(info: AudioInfo) -> None:
     if not _MIN_SR <= info.sample_rate <= _MAX_SR:
         raise VoiceFeaturesError(
@@ -197,6 +201,10 @@ def _validate_info(info: AudioInfo) -> None:
         )
     if info.channels < 1:
         raise VoiceFeaturesError("The audio stream has no channels.", code="no_audio_stream")
+    if info.channels > MAX_CHANNELS:
+        raise VoiceFeaturesError(
+            f"The recording has too many channels ({info.channels}); at most {MAX_CHANNELS} are accepted, and a "
+            "voice recording needs one (mono) or two (stereo).", code="too_many_channels")
 
 
 def probe_audio(source: Source) -> AudioInfo:

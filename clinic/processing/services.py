@@ -236,8 +236,11 @@ def recordings_recover(*, received_grace_s: float = 5.0) -> list[int]:
                      finished_at=timezone.now(), lease_expires_at=None)
     taken = list(Recording.objects.filter(lost).values_list("pk", flat=True))
     Recording.objects.filter(lost, pk__in=taken).update(status=Status.RECEIVED, lease_expires_at=None)
-    unsent = Recording.objects.filter(status=Status.RECEIVED, enqueue_failed_at__lt=grace)
-    return sorted({*taken, *unsent.values_list("pk", flat=True)})
+    unsent = list(Recording.objects.filter(status=Status.RECEIVED, enqueue_failed_at__lt=grace).values_list("pk", flat=True))
+    if taken or unsent:
+        logger.info("recovery: %d recording(s) taken over from stopped workers, %d not yet handed to the broker",
+                    len(taken), len(unsent))
+    return sorted({*taken, *unsent})
 
 
 def recording_enqueue_failed(*, recording_ids: list[int]) -> None:

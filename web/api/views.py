@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -183,8 +183,23 @@ def _only_patient(request, query: dict) -> dict:
     return {"patient_id": visible_patient(request, query["patient"]).pk}
 
 
+class UploadMultiPartParser(MultiPartParser):
+    """Django refuses a multipart part whose headers exceed 1,024 bytes (a defence against oversized headers);
+    the usual cause is a long file name, so the phone is told that instead of "parse error"."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except ParseError as exc:
+            if "header size" not in str(exc.detail):
+                raise
+            raise services.UploadRejected(
+                "The upload's part headers are longer than 1,024 bytes, usually because the file name is too long; "
+                "send the file with a name of at most 255 characters.", code="file_name_too_long") from exc
+
+
 class RecordingListView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [UploadMultiPartParser, FormParser]
     pagination_class = ApiCursorPagination
     ordering = ("-recorded_at", "-pk")
 
