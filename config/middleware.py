@@ -65,3 +65,36 @@ class ServiceUnavailableMiddleware:
         response["Retry-After"] = str(RETRY_AFTER_S)
         response["Cache-Control"] = "no-store"
         return response
+
+
+class SecurityHeadersMiddleware:
+    """The headers a hospital's security review asks for, on every response.
+
+    - ``Content-Security-Policy``: scripts, styles, fonts and connections only from this origin; no inline
+      script, no inline style attribute or element, no ``eval``; pages load code as static files only
+      (``<script src="{% static ... %}">``) and pass data in ``json_script`` blocks or ``data-`` attributes.
+    - ``Permissions-Policy``: every powerful feature off, the microphone on for the patient recorder only.
+    - ``Cache-Control: no-store`` on every response that does not set its own (pages and API answers carry
+      patient data; static files and the recorder's service worker set theirs).
+    """
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.csp = settings.CADENCE_CONTENT_SECURITY_POLICY
+        self.recorder_prefix = "/r/"
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", self.csp)
+        microphone = "(self)" if request.path_info.startswith(self.recorder_prefix) else "()"
+        response.setdefault("Permissions-Policy", _PERMISSIONS.format(microphone=microphone))
+        if "Cache-Control" not in response:
+            response["Cache-Control"] = "no-store"
+        return response
+
+
+_PERMISSIONS = ("accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+                "magnetometer=(), microphone={microphone}, midi=(), payment=(), publickey-credentials-get=(self), "
+                "usb=(), screen-wake-lock=(), xr-spatial-tracking=()")

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
     "config.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -213,6 +214,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Content-Security-Policy of every response (config/middleware.py): nothing inline, nothing from elsewhere.
+# Pages load scripts and styles as static files from this origin only; data for scripts goes in json_script
+# blocks or data- attributes. data: images are for the API docs' icons; blob: media for the recorder's preview.
+CADENCE_CONTENT_SECURITY_POLICY = env_str(
+    "CADENCE_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+    "connect-src 'self'; font-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 # Clinician API tokens expire; a patient app's upload token lasts until revoked.
 CADENCE_CLINICIAN_TOKEN_TTL_S = env_int("CADENCE_CLINICIAN_TOKEN_TTL_S", 12 * 3600)
