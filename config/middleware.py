@@ -73,7 +73,8 @@ class SecurityHeadersMiddleware:
     - ``Content-Security-Policy``: scripts, styles, fonts and connections only from this origin; no inline
       script, no inline style attribute or element, no ``eval``; pages load code as static files only
       (``<script src="{% static ... %}">``) and pass data in ``json_script`` blocks or ``data-`` attributes.
-    - ``Permissions-Policy``: every powerful feature off, the microphone on for the patient recorder only.
+    - ``Permissions-Policy``: every powerful feature off; the microphone (and the screen wake lock that keeps
+      the phone awake while it records) on for the patient recorder (/r/) only.
     - ``Cache-Control: no-store`` on every response that does not set its own (pages and API answers carry
       patient data; static files and the recorder's service worker set theirs).
     """
@@ -88,13 +89,13 @@ class SecurityHeadersMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", self.csp)
-        microphone = "(self)" if request.path_info.startswith(self.recorder_prefix) else "()"
-        response.setdefault("Permissions-Policy", _PERMISSIONS.format(microphone=microphone))
+        recorder = "(self)" if request.path_info.startswith(self.recorder_prefix) else "()"
+        response.setdefault("Permissions-Policy", _PERMISSIONS.format(recorder=recorder))
         if "Cache-Control" not in response:
             response["Cache-Control"] = "no-store"
         return response
 
 
 _PERMISSIONS = ("accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
-                "magnetometer=(), microphone={microphone}, midi=(), payment=(), publickey-credentials-get=(self), "
-                "usb=(), screen-wake-lock=(), xr-spatial-tracking=()")
+                "magnetometer=(), microphone={recorder}, midi=(), payment=(), publickey-credentials-get=(self), "
+                "usb=(), screen-wake-lock={recorder}, xr-spatial-tracking=()")
