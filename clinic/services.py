@@ -139,7 +139,7 @@ def _existing(patient: Patient, *, sha256: str, idempotency_key: str | None) -> 
         if found and found.sha256 != sha256:
             raise UploadRejected(
                 "This Idempotency-Key was already used for a different recording; use a new key for new audio.",
-                code="idempotency_key_reused", http_status=422,
+                code="idempotency_key_reused", http_status=409,
             )
         if found:
             return found
@@ -155,6 +155,7 @@ def _check_recorded_at(patient: Patient, recorded_at: datetime | None) -> None:
         raise UploadRejected(
             f"recorded_at ({recorded_at.isoformat()}) is in the future; the server's time is "
             f"{now.replace(microsecond=0).isoformat()}. Check the device clock.", code="recorded_in_future",
+            http_status=409,
         )
     try:
         local_day = recorded_at.astimezone(ZoneInfo(patient.timezone)).date()
@@ -163,7 +164,7 @@ def _check_recorded_at(patient: Patient, recorded_at: datetime | None) -> None:
     if local_day < patient.enrolled_on:
         raise UploadRejected(
             f"recorded_at ({recorded_at.isoformat()}) is before the patient's enrolment on "
-            f"{patient.enrolled_on.isoformat()}.", code="recorded_before_enrolment",
+            f"{patient.enrolled_on.isoformat()}.", code="recorded_before_enrolment", http_status=409,
         )
 
 

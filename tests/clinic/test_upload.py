@@ -95,7 +95,7 @@ def test_it_refuses_a_reused_idempotency_key_with_other_audio_and_keeps_the_firs
     first = _post(api, cast.key_a, tone_wav(seed=1), HTTP_IDEMPOTENCY_KEY="retry-1")
     kept = Recording.objects.get(pk=first.json()["id"])
     second = _post(api, cast.key_a, tone_wav(seed=2), HTTP_IDEMPOTENCY_KEY="retry-1")
-    assert second.status_code == 422
+    assert second.status_code == 409
     assert second.json()["error"] == "idempotency_key_reused"
     assert Recording.objects.count() == 1
     assert Recording.objects.get(pk=kept.pk).sha256 == kept.sha256
@@ -108,7 +108,7 @@ def test_it_refuses_a_reused_idempotency_key_with_other_audio_and_keeps_the_firs
 def test_it_refuses_impossible_recording_times_with_the_reason(cast, api, recorded_at, code):
     response = api(cast.key_a).post("/api/v1/recordings/", {"audio": SimpleUploadedFile("a.wav", tone_wav(seed=5)),
                                                             "recorded_at": recorded_at}, format="multipart")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["error"] == code and recorded_at[:10] in response.json()["detail"]
     assert Recording.objects.count() == 0
 

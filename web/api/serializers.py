@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
-from rest_framework.validators import UniqueValidator
+from rest_framework.exceptions import NotFound
 
 from clinic.models import CareTeam, Patient, Phq9Response, Recording, patient_code_validator
 from clinic.processing.models import FeatureSet
@@ -8,7 +8,7 @@ from clinic.protocols import FREE_SPEECH_PROMPTS, PASSAGES, Task
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
+    username = serializers.CharField(trim_whitespace=False)  # "  " is a wrong username (401), not a blank field
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
 
@@ -29,10 +29,26 @@ class PatientCodeField(serializers.CharField):
         return value
 
 
+class CareTeamField(serializers.PrimaryKeyRelatedField):
+    """A care team by id; one that does not exist is a 404, as one the clinician is not in (web/api/views.py)."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            if isinstance(data, bool) or not str(data).lstrip("-").isdigit():
+                raise
+            raise NotFound("No care team has this id, or you are not in it.") from None
+
+
 class PatientSerializer(serializers.ModelSerializer):
-    code = PatientCodeField(max_length=64, validators=[UniqueValidator(queryset=Patient.objects.all())],
-                            help_text="Pseudonymous code: letters, digits, '-' and '_' (no names).")
-    care_team = serializers.PrimaryKeyRelatedField(queryset=CareTeam.objects.all(), required=False)
+    # Unique across the clinic: a code already taken is a 409 (web/api/views.py), not a field error.
+    code = PatientCodeField(max_length=64, validators=[patient_code_validator],
+                            help_text="Pseudonymous code: letters, digits, '-' and '_' (no names); unique (409 if "
+                                      "taken).")
+    care_team = CareTeamField(queryset=CareTeam.objects.all(), required=False,
+                              help_text="Your care team to enrol into (404 if you are not in it); needed only when you "
+                                        "are in several.")
 
     class Meta:
         model = Patient

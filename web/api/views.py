@@ -4,11 +4,11 @@ from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -97,8 +97,17 @@ class PatientListView(APIView):
             team = care_team_for_new_patient(request.user, fields.pop("care_team", None))
         except TeamChoiceError as exc:
             body = {"error": exc.code, "detail": str(exc)} | ({"choices": exc.choices} if exc.choices else {})
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
-        patient, key = services.patient_create(care_team=team, **fields)
+            # A team you are not in is as invisible as one that does not exist.
+            code = status.HTTP_404_NOT_FOUND if exc.code == "not_a_member" else status.HTTP_400_BAD_REQUEST
+            return Response(body, status=code)
+        taken = Response({"error": "code_taken", "detail": "A patient with this code is already enrolled; codes are "
+                          "unique across the clinic."}, status=status.HTTP_409_CONFLICT)
+        if Patient.objects.filter(code=fields["code"]).exists():
+            return taken
+        try:
+            patient, key = services.patient_create(care_team=team, **fields)
+        except IntegrityError:  # enrolled by someone else a moment ago
+            return taken
         audit_record(request=request, action="create", resource="patient", patient=patient, object_id=patient.pk)
         body = s.PatientSerializer(patient).data | {"upload_token": key}
         return Response(body, status=status.HTTP_201_CREATED)
@@ -183,6 +192,11 @@ def _only_patient(request, query: dict) -> dict:
     return {"patient_id": visible_patient(request, query["patient"]).pk}
 
 
+AUDIO_MEDIA_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "webm": "audio/webm",
+                     "mp3": "audio/mpeg", "m4a": "audio/mp4", "3gp": "audio/3gpp", "amr": "audio/amr",
+                     "caf": "audio/x-caf", "au": "audio/basic"}
+
+
 class UploadMultiPartParser(MultiPartParser):
     """Django refuses a multipart part whose headers exceed 1,024 bytes (a defence against oversized headers);
     the usual cause is a long file name, so the phone is told that instead of "parse error"."""
@@ -218,7 +232,8 @@ class RecordingListView(APIView):
                          context={"include_embedding": query.get("include") == "embedding"})
 
     @extend_schema(
-        request={"multipart/form-data": s.RecordingUploadSerializer},
+        request={"multipart/form-data": OpenApiRequest(s.RecordingUploadSerializer, encoding={
+            "audio": {"contentType": ", ".join(dict.fromkeys(AUDIO_MEDIA_TYPES.values()))}})},
         parameters=[OpenApiParameter(
             "Idempotency-Key", {"type": "string", "maxLength": 128}, OpenApiParameter.HEADER, required=False,
             description="Retry-safe key (at most 128 characters): the same key with the same file answers the "
@@ -262,11 +277,6 @@ class RecordingDetailView(APIView):
                      object_id=recording.pk)
         context = {"include_embedding": query.get("include") == "embedding"}
         return Response(s.RecordingSerializer(recording, context=context).data)
-
-
-AUDIO_MEDIA_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "webm": "audio/webm",
-                     "mp3": "audio/mpeg", "m4a": "audio/mp4", "3gp": "audio/3gpp", "amr": "audio/amr",
-                     "caf": "audio/x-caf", "au": "audio/basic"}
 
 
 class RecordingAudioView(APIView):
@@ -361,8 +371,10 @@ class Phq9ListView(APIView):
             patient, entered_by = request.user.patient, None
         else:
             patient_id = query.get("patient") or data.validated_data.pop("patient", None)
-            if not patient_id:
-                raise ValidationError({"patient": ["Say which patient this PHQ-9 is for."]})
+            if not patient_id:  # without a patient, a PHQ-9 is the caller's own: only a patient's app answers that
+                return Response({"error": "patient_required", "detail": "Only a patient's app posts its own PHQ-9; "
+                                 "a clinician says which patient it is for ('patient' or ?patient=)."},
+                                status=status.HTTP_403_FORBIDDEN)
             patient, entered_by = visible_patient(request, patient_id), request.user
         data.validated_data.pop("patient", None)
         with transaction.atomic():
