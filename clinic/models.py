@@ -155,7 +155,7 @@ class Recording(models.Model):
     processing_started_at = models.DateTimeField(null=True, blank=True)
     # The lease of the worker process processing it ("host:pid"), renewed while it works; a lapsed lease, or a
     # claimant process that is gone, lets another worker take the recording over (clinic/processing/services.py).
-    claimed_by = models.CharField(max_length=255, blank=True)
+    claimed_by = models.CharField(max_length=255, blank=True, default="", db_default="")  # rows inserted by older code
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # Set when the hand-off to the broker failed (Redis down); workers queue these again without beat.
     enqueue_failed_at = models.DateTimeField(null=True, blank=True)
