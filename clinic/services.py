@@ -278,7 +278,8 @@ def phq9_answered_at_check(answered_at: datetime) -> None:
     if (answered_at - now).total_seconds() > settings.CADENCE_MAX_CLOCK_SKEW_S:
         raise Phq9Rejected(
             f"A PHQ-9 cannot be answered in the future: answered_at ({answered_at.isoformat()}) is after the "
-            f"server's time ({now.replace(microsecond=0).isoformat()}).", code="answered_in_future")
+            f"server's time ({now.replace(microsecond=0).isoformat()}).", code="answered_in_future",
+            http_status=409)  # a conflict with the server's clock, as recorded_in_future
 
 
 def phq9_record(

@@ -37,6 +37,7 @@ OPERATION_ERRORS = {
         "429": "Too many uploads; retry after the Retry-After seconds.",
     },
     "v1_patients_create": {"409": "A patient with this code is already enrolled (codes are unique)."},
+    "v1_phq9_create": {"409": "answered_at is in the future by the server's clock."},
     "v1_recordings_emotion_label_update": {
         "409": "No speech-emotion model is active: there are no classes to label with.",
     },
@@ -85,4 +86,24 @@ def upload_task_combinations(result, generator, request, public):
         {"properties": {"task": {"enum": [Task.FREE_SPEECH]}, "task_detail": {"enum": ["", *prompts]}}},
         {"properties": {"task": {"enum": others}, "task_detail": {"enum": [""]}}, "required": ["task"]},
     ]
+    return result
+
+
+def patient_form_rules(result, generator, request, public):
+    """Postprocessing hook: a patient's ``timezone`` is an IANA name, and consent is recorded with both its form
+    version and date or with neither, so the schema refuses what the server would."""
+    from zoneinfo import available_timezones
+
+    schemas = result.get("components", {}).get("schemas", {})
+    for name in ("PatientRequest", "PatchedPatientRequest"):
+        form = schemas.get(name)
+        if not form:
+            continue
+        form["properties"]["timezone"] |= {"enum": sorted(available_timezones())}
+        if name == "PatientRequest":
+            form["anyOf"] = [
+                {"properties": {"consent_version": {"maxLength": 0}, "consent_given_at": {"enum": [None]}}},
+                {"required": ["consent_version", "consent_given_at"],
+                 "properties": {"consent_version": {"minLength": 1}, "consent_given_at": {"type": "string"}}},
+            ]
     return result
