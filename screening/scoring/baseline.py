@@ -109,9 +109,9 @@ class BaselineRecording:
 
     ``features`` maps feature keys to floats (NaN/None where undefined);
     ``embedding`` is an optional vector; ``rejected``/``speaker_mismatch`` exclude it.
-    ``task`` is the recording task (clinic.protocols.Task) and ``segment`` the phone
-    segment (:mod:`screening.scoring.segments`): a recording's baseline is built only
-    from earlier recordings of the same task and segment.
+    ``task`` is the recording task (clinic.protocols.Task), ``language`` the language spoken
+    and ``segment`` the phone segment (:mod:`screening.scoring.segments`): a recording's
+    baseline is built only from earlier recordings of the same task, language and segment.
     """
 
     recording_id: str
@@ -122,6 +122,7 @@ class BaselineRecording:
     speaker_mismatch: bool = False
     task: str = DEFAULT_TASK
     segment: str = ""
+    language: str = "en"
 
     @property
     def valid(self) -> bool:

@@ -1,0 +1,129 @@
+"""Spanish speech-rate ground truth: synthesised (eSpeak NG ``es``, ``es-419``) and recorded (Asterisk prompts).
+
+The same method as the English families (:mod:`tests.support.voices`), with Spanish syllables:
+
+- **Syllables** come from each transcript word by word through ``pylabeador`` (an independent
+  rule-based Spanish syllabifier from PyPI), one syllable per orthographic syllable, as a reader
+  would count them; synalepha across word boundaries ("que_el") is not merged, as the English
+  truth does not merge either.
+- **Speech span** is :func:`tests.support.voices.reference_span_s` (an energy trim independent of the
+  detector under test).
+
+Recorded Spanish speech found in Debian: ``asterisk-core-sounds-es-wav`` (prompts read by one
+professional Mexican-Spanish speaker, Allison Smith, 8 kHz, CC-BY-SA-3.0, transcripts in
+``asterisk-core-sounds-es``'s ``core-sounds-es.txt``). No Spanish speech with transcripts was found on
+PyPI; MBROLA and Festival Spanish voices are not in Debian's main archive (see docs/voices.md).
+Synthesised clips are cached in ``var/speech/synth/``; nothing here is committed audio.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shutil
+import subprocess
+import unicodedata
+from pathlib import Path
+
+from tests.support.voices import Clip, _cached
+
+__all__ = ["SENTENCES_ES", "ES_FAMILY_SOURCES", "es_families", "spanish_syllables", "word_syllables",
+           "ASTERISK_ES_DIR"]
+
+# Everyday sentences written for Cadence (GPL-3.0-or-later, like the code), varied in length and stress.
+SENTENCES_ES = (
+    "El perro de mi vecina ladra todas las mañanas.",
+    "Hoy hemos comprado pan, queso y unas naranjas.",
+    "La casa blanca está al final de la calle.",
+    "Mi hermano trabaja en un hospital de la ciudad.",
+    "Los niños juegan en el parque después del colegio.",
+    "Anoche llovió mucho y las calles estaban mojadas.",
+    "Me gusta caminar por la playa cuando hace sol.",
+    "El tren de las ocho siempre llega con retraso.",
+    "Mañana tenemos una cita con el médico.",
+    "Compré un libro nuevo para leer en vacaciones.",
+    "La abuela prepara una sopa de verduras muy rica.",
+    "Nos sentamos a tomar un café en la terraza.",
+    "El gato duerme tranquilo encima del sofá.",
+    "Necesito descansar un poco antes de la cena.",
+    "Las flores del jardín tienen colores preciosos.",
+    "Mi amigo vive cerca de la estación de autobuses.",
+    "Esta semana he dormido mejor que la anterior.",
+    "El domingo fuimos al mercado con los primos.",
+    "Por la tarde escucho la radio mientras cocino.",
+    "Cuando era pequeño pasaba los veranos en el pueblo.",
+)
+
+_ESPEAK_ES = {  # voice, words per minute, pitch (0-99): varied speed and pitch
+    "espeak-es": (("es", 150, 50), ("es", 175, 35), ("es+f3", 140, 60), ("es", 130, 45), ("es+m3", 165, 40)),
+    "espeak-es-419": (("es-419", 150, 50), ("es-419", 170, 30), ("es-419+f2", 140, 65), ("es-419", 125, 45),
+                      ("es-419+m2", 160, 40)),
+}
+ASTERISK_ES_DIR = Path("/usr/share/asterisk/sounds/es_MX_f_Allison")
+_ASTERISK_ES_TEXT = Path("/usr/share/doc/asterisk-core-sounds-es/core-sounds-es.txt.gz")
+
+ES_FAMILY_SOURCES = {
+    "espeak-es": "eSpeak NG es (Spain), es+f3, es+m3 at 130-175 wpm, pitch 35-60 (sentences written for Cadence)",
+    "espeak-es-419": "eSpeak NG es-419 (Latin America), es-419+f2, es-419+m2 at 125-170 wpm, pitch 30-65",
+    "asterisk-es-mx": "asterisk-core-sounds-es-wav: prompts read by one Mexican-Spanish speaker (8 kHz)",
+}
+
+
+def word_syllables(word: str) -> int:
+    """Orthographic syllables of one Spanish word (pylabeador); 0 for a token with no letters."""
+    from pylabeador import syllabify
+
+    letters = re.sub(r"[^a-záéíóúüñ]", "", word.lower())
+    return len(syllabify(letters)) if letters else 0
+
+
+_WORD = re.compile(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ]+")
+
+
+def spanish_syllables(text: str) -> int:
+    """Orthographic syllables of a Spanish text, word by word."""
+    return sum(word_syllables(w) for w in _WORD.findall(text))
+
+
+def _espeak_clips(per_family: int | None) -> list[Clip]:
+    espeak = shutil.which("espeak-ng") or "espeak-ng"
+    clips = []
+    for family, settings in _ESPEAK_ES.items():
+        for i, text in enumerate(SENTENCES_ES[:per_family]):
+            voice, wpm, pitch = settings[i % len(settings)]
+
+            def make(out, v=voice, w=wpm, p=pitch, t=text):
+                subprocess.run([espeak, "-v", v, "-s", str(w), "-p", str(p), "-w", str(out), t], check=True,
+                               capture_output=True)
+            clips.append(Clip(family, f"{family}-{i:02d}", _cached(f"{family}|{voice}|{wpm}|{pitch}|{text}", make),
+                              text))
+    return clips
+
+
+def _asterisk_transcripts() -> dict[str, str]:
+    """Prompts that are one spoken sentence in letters only (no digits, no [tone] notes), >= 6 words."""
+    if not _ASTERISK_ES_TEXT.exists():
+        return {}
+    found = {}
+    for line in gzip.open(_ASTERISK_ES_TEXT, "rt", encoding="utf-8", errors="replace"):
+        m = re.match(r"^([\w-]+):\s*(.+)$", line.strip())
+        if not m or re.search(r"[\d\[\]<>]", m.group(2)) or len(m.group(2).split()) < 6:
+            continue
+        if any(not re.search(r"[aeiouáéíóúüy]", w.lower()) for w in _WORD.findall(m.group(2))):
+            continue  # an acronym read letter by letter ("PBX"): no syllable count from spelling
+        found[m.group(1)] = unicodedata.normalize("NFC", m.group(2))
+    return found
+
+
+def _asterisk_clips(limit: int | None) -> list[Clip]:
+    clips = [Clip("asterisk-es-mx", name, ASTERISK_ES_DIR / f"{name}.wav", text)
+             for name, text in sorted(_asterisk_transcripts().items())]
+    clips = [c for c in clips if c.path.exists()]
+    return clips[:limit] if limit else clips
+
+
+def es_families(*, per_family: int | None = None) -> list[Clip]:
+    """Every Spanish clip whose source is installed, with its syllable count (pylabeador)."""
+    clips = _espeak_clips(per_family) + _asterisk_clips(per_family)
+    return [Clip(c.family, c.name, c.path, c.text, spanish_syllables(c.text)) for c in clips if c.path.exists()]
+
