@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from web.dashboard import views
+from web.dashboard.forms import StaffPasswordResetForm
 
 app_name = "dashboard"
 
@@ -9,7 +10,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="dashboard/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", auth_views.PasswordResetView.as_view(
-        template_name="dashboard/password_reset_form.html", email_template_name="dashboard/password_reset_email.txt",
+        form_class=StaffPasswordResetForm, template_name="dashboard/password_reset_form.html", email_template_name="dashboard/password_reset_email.txt",
         subject_template_name="dashboard/password_reset_subject.txt",
         success_url=reverse_lazy("dashboard:password-reset-done")), name="password-reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
