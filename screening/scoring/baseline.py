@@ -249,12 +249,13 @@ def select_baseline_recordings(
     policy: BaselinePolicy = BaselinePolicy(),
     task: str | None = None,
     segment: str | None = None,
+    language: str | None = None,
 ) -> tuple[list[BaselineRecording], str]:
     """Choose the recordings that form the baseline for a recording made at ``at``.
 
     Only valid recordings made strictly before ``at`` are candidates (so the recording
-    being scored never enters its own baseline), and, where ``task`` / ``segment`` are
-    given, only those of that task and phone segment. With fewer than ``n_initial``
+    being scored never enters its own baseline), and, where ``task`` / ``segment`` /
+    ``language`` are given, only those of that task, phone segment and language. With fewer than ``n_initial``
     candidates there is no baseline (empty list). The rolling window is the last
     ``max_n`` candidates made in ``[at - window_days, at - guard_days)``; while that
     holds fewer than ``n_initial`` recordings (the first weeks, or after a long gap)
@@ -270,7 +271,8 @@ def select_baseline_recordings(
         ``"initial"``, ``"rolling"`` or ``"none"``.
     """
     candidates = sorted((r for r in recordings if r.valid and r.recorded_at < at
-                         and (task is None or r.task == task) and (segment is None or r.segment == segment)),
+                         and (task is None or r.task == task) and (segment is None or r.segment == segment)
+                         and (language is None or r.language == language)),
                         key=lambda r: (r.recorded_at, r.recording_id))
     return choose_from_candidates(candidates, at=at, policy=policy)
 

@@ -1,3 +1,5 @@
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
@@ -40,6 +42,11 @@ class PatientSerializer(serializers.ModelSerializer):
                   "consent_version", "consent_given_at"]
         read_only_fields = ["id"]
         extra_kwargs = {"enrolled_on": {"required": False}}
+
+    def validate_language(self, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*", value):
+            raise serializers.ValidationError("Not a language tag such as en, es or es-MX.")
+        return value
 
     def validate_timezone(self, value: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
