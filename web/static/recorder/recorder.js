@@ -192,7 +192,7 @@
         var item = document.createElement("li");
         item.className = "take take-" + take.state;
         item.dataset.state = take.state;
-        var when = new Date(take.recordedAt).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+        var when = new Date(take.recordedAt).toLocaleString(document.documentElement.lang || [], { dateStyle: "medium", timeStyle: "short" });
         var head = document.createElement("span");
         head.className = "take-when";
         head.textContent = fill(M.recordedOn, { s: when }) + " · " + formatTime(take.durationS || 0);
