@@ -22,13 +22,18 @@ import gzip
 import re
 import shutil
 import subprocess
+import tempfile
 import unicodedata
 from pathlib import Path
 
-from tests.support.voices import Clip, _cached
+import numpy as np
+
+from tests.support.voices import SR, Clip, _cached, load, reference_span_s
+from voice_features import analyse
+from voice_features.audio import load_audio
 
 __all__ = ["SENTENCES_ES", "ES_FAMILY_SOURCES", "es_families", "spanish_syllables", "word_syllables",
-           "ASTERISK_ES_DIR"]
+           "ASTERISK_ES_DIR", "rate_ratio", "passage", "pause_errors", "pitch_shift_errors"]
 
 # Everyday sentences written for Cadence (GPL-3.0-or-later, like the code), varied in length and stress.
 SENTENCES_ES = (
@@ -127,3 +132,45 @@ def es_families(*, per_family: int | None = None) -> list[Clip]:
     clips = _espeak_clips(per_family) + _asterisk_clips(per_family)
     return [Clip(c.family, c.name, c.path, c.text, spanish_syllables(c.text)) for c in clips if c.path.exists()]
 
+
+
+# ------------------------------------------------------------------------------------ measurements (bench and test)
+PASSAGE_GAPS_S = (0.6, 0.9)
+PITCH_SHIFT_CENTS = 300
+
+
+def rate_ratio(clip: Clip, x: np.ndarray | None = None) -> float:
+    """Measured / true speech rate of one clip (truth: its syllables over the reference span)."""
+    x = load(clip) if x is None else x
+    estimate = analyse(x, sr=SR).features["speech_rate_syl_s"]
+    return float(estimate / (clip.syllables / reference_span_s(x))) if np.isfinite(estimate) else 0.0
+
+
+def passage(clips: list[Clip], gaps_s: tuple[float, ...] = PASSAGE_GAPS_S) -> np.ndarray:
+    """Clips joined by silent gaps of known length over a -60 dBFS noise floor (fixed seed), 0.5 s at each end."""
+    parts = [np.zeros(int(0.5 * SR))]
+    for i, clip in enumerate(clips):
+        parts.append(load(clip))
+        parts.append(np.zeros(int((gaps_s[i] if i < len(gaps_s) else 0.5) * SR)))
+    x = np.concatenate(parts).astype(np.float32)
+    return x + np.random.default_rng(5).standard_normal(x.size).astype(np.float32) * 1e-3
+
+
+def pause_errors(clips: list[Clip]) -> tuple[float, float]:
+    """(pause count - gaps, mean pause - mean gap in s) on ``clips`` joined by :data:`PASSAGE_GAPS_S`."""
+    gaps = PASSAGE_GAPS_S[: len(clips) - 1]
+    features = analyse(passage(clips, gaps), sr=SR).features
+    return features["pause_count"] - len(gaps), features["pause_mean_s"] - float(np.mean(gaps))
+
+
+def pitch_shift_errors(clip: Clip, cents: int = PITCH_SHIFT_CENTS) -> tuple[float, float]:
+    """(change of F0 median in st - cents/100, change of F0 range in st) when sox shifts the pitch by ``cents``."""
+    sox = shutil.which("sox") or "sox"
+    with tempfile.TemporaryDirectory() as folder:
+        shifted = Path(folder) / "shifted.wav"
+        subprocess.run([sox, str(clip.path), "-r", str(SR), str(shifted), "pitch", str(cents)], check=True,
+                       capture_output=True)
+        before = analyse(load(clip), sr=SR).features
+        after = analyse(load_audio(shifted, target_sr=SR).samples, sr=SR).features
+    return (after["f0_median_st"] - before["f0_median_st"] - cents / 100,
+            after["f0_range_st"] - before["f0_range_st"])
