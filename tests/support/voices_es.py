@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.support.voices import SR, Clip, _cached, load, reference_span_s
+from tests.support.voices import SPAN_DROP_DB, SPAN_FLOOR_DB, SR, Clip, _cached, load, reference_span_s
 from voice_features import analyse
 from voice_features.audio import load_audio
 
@@ -146,11 +146,23 @@ def rate_ratio(clip: Clip, x: np.ndarray | None = None) -> float:
     return float(estimate / (clip.syllables / reference_span_s(x))) if np.isfinite(estimate) else 0.0
 
 
+def _speech_only(x: np.ndarray) -> np.ndarray:
+    """The clip cut to its reference span (the synthesisers' own leading and trailing silence removed), so that the
+    gaps a passage puts between clips are the pauses it holds."""
+    hop = int(0.02 * SR)
+    n = x.size // hop
+    level = 10 * np.log10(np.mean(x[: n * hop].reshape(n, hop).astype(np.float64) ** 2, axis=1) + 1e-12)
+    threshold = max(level.max() - SPAN_DROP_DB, np.percentile(level, 10) + SPAN_FLOOR_DB)
+    loud = np.flatnonzero(level > threshold)
+    return x[loud[0] * hop:(loud[-1] + 1) * hop]
+
+
 def passage(clips: list[Clip], gaps_s: tuple[float, ...] = PASSAGE_GAPS_S) -> np.ndarray:
-    """Clips joined by silent gaps of known length over a -60 dBFS noise floor (fixed seed), 0.5 s at each end."""
+    """Clips cut to their speech and joined by silent gaps of known length over a -60 dBFS noise floor (fixed seed),
+    0.5 s at each end."""
     parts = [np.zeros(int(0.5 * SR))]
     for i, clip in enumerate(clips):
-        parts.append(load(clip))
+        parts.append(_speech_only(load(clip)))
         parts.append(np.zeros(int((gaps_s[i] if i < len(gaps_s) else 0.5) * SR)))
     x = np.concatenate(parts).astype(np.float32)
     return x + np.random.default_rng(5).standard_normal(x.size).astype(np.float32) * 1e-3
