@@ -122,3 +122,13 @@ def _wav(seed: int):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(f"take-{seed}.wav", tone_wav(seed=seed), content_type="audio/wav")
+
+
+def test_a_clinician_chooses_their_own_language_on_the_dashboard(client, cast):
+    client.force_login(cast.bob)
+    response = client.post("/language/", {"language": "es", "next": "/alerts/"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 302 and response["Location"] == "/alerts/"
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert _lang(html) == "es" and '<option value="es" lang="es" selected>Español</option>' in html
+    refused = client.post("/language/", {"language": "fr", "next": "https://evil.example/"}, follow=True)
+    assert refused.redirect_chain[0][0] == "/" and "Cadence speaks en, es" in refused.content.decode()

@@ -35,4 +35,5 @@ urlpatterns = [
     path("processing/", views.processing, name="processing"),
     path("audit/", views.audit_log, name="audit"),
     path("monitoring/", views.monitoring, name="monitoring"),
+    path("language/", views.own_language, name="language"),
 ]
