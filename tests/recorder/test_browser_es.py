@@ -59,3 +59,21 @@ def test_a_spanish_speaking_patient_gets_the_recorder_phq9_and_crisis_text_in_sp
     alert = Alert.objects.get(patient=patient, kind=Alert.Kind.SELF_HARM)
     assert alert.priority == 1
     assert page.errors == []
+
+
+def test_a_spanish_speaking_clinician_gets_the_dashboard_in_spanish(phone_browser, live_server, cast, axe_script):
+    from clinic.accounts import staff_language_set
+
+    staff_language_set(user=cast.alice, language="es")
+    context = phone_browser.new_context(viewport={"width": 1280, "height": 900}, locale="es-ES")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/")
+    assert page.locator("html").get_attribute("lang") == "es"  # before login: the browser's language
+    page.get_by_label("Usuario").fill("alice")
+    page.get_by_label("Contraseña").fill("alice-password-1")
+    page.get_by_role("button", name="Iniciar sesión").click()
+    page.wait_for_selector("h1:has-text('Triaje')")
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert page.get_by_role("link", name="N-001").is_visible()
+    _axe(page, axe_script)
+    context.close()
