@@ -3,7 +3,8 @@
 - The recorder (``/r/``): ``?lang=`` when the page's script asks for its patient's language (it reads it with the
   phone's token from ``GET /api/v1/patient/``), remembered in a cookie limited to ``/r/``; then the phone's
   browser (``Accept-Language``).
-- Anywhere else: a signed-in clinician's own language (``StaffProfile.language``), then the browser.
+- Anywhere else: a signed-in clinician's own language (``StaffProfile.language``, kept in the session from login
+  on, and updated there when they change it on the dashboard), then the browser.
 - The API answers in the language the caller asks for (``Accept-Language``; the recorder sends its page's).
 
 Only the languages of ``settings.LANGUAGES`` are ever activated; anything else falls back to the default.
@@ -17,6 +18,7 @@ from django.utils.cache import patch_vary_headers
 from clinic.accounts import staff_language
 
 RECORDER_PREFIX = "/r/"
+SESSION_KEY = "cadence_own_language"
 
 
 def supported_language(code: str | None) -> str | None:
@@ -27,6 +29,22 @@ def supported_language(code: str | None) -> str | None:
         return translation.get_supported_language_variant(code.strip().lower().replace("_", "-"))
     except LookupError:
         return None
+
+
+def remember_own_language(sender, request: HttpRequest, user, **kwargs) -> None:
+    """At login, the clinician's own language goes into their session (no query per page)."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_KEY] = staff_language(user)
+
+
+def _own_language(request: HttpRequest) -> str:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ""
+    session = getattr(request, "session", None)
+    if session is not None and SESSION_KEY in session:
+        return session[SESSION_KEY]
+    return staff_language(user)  # a session from before this setting existed
 
 
 class LanguageMiddleware:
@@ -40,9 +58,7 @@ class LanguageMiddleware:
             language = (remember or supported_language(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
                         or translation.get_language_from_request(request))
         else:
-            user = getattr(request, "user", None)
-            own = staff_language(user) if user is not None and user.is_authenticated else ""
-            language = supported_language(own) or translation.get_language_from_request(request)
+            language = supported_language(_own_language(request)) or translation.get_language_from_request(request)
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
         try:

@@ -86,7 +86,8 @@ def test_it_keeps_the_language_a_recording_was_made_in(cast, api):
 def test_it_shows_the_dashboard_in_the_clinicians_own_language(client, cast):
     client.force_login(cast.alice)
     assert _lang(client.get("/").content.decode()) == "en"
-    staff_language_set(user=cast.alice, language="es")
+    staff_language_set(user=cast.alice, language="es")  # by an operator: from her next login on
+    client.force_login(cast.alice)
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert _lang(html) == "es" and "Triaje" in html and "Cerrar sesión" in html and "Alertas abiertas" in html
     client.force_login(cast.bob)  # no language of his own: his browser's

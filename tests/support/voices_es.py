@@ -10,7 +10,7 @@ The same method as the English families (:mod:`tests.support.voices`), with Span
   detector under test).
 
 Recorded Spanish speech found in Debian: ``asterisk-core-sounds-es-wav`` (prompts read by one
-professional Mexican-Spanish speaker, Allison Smith, 8 kHz, CC-BY-SA-3.0, transcripts in
+professional voice (Allison Smith, the es_MX prompt set), 8 kHz, CC-BY-SA-3.0, transcripts in
 ``asterisk-core-sounds-es``'s ``core-sounds-es.txt``). No Spanish speech with transcripts was found on
 PyPI; MBROLA and Festival Spanish voices are not in Debian's main archive (see docs/voices.md).
 Synthesised clips are cached in ``var/speech/synth/``; nothing here is committed audio.
@@ -70,7 +70,7 @@ _ASTERISK_ES_TEXT = Path("/usr/share/doc/asterisk-core-sounds-es/core-sounds-es.
 ES_FAMILY_SOURCES = {
     "espeak-es": "eSpeak NG es (Spain), es+f3, es+m3 at 130-175 wpm, pitch 35-60 (sentences written for Cadence)",
     "espeak-es-419": "eSpeak NG es-419 (Latin America), es-419+f2, es-419+m2 at 125-170 wpm, pitch 30-65",
-    "asterisk-es-mx": "asterisk-core-sounds-es-wav: prompts read by one Mexican-Spanish speaker (8 kHz)",
+    "asterisk-es-mx": "asterisk-core-sounds-es-wav: the Mexican-Spanish prompts (es_MX_f_Allison), one professional voice (8 kHz)",
 }
 
 

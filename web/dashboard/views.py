@@ -39,6 +39,7 @@ from screening.selectors import (
 from voice_features.registry import FEATURES
 from web.dashboard import selectors
 from web.dashboard.forms import AlertNoteForm, EmotionLabelForm, Phq9Form, TriageFilterForm
+from web.locale import SESSION_KEY
 from web.recorder.links import enrolment_url, qr_svg
 
 TRIAGE_PAGE_SIZE = 100
@@ -370,7 +371,8 @@ def monitoring(request: HttpRequest) -> HttpResponse:
 def own_language(request: HttpRequest) -> HttpResponse:
     """A clinician chooses the language of their dashboard and of the e-mails they receive."""
     try:
-        staff_language_set(user=request.user, language=request.POST.get("language", ""))
+        profile = staff_language_set(user=request.user, language=request.POST.get("language", ""))
+        request.session[SESSION_KEY] = profile.language
     except AccountError as exc:
         messages.error(request, str(exc))
     target = request.POST.get("next", "")
