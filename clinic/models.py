@@ -159,7 +159,7 @@ class Recording(models.Model):
                             help_text="What the patient was asked to do; baselines are kept per task.")
     task_detail = models.CharField(max_length=32, blank=True,
                                    help_text="The passage read (read_passage) or the prompt answered (free_speech).")
-    language = models.CharField(max_length=8, default="en",
+    language = models.CharField(max_length=8, default="en", db_default="en",
                                 help_text="The language spoken (ISO 639-1, e.g. en, es); baselines are kept per "
                                           "language as per task.")
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)
