@@ -133,3 +133,17 @@ def test_a_clinician_chooses_their_own_language_on_the_dashboard(client, cast):
     assert _lang(html) == "es" and '<option value="es" lang="es" selected>Español</option>' in html
     refused = client.post("/language/", {"language": "fr", "next": "https://evil.example/"}, follow=True)
     assert refused.redirect_chain[0][0] == "/" and "Cadence speaks en, es" in refused.content.decode()
+
+
+def test_it_formats_numbers_for_spanish_readers_but_never_inside_a_chart(client, cast):
+    from tests.dashboard.factories import history
+
+    history(cast.patient_a, n=6)
+    staff_language_set(user=cast.alice, language="es")
+    client.force_login(cast.alice)
+    html = client.get("/").content.decode()
+    assert re.search(r'<span class="value">\d+,\d</span>', html)  # 12,5: a decimal comma for the reader
+    svg = re.search(r"<svg class=\"sparkline\".*?</svg>", html, flags=re.S).group(0)
+    assert 'width="96.0"' in svg  # SVG coordinates keep their decimal point
+    assert re.fullmatch(r"(\d+(\.\d+)?,\d+(\.\d+)?\s?)+", re.search(r'points="([^"]+)"', svg).group(1).strip())
+    assert not re.search(r'(cx|cy|y1|y2|width|height)="\d+,\d', svg)
