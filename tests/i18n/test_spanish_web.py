@@ -9,8 +9,8 @@ from django.core import mail
 
 from clinic.accounts import staff_language_set
 from clinic.models import Recording
-from web.api.serializers import RecordingSerializer
 from tests.conftest import tone_wav
+from web.api.serializers import RecordingSerializer
 
 pytestmark = pytest.mark.django_db
 
