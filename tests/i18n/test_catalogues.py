@@ -48,13 +48,15 @@ def placeholders(text: str) -> list[str]:
 
 
 def placeholder_problems(entries: list[dict]) -> list[str]:
-    """Every translation whose placeholders differ from its msgid's (a plural form may leave out the count)."""
+    """Every translation whose placeholders differ from its msgid's. Plurals: the first form (the singular) may
+    have the singular's placeholders or the plural's, every other form the plural's."""
     problems = []
     for entry in entries:
-        wanted = placeholders(entry["msgid_plural"] or entry["msgid"])
+        plural = placeholders(entry["msgid_plural"] or entry["msgid"])
         for form, translated in enumerate(entry["msgstr"]):
-            if translated and placeholders(translated) != wanted:
-                problems.append(f"{entry['msgid'][:60]!r} [{form}]: {placeholders(translated)} != {wanted}")
+            allowed = [placeholders(entry["msgid"]), plural] if form == 0 else [plural]
+            if translated and placeholders(translated) not in allowed:
+                problems.append(f"{entry['msgid'][:60]!r} [{form}]: {placeholders(translated)} not in {allowed}")
     return problems
 
 
@@ -94,6 +96,12 @@ def test_the_shipped_mo_holds_what_the_po_says(po):
 ])
 def test_the_check_catches_a_dropped_or_renamed_placeholder(msgid, msgstr):
     po = f"msgid {_quote(msgid)}\nmsgstr {_quote(msgstr)}\n"
+    assert len(placeholder_problems(parse_po(po))) == 1
+
+
+def test_the_check_catches_a_plural_form_that_drops_the_count():
+    po = ('msgid "%(days)s day ago"\nmsgid_plural "%(days)s days ago"\n'
+          'msgstr[0] "hace %(days)s día"\nmsgstr[1] "hace días"\n')
     assert len(placeholder_problems(parse_po(po))) == 1
 
 

@@ -90,6 +90,8 @@ def test_it_shows_the_dashboard_in_the_clinicians_own_language(client, cast):
     client.force_login(cast.alice)
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert _lang(html) == "es" and "Triaje" in html and "Cerrar sesión" in html and "Alertas abiertas" in html
+    assert "No hay alertas abiertas." in client.get("/alerts/").content.decode()
+    assert "Estado del procesamiento" in client.get("/processing/").content.decode()
     client.force_login(cast.bob)  # no language of his own: his browser's
     assert _lang(client.get("/", HTTP_ACCEPT_LANGUAGE="es").content.decode()) == "es"
     assert _lang(client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()) == "en"
