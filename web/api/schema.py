@@ -90,7 +90,7 @@ def upload_task_combinations(result, generator, request, public):
 
 
 def patient_form_rules(result, generator, request, public):
-    """Postprocessing hook: a patient's ``timezone`` is an IANA name, and consent is recorded with both its form
+    """Postprocessing hook: a patient's ``timezone`` is an IANA name, ``language`` a language tag, and consent is recorded with both its form
     version and date or with neither, so the schema refuses what the server would."""
     from zoneinfo import available_timezones
 
@@ -100,6 +100,8 @@ def patient_form_rules(result, generator, request, public):
         if not form:
             continue
         form["properties"]["timezone"] |= {"enum": sorted(available_timezones())}
+        if "language" in form["properties"]:  # checked by PatientSerializer.validate_language
+            form["properties"]["language"] |= {"pattern": r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"}
         if name == "PatientRequest":
             form["anyOf"] = [
                 {"properties": {"consent_version": {"maxLength": 0}, "consent_given_at": {"enum": [None]}}},
