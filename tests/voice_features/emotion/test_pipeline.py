@@ -19,7 +19,7 @@ from voice_features.emotion.features import log_mel, sliding_windows
 from voice_features.emotion.train import TrainConfig, train_and_register
 from voice_features.errors import VoiceFeaturesError
 
-from .synthetic_corpus import SR, synthesise_utterance, write_emodb_corpus
+from .synthetic_corpus import SR, synthesise_utterance
 
 LABELS = ["anger", "happiness", "neutral", "sadness"]
 # 11 epochs (was 15) keeps a clear margin, measured with seed 0 on this corpus: held-out UAR 0.8125
@@ -30,12 +30,11 @@ EPOCHS = 11
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, emodb_corpus):
     torch.set_num_threads(1)
-    corpus = write_emodb_corpus(tmp_path_factory.mktemp("emodb"))
     registry_dir = tmp_path_factory.mktemp("registry")
     metadata = train_and_register(
-        corpus, layout="emodb", registry_dir=registry_dir, config=TrainConfig(epochs=EPOCHS, seed=0, distill=False), progress=False, log=lambda _: None
+        emodb_corpus, layout="emodb", registry_dir=registry_dir, config=TrainConfig(epochs=EPOCHS, seed=0, distill=False), progress=False, log=lambda _: None
     )
     return registry_dir, metadata
 
