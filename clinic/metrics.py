@@ -20,10 +20,15 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["PipelineCollector", "SCREENING_SECONDS", "TASK_FAILURES", "TASK_RETRIES", "rejection_code"]
+__all__ = ["ENQUEUE_FAILURES", "PipelineCollector", "SCREENING_SECONDS", "TASK_FAILURES", "TASK_RETRIES",
+           "THROTTLE_CACHE_FAILURES", "rejection_code"]
 
 TASK_FAILURES = Counter("cadence_task_failures", "Celery tasks that raised", ["task"])
 TASK_RETRIES = Counter("cadence_task_retries", "Celery task retries scheduled", ["task"])
+ENQUEUE_FAILURES = Counter("cadence_enqueue_failures", "Recordings stored but not handed to the broker (it was "
+                           "unreachable); workers queue them again")
+THROTTLE_CACHE_FAILURES = Counter("cadence_throttle_cache_failures", "Throttle decisions taken on the process's "
+                                  "local count because the shared cache was unreachable", ["scope"])
 SCREENING_SECONDS = Histogram(
     "cadence_screening_seconds", "Wall time of a screening run", ["kind"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900),
@@ -38,6 +43,7 @@ _REASON_CODES = (
     ("too noisy", "too_noisy"),
     ("too short", "too_short"),
     ("too long", "too_long"),
+    ("cut short", "truncated"),
     ("decode", "undecodable"),
 )
 
@@ -83,6 +89,12 @@ class PipelineCollector(Collector):
                                          "Processing time of finished recordings (last attempt)")
         processing.add_metric([], count_value=totals["n"] or 0, sum_value=totals["s"].total_seconds() if totals["s"] else 0.0)
         yield processing
+
+        waiting = GaugeMetricFamily("cadence_recordings_awaiting_broker",
+                                    "Stored recordings whose hand-off to the broker failed, waiting to be queued again")
+        waiting.add_metric([], recordings.filter(status=Recording.Status.RECEIVED,
+                                                 enqueue_failed_at__isnull=False).count())
+        yield waiting
 
         retried = CounterMetricFamily("cadence_recording_attempts_extra",
                                       "Processing attempts beyond the first, over all recordings")

@@ -23,6 +23,17 @@ class CareTeam(models.Model):
         return self.name
 
 
+class StaffProfile(models.Model):
+    """A staff member's own settings: the language of their dashboard and of the e-mails they receive."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    language = models.CharField(max_length=8, blank=True,
+                                help_text="Dashboard and e-mail language (en, es); blank: the browser's")
+
+    def __str__(self) -> str:
+        return f"settings of {self.user_id}"
+
+
 class Membership(models.Model):
     """A clinician's place in a care team; a lead also reviews the team's audit trail."""
 
@@ -154,11 +165,20 @@ class Recording(models.Model):
                             help_text="What the patient was asked to do; baselines are kept per task.")
     task_detail = models.CharField(max_length=32, blank=True,
                                    help_text="The passage read (read_passage) or the prompt answered (free_speech).")
+    language = models.CharField(max_length=8, default="en", db_default="en",
+                                help_text="The language spoken (ISO 639-1, e.g. en, es); baselines are kept per "
+                                          "language as per task.")
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     status_reason = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the worker process processing it ("host:pid"), renewed while it works; a lapsed lease, or a
+    # claimant process that is gone, lets another worker take the recording over (clinic/processing/services.py).
+    claimed_by = models.CharField(max_length=255, blank=True, default="", db_default="")  # rows inserted by older code
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set when the hand-off to the broker failed (Redis down); workers queue these again without beat.
+    enqueue_failed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     audio_deleted_at = models.DateTimeField(null=True, blank=True, help_text="Raw audio removed (retention)")
 

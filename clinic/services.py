@@ -39,6 +39,7 @@ _HTTP_STATUS_FOR_AUDIO_ERROR = {
     "too_large": 413,
     "too_short": 422,
     "too_long": 422,
+    "too_many_channels": 422,
 }
 
 
@@ -148,7 +149,7 @@ def _existing(patient: Patient, *, sha256: str, idempotency_key: str | None) -> 
         if found and found.sha256 != sha256:
             raise UploadRejected(
                 "This Idempotency-Key was already used for a different recording; use a new key for new audio.",
-                code="idempotency_key_reused", http_status=422,
+                code="idempotency_key_reused", http_status=409,
             )
         if found:
             return found
@@ -164,6 +165,7 @@ def _check_recorded_at(patient: Patient, recorded_at: datetime | None) -> None:
         raise UploadRejected(
             f"recorded_at ({recorded_at.isoformat()}) is in the future; the server's time is "
             f"{now.replace(microsecond=0).isoformat()}. Check the device clock.", code="recorded_in_future",
+            http_status=409,
         )
     try:
         local_day = recorded_at.astimezone(ZoneInfo(patient.timezone)).date()
@@ -172,7 +174,7 @@ def _check_recorded_at(patient: Patient, recorded_at: datetime | None) -> None:
     if local_day < patient.enrolled_on:
         raise UploadRejected(
             f"recorded_at ({recorded_at.isoformat()}) is before the patient's enrolment on "
-            f"{patient.enrolled_on.isoformat()}.", code="recorded_before_enrolment",
+            f"{patient.enrolled_on.isoformat()}.", code="recorded_before_enrolment", http_status=409,
         )
 
 
@@ -198,13 +200,15 @@ def _probe_or_reject(upload: UploadedFile):
 
 def recording_ingest(
     *, patient: Patient, upload: UploadedFile, recorded_at: datetime | None = None, idempotency_key: str | None = None,
-    task: str = Task.FREE_SPEECH, task_detail: str = "", device_model: str = "",
+    task: str = Task.FREE_SPEECH, task_detail: str = "", device_model: str = "", language: str = "",
 ) -> IngestResult:
     """Store an upload and queue it for processing; the same file or key twice is one recording.
 
     ``device_model`` is the phone model the app reports (kept so a change of phone can be told
     apart from a change of voice); codec, bit rate and sample rate come from the file itself.
     The same ``idempotency_key`` with different audio is refused (422) and the first recording stays as it was.
+    ``language`` is the language spoken (a BCP 47 tag; default the patient's); its primary subtag is kept, and
+    baselines are kept per language as per task.
     """
     _check_recorded_at(patient, recorded_at)
     if task not in Task.values:
@@ -231,7 +235,7 @@ def recording_ingest(
         container=info.container, codec=info.codec, sample_rate=info.sample_rate, channels=info.channels,
         bit_rate=info.bit_rate, device_model=_clean_device_model(device_model),
         duration_s=info.duration_s, recorded_at=recorded_at or timezone.now(), idempotency_key=idempotency_key,
-        task=task, task_detail=task_detail,
+        task=task, task_detail=task_detail, language=spoken_language(language or patient.language),
     )
     try:
         with transaction.atomic():
@@ -245,6 +249,12 @@ def recording_ingest(
             raise
         return IngestResult(existing, created=False)
     return IngestResult(recording, created=True)
+
+
+def spoken_language(tag: str) -> str:
+    """The language of a BCP 47 tag, as recordings keep it: its primary subtag (``es-MX`` -> ``es``), "en" if none."""
+    primary = tag.strip().replace("_", "-").split("-")[0].lower()
+    return primary[:8] if primary.isalpha() else "en"
 
 
 def _clean_device_model(value: str | None) -> str:
@@ -263,12 +273,11 @@ def _require_consent(patient: Patient) -> None:
 
 
 def _enqueue(recording_id: int) -> None:
-    from clinic.processing.tasks import process_recording  # tasks import this module
+    """Hand the stored recording to the workers. With the broker down the upload still succeeds: the row is
+    marked and every worker queues it again once the broker is back (clinic.processing.tasks.recover_recordings)."""
+    from clinic.processing.tasks import recordings_enqueue  # tasks import this module
 
-    try:
-        process_recording.delay(recording_id)
-    except Exception:  # the sweeper re-queues anything left in "received"
-        logger.exception("could not enqueue recording %s; the sweeper will retry", recording_id)
+    recordings_enqueue([recording_id])
 
 
 def phq9_answered_at_check(answered_at: datetime) -> None:
@@ -277,7 +286,8 @@ def phq9_answered_at_check(answered_at: datetime) -> None:
     if (answered_at - now).total_seconds() > settings.CADENCE_MAX_CLOCK_SKEW_S:
         raise Phq9Rejected(
             f"A PHQ-9 cannot be answered in the future: answered_at ({answered_at.isoformat()}) is after the "
-            f"server's time ({now.replace(microsecond=0).isoformat()}).", code="answered_in_future")
+            f"server's time ({now.replace(microsecond=0).isoformat()}).", code="answered_in_future",
+            http_status=409)  # a conflict with the server's clock, as recorded_in_future
 
 
 def phq9_record(

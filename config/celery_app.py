@@ -1,6 +1,8 @@
 """The Celery application: settings under the CELERY_ namespace, JSON only."""
 
+import logging
 import os
+import threading
 
 from celery import Celery, signals
 
@@ -12,6 +14,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("cadence")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+logger = logging.getLogger("config.celery_app")
 
 
 @signals.worker_init.connect
@@ -41,3 +44,31 @@ def _count_failure(sender=None, **kwargs) -> None:
 @signals.task_retry.connect
 def _count_retry(sender=None, **kwargs) -> None:
     TASK_RETRIES.labels(task=getattr(sender, "name", "unknown")).inc()
+
+
+@signals.worker_ready.connect
+def _start_recovery(**kwargs) -> None:
+    """At start and every CADENCE_RECOVERY_INTERVAL_S, in the worker's main process: queue again what a dead
+    worker or an unreachable broker left behind (clinic.processing.tasks.recover_recordings). No beat needed."""
+    from django.conf import settings
+
+    stop = threading.Event()
+    signals.worker_shutting_down.connect(lambda **kw: stop.set(), weak=False)
+    threading.Thread(target=_recover_every, args=(settings.CADENCE_RECOVERY_INTERVAL_S, stop), daemon=True,
+                     name="cadence-recovery").start()
+
+
+def _recover_every(interval_s: float, stop: threading.Event) -> None:
+    from django.db import connections
+
+    from clinic.processing.tasks import recover_recordings
+
+    while True:
+        try:
+            recover_recordings()
+        except Exception as exc:  # the database is down: try again at the next tick
+            logger.warning("recovery: skipped (%s)", type(exc).__name__)
+        finally:
+            connections.close_all()
+        if stop.wait(interval_s):
+            return

@@ -90,13 +90,23 @@ class QueueCollector(Collector):
         yield gauge
 
 
+def _client_address(request: HttpRequest) -> str:
+    """The client as the trusted proxies saw it; nothing when a proxy is configured but the chain is short
+    (a request that bypassed the proxy, or one forwarded without the header, is not from an allowed network)."""
+    proxies = settings.CADENCE_TRUSTED_PROXY_COUNT
+    if not proxies:
+        return request.META.get("REMOTE_ADDR", "")
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    return forwarded[-proxies] if len(forwarded) >= proxies else ""
+
+
 def _allowed(request: HttpRequest) -> bool:
     token = settings.CADENCE_METRICS_TOKEN
     header = request.headers.get("Authorization", "")
     if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), token):
         return True
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(_client_address(request))
     except ValueError:
         return False
     return any(address in network for network in settings.CADENCE_METRICS_ALLOWED_NETWORKS)

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
+    "config.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -60,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "web.locale.LanguageMiddleware",  # after authentication: a clinician's own language; the recorder's patient's
     "django.contrib.messages.middleware.MessageMiddleware",
     "web.identity.middleware.StaffSessionMiddleware",  # 12-h absolute limit; no patient data before a second factor
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -109,6 +112,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LANGUAGE_CODE = "en"
+# The interface languages (docs/translation.md): a patient's recorder follows the patient's `language`, then the
+# phone's browser; the dashboard and e-mails follow the clinician's own language, then the browser.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "cadence_language"
+LANGUAGE_COOKIE_PATH = "/r/"  # the recorder remembers its patient's language; the dashboard never reads it
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -275,7 +287,7 @@ _BROKER = env_str("CELERY_BROKER_URL", "")
 _CACHE_URL = env_str("CADENCE_CACHE_URL", _BROKER if _BROKER.startswith(("redis://", "rediss://")) else "")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL,
-                "KEY_PREFIX": "cadence"}
+                "KEY_PREFIX": "cadence", "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2}}
     if _CACHE_URL.startswith(("redis://", "rediss://", "unix://"))
     else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cadence_cache"}
 }
@@ -292,6 +304,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Content-Security-Policy of every response (config/middleware.py): nothing inline, nothing from elsewhere.
+# Pages load scripts and styles as static files from this origin only; data for scripts goes in json_script
+# blocks or data- attributes. data: images are for the API docs' icons; blob: media for the recorder's preview.
+CADENCE_CONTENT_SECURITY_POLICY = env_str(
+    "CADENCE_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+    "connect-src 'self'; font-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 # Clinician API tokens expire; a patient app's upload token lasts until revoked.
 CADENCE_CLINICIAN_TOKEN_TTL_S = env_int("CADENCE_CLINICIAN_TOKEN_TTL_S", 12 * 3600)
@@ -312,22 +332,31 @@ FILE_UPLOAD_TEMP_DIR = None
 # Phone recorder (/r/): one-time enrolment links, PHQ-9 self-report schedule, crisis resources.
 CADENCE_ENROLMENT_LINK_TTL_S = env_int("CADENCE_ENROLMENT_LINK_TTL_S", 72 * 3600)
 CADENCE_PHQ9_SELF_REPORT_DAYS = env_int("CADENCE_PHQ9_SELF_REPORT_DAYS", 14)  # 0: the recorder never asks
-CADENCE_CRISIS_TEXT = env_str(
-    "CADENCE_CRISIS_TEXT",
-    "If you are thinking about hurting yourself, or you are in danger now, please reach out right away: "
-    "these services answer at any hour.",
-)
-# "Label=number" pairs separated by ";" (US default: the 988 Suicide & Crisis Lifeline and 911).
-CADENCE_CRISIS_CONTACTS = [
-    tuple(part.strip() for part in entry.rsplit("=", 1))
-    for entry in env_str("CADENCE_CRISIS_CONTACTS",
-                         "988 Suicide & Crisis Lifeline (call or text)=988;Emergency services=911").split(";")
-    if "=" in entry
-]
+# The crisis text and contacts per deployment and per language. Unset, Cadence's own sentence and the US numbers
+# (the 988 Suicide & Crisis Lifeline and 911) are shown, translated; CADENCE_CRISIS_TEXT / CADENCE_CRISIS_CONTACTS
+# replace them for every language, CADENCE_CRISIS_TEXT_ES / CADENCE_CRISIS_CONTACTS_ES (any code of LANGUAGES, in
+# capitals) for one. Contacts are "Label=number" pairs separated by ";".
+def _crisis_contacts(raw: str) -> list[tuple[str, str]]:
+    return [tuple(part.strip() for part in entry.rsplit("=", 1)) for entry in raw.split(";") if "=" in entry]
+
+
+CADENCE_CRISIS_TEXT = env_str("CADENCE_CRISIS_TEXT", "")
+CADENCE_CRISIS_CONTACTS = _crisis_contacts(env_str("CADENCE_CRISIS_CONTACTS", ""))
+CADENCE_CRISIS_BY_LANGUAGE = {
+    code: {"text": env_str(f"CADENCE_CRISIS_TEXT_{code.upper()}", ""),
+           "contacts": _crisis_contacts(env_str(f"CADENCE_CRISIS_CONTACTS_{code.upper()}", ""))}
+    for code, _name in LANGUAGES
+}
 
 # Pipeline
 CADENCE_MAX_PROCESSING_ATTEMPTS = env_int("CADENCE_MAX_PROCESSING_ATTEMPTS", 5)
 CADENCE_STALE_AFTER_S = env_int("CADENCE_STALE_AFTER_S", 15 * 60)
+# A worker holds a recording it processes under a lease of this many seconds, renewed every third of it; when
+# the worker dies, another takes the recording over once the lease lapses (at once on the same host).
+CADENCE_LEASE_S = env_int("CADENCE_LEASE_S", 60)
+# Every worker queues again, this often and when it starts, recordings whose hand-off to the broker failed or
+# whose lease lapsed: no beat needed for either (the beat sweeper above stays as the last resort).
+CADENCE_RECOVERY_INTERVAL_S = env_float("CADENCE_RECOVERY_INTERVAL_S", 30.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -358,7 +387,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["web.api.permissions.ApiDocsAccess"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "web.api.schema.upload_task_combinations", "web.api.schema.patient_form_rules"],
 }
+# /api/schema/ and /api/docs/ are public unless this is true (then a login or a bearer token is needed).
+CADENCE_API_DOCS_REQUIRE_AUTH = env_bool("CADENCE_API_DOCS_REQUIRE_AUTH", False)
 
 # Celery
 _BROKER_DIR = VAR_DIR / "broker"
@@ -368,6 +402,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600)}
 )
+# A web request that hands a recording to a broker that is down gives up within about two seconds (the upload
+# is kept and queued again by a worker later) instead of retrying for the client's whole timeout.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT_S", 2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -440,10 +478,12 @@ CADENCE_REPORTS_DIR = Path(env_str("CADENCE_REPORTS_DIR", str(VAR_DIR / "reports
 CADENCE_MODEL_REGISTRY_DIR = Path(env_str("CADENCE_MODEL_REGISTRY_DIR", str(VAR_DIR / "models")))
 EMOTION_MODEL_REGISTRY = CADENCE_MODEL_REGISTRY_DIR / "emotion"
 
-# Operations: /metrics needs the bearer token or a client address in these networks.
+# Operations: /metrics needs the bearer token or a client address in these networks. The address is the one
+# the trusted proxies saw (CADENCE_TRUSTED_PROXY_COUNT); behind a proxy the default list is empty (closed),
+# since every request would otherwise come from the proxy's own loopback address.
 CADENCE_METRICS_TOKEN = env_str("CADENCE_METRICS_TOKEN", "")
 CADENCE_METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(n, strict=False) for n in env_list(
-    "CADENCE_METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])]
+    "CADENCE_METRICS_ALLOWED_NETWORKS", [] if CADENCE_TRUSTED_PROXY_COUNT else ["127.0.0.1/32", "::1/128"])]
 CADENCE_MONITORING_PSI_THRESHOLD = env_float("CADENCE_MONITORING_PSI_THRESHOLD", 0.25)
 CADENCE_MONITORING_REJECTION_THRESHOLD = env_float("CADENCE_MONITORING_REJECTION_THRESHOLD", 0.3)
 CADENCE_MONITORING_MAE_THRESHOLD = env_float("CADENCE_MONITORING_MAE_THRESHOLD", 6.0)

@@ -132,6 +132,10 @@ def _codec_label(stream) -> str:
     return label
 
 
+MAX_CHANNELS = 8
+"""FFmpeg mixes 1-8 channels (and some larger standard layouts) down to mono; a voice needs one or two."""
+
+
 def _validate_info(info: AudioInfo) -> None:
     if not _MIN_SR <= info.sample_rate <= _MAX_SR:
         raise VoiceFeaturesError(
@@ -139,6 +143,10 @@ def _validate_info(info: AudioInfo) -> None:
         )
     if info.channels < 1:
         raise VoiceFeaturesError("The audio stream has no channels.", code="no_audio_stream")
+    if info.channels > MAX_CHANNELS:
+        raise VoiceFeaturesError(
+            f"The recording has too many channels ({info.channels}); at most {MAX_CHANNELS} are accepted, and a "
+            "voice recording needs one (mono) or two (stereo).", code="too_many_channels")
 
 
 def probe_audio(source: Source) -> AudioInfo:
@@ -368,10 +376,27 @@ def _libsndfile_chunks(reader: soundfile.SoundFile, layout: str):
     planar float, which FFmpeg's resampler converts, mixes and resamples as it does the
     decoder's packed integer frames.
     """
-    for block in reader.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block.T), format="fltp", layout=layout)
-        frame.sample_rate = reader.samplerate
-        yield block, frame
+    read = 0
+    try:
+        for block in reader.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True):
+            read += block.shape[0]
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block.T), format="fltp", layout=layout)
+            frame.sample_rate = reader.samplerate
+            yield block, frame
+    except soundfile.LibsndfileError as exc:  # libsndfile's own text (e.g. "(158, '')") is for operators only
+        raise _cut_short(reader, read) from exc
+
+
+def _cut_short(reader: soundfile.SoundFile, read: int) -> VoiceFeaturesError:
+    """The sentence for a file whose samples stop (or turn to garbage) before the end its header declares."""
+    name = (reader.format or "audio").upper()
+    if reader.frames and read < reader.frames:
+        return VoiceFeaturesError(
+            f"The {name} file is cut short: its header announces {reader.frames / reader.samplerate:.1f} s of "
+            "audio, but the data stops before the end (an upload or copy that stopped early). Please record and "
+            "upload it again.", code="truncated")
+    return VoiceFeaturesError(f"The {name} file could not be decoded: it looks damaged or cut short. Please record "
+                              "and upload it again.", code="corrupt")
 
 
 def _resampled(chunks, info: AudioInfo, target_sr: int, max_duration_s: float | None) -> DecodedAudio:

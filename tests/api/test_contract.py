@@ -107,7 +107,7 @@ def test_it_checks_the_patient_a_clinician_enters_a_phq9_for(cast, api):
 def test_it_refuses_a_phq9_answered_in_the_future_saying_why(cast, api):
     answered = (timezone.now() + timezone.timedelta(hours=2)).isoformat()
     response = api(cast.key_a).post("/api/v1/phq9/", {"items": [1] * 9, "answered_at": answered}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["error"] == "answered_in_future"
     assert response.json()["detail"].startswith("A PHQ-9 cannot be answered in the future")
     assert not cast.patient_a.phq9_responses.exists()

@@ -2,7 +2,10 @@
 
 Every operation gets ``EXAMPLES`` requests valid by the schema from each caller, and as a clinician
 ``NEGATIVE_EXAMPLES`` invalid ones;
-no answer may be a server error or break the schema (status, media type, body, headers).
+no answer may be a server error or break the schema (status, media type, body, headers), and a request the
+schema calls valid must be accepted (``positive_data_acceptance``: 2xx, or 401/403/404/409/429, never a
+400/413/415/422). The upload's ``audio`` is drawn from real WAV and FLAC files through schemathesis's
+media-type strategies, as the schema's multipart encoding names the audio types it takes.
 """
 
 import time
@@ -16,6 +19,7 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -25,6 +29,26 @@ EXAMPLES = int(__import__('os').environ.get('SCHEMATHESIS_EXAMPLES', 12))
 NEGATIVE_EXAMPLES = 10  # invalid requests per operation (clinician run), on top of EXAMPLES valid ones
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
+
+
+def _audio_files() -> None:
+    """What a phone sends: speech-like WAV and FLAC files (distinct, so uploads are new recordings)."""
+    import io
+
+    import soundfile as sf
+    from hypothesis import strategies as st
+
+    from tests.conftest import tone_wav
+
+    wavs = [tone_wav(seconds=3.5, seed=seed) for seed in range(6)]
+    flacs = []
+    for seed in range(6, 9):
+        samples, rate = sf.read(io.BytesIO(tone_wav(seconds=3.5, seed=seed)))
+        buf = io.BytesIO()
+        sf.write(buf, samples, rate, format="FLAC")
+        flacs.append(buf.getvalue())
+    schemathesis.openapi.media_type("audio/wav", st.sampled_from(wavs))
+    schemathesis.openapi.media_type("audio/flac", st.sampled_from(flacs))
 
 
 def _seed(cast) -> None:
@@ -45,7 +69,7 @@ def _seed(cast) -> None:
 
 
 def _check_operation(operation, mode: GenerationMode, headers: dict, tally: Counter, failures: list) -> None:
-    checks = CHECKS + ([negative_data_rejection] if mode == GenerationMode.NEGATIVE else [])
+    checks = CHECKS + ([negative_data_rejection] if mode == GenerationMode.NEGATIVE else [positive_data_acceptance])
     examples = EXAMPLES if mode == GenerationMode.POSITIVE else NEGATIVE_EXAMPLES
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
@@ -58,8 +82,8 @@ def _check_operation(operation, mode: GenerationMode, headers: dict, tally: Coun
             case.validate_response(response, checks=checks, headers=headers)
         except (AssertionError, BaseExceptionGroup) as exc:  # collect them all, then fail once
             problems = [str(e) for e in getattr(exc, "exceptions", [exc])]
-            failures.append(f"{operation.label} [{mode.value}] -> {response.status_code}: "
-                            + " | ".join(p.replace("\n", " ")[:400] for p in problems))
+            failures.append(f"{operation.label} [{mode.value}] -> {response.status_code} {response.text[:160]}: "
+                            + " | ".join(p.replace("\n", " ")[:200] for p in problems))
 
     check()
 
@@ -93,6 +117,7 @@ def test_the_api_holds_its_schema_for_patients_and_clinicians(cast, wsgi_app, ca
     monkeypatch.setattr(tasks.build_validation_report, "delay", lambda **kwargs: None)
 
     _seed(cast)
+    _audio_files()
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
     tally, failures, timings = Counter(), [], {}
     # The patient's app first: a clinician run may rotate or end that patient's token.

@@ -172,7 +172,7 @@ def test_the_care_team_is_implied_for_one_team_and_listed_for_several(cast, api)
     assert chosen.status_code == 201 and Patient.objects.get(code="N-003").care_team == west
     foreign = api(cast.alice_token).post("/api/v1/patients/", {"code": "N-004", "care_team": cast.south.pk},
                                          format="json")
-    assert foreign.status_code == 400 and foreign.json()["error"] == "not_a_member"
+    assert foreign.status_code == 404 and foreign.json()["error"] == "not_a_member"
 
 
 @pytest.mark.django_db

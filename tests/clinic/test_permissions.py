@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from clinic.models import AuditEvent, Phq9Response, Recording
+from clinic.models import AuditEvent, Patient, Phq9Response, Recording
 from tests.conftest import tone_wav
 
 
@@ -82,7 +82,9 @@ def test_it_creates_a_patient_with_a_one_time_upload_token(cast, api):
 
 def test_it_refuses_to_enrol_into_another_team(cast, api):
     response = api(cast.alice_token).post("/api/v1/patients/", {"code": "X", "care_team": cast.south.pk}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 404  # a team you are not in is as invisible as one that does not exist
+    missing = api(cast.alice_token).post("/api/v1/patients/", {"code": "X", "care_team": 0}, format="json")
+    assert missing.status_code == 404 and not Patient.objects.filter(code="X").exists()
 
 
 def test_it_refuses_uploads_from_clinicians_and_anonymous(cast, api):

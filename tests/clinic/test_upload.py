@@ -95,7 +95,7 @@ def test_it_refuses_a_reused_idempotency_key_with_other_audio_and_keeps_the_firs
     first = _post(api, cast.key_a, tone_wav(seed=1), HTTP_IDEMPOTENCY_KEY="retry-1")
     kept = Recording.objects.get(pk=first.json()["id"])
     second = _post(api, cast.key_a, tone_wav(seed=2), HTTP_IDEMPOTENCY_KEY="retry-1")
-    assert second.status_code == 422
+    assert second.status_code == 409
     assert second.json()["error"] == "idempotency_key_reused"
     assert Recording.objects.count() == 1
     assert Recording.objects.get(pk=kept.pk).sha256 == kept.sha256
@@ -108,7 +108,7 @@ def test_it_refuses_a_reused_idempotency_key_with_other_audio_and_keeps_the_firs
 def test_it_refuses_impossible_recording_times_with_the_reason(cast, api, recorded_at, code):
     response = api(cast.key_a).post("/api/v1/recordings/", {"audio": SimpleUploadedFile("a.wav", tone_wav(seed=5)),
                                                             "recorded_at": recorded_at}, format="multipart")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["error"] == code and recorded_at[:10] in response.json()["detail"]
     assert Recording.objects.count() == 0
 
@@ -251,3 +251,32 @@ def test_it_rejects_nan_samples_after_decoding(cast, api, monkeypatch):
 def test_it_requires_the_audio_field(cast, api):
     response = api(cast.key_a).post(URL, {"other": "x"}, format="multipart")
     assert response.status_code == 400 and response.json()["error"] == "missing_audio"
+
+
+def test_it_refuses_a_64_channel_wav_at_upload_as_too_many_channels(cast, api):
+    response = _post(api, cast.key_a, tone_wav(seconds=4, channels=64))
+    assert response.status_code == 422 and response.json()["error"] == "too_many_channels"
+    assert "too many channels (64)" in response.json()["detail"]
+    assert _post(api, cast.key_a, tone_wav(seconds=4, channels=8)).status_code == 202  # FFmpeg mixes 8 down
+
+
+def test_it_names_a_too_long_file_name_instead_of_a_parse_error(cast, api):
+    boundary = "cadence-boundary"
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="audio"; filename="{"a" * 1025}.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n").encode()
+    body = head + tone_wav(seconds=4) + f"\r\n--{boundary}--\r\n".encode()
+    response = api(cast.key_a).generic("POST", URL, body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "file_name_too_long" and "255 characters" in response.json()["detail"]
+    assert not Recording.objects.exists()
+
+
+def test_it_answers_503_with_retry_after_when_the_recordings_storage_is_down(cast, api, settings, tmp_path):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the storage folder should be")
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(blocked)}}}
+    response = _post(api, cast.key_a, tone_wav(seconds=4))
+    assert response.status_code == 503 and int(response["Retry-After"]) > 0
+    assert response.json()["error"] == "unavailable" and "try again" in response.json()["detail"]
+    assert not Recording.objects.exists()

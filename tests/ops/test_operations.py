@@ -91,6 +91,46 @@ def test_it_guards_metrics_by_token_or_network(db, settings, remote, header, sta
         assert response.json()["error"] == "forbidden"
 
 
+@pytest.mark.parametrize("forwarded, header, status", [
+    ("", "", 403),                            # straight to the app, around the proxy
+    ("127.0.0.1", "", 403),                   # the proxy's own address is not the client
+    ("203.0.113.9", "", 403),                 # a client on the internet, through the proxy
+    ("10.0.0.2", "", 200),                    # the allowed monitoring network, through the proxy
+    ("10.0.0.2, 203.0.113.9", "", 403),      # a forged first hop does not help: the proxy appends the real one
+    ("203.0.113.9", "Bearer s3cret-metrics", 200),
+])
+def test_it_guards_metrics_behind_a_proxy_by_the_forwarded_address(db, settings, forwarded, header, status):
+    import ipaddress
+
+    settings.CADENCE_TRUSTED_PROXY_COUNT = 1
+    settings.CADENCE_METRICS_TOKEN = "s3cret-metrics"
+    settings.CADENCE_METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network("10.0.0.0/24")]
+    extra = {"HTTP_AUTHORIZATION": header} if header else {}
+    if forwarded:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded
+    assert Client(REMOTE_ADDR="127.0.0.1").get("/metrics", **extra).status_code == status
+
+
+def test_it_closes_metrics_by_default_when_a_proxy_is_configured():
+    import os
+    import subprocess
+    import sys
+
+    code = "import django; django.setup(); from django.conf import settings; print(settings.CADENCE_METRICS_ALLOWED_NETWORKS)"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "CADENCE_TRUSTED_PROXY_COUNT": "1"}
+    env.pop("CADENCE_METRICS_ALLOWED_NETWORKS", None)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("require, status", [(False, 200), (True, 401)])
+def test_it_can_require_a_login_for_the_schema_and_docs(db, cast, settings, require, status):
+    settings.CADENCE_API_DOCS_REQUIRE_AUTH = require
+    for path in ("/api/schema/", "/api/docs/"):
+        assert Client().get(path).status_code == status
+        assert Client().get(path, HTTP_AUTHORIZATION=f"Bearer {cast.alice_token}").status_code == 200
+
+
 def test_it_is_ready_when_database_broker_and_storage_answer(db):
     response = Client().get("/readyz")
     assert response.status_code == 200

@@ -45,7 +45,7 @@ def _shot(page, name: str, *, at: str | None = None) -> None:
 
 
 def _axe(page, axe_script: Path) -> None:
-    page.add_script_tag(path=str(axe_script))
+    page.evaluate(axe_script.read_text())  # not a <script> tag: the page's CSP (rightly) refuses inline script
     result = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: "
                            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})")
     problems = [f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']]}" for v in result["violations"]]
@@ -70,12 +70,20 @@ def _pin_day(page, offset: int) -> None:
 def _enrol(page, url: str) -> None:
     page.goto(url)
     page.wait_for_url("**/r/")
-    page.wait_for_function("document.getElementById('start').disabled === false")
+    page.locator("#start:enabled").wait_for()
+
+
+def _until(page, expression: str, *, timeout_s: float) -> None:
+    """Poll ``expression`` from the test (page.wait_for_function compiles it with eval, which the CSP refuses)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"not true within {timeout_s} s: {expression}"
+        page.wait_for_timeout(50)
 
 
 def _record(page, seconds: float = RECORD_S, *, shot: str | None = None) -> None:
     page.get_by_role("button", name="Start recording").click()
-    page.wait_for_function("document.getElementById('level').getAttribute('aria-valuenow') > 10", timeout=5000)
+    _until(page, "Number(document.getElementById('level').getAttribute('aria-valuenow')) > 10", timeout_s=5)
     page.wait_for_timeout(seconds * 1000)
     if shot:
         _shot(page, shot, at="#record")

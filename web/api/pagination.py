@@ -43,8 +43,8 @@ class ApiCursorPagination(CursorPagination):
     def get_schema_operation_parameters(self, view):
         return [
             {"name": self.cursor_query_param, "required": False, "in": "query",
-             "description": "Opaque position from a previous response's next/previous link.",
-             "schema": {"type": "string"}},
+             "description": "Opaque position from a previous response's next/previous link (404 if it is not one).",
+             "schema": {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9+/=]+$"}},
             {"name": self.page_size_query_param, "required": False, "in": "query",
              "description": f"Items per page (default {self.page_size}, at most {self.max_page_size}).",
              "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size}},

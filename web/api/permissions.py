@@ -1,3 +1,4 @@
+from django.conf import settings
 from rest_framework.permissions import BasePermission
 
 from clinic.principals import PatientPrincipal
@@ -16,3 +17,11 @@ class IsPatient(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return isinstance(request.user, PatientPrincipal)
+
+
+class ApiDocsAccess(BasePermission):
+    """The OpenAPI schema and its docs page: public, or for any authenticated caller when
+    CADENCE_API_DOCS_REQUIRE_AUTH is true (read per request, so the setting can be tested)."""
+
+    def has_permission(self, request, view) -> bool:
+        return not settings.CADENCE_API_DOCS_REQUIRE_AUTH or bool(request.user and request.user.is_authenticated)

@@ -22,6 +22,7 @@ COMMON_ERRORS = {
     "401": "Not authenticated, or the token is invalid, revoked or expired.",
     "403": "Authenticated, but this kind of caller may not do this.",
     "404": "Nothing there, or not yours to see (the same answer for both).",
+    "503": "A dependency (database, cache, broker, storage) is briefly down; retry after the Retry-After seconds.",
 }
 #: Error statuses of requests with a body.
 BODY_ERRORS = {"415": "The body's media type is not one this operation reads."}
@@ -30,9 +31,13 @@ OPERATION_ERRORS = {
     "v1_recordings_create": {
         "413": "The upload is larger than the size limit.",
         "415": "Not audio, or a codec or sample rate that cannot be analysed.",
-        "422": "Too short or too long, or an Idempotency-Key already used for a different file.",
+        "409": "recorded_at conflicts with the server's clock (in the future) or with the patient's enrolment "
+               "(before it), or the Idempotency-Key was already used for a different file.",
+        "422": "Too short or too long, or too many channels.",
         "429": "Too many uploads; retry after the Retry-After seconds.",
     },
+    "v1_patients_create": {"409": "A patient with this code is already enrolled (codes are unique)."},
+    "v1_phq9_create": {"409": "answered_at is in the future by the server's clock."},
     "v1_recordings_emotion_label_update": {
         "409": "No speech-emotion model is active: there are no classes to label with.",
     },
@@ -61,3 +66,46 @@ class ApiAutoSchema(AutoSchema):
                                                        direction=direction)
                 responses[code] = response | {"description": description}
         return responses
+
+
+def upload_task_combinations(result, generator, request, public):
+    """Postprocessing hook: the upload form says which ``task_detail`` goes with which ``task`` (a passage for
+    read_passage, nothing or a prompt for free_speech, nothing otherwise), so a form the schema calls valid is
+    one the server accepts."""
+    from clinic.protocols import FREE_SPEECH_PROMPTS, PASSAGES, Task
+
+    form = result.get("components", {}).get("schemas", {}).get("RecordingUploadRequest")
+    if not form:
+        return result
+    passages, prompts = sorted(PASSAGES), sorted(FREE_SPEECH_PROMPTS)
+    form["properties"]["task_detail"] |= {"enum": ["", *passages, *prompts]}
+    others = [t for t in Task.values if t not in (Task.READ_PASSAGE, Task.FREE_SPEECH)]
+    form["anyOf"] = [
+        {"properties": {"task": {"enum": [Task.READ_PASSAGE]}, "task_detail": {"enum": passages}},
+         "required": ["task", "task_detail"]},
+        {"properties": {"task": {"enum": [Task.FREE_SPEECH]}, "task_detail": {"enum": ["", *prompts]}}},
+        {"properties": {"task": {"enum": others}, "task_detail": {"enum": [""]}}, "required": ["task"]},
+    ]
+    return result
+
+
+def patient_form_rules(result, generator, request, public):
+    """Postprocessing hook: a patient's ``timezone`` is an IANA name, ``language`` a language tag, and consent is recorded with both its form
+    version and date or with neither, so the schema refuses what the server would."""
+    from zoneinfo import available_timezones
+
+    schemas = result.get("components", {}).get("schemas", {})
+    for name in ("PatientRequest", "PatchedPatientRequest"):
+        form = schemas.get(name)
+        if not form:
+            continue
+        form["properties"]["timezone"] |= {"enum": sorted(available_timezones())}
+        if "language" in form["properties"]:  # checked by PatientSerializer.validate_language
+            form["properties"]["language"] |= {"pattern": r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"}
+        if name == "PatientRequest":
+            form["anyOf"] = [
+                {"properties": {"consent_version": {"maxLength": 0}, "consent_given_at": {"enum": [None]}}},
+                {"required": ["consent_version", "consent_given_at"],
+                 "properties": {"consent_version": {"minLength": 1}, "consent_given_at": {"type": "string"}}},
+            ]
+    return result

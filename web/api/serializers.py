@@ -1,6 +1,8 @@
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
-from rest_framework.validators import UniqueValidator
+from rest_framework.exceptions import NotFound
 
 from clinic.models import CareTeam, Patient, Phq9Response, Recording, patient_code_validator
 from clinic.processing.models import FeatureSet
@@ -8,7 +10,7 @@ from clinic.protocols import FREE_SPEECH_PROMPTS, PASSAGES, Task
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
+    username = serializers.CharField(trim_whitespace=False)  # "  " is a wrong username (401), not a blank field
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
     otp = serializers.CharField(required=False, max_length=64, help_text=(
         "The current code of the account's authenticator app, or one of its recovery codes: required when the "
@@ -32,10 +34,26 @@ class PatientCodeField(serializers.CharField):
         return value
 
 
+class CareTeamField(serializers.PrimaryKeyRelatedField):
+    """A care team by id; one that does not exist is a 404, as one the clinician is not in (web/api/views.py)."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            if isinstance(data, bool) or not str(data).lstrip("-").isdigit():
+                raise
+            raise NotFound("No care team has this id, or you are not in it.") from None
+
+
 class PatientSerializer(serializers.ModelSerializer):
-    code = PatientCodeField(max_length=64, validators=[UniqueValidator(queryset=Patient.objects.all())],
-                            help_text="Pseudonymous code: letters, digits, '-' and '_' (no names).")
-    care_team = serializers.PrimaryKeyRelatedField(queryset=CareTeam.objects.all(), required=False)
+    # Unique across the clinic: a code already taken is a 409 (web/api/views.py), not a field error.
+    code = PatientCodeField(max_length=64, validators=[patient_code_validator],
+                            help_text="Pseudonymous code: letters, digits, '-' and '_' (no names); unique (409 if "
+                                      "taken).")
+    care_team = CareTeamField(queryset=CareTeam.objects.all(), required=False,
+                              help_text="Your care team to enrol into (404 if you are not in it); needed only when you "
+                                        "are in several.")
 
     class Meta:
         model = Patient
@@ -43,6 +61,11 @@ class PatientSerializer(serializers.ModelSerializer):
                   "consent_version", "consent_given_at"]
         read_only_fields = ["id"]
         extra_kwargs = {"enrolled_on": {"required": False}}
+
+    def validate_language(self, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*", value):
+            raise serializers.ValidationError("Not a language tag such as en, es or es-MX.")
+        return value
 
     def validate_timezone(self, value: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -105,6 +128,18 @@ class RecordingUploadSerializer(serializers.Serializer):
     device_model = serializers.CharField(
         required=False, allow_blank=True, max_length=128,
         help_text="Phone model as the app knows it (e.g. 'Pixel 7'); the X-Device-Model header works too")
+    language = serializers.RegexField(
+        r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$", required=False, allow_blank=True, max_length=35,
+        error_messages={"invalid": "language must be a language tag such as en, es or es-MX."},
+        help_text="The language spoken (a BCP 47 tag: en, es, es-MX); default: the patient's language. Baselines "
+                  "are kept per language as per task.")
+
+
+class PatientSelfSerializer(serializers.Serializer):
+    language = serializers.CharField(help_text="The patient's language (BCP 47); the recorder speaks it when it can.")
+    interface_language = serializers.CharField(allow_null=True,
+                                               help_text="The interface language Cadence uses for it (en, es), null "
+                                                         "when Cadence does not speak it.")
 
 
 class RecordingAcceptedSerializer(serializers.Serializer):
@@ -152,7 +187,7 @@ class RecordingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Recording
         fields = ["id", "patient", "status", "status_reason", "attempts", "recorded_at", "uploaded_at", "task", "task_detail",
-                  "finished_at", "container", "codec", "bit_rate", "sample_rate", "channels", "device_model", "duration_s", "size_bytes",
+                  "language", "finished_at", "container", "codec", "bit_rate", "sample_rate", "channels", "device_model", "duration_s", "size_bytes",
                   "sha256", "feature_sets", "emotion_stage"]
 
 

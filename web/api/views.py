@@ -4,13 +4,13 @@ from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -39,6 +39,7 @@ from web.api.permissions import IsClinician, IsPatient
 from web.api.throttles import LoginThrottle, UploadThrottle
 from web.identity.mfa import second_factor_check
 from web.identity.policy import is_demo_account
+from web.locale import supported_language
 from web.recorder.links import enrolment_url
 
 
@@ -115,8 +116,17 @@ class PatientListView(APIView):
             team = care_team_for_new_patient(request.user, fields.pop("care_team", None))
         except TeamChoiceError as exc:
             body = {"error": exc.code, "detail": str(exc)} | ({"choices": exc.choices} if exc.choices else {})
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
-        patient, key = services.patient_create(care_team=team, **fields)
+            # A team you are not in is as invisible as one that does not exist.
+            code = status.HTTP_404_NOT_FOUND if exc.code == "not_a_member" else status.HTTP_400_BAD_REQUEST
+            return Response(body, status=code)
+        taken = Response({"error": "code_taken", "detail": "A patient with this code is already enrolled; codes are "
+                          "unique across the clinic."}, status=status.HTTP_409_CONFLICT)
+        if Patient.objects.filter(code=fields["code"]).exists():
+            return taken
+        try:
+            patient, key = services.patient_create(care_team=team, **fields)
+        except IntegrityError:  # enrolled by someone else a moment ago
+            return taken
         audit_record(request=request, action="create", resource="patient", patient=patient, object_id=patient.pk)
         body = s.PatientSerializer(patient).data | {"upload_token": key}
         return Response(body, status=status.HTTP_201_CREATED)
@@ -194,6 +204,17 @@ class EnrolmentRedeemView(APIView):
         return Response({"token": token, "token_type": "Bearer"}, status=status.HTTP_201_CREATED)
 
 
+class PatientSelfView(APIView):
+    """The phone's own patient settings (patient token): the recorder reads its language here."""
+
+    permission_classes = [IsPatient]
+
+    @extend_schema(responses=s.PatientSelfSerializer)
+    def get(self, request):
+        language = request.user.patient.language
+        return Response({"language": language, "interface_language": supported_language(language)})
+
+
 def _only_patient(request, query: dict) -> dict:
     """``?patient=`` as a filter; a patient the caller may not see is a 404, never an empty list."""
     if "patient" not in query:
@@ -201,8 +222,28 @@ def _only_patient(request, query: dict) -> dict:
     return {"patient_id": visible_patient(request, query["patient"]).pk}
 
 
+AUDIO_MEDIA_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "webm": "audio/webm",
+                     "mp3": "audio/mpeg", "m4a": "audio/mp4", "3gp": "audio/3gpp", "amr": "audio/amr",
+                     "caf": "audio/x-caf", "au": "audio/basic"}
+
+
+class UploadMultiPartParser(MultiPartParser):
+    """Django refuses a multipart part whose headers exceed 1,024 bytes (a defence against oversized headers);
+    the usual cause is a long file name, so the phone is told that instead of "parse error"."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except ParseError as exc:
+            if "header size" not in str(exc.detail):
+                raise
+            raise services.UploadRejected(
+                "The upload's part headers are longer than 1,024 bytes, usually because the file name is too long; "
+                "send the file with a name of at most 255 characters.", code="file_name_too_long") from exc
+
+
 class RecordingListView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [UploadMultiPartParser, FormParser]
     pagination_class = ApiCursorPagination
     ordering = ("-recorded_at", "-pk")
 
@@ -221,7 +262,8 @@ class RecordingListView(APIView):
                          context={"include_embedding": query.get("include") == "embedding"})
 
     @extend_schema(
-        request={"multipart/form-data": s.RecordingUploadSerializer},
+        request={"multipart/form-data": OpenApiRequest(s.RecordingUploadSerializer, encoding={
+            "audio": {"contentType": ", ".join(dict.fromkeys(AUDIO_MEDIA_TYPES.values()))}})},
         parameters=[OpenApiParameter(
             "Idempotency-Key", {"type": "string", "maxLength": 128}, OpenApiParameter.HEADER, required=False,
             description="Retry-safe key (at most 128 characters): the same key with the same file answers the "
@@ -250,6 +292,7 @@ class RecordingListView(APIView):
             recorded_at=data.validated_data.get("recorded_at"), idempotency_key=key,
             task=data.validated_data["task"], task_detail=data.validated_data["task_detail"],
             device_model=data.validated_data.get("device_model") or request.headers.get("X-Device-Model", "")[:256],
+            language=data.validated_data.get("language") or "",
         )
         code = status.HTTP_202_ACCEPTED if result.created else status.HTTP_200_OK
         return Response({"id": result.recording.pk, "status": result.recording.status}, status=code)
@@ -265,11 +308,6 @@ class RecordingDetailView(APIView):
                      object_id=recording.pk)
         context = {"include_embedding": query.get("include") == "embedding"}
         return Response(s.RecordingSerializer(recording, context=context).data)
-
-
-AUDIO_MEDIA_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "webm": "audio/webm",
-                     "mp3": "audio/mpeg", "m4a": "audio/mp4", "3gp": "audio/3gpp", "amr": "audio/amr",
-                     "caf": "audio/x-caf", "au": "audio/basic"}
 
 
 class RecordingAudioView(APIView):
@@ -362,8 +400,10 @@ class Phq9ListView(APIView):
             patient, entered_by = request.user.patient, None
         else:
             patient_id = query.get("patient") or data.validated_data.pop("patient", None)
-            if not patient_id:
-                raise ValidationError({"patient": ["Say which patient this PHQ-9 is for."]})
+            if not patient_id:  # without a patient, a PHQ-9 is the caller's own: only a patient's app answers that
+                return Response({"error": "patient_required", "detail": "Only a patient's app posts its own PHQ-9; "
+                                 "a clinician says which patient it is for ('patient' or ?patient=)."},
+                                status=status.HTTP_403_FORBIDDEN)
             patient, entered_by = visible_patient(request, patient_id), request.user
         data.validated_data.pop("patient", None)
         with transaction.atomic():

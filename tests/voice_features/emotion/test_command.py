@@ -8,13 +8,11 @@ from django.core.management import CommandError, call_command
 
 from voice_features.emotion import registry
 
-from .synthetic_corpus import write_emodb_corpus
-
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+def corpus(emodb_corpus):
     torch.set_num_threads(1)  # the CI machine has 2 shared cores
-    return write_emodb_corpus(tmp_path_factory.mktemp("emodb"), seed=1)
+    return emodb_corpus  # shared with test_pipeline.py (conftest.py); read-only here too
 
 
 def test_it_trains_registers_and_activates_from_the_command_line(corpus, tmp_path, capsys):

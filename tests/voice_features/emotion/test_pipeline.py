@@ -19,18 +19,22 @@ from voice_features.emotion.features import log_mel, sliding_windows
 from voice_features.emotion.train import TrainConfig, train_and_register
 from voice_features.errors import VoiceFeaturesError
 
-from .synthetic_corpus import SR, synthesise_utterance, write_emodb_corpus
+from .synthetic_corpus import SR, synthesise_utterance
 
 LABELS = ["anger", "happiness", "neutral", "sadness"]
+# 11 epochs (was 15) keeps a clear margin, measured with seed 0 on this corpus: held-out UAR 0.8125
+# (0.896 at 15, 0.6875 at 8; the test asks >= 0.6, chance 0.25), INT8 top-class agreement 1.0 and
+# UAR change 0.0, and the "sadness" clip's mean posterior 0.478 against 0.269 for the next class.
+# Each epoch costs about 3.4 CPU-seconds.
+EPOCHS = 11
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, emodb_corpus):
     torch.set_num_threads(1)
-    corpus = write_emodb_corpus(tmp_path_factory.mktemp("emodb"))
     registry_dir = tmp_path_factory.mktemp("registry")
     metadata = train_and_register(
-        corpus, layout="emodb", registry_dir=registry_dir, config=TrainConfig(epochs=15, seed=0, distill=False), progress=False, log=lambda _: None
+        emodb_corpus, layout="emodb", registry_dir=registry_dir, config=TrainConfig(epochs=EPOCHS, seed=0, distill=False), progress=False, log=lambda _: None
     )
     return registry_dir, metadata
 
@@ -56,7 +60,7 @@ def test_it_writes_the_report_and_confusion_image(trained):
     folder = registry_dir / metadata["version"]
     report = json.loads((folder / "evaluation.json").read_text())
     assert report["confusion_matrix"] == metadata["evaluation"]["confusion_matrix"]
-    assert len(report["history"]) == 15
+    assert len(report["history"]) == EPOCHS
     assert (folder / "confusion_matrix.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
