@@ -17,6 +17,7 @@ from clinic.models import CareTeam, Membership
 from clinic.selectors import patients_visible_to
 from outreach import selectors as outreach_selectors
 from outreach import services as outreach_services
+from outreach.models import Delivery
 from outreach.urgency import is_urgent
 from screening.models import Alert
 from web.dashboard.forms import AlertNoteForm, ReminderScheduleForm, TeamChannelForm
@@ -124,3 +125,21 @@ def patient_outreach_context(patient) -> dict:
             "adherence": outreach_selectors.adherence(patient=patient, now=timezone.now()),
             "deliveries": outreach_selectors.patient_deliveries(patient),
             "push_devices": len(outreach_selectors.live_subscriptions(patient.pk))}
+
+
+def outreach_health() -> dict:
+    """The Monitoring page's table of messages by channel and state, and the failing ones."""
+    counts = outreach_selectors.delivery_state_counts()
+    states = Delivery.State.values
+    return {"states": states, "failed": outreach_selectors.failed_deliveries(),
+            "rows": [{"channel": c, "counts": [counts.get((c, s), 0) for s in states]} for c in Delivery.Channel.values]}
+
+
+@require_POST
+@login_required
+def delivery_retry(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    if not request.user.is_staff:
+        raise PermissionDenied(_("Sending messages again is for administrators."))
+    outreach_services.delivery_retry(delivery=get_object_or_404(Delivery, pk=delivery_id))
+    messages.success(request, _("The message is queued to be sent again."))
+    return redirect("dashboard:monitoring")

@@ -38,4 +38,5 @@ urlpatterns = [
     path("processing/", views.processing, name="processing"),
     path("audit/", views.audit_log, name="audit"),
     path("monitoring/", views.monitoring, name="monitoring"),
+    path("monitoring/deliveries/<int:delivery_id>/retry/", outreach_views.delivery_retry, name="delivery-retry"),
 ]

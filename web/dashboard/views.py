@@ -39,6 +39,7 @@ from screening.selectors import (
 from voice_features.registry import FEATURES
 from web.dashboard import selectors
 from web.dashboard.forms import AlertNoteForm, EmotionLabelForm, Phq9Form, TriageFilterForm
+from web.dashboard.outreach_views import outreach_health
 from web.recorder.links import enrolment_url, qr_svg
 
 TRIAGE_PAGE_SIZE = 100
@@ -362,4 +363,5 @@ def monitoring(request: HttpRequest) -> HttpResponse:
     """Model monitoring for operators (staff): aggregates only, no patient appears on this page."""
     if not request.user.is_staff:
         raise PermissionDenied("Model monitoring is for administrators.")
-    return render(request, "dashboard/monitoring.html", {"teams": selectors.monitoring_teams(), "nav": "monitoring"})
+    return render(request, "dashboard/monitoring.html", {"teams": selectors.monitoring_teams(), "nav": "monitoring",
+                                                         "outreach": outreach_health()})
