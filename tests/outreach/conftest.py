@@ -63,7 +63,7 @@ def http_sink():
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            sink.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+            sink.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
             self.send_response(sink.status)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -82,7 +82,7 @@ def http_sink():
 
 def verify_signature(request: dict, secret: str) -> dict:
     """What a receiver does: recompute the HMAC over "<t>." + body and compare in constant time."""
-    parts = dict(item.split("=", 1) for item in request["headers"]["X-Cadence-Signature"].split(","))
+    parts = dict(item.split("=", 1) for item in request["headers"]["x-cadence-signature"].split(","))
     expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + request["body"], hashlib.sha256).hexdigest()
     assert hmac.compare_digest(expected, parts["v1"])
     return json.loads(request["body"])

@@ -1,13 +1,13 @@
 """Alert outreach without a worker: who is told, quiet hours, opt-outs, failures kept and shown."""
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.test import Client
 
 from tests.integration.processes import free_port
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture
