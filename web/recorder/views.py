@@ -2,8 +2,8 @@
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.templatetags.static import static
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
