@@ -167,3 +167,43 @@ def team_reach(care_team_id: int) -> list[dict]:
         muted.setdefault(membership_id, []).append(kind)
     return [{"membership": m, "email": bool(m.user.email), "muted": muted.get(m.pk, [])}
             for m in Membership.objects.filter(care_team_id=care_team_id, user__is_active=True).select_related("user")]
+
+
+def adherence_summary(*, care_team_ids: list[int] | None, now: datetime, weeks: int = 12) -> dict:
+    """Adherence by site (care team) over the last 8 weeks, and by week since enrolment (weeks 1..``weeks``), for
+    the validation page: does adherence fall as patients stay in the programme?"""
+    schedules = ReminderSchedule.objects.select_related("patient__care_team").filter(patient__active=True)
+    if care_team_ids is not None:
+        schedules = schedules.filter(patient__care_team_id__in=care_team_ids)
+    schedules = list(schedules)
+    recorded = recorded_times([s.patient_id for s in schedules], since=now - timedelta(days=7 * weeks + 2))
+    sites: dict[str, list[int]] = {}
+    by_week = [[0, 0] for _ in range(weeks)]
+    for schedule in schedules:
+        patient, tz = schedule.patient, patient_zone(schedule.patient)
+        times = recorded.get(patient.pk, [])
+        recent = adherence_from(schedule=schedule, enrolled_on=patient.enrolled_on, tz=tz, recorded=times, now=now,
+                                days=56)
+        site = sites.setdefault(patient.care_team.name, [0, 0, 0])
+        site[0] += recent.expected
+        site[1] += recent.received
+        site[2] += 1
+        span = adherence_from(schedule=schedule, enrolled_on=patient.enrolled_on, tz=tz, recorded=times, now=now,
+                              days=7 * weeks)
+        missed = set(span.missed_days)
+        day = max(patient.enrolled_on, schedule.starts_on, now.astimezone(tz).date() - timedelta(days=7 * weeks - 1))
+        while day <= now.astimezone(tz).date():
+            week = (day - patient.enrolled_on).days // 7
+            if day.isoweekday() in schedule.weekdays and week < weeks:
+                start, end = slot_window(schedule, day, tz)
+                done = any(start <= r < end for r in times)
+                if done or day in missed:
+                    by_week[week][0] += 1
+                    by_week[week][1] += done
+            day += timedelta(days=1)
+    return {
+        "sites": [{"site": name, "patients": n, "expected": e, "received": r, "rate": r / e if e else None}
+                  for name, (e, r, n) in sorted(sites.items())],
+        "weeks": [{"week": i + 1, "expected": e, "received": r, "rate": r / e if e else None}
+                  for i, (e, r) in enumerate(by_week) if e],
+    }

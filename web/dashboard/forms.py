@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from web.dashboard.selectors import TRIAGE_FILTERS
+from web.dashboard.selectors import TRIAGE_FILTERS, TRIAGE_SORTS
 
 __all__ = ["PHQ9_QUESTIONS", "TriageFilterForm", "Phq9Form", "AlertNoteForm", "EmotionLabelForm",
            "ReminderScheduleForm", "TeamChannelForm"]
@@ -34,15 +34,21 @@ class TriageFilterForm(forms.Form):
     show = forms.ChoiceField(
         required=False, label="Show",
         choices=[("all", "All patients"), ("alerts", "With open alerts"), ("overdue", "Overdue recording"),
-                 ("problems", "Processing problems")],
+                 ("problems", "Processing problems"), ("missing", "Missing data (missed recordings, 2 weeks)")],
     )
     q = forms.CharField(required=False, max_length=64, label="Patient code")
+    sort = forms.ChoiceField(required=False, label="Order", choices=[
+        ("priority", "Most urgent first"), ("missing", "Most missed recordings first")])
 
     def cleaned(self) -> tuple[str, str]:
         if not self.is_valid():
             return "all", ""
         show = self.cleaned_data.get("show") or "all"
         return (show if show in TRIAGE_FILTERS else "all"), self.cleaned_data.get("q") or ""
+
+    def sort_order(self) -> str:
+        sort = (self.cleaned_data.get("sort") if self.is_valid() else "") or "priority"
+        return sort if sort in TRIAGE_SORTS else "priority"
 
 
 class Phq9Form(forms.Form):

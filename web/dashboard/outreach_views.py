@@ -143,3 +143,10 @@ def delivery_retry(request: HttpRequest, delivery_id: int) -> HttpResponse:
     outreach_services.delivery_retry(delivery=get_object_or_404(Delivery, pk=delivery_id))
     messages.success(request, _("The message is queued to be sent again."))
     return redirect("dashboard:monitoring")
+
+
+def adherence_report(scope: list[int] | None) -> dict | None:
+    """The validation page's adherence tables for the caller's report scope (None: every team; []: none)."""
+    if scope == []:
+        return None
+    return outreach_selectors.adherence_summary(care_team_ids=scope, now=timezone.now())
