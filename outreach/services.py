@@ -18,7 +18,7 @@ from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from clinic.models import AuditEvent, CareTeam, Membership, Patient
 from outreach import selectors, transport
@@ -456,8 +456,9 @@ def reminder_schedule_set(*, patient: Patient, weekdays: list[int], time_of_day:
     return schedule
 
 
-REMINDER_TEXT = "Time for your Cadence voice check-in: it takes about a minute."
-REENGAGEMENT_TEXT = "We have not heard from you for a while. Your Cadence voice check-in is ready whenever you are."
+REMINDER_TEXT = gettext_noop("Time for your Cadence voice check-in: it takes about a minute.")
+REENGAGEMENT_TEXT = gettext_noop("We have not heard from you for a while. Your Cadence voice check-in is ready "
+                                 "whenever you are.")
 
 
 def _fallback(patient: Patient, *, purpose: str, slot: str, body: str, now: datetime) -> list[Delivery]:

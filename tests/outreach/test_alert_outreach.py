@@ -104,3 +104,30 @@ def test_it_refuses_team_settings_to_a_clinician_who_is_not_lead(team):
     response = web.post(f"/teams/{team.north.pk}/notifications/", {"webhook_url": "https://pager.example.org/hook",
                                                                     "time_zone": "Europe/Berlin"})
     assert response.status_code == 200 and 'id="webhook-secret"' in response.content.decode()
+
+
+def test_it_tells_the_team_about_alerts_the_nightly_screening_opens_in_bulk(team, django_capture_on_commit_callbacks):
+    from outreach.models import AlertNotice, Delivery
+    from screening.alerts import alerts_open_or_update
+    from screening.models import Alert
+
+    candidate = Alert(patient=team.patient_a, kind="overdue", priority=3, message="m", episode_key="overdue-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts_open_or_update([candidate])
+    alert = Alert.objects.get(patient=team.patient_a, kind="overdue")
+    assert AlertNotice.objects.filter(alert=alert, urgent=False, next_escalation_at=None).exists()
+    assert sorted(Delivery.objects.filter(alerts=alert).values_list("recipient", flat=True)) == [
+        "alice@example.org", "bob@example.org"]
+
+
+def test_it_sends_what_quiet_hours_held_once_they_end(team):
+    from outreach import services
+    from outreach.models import Delivery
+
+    services.team_channel_set(care_team=team.north, quiet_start=time(22), quiet_end=time(7), time_zone="UTC")
+    night = datetime(2026, 12, 5, 23, tzinfo=UTC)
+    _alert(team.patient_a, "risk_threshold", night)
+    services.alerts_notify(now=night)
+    assert services.deliveries_requeue(now=night + timedelta(hours=1)) == 0
+    assert services.deliveries_requeue(now=datetime(2026, 12, 6, 7, 0, 30, tzinfo=UTC)) == 2  # sent (locmem)
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"sent"}

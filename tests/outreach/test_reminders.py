@@ -112,3 +112,21 @@ def test_it_skips_a_reminder_when_the_patient_recorded_that_day_and_counts_adher
 
     figures = adherence(patient=cast.patient_a, now=now)["last_14_days"]
     assert (figures["expected"], figures["received"], figures["missed_days"]) == (3, 2, ["2026-12-04"])
+
+
+def test_it_sends_one_re_engagement_message_after_days_of_silence(cast, settings, smtp_server,
+                                                                 django_capture_on_commit_callbacks):
+    from outreach import services
+    from outreach.models import Delivery
+
+    settings.CADENCE_REENGAGE_AFTER_DAYS = 7
+    start = datetime(2026, 11, 1, 12, tzinfo=NEW_YORK)
+    services.reminder_schedule_set(patient=cast.patient_a, weekdays=[1], time_of_day=datetime(2000, 1, 1, 9).time(),
+                                   expiry_hours=4, email="p@example.org", now=start)
+    assert services.reengagement_send(now=start + timedelta(days=6)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reengagement_send(now=start + timedelta(days=8)) == 1
+    assert services.reengagement_send(now=start + timedelta(days=9)) == 0  # once per silence
+    message = smtp_server.to("p@example.org")[0].get_payload()
+    assert "have not heard from you" in message and "N-001" not in message
+    assert Delivery.objects.get().purpose == "reengagement"

@@ -66,6 +66,10 @@ class PushSubscriptionSerializer(serializers.Serializer):
         return value
 
 
+class PushEndpointSerializer(serializers.Serializer):
+    endpoint = serializers.URLField(max_length=1000)
+
+
 def _schedule_out(schedule, patient) -> dict:
     return {"active": schedule.active, "weekdays": schedule.weekdays, "time_of_day": schedule.time_of_day,
             "expiry_hours": schedule.expiry_hours, "email": schedule.email, "phone": schedule.phone,
@@ -145,9 +149,11 @@ class PushSubscriptionView(APIView):
             auth=keys["auth"], user_agent=request.headers.get("User-Agent", ""))
         return Response({"status": "subscribed"}, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=PushSubscriptionSerializer, responses={204: None})
+    @extend_schema(request=PushEndpointSerializer, responses={204: None})
     def delete(self, request):
-        endpoint = str(request.data.get("endpoint", ""))
+        data = PushEndpointSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        endpoint = data.validated_data["endpoint"]
         for sub in outreach_selectors.live_subscriptions(request.user.patient.pk):
             if sub.endpoint == endpoint:
                 outreach_services.push_subscription_revoke(subscription_id=sub.pk, reason="Turned off on the phone.")
