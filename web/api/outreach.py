@@ -1,5 +1,5 @@
 """Outreach in the API: a patient's reminder schedule, adherence and delivery log (clinicians); the recorder's
-push subscription, the VAPID key and "notification opened" reports (the patient's phone)."""
+push subscription and "notification opened" reports (the patient's phone; the VAPID key is in the page)."""
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -13,7 +13,6 @@ from clinic.audit import audit_record
 from outreach import selectors as outreach_selectors
 from outreach import services as outreach_services
 from outreach.models import Delivery
-from outreach.transport import vapid_public_key
 from web.api.pagination import ApiCursorPagination
 from web.api.params import ListQuery, Query, parse
 from web.api.permissions import IsClinician, IsPatient
@@ -158,15 +157,6 @@ class PushSubscriptionView(APIView):
             if sub.endpoint == endpoint:
                 outreach_services.push_subscription_revoke(subscription_id=sub.pk, reason="Turned off on the phone.")
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class VapidKeyView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-
-    @extend_schema(responses={200: None}, auth=[])
-    def get(self, request):
-        return Response({"public_key": vapid_public_key() or None})
 
 
 class DeliveryOpenedView(APIView):

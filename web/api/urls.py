@@ -13,7 +13,6 @@ urlpatterns = [
     path("patients/<int:patient_id>/adherence/", outreach.AdherenceView.as_view(), name="patient-adherence"),
     path("patients/<int:patient_id>/deliveries/", outreach.DeliveryListView.as_view(), name="patient-deliveries"),
     path("push/subscription/", outreach.PushSubscriptionView.as_view(), name="push-subscription"),
-    path("push/vapid-key/", outreach.VapidKeyView.as_view(), name="push-vapid-key"),
     path("push/opened/<uuid:public_id>/", outreach.DeliveryOpenedView.as_view(), name="push-opened"),
     path("enrolment-links/redeem/", views.EnrolmentRedeemView.as_view(), name="enrolment-redeem"),
     path("recordings/", views.RecordingListView.as_view(), name="recording-list"),

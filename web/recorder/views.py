@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from outreach.transport import vapid_public_key
 from web.dashboard.forms import PHQ9_QUESTIONS
 from web.recorder.tasks import recorder_config
 
@@ -24,7 +25,7 @@ def _urls() -> dict[str, str]:
 
 
 def _push() -> dict:
-    return {"keyUrl": reverse("push-vapid-key"), "subscriptionUrl": reverse("push-subscription"), "messages": {
+    return {"publicKey": vapid_public_key(), "subscriptionUrl": reverse("push-subscription"), "messages": {
         "on": str(_("Reminders are on for this phone.")),
         "denied": str(_("Notifications are blocked for this page; allow them in the browser's settings to get "
                         "reminders.")),

@@ -49,29 +49,27 @@
   }
 
   function start() {
+    if (!P.publicKey) return;  // this clinic sends reminders by other means (e-mail, SMS) or none
     if (isIos() && !standalone()) {
       hint.hidden = false;
       box.hidden = false;
       return;
     }
     if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) return;
-    fetch(P.keyUrl).then(function (r) { return r.json(); }).then(function (body) {
-      if (!body.public_key) return;  // this clinic sends reminders by other means
-      box.hidden = false;
-      if (Notification.permission === "granted") {
-        subscribe(body.public_key).catch(function () { say(P.messages.failed); });
-      } else if (Notification.permission === "denied") {
-        say(P.messages.denied);
-      } else {
-        button.hidden = false;
-        button.addEventListener("click", function () {
-          Notification.requestPermission().then(function (answer) {
-            if (answer !== "granted") { say(P.messages.denied); return null; }
-            return subscribe(body.public_key);
-          }).catch(function () { say(P.messages.failed); });
-        });
-      }
-    }).catch(function () {});
+    box.hidden = false;
+    if (Notification.permission === "granted") {
+      subscribe(P.publicKey).catch(function () { say(P.messages.failed); });
+    } else if (Notification.permission === "denied") {
+      say(P.messages.denied);
+    } else {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        Notification.requestPermission().then(function (answer) {
+          if (answer !== "granted") { say(P.messages.denied); return null; }
+          return subscribe(P.publicKey);
+        }).catch(function () { say(P.messages.failed); });
+      });
+    }
   }
 
   start();
