@@ -132,9 +132,10 @@ def recorded_times(patient_ids: list[int], *, since: datetime) -> dict[int, list
     return times
 
 
-def adherence(*, patient: Patient, now: datetime, periods: tuple[int, ...] = (14, 56)) -> dict | None:
+def adherence(*, patient: Patient, now: datetime, periods: tuple[int, ...] = (14, 56),
+              schedule: ReminderSchedule | None = None) -> dict | None:
     """The patient's adherence over each period (days), or None without a reminder schedule."""
-    schedule = ReminderSchedule.objects.filter(patient=patient).first()
+    schedule = schedule or ReminderSchedule.objects.filter(patient=patient).first()
     if schedule is None:
         return None
     tz = patient_zone(patient)

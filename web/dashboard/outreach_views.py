@@ -122,7 +122,8 @@ def patient_outreach_context(patient) -> dict:
         initial["weekdays"] = [str(d) for d in initial["weekdays"]]
     return {"reminder_form": ReminderScheduleForm(initial=initial), "reminder_schedule": schedule,
             "patient_zone": outreach_selectors.patient_zone(patient).key,
-            "adherence": outreach_selectors.adherence(patient=patient, now=timezone.now()),
+            "adherence": outreach_selectors.adherence(patient=patient, now=timezone.now(), schedule=schedule)
+            if schedule else None,
             "deliveries": outreach_selectors.patient_deliveries(patient),
             "push_devices": len(outreach_selectors.live_subscriptions(patient.pk))}
 
