@@ -86,3 +86,8 @@ def verify_signature(request: dict, secret: str) -> dict:
     expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + request["body"], hashlib.sha256).hexdigest()
     assert hmac.compare_digest(expected, parts["v1"])
     return json.loads(request["body"])
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
