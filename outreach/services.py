@@ -199,7 +199,8 @@ def _summary(deliveries: list[Delivery]) -> str:
 
 
 def _step(notice: AlertNotice, alert: Alert, *, now: datetime, text: str, resource: str = "alert_notification") -> None:
-    notice.steps = [*notice.steps, {"at": now.isoformat(), "stage": notice.stage, "text": text}]
+    notice.steps = [*notice.steps, {"at": now.isoformat(), "when": f"{now:%Y-%m-%d %H:%M} UTC", "stage": notice.stage,
+                                    "text": text}]
     AlertNotice.objects.filter(pk=notice.pk).update(steps=notice.steps)
     _audit(alert=alert, resource=resource, text=text)
 
@@ -512,7 +513,8 @@ def reminders_send(*, now: datetime | None = None) -> int:
                 continue
             day = at.astimezone(tz).date()
             start, end = selectors.slot_window(schedule, day, tz)
-            if now >= end or _counted_since(schedule.patient_id, start):
+            if now >= end or _counted_since(schedule.patient_id, start) or Delivery.objects.filter(
+                    patient_id=schedule.patient_id, purpose=Delivery.Purpose.REMINDER, slot=day.isoformat()).exists():
                 continue
             _create(_reach(schedule.patient, purpose=Delivery.Purpose.REMINDER, slot=day.isoformat(),
                            body=_(REMINDER_TEXT), now=now), now=now)
@@ -554,10 +556,14 @@ def adherence_refresh(*, now: datetime | None = None, patient_ids: list[int] | N
     schedules = list(schedules)
     recorded = selectors.recorded_times([s.patient_id for s in schedules], since=now - timedelta(days=16))
     for schedule in schedules:
-        figures = selectors.adherence_from(schedule=schedule, enrolled_on=schedule.patient.enrolled_on,
-                                           tz=selectors.patient_zone(schedule.patient),
+        tz = selectors.patient_zone(schedule.patient)
+        figures = selectors.adherence_from(schedule=schedule, enrolled_on=schedule.patient.enrolled_on, tz=tz,
                                            recorded=recorded.get(schedule.patient_id, []), now=now, days=14)
         schedule.missed_14d, schedule.adherence_14d, schedule.adherence_at = (
             len(figures.missed_days), figures.rate, now)
-    ReminderSchedule.objects.bulk_update(schedules, ["missed_14d", "adherence_14d", "adherence_at"], batch_size=1000)
+        if schedule.active and schedule.next_reminder_at is not None and schedule.next_reminder_at > now:
+            # the patient's time zone may have changed since the reminder time was worked out
+            schedule.next_reminder_at = next_reminder_after(schedule, after=now, tz=tz)
+    ReminderSchedule.objects.bulk_update(schedules, ["missed_14d", "adherence_14d", "adherence_at",
+                                                     "next_reminder_at"], batch_size=1000)
     return len(schedules)
