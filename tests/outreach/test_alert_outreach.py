@@ -108,7 +108,7 @@ def test_it_refuses_team_settings_to_a_clinician_who_is_not_lead(team):
 
 def test_it_tells_the_team_about_alerts_the_nightly_screening_opens_in_bulk(team, django_capture_on_commit_callbacks):
     from outreach.models import AlertNotice, Delivery
-    from screening.alerts import alerts_open_or_update
+    from screening.alerts.services import alerts_open_or_update
     from screening.models import Alert
 
     candidate = Alert(patient=team.patient_a, kind="overdue", priority=3, message="m", episode_key="overdue-1")
