@@ -24,6 +24,7 @@ from clinic.models import AuditEvent, CareTeam, Membership, Patient
 from outreach import selectors, transport
 from outreach.models import AlertNotice, AlertOptOut, Delivery, PushSubscription, ReminderSchedule, TeamChannel
 from outreach.urgency import is_urgent
+from screening.alerts.kinds import Silence, kind_spec
 from screening.models import Alert
 
 logger = logging.getLogger(__name__)
@@ -391,7 +392,7 @@ def opt_out_set(*, membership: Membership, kind: str, muted: bool) -> None:
     if not muted:
         AlertOptOut.objects.filter(membership=membership, kind=kind).delete()
         return
-    if is_urgent(kind):
+    if kind_spec(kind).silence is Silence.NOT_WHOLE_TEAM:
         others = [m for m in selectors.alert_email_recipients(care_team_id=membership.care_team_id, kind=kind)
                   if m.pk != membership.pk]
         if not others:
