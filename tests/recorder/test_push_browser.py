@@ -29,7 +29,8 @@ def _enrolled_page(browser, base_url: str, cast, **context):
     return ctx, page
 
 
-def test_it_explains_add_to_home_screen_on_an_iphone(phone_browser, live_server, cast, vapid):
+def test_it_explains_add_to_home_screen_on_an_iphone_and_subscribes_elsewhere(phone_browser, live_server, cast,
+                                                                              vapid):
     ctx, page = _enrolled_page(phone_browser, live_server.url, cast, user_agent=IPHONE)
     page.wait_for_selector("#ios-hint:not([hidden])")
     assert "Add to Home Screen" in page.locator("#ios-hint").inner_text()
@@ -37,8 +38,6 @@ def test_it_explains_add_to_home_screen_on_an_iphone(phone_browser, live_server,
     assert manifest["display"] == "standalone" and manifest["start_url"] == "/r/"
     ctx.close()
 
-
-def test_it_asks_for_notifications_and_tries_to_subscribe(phone_browser, live_server, cast, vapid):
     ctx, page = _enrolled_page(phone_browser, live_server.url, cast)
     ctx.grant_permissions(["notifications"], origin=live_server.url)
     page.reload()
