@@ -305,8 +305,11 @@ CELERY_TIMEZONE = TIME_ZONE
 # A worker started without -Q consumes all of them; at scale run dedicated workers per queue
 # (README, "Running on PostgreSQL and Redis").
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("extraction", "screening", "reports", "celery")]
+CELERY_TASK_QUEUES = [Queue(name) for name in ("extraction", "screening", "reports", "celery", "outreach")]
 CELERY_TASK_ROUTES = {
+    # Alert e-mails and reminders are short and must not wait behind a report: their own queue, which every
+    # worker of docker/compose.yaml also consumes.
+    "outreach.tasks.*": {"queue": "outreach"},
     "screening.tasks.monitor_models": {"queue": "reports"},
     "voice_features.tasks.*": {"queue": "extraction"},
     "*report*": {"queue": "reports"},
