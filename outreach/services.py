@@ -329,7 +329,9 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> SendOutco
         Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.FAILED, reason=str(exc)[:300])
         if delivery.subscription_id:
             push_subscription_revoke(subscription_id=delivery.subscription_id, reason=str(exc), now=now)
-        if delivery.patient_id and not selectors.live_subscriptions(delivery.patient_id):
+        fallback_made = Delivery.objects.filter(patient_id=delivery.patient_id, purpose=delivery.purpose,
+                                                slot=delivery.slot).exclude(channel=Delivery.Channel.PUSH).exists()
+        if delivery.patient_id and not fallback_made and not selectors.live_subscriptions(delivery.patient_id):
             with transaction.atomic():
                 _create(_fallback(delivery.patient, purpose=delivery.purpose, slot=delivery.slot, body=delivery.body,
                                   now=now), now=now)
