@@ -65,6 +65,10 @@ class PushSubscriptionSerializer(serializers.Serializer):
         return value
 
 
+class PushSubscribedSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text='"subscribed": reminders go to this phone by Web Push.')
+
+
 class PushEndpointSerializer(serializers.Serializer):
     endpoint = serializers.URLField(max_length=1000)
 
@@ -138,7 +142,7 @@ class PushSubscriptionView(APIView):
 
     permission_classes = [IsPatient]
 
-    @extend_schema(request=PushSubscriptionSerializer, responses={201: None})
+    @extend_schema(request=PushSubscriptionSerializer, responses={201: PushSubscribedSerializer})
     def post(self, request):
         data = PushSubscriptionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
