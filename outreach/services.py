@@ -16,10 +16,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Max
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
+from clinic.accounts import staff_language
+from clinic.languages import supported_language
 from clinic.models import AuditEvent, CareTeam, Membership, Patient
 from outreach import selectors, transport
 from outreach.models import AlertNotice, AlertOptOut, Delivery, PushSubscription, ReminderSchedule, TeamChannel
@@ -41,6 +43,13 @@ class OutreachError(Exception):
 
 def link(path: str) -> str:
     return urljoin(settings.CADENCE_BASE_URL.rstrip("/") + "/", path.lstrip("/"))
+
+
+def _language_of(user=None, patient: Patient | None = None) -> str:
+    """The language a message is written in: its recipient's (a clinician's StaffProfile, a patient's own), else the
+    deployment's default (on-call addresses and team webhooks have no language of their own)."""
+    code = staff_language(user) if user is not None else patient.language if patient is not None else ""
+    return supported_language(code) or settings.LANGUAGE_CODE
 
 
 def _audit(*, alert: Alert, resource: str, text: str) -> None:
@@ -109,15 +118,22 @@ def _alert_messages(*, team: CareTeam, alerts: list[Alert], urgent: bool, now: d
     channel = selectors.team_channel(team.pk)
     due = None if urgent else quiet_until(channel, now)
     url = link(reverse("dashboard:alert", args=[alerts[0].pk]) if len(alerts) == 1 else reverse("dashboard:alerts"))
-    if urgent:
-        subject = _("Urgent alert for your care team")
-        body = _("An urgent alert is waiting for your care team %(team)s: %(link)s") % {"team": team.name, "link": url}
-    else:
-        subject = _("New alerts for your care team")
-        body = ngettext("A new alert is waiting for your care team %(team)s: %(link)s",
-                        "%(count)d new alerts are waiting for your care team %(team)s: %(link)s", len(alerts)) % {
-            "count": len(alerts), "team": team.name, "link": url}
-    body += "\n\n" + _("This message carries no patient details; sign in to Cadence to read the alert.")
+
+    def text(user=None) -> tuple[str, str]:
+        with translation.override(_language_of(user)):
+            if urgent:
+                subject = _("Urgent alert for your care team")
+                body = _("An urgent alert is waiting for your care team %(team)s: %(link)s") % {
+                    "team": team.name, "link": url}
+            else:
+                subject = _("New alerts for your care team")
+                body = ngettext("A new alert is waiting for your care team %(team)s: %(link)s",
+                                "%(count)d new alerts are waiting for your care team %(team)s: %(link)s",
+                                len(alerts)) % {"count": len(alerts), "team": team.name, "link": url}
+            body += "\n\n" + _("This message carries no patient details; sign in to Cadence to read the alert.")
+        return subject, body
+
+    subject, body = text()
     purpose = Delivery.Purpose.ALERT
     messages = []
     recipients: dict[int, tuple[Membership, list[Alert]]] = {}
@@ -128,8 +144,10 @@ def _alert_messages(*, team: CareTeam, alerts: list[Alert], urgent: bool, now: d
         members = selectors.lead_recipients(team.pk)
         recipients = {m.pk: (m, alerts) for m in members}
     for member, _mine in recipients.values():
+        own_subject, own_body = text(member.user)
         messages.append(_message(channel=Delivery.Channel.EMAIL, purpose=purpose, recipient=member.user.email,
-                                 user=member.user, care_team=team, subject=subject, body=body, due_at=due, now=now))
+                                 user=member.user, care_team=team, subject=own_subject, body=own_body, due_at=due,
+                                 now=now))
     if urgent and not recipients and settings.CADENCE_ONCALL_EMAIL:
         messages.append(_message(channel=Delivery.Channel.EMAIL, purpose=purpose,
                                  recipient=settings.CADENCE_ONCALL_EMAIL, care_team=team, subject=subject, body=body,
@@ -213,16 +231,23 @@ def _escalation_messages(*, alert: Alert, stage: int, now: datetime) -> list[Del
     team = alert.patient.care_team
     minutes = round((now - alert.created_at).total_seconds() / 60)
     url = link(reverse("dashboard:alert", args=[alert.pk]))
-    subject = _("Escalated: urgent alert not acknowledged")
-    body = _("An urgent alert for the care team %(team)s has not been acknowledged for %(minutes)d minutes: "
-             "%(link)s") % {"team": team.name, "minutes": minutes, "link": url}
-    body += "\n\n" + _("This message carries no patient details; sign in to Cadence to read the alert.")
+
+    def text(user=None) -> tuple[str, str]:
+        with translation.override(_language_of(user)):
+            subject = _("Escalated: urgent alert not acknowledged")
+            body = _("An urgent alert for the care team %(team)s has not been acknowledged for %(minutes)d minutes: "
+                     "%(link)s") % {"team": team.name, "minutes": minutes, "link": url}
+            body += "\n\n" + _("This message carries no patient details; sign in to Cadence to read the alert.")
+        return subject, body
+
+    subject, body = text()
     if stage == AlertNotice.Stage.LEADS:
         to = [(m.user.email, m.user) for m in selectors.lead_recipients(team.pk)]
     else:
         to = [(settings.CADENCE_ONCALL_EMAIL, None)] if settings.CADENCE_ONCALL_EMAIL else []
     messages = [_message(channel=Delivery.Channel.EMAIL, purpose=Delivery.Purpose.ESCALATION, recipient=address,
-                         user=user, care_team=team, subject=subject, body=body, now=now) for address, user in to]
+                         user=user, care_team=team, subject=own[0], body=own[1], now=now)
+                for address, user in to for own in [text(user)]]
     channel = selectors.team_channel(team.pk)
     if channel is not None and channel.webhook_url:
         messages.append(_message(
@@ -519,8 +544,9 @@ def reminders_send(*, now: datetime | None = None) -> int:
             if now >= end or _counted_since(schedule.patient_id, start) or Delivery.objects.filter(
                     patient_id=schedule.patient_id, purpose=Delivery.Purpose.REMINDER, slot=day.isoformat()).exists():
                 continue
-            _create(_reach(schedule.patient, purpose=Delivery.Purpose.REMINDER, slot=day.isoformat(),
-                           body=_(REMINDER_TEXT), now=now), now=now)
+            with translation.override(_language_of(patient=schedule.patient)):
+                _create(_reach(schedule.patient, purpose=Delivery.Purpose.REMINDER, slot=day.isoformat(),
+                               body=_(REMINDER_TEXT), now=now), now=now)
             sent += 1
     return sent
 
@@ -543,7 +569,7 @@ def reengagement_send(*, now: datetime | None = None) -> int:
         slot = f"silent-since-{since:%Y-%m-%d}"
         if Delivery.objects.filter(patient=schedule.patient, purpose=Delivery.Purpose.REENGAGEMENT, slot=slot).exists():
             continue
-        with transaction.atomic():
+        with transaction.atomic(), translation.override(_language_of(patient=schedule.patient)):
             _create(_reach(schedule.patient, purpose=Delivery.Purpose.REENGAGEMENT, slot=slot,
                            body=_(REENGAGEMENT_TEXT), now=now), now=now)
         sent += 1

@@ -131,3 +131,20 @@ def test_it_sends_what_quiet_hours_held_once_they_end(team):
     assert services.deliveries_requeue(now=night + timedelta(hours=1)) == 0
     assert services.deliveries_requeue(now=datetime(2026, 12, 6, 7, 0, 30, tzinfo=UTC)) == 2  # sent (locmem)
     assert set(Delivery.objects.values_list("state", flat=True)) == {"sent"}
+
+
+def test_it_writes_each_clinicians_alert_e_mail_in_their_own_language(team):
+    from clinic.accounts import staff_language_set
+    from outreach import services
+    from outreach.models import Delivery
+
+    staff_language_set(user=team.alice, language="es")
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    _alert(team.patient_a, "self_harm", now)
+    services.alerts_notify(now=now)
+    alice = Delivery.objects.get(recipient="alice@example.org")
+    bob = Delivery.objects.get(recipient="bob@example.org")
+    assert alice.subject == "Alerta urgente para su equipo de atención"
+    assert "Una alerta urgente espera a su equipo de atención North" in alice.body
+    assert "inicie sesión en Cadence" in alice.body
+    assert bob.subject == "Urgent alert for your care team" and "An urgent alert is waiting" in bob.body

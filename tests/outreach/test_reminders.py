@@ -133,3 +133,20 @@ def test_it_sends_one_re_engagement_message_after_days_of_silence(cast, settings
     message = smtp_server.to("p@example.org")[0].get_payload()
     assert "have not heard from you" in message and "N-001" not in message
     assert Delivery.objects.get().purpose == "reengagement"
+
+
+def test_it_reminds_a_patient_in_their_own_language(cast, settings, smtp_server,
+                                                   django_capture_on_commit_callbacks):
+    from outreach import services
+
+    settings.CADENCE_REENGAGE_AFTER_DAYS = 7
+    cast.patient_a.language = "es-MX"
+    cast.patient_a.save(update_fields=["language"])
+    start = datetime(2026, 11, 1, 12, tzinfo=NEW_YORK)
+    services.reminder_schedule_set(patient=cast.patient_a, weekdays=[1], time_of_day=datetime(2000, 1, 1, 9).time(),
+                                   expiry_hours=4, email="p@example.org", now=start)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.reengagement_send(now=start + timedelta(days=8)) == 1
+    message = smtp_server.to("p@example.org")[0]
+    assert message["Subject"] == "Su control de voz"
+    assert "Hace tiempo que no sabemos de usted" in message.get_payload(decode=True).decode()

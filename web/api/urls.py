@@ -15,6 +15,7 @@ urlpatterns = [
     path("push/subscription/", outreach.PushSubscriptionView.as_view(), name="push-subscription"),
     path("push/opened/<uuid:public_id>/", outreach.DeliveryOpenedView.as_view(), name="push-opened"),
     path("enrolment-links/redeem/", views.EnrolmentRedeemView.as_view(), name="enrolment-redeem"),
+    path("patient/", views.PatientSelfView.as_view(), name="patient-self"),
     path("recordings/", views.RecordingListView.as_view(), name="recording-list"),
     path("recordings/<int:recording_id>/", views.RecordingDetailView.as_view(), name="recording-detail"),
     path("recordings/<int:recording_id>/audio/", views.RecordingAudioView.as_view(), name="recording-audio"),
