@@ -18,6 +18,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from clinic.metrics import PipelineCollector
+from outreach.metrics import OutreachCollector
 from screening.monitoring.metrics import OperatorAlertCollector
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ def _exposition() -> bytes:
     live.register(PipelineCollector())
     live.register(QueueCollector())
     live.register(OperatorAlertCollector())
+    live.register(OutreachCollector())
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         events = CollectorRegistry()
         MultiProcessCollector(events)

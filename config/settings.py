@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "clinic",
     "clinic.processing",
     "screening",
+    "outreach",
     "web",
 ]
 
@@ -422,8 +423,11 @@ CELERY_TIMEZONE = TIME_ZONE
 # A worker started without -Q consumes all of them; at scale run dedicated workers per queue
 # (README, "Running on PostgreSQL and Redis").
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("extraction", "screening", "reports", "celery")]
+CELERY_TASK_QUEUES = [Queue(name) for name in ("extraction", "screening", "reports", "celery", "outreach")]
 CELERY_TASK_ROUTES = {
+    # Alert e-mails and reminders are short and must not wait behind a report: their own queue, which every
+    # worker of docker/compose.yaml also consumes.
+    "outreach.tasks.*": {"queue": "outreach"},
     "screening.tasks.monitor_models": {"queue": "reports"},
     "voice_features.tasks.*": {"queue": "extraction"},
     "*report*": {"queue": "reports"},
@@ -458,12 +462,40 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _cron("CADENCE_CRON_MONITORING", "15 3 * * *"),
         "options": {"expires": 23 * 3600},
     },
+    "outreach-tick": {
+        "task": "outreach.tasks.outreach_tick",
+        "schedule": _cron("CADENCE_CRON_OUTREACH", "* * * * *"),
+        "options": {"expires": 50},
+    },
+    "outreach-hourly": {
+        "task": "outreach.tasks.outreach_hourly",
+        "schedule": _cron("CADENCE_CRON_OUTREACH_HOURLY", "7 * * * *"),
+        "options": {"expires": 50 * 60},
+    },
     "weekly-validation-report": {
         "task": "screening.tasks.weekly_validation_report",
         "schedule": _cron("CADENCE_CRON_VALIDATION_REPORT", "0 4 * * 1"),
         "options": {"expires": 6 * 24 * 3600},
     },
 }
+
+# Outreach (docs/notifications.md): alerts reach the care team by e-mail (EMAIL_* above) and an optional signed
+# webhook per team; an urgent (self-harm) alert left open this many minutes goes to the team leads, as long
+# again to the on-call address. Patients are reminded by Web Push (VAPID key), else e-mail or the SMS webhook.
+CADENCE_ESCALATE_AFTER_MIN = env_int("CADENCE_ESCALATE_AFTER_MIN", 30)
+CADENCE_ONCALL_EMAIL = env_str("CADENCE_ONCALL_EMAIL", "")
+CADENCE_ALERT_NOTIFY_WINDOW_H = env_int("CADENCE_ALERT_NOTIFY_WINDOW_H", 24)  # older unseen alerts are not mailed
+CADENCE_OUTREACH_MAX_ATTEMPTS = env_int("CADENCE_OUTREACH_MAX_ATTEMPTS", 6)
+CADENCE_OUTREACH_BACKOFF_S = env_int("CADENCE_OUTREACH_BACKOFF_S", 30)
+CADENCE_WEBHOOK_TIMEOUT_S = env_float("CADENCE_WEBHOOK_TIMEOUT_S", 10.0)
+CADENCE_VAPID_PRIVATE_KEY = env_str("CADENCE_VAPID_PRIVATE_KEY", "")  # base64url raw P-256 key or PEM
+CADENCE_VAPID_SUBJECT = env_str("CADENCE_VAPID_SUBJECT", "mailto:cadence@localhost")
+CADENCE_REMINDER_DAYS = [int(d) for d in env_list("CADENCE_REMINDER_DAYS", ["1", "3", "5"])]  # ISO weekdays
+CADENCE_REMINDER_TIME = env_str("CADENCE_REMINDER_TIME", "18:00")
+CADENCE_REMINDER_EXPIRY_HOURS = env_int("CADENCE_REMINDER_EXPIRY_HOURS", 6)
+CADENCE_REMINDER_WEBHOOK_URL = env_str("CADENCE_REMINDER_WEBHOOK_URL", "")  # an SMS gateway, optional
+CADENCE_REMINDER_WEBHOOK_SECRET = env_str("CADENCE_REMINDER_WEBHOOK_SECRET", "")
+CADENCE_REENGAGE_AFTER_DAYS = env_int("CADENCE_REENGAGE_AFTER_DAYS", 7)  # 0: no re-engagement message
 
 # Screening
 CADENCE_OVERDUE_DAYS = env_int("CADENCE_OVERDUE_DAYS", 7)

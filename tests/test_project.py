@@ -40,6 +40,12 @@ def test_check_deploy_refuses_mail_written_to_the_log(tmp_path):
     assert result.returncode != 0 and "clinic.E003" in result.stderr and "EMAIL_HOST" in result.stderr
 
 
+def test_it_warns_at_deploy_when_alerts_have_no_channel(tmp_path):
+    env = _production_env(tmp_path, EMAIL_HOST="", CADENCE_ALLOW_CONSOLE_EMAIL="true")
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0 and "outreach.W001" in result.stderr and "Alerts have no channel" in result.stderr
+
+
 def test_it_refuses_to_start_without_an_audio_key_or_with_a_wrong_one(tmp_path):
     result = _manage("check", env=_production_env(tmp_path, CADENCE_AUDIO_KEYS=""))
     assert result.returncode != 0 and "clinic.E001" in result.stderr and "CADENCE_AUDIO_KEYS" in result.stderr

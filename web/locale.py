@@ -16,19 +16,12 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
 from clinic.accounts import staff_language
+from clinic.languages import supported_language
 
 RECORDER_PREFIX = "/r/"
 SESSION_KEY = "cadence_own_language"
 
-
-def supported_language(code: str | None) -> str | None:
-    """The interface language for a BCP 47 tag (``es-MX`` -> ``es``), or None when Cadence does not speak it."""
-    if not code:
-        return None
-    try:
-        return translation.get_supported_language_variant(code.strip().lower().replace("_", "-"))
-    except LookupError:
-        return None
+__all__ = ["RECORDER_PREFIX", "SESSION_KEY", "LanguageMiddleware", "remember_own_language", "supported_language"]
 
 
 def remember_own_language(sender, request: HttpRequest, user, **kwargs) -> None:

@@ -10,6 +10,7 @@ from clinic.models import Phq9Response
 from screening.alerts.kinds import ALERT_KINDS, Merge
 from screening.alerts.rules import AlertRules, Phq9Point, item9_alerts
 from screening.models import Alert
+from screening.signals import alert_opened
 
 __all__ = ["AlertTransitionError", "alert_acknowledge", "alert_open", "alert_resolve", "alert_rules",
            "alerts_open_or_update", "overdue_resolve_ended", "alert_trigger_refs", "phq9_response_screen"]
@@ -28,10 +29,17 @@ def alert_open(*, patient, kind: str, priority: int, message: str, episode_key: 
     """Open an alert unless one already exists for this episode (returns None then)."""
     try:
         with transaction.atomic():
-            return Alert.objects.create(patient=patient, kind=kind, priority=priority, message=message,
-                                        episode_key=episode_key, **refs)
+            alert = Alert.objects.create(patient=patient, kind=kind, priority=priority, message=message,
+                                         episode_key=episode_key, **refs)
     except IntegrityError:
         return None
+    _announce([patient.pk])
+    return alert
+
+
+def _announce(patient_ids: list[int]) -> None:
+    """Tell the layers above (outreach) once the new alerts are committed."""
+    transaction.on_commit(lambda: alert_opened.send(sender=Alert, patient_ids=patient_ids))
 
 
 def _with_note(alert: Alert, *, verb: str, user: User, note: str, at) -> str:
@@ -98,6 +106,8 @@ def alerts_open_or_update(candidates: list[Alert]) -> tuple[list[Alert], list[Al
             if candidate.kind in merged:
                 unresolved[(candidate.patient_id, candidate.kind)] = candidate
     Alert.objects.bulk_create(fresh, batch_size=2000, ignore_conflicts=True)
+    if fresh:
+        _announce(sorted({a.patient_id for a in fresh}))
     Alert.objects.bulk_update(updated, ["message", "priority"], batch_size=2000)
     return fresh, updated
 

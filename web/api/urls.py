@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.api import lifecycle, views
+from web.api import lifecycle, outreach, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
@@ -8,6 +8,12 @@ urlpatterns = [
     path("patients/<int:patient_id>/", views.PatientDetailView.as_view(), name="patient-detail"),
     path("patients/<int:patient_id>/upload-token/", views.UploadTokenView.as_view(), name="patient-upload-token"),
     path("patients/<int:patient_id>/enrolment-link/", views.EnrolmentLinkView.as_view(), name="patient-enrolment-link"),
+    path("patients/<int:patient_id>/reminder-schedule/", outreach.ReminderScheduleView.as_view(),
+         name="patient-reminder-schedule"),
+    path("patients/<int:patient_id>/adherence/", outreach.AdherenceView.as_view(), name="patient-adherence"),
+    path("patients/<int:patient_id>/deliveries/", outreach.DeliveryListView.as_view(), name="patient-deliveries"),
+    path("push/subscription/", outreach.PushSubscriptionView.as_view(), name="push-subscription"),
+    path("push/opened/<uuid:public_id>/", outreach.DeliveryOpenedView.as_view(), name="push-opened"),
     path("enrolment-links/redeem/", views.EnrolmentRedeemView.as_view(), name="enrolment-redeem"),
     path("patient/", views.PatientSelfView.as_view(), name="patient-self"),
     path("recordings/", views.RecordingListView.as_view(), name="recording-list"),

@@ -1,16 +1,20 @@
 """Dashboard forms: triage filter, PHQ-9 entry, alert notes, emotion labels."""
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django import forms
 from django.contrib.auth.forms import PasswordResetForm
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from clinic.accounts import staff_language
 from clinic.services import Phq9Rejected, phq9_answered_at_check
-from web.dashboard.selectors import TRIAGE_FILTERS
+from web.dashboard.selectors import TRIAGE_FILTERS, TRIAGE_SORTS
 from web.locale import supported_language
 
-__all__ = ["StaffPasswordResetForm", "PHQ9_QUESTIONS", "TriageFilterForm", "Phq9Form", "AlertNoteForm"]
+__all__ = ["StaffPasswordResetForm", "PHQ9_QUESTIONS", "TriageFilterForm", "Phq9Form", "AlertNoteForm",
+           "ReminderScheduleForm", "TeamChannelForm"]
 
 
 class StaffPasswordResetForm(PasswordResetForm):
@@ -47,15 +51,21 @@ class TriageFilterForm(forms.Form):
     show = forms.ChoiceField(
         required=False, label="Show",
         choices=[("all", "All patients"), ("alerts", "With open alerts"), ("overdue", "Overdue recording"),
-                 ("problems", "Processing problems")],
+                 ("problems", "Processing problems"), ("missing", "Missing data (missed recordings, 2 weeks)")],
     )
     q = forms.CharField(required=False, max_length=64, label="Patient code")
+    sort = forms.ChoiceField(required=False, label="Order", choices=[
+        ("priority", "Most urgent first"), ("missing", "Most missed recordings first")])
 
     def cleaned(self) -> tuple[str, str]:
         if not self.is_valid():
             return "all", ""
         show = self.cleaned_data.get("show") or "all"
         return (show if show in TRIAGE_FILTERS else "all"), self.cleaned_data.get("q") or ""
+
+    def sort_order(self) -> str:
+        sort = (self.cleaned_data.get("sort") if self.is_valid() else "") or "priority"
+        return sort if sort in TRIAGE_SORTS else "priority"
 
 
 class Phq9Form(forms.Form):
@@ -96,3 +106,53 @@ class AlertNoteForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
+WEEKDAYS = [("1", _("Monday")), ("2", _("Tuesday")), ("3", _("Wednesday")), ("4", _("Thursday")), ("5", _("Friday")),
+            ("6", _("Saturday")), ("7", _("Sunday"))]
+
+
+def _zone_name(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise forms.ValidationError(_("“%(zone)s” is not a time zone name such as Europe/Berlin or America/New_York."),
+                                    params={"zone": value}) from None
+    return value
+
+
+class ReminderScheduleForm(forms.Form):
+    """When the patient is reminded to record, in the patient's own time zone."""
+
+    active = forms.BooleanField(required=False, label=_("Send reminders"))
+    weekdays = forms.MultipleChoiceField(choices=WEEKDAYS, widget=forms.CheckboxSelectMultiple, label=_("Days"),
+                                         error_messages={"required": _("Choose at least one day.")})
+    time_of_day = forms.TimeField(label=_("Time of day (patient's time)"),
+                                  widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    expiry_hours = forms.IntegerField(min_value=1, max_value=72, label=_("Counts as missed after (hours)"))
+    email = forms.EmailField(required=False, label=_("E-mail for reminders (when the phone has no push)"))
+    phone = forms.RegexField(regex=r"^\+[1-9][0-9]{6,14}$", required=False, label=_("Mobile for SMS (E.164, +...)"),
+                             error_messages={"invalid": _("Write the mobile number as +country code and number, "
+                                                          "digits only (E.164).")})
+
+    def clean_weekdays(self) -> list[int]:
+        return [int(d) for d in self.cleaned_data["weekdays"]]
+
+
+class TeamChannelForm(forms.Form):
+    """How a care team is reached outside the dashboard (leads and administrators)."""
+
+    webhook_url = forms.URLField(required=False, label=_("Webhook URL (paging or chat tool)"), assume_scheme="https")
+    rotate_secret = forms.BooleanField(required=False, label=_("Make a new signing secret"))
+    quiet_start = forms.TimeField(required=False, label=_("Quiet hours from"),
+                                  widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    quiet_end = forms.TimeField(required=False, label=_("until"),
+                                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    time_zone = forms.CharField(max_length=64, initial="UTC", label=_("Time zone of the quiet hours"))
+
+    def clean_time_zone(self) -> str:
+        return _zone_name(self.cleaned_data["time_zone"].strip())
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("quiet_start") is None) != (data.get("quiet_end") is None):
+            raise forms.ValidationError(_("Give both ends of the quiet hours, or neither."))
+        return data

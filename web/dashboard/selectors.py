@@ -54,7 +54,8 @@ KEY_FEATURES: tuple[tuple[str, str, str], ...] = DASHBOARD_FEATURES
 #: How many recent predicted-PHQ-9 values a triage sparkline shows.
 SPARKLINE_POINTS = 12
 
-TRIAGE_FILTERS = ("all", "alerts", "overdue", "problems")
+TRIAGE_FILTERS = ("all", "alerts", "overdue", "problems", "missing")
+TRIAGE_SORTS = ("priority", "missing")
 
 OPEN_STATES = (Alert.State.OPEN, Alert.State.ACKNOWLEDGED)
 
@@ -72,7 +73,7 @@ def _latest(queryset: QuerySet, column: str, *, by: str) -> Subquery:
     return Subquery(queryset.order_by(f"-{by}", "-pk").values(column)[:1])
 
 
-def triage_queryset(user, *, show: str = "all", query: str = "") -> QuerySet[Patient]:
+def triage_queryset(user, *, show: str = "all", query: str = "", sort: str = "priority") -> QuerySet[Patient]:
     """The patients ``user`` may see, annotated and ordered for triage.
 
     Order by clinical priority: an open self-harm alert first, then risk (latest
@@ -98,10 +99,13 @@ def triage_queryset(user, *, show: str = "all", query: str = "") -> QuerySet[Pat
                                       .annotate(m=Max("recorded_at")).values("m")),
             rejected=_count(recordings.filter(status=Recording.Status.REJECTED)),
             failed=_count(recordings.filter(status=Recording.Status.FAILED)),
+            missed_14d=F("reminder_schedule__missed_14d"),
+            adherence_14d=F("reminder_schedule__adherence_14d"),
         )
     )
+    first = [F("missed_14d").desc(nulls_last=True), F("adherence_14d").asc(nulls_last=True)] if sort == "missing" else []
     return _filtered(patients, show=show, query=query).order_by(
-        F("self_harm_open").desc(), F("prob_ge10").desc(nulls_last=True), F("predicted_phq9").desc(nulls_last=True),
+        *first, F("self_harm_open").desc(), F("prob_ge10").desc(nulls_last=True), F("predicted_phq9").desc(nulls_last=True),
         F("last_recorded_at").asc(nulls_first=True), "code",
     )
 
@@ -116,6 +120,8 @@ def _filtered(patients: QuerySet[Patient], *, show: str, query: str) -> QuerySet
         patients = patients.filter(Q(last_recorded_at__lt=overdue_before) | Q(last_recorded_at__isnull=True))
     elif show == "problems":
         patients = patients.filter(Q(rejected__gt=0) | Q(failed__gt=0))
+    elif show == "missing":  # missed scheduled recordings in the last two weeks (refreshed hourly and on edits)
+        patients = patients.filter(missed_14d__gt=0)
     return patients
 
 

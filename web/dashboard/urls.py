@@ -2,7 +2,7 @@ from allauth.account import views as account_views
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.dashboard import views
+from web.dashboard import outreach_views, views
 from web.dashboard.forms import StaffPasswordResetForm
 from web.identity import passwords
 from web.identity import views as identity_views
@@ -27,6 +27,10 @@ urlpatterns = [
     path("patients/<int:patient_id>/enrolment-link/", views.patient_enrolment_link_create,
          name="patient-enrolment-link"),
     path("alerts/", views.alerts, name="alerts"),
+    path("alerts/<int:alert_id>/", outreach_views.alert_detail, name="alert"),
+    path("notifications/", outreach_views.my_notifications, name="my-notifications"),
+    path("teams/<int:team_id>/notifications/", outreach_views.team_notifications, name="team-notifications"),
+    path("patients/<int:patient_id>/reminders/", outreach_views.patient_reminders, name="patient-reminders"),
     path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge_view, name="alert-acknowledge"),
     path("alerts/<int:alert_id>/resolve/", views.alert_resolve_view, name="alert-resolve"),
     path("reports/validation/", views.validation_report, name="validation"),
@@ -34,5 +38,6 @@ urlpatterns = [
     path("processing/", views.processing, name="processing"),
     path("audit/", views.audit_log, name="audit"),
     path("monitoring/", views.monitoring, name="monitoring"),
+    path("monitoring/deliveries/<int:delivery_id>/retry/", outreach_views.delivery_retry, name="delivery-retry"),
     path("language/", views.own_language, name="language"),
 ]

@@ -40,6 +40,7 @@ from screening.validation.sections import section_overview
 from voice_features.registry import FEATURES
 from web.dashboard import selectors
 from web.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
+from web.dashboard.outreach_views import adherence_report, outreach_health, patient_outreach_context
 from web.locale import SESSION_KEY
 from web.recorder.links import enrolment_url, qr_svg
 
@@ -54,7 +55,9 @@ AUDIT_PAGE_SIZE = 50
 def triage(request: HttpRequest) -> HttpResponse:
     form = TriageFilterForm(request.GET or None)
     show, query = form.cleaned() if form.is_bound else ("all", "")
-    page = Paginator(selectors.triage_queryset(request.user, show=show, query=query), TRIAGE_PAGE_SIZE).get_page(
+    sort = form.sort_order() if form.is_bound else "priority"
+    page = Paginator(selectors.triage_queryset(request.user, show=show, query=query, sort=sort),
+                     TRIAGE_PAGE_SIZE).get_page(
         request.GET.get("page"))
     patients = list(page.object_list)
     audit_record_many(request=request, resource="triage", patients=patients)
@@ -173,7 +176,7 @@ def _patient_context(patient: Patient, phq9_form: Phq9Form, user=None) -> dict:
         "phq9_form": phq9_form, "feature_panels": _feature_panels(timeline), "nav": "triage",
         "retention_days": settings.CADENCE_AUDIO_RETENTION_DAYS,
         "emotion_labelling": _emotion_labelling(patient, recordings, user),
-    }
+    } | patient_outreach_context(patient)
 
 
 @require_GET
@@ -295,7 +298,8 @@ def validation_report(request: HttpRequest) -> HttpResponse:
     audit_record(request=request, action="read", resource="validation_report", object_id=report.pk if report else "")
     return render(request, "dashboard/validation.html", {
         "report": report, "sections": section_overview(report.payload) if report else [],
-        "can_generate": scope != [], "cross_team": scope is None, "nav": "validation"})
+        "can_generate": scope != [], "cross_team": scope is None, "nav": "validation",
+        "adherence_summary": adherence_report(scope)})
 
 
 @require_POST
@@ -347,7 +351,8 @@ def monitoring(request: HttpRequest) -> HttpResponse:
     """Model monitoring for operators (staff): aggregates only, no patient appears on this page."""
     if not request.user.is_staff:
         raise PermissionDenied("Model monitoring is for administrators.")
-    return render(request, "dashboard/monitoring.html", {"teams": selectors.monitoring_teams(), "nav": "monitoring"})
+    return render(request, "dashboard/monitoring.html", {"teams": selectors.monitoring_teams(), "nav": "monitoring",
+                                                         "outreach": outreach_health()})
 
 
 @require_POST

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.recorder, name="recorder"),
     path("enrol/", views.enrol, name="enrol"),
     path("sw.js", views.service_worker, name="service-worker"),
+    path("manifest.webmanifest", views.manifest, name="manifest"),
 ]

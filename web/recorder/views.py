@@ -1,13 +1,15 @@
 """The patient's recorder: a page shell with no patient data (the phone's token fetches that through the API)."""
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from outreach.transport import vapid_public_key
 from web.dashboard.forms import PHQ9_QUESTIONS
 from web.recorder.tasks import recorder_config
 
@@ -21,6 +23,27 @@ def _urls() -> dict[str, str]:
     return {"recordings": reverse("recording-list"), "recording": reverse("recording-detail", args=[0]),
             "phq9": reverse("phq9-list"), "redeem": reverse("enrolment-redeem"), "patient": reverse("patient-self"),
             "recorder": reverse("recorder:recorder"), "serviceWorker": reverse("recorder:service-worker")}
+
+
+def _push() -> dict:
+    return {"publicKey": vapid_public_key(), "subscriptionUrl": reverse("push-subscription"), "messages": {
+        "on": str(_("Reminders are on for this phone.")),
+        "denied": str(_("Notifications are blocked for this page; allow them in the browser's settings to get "
+                        "reminders.")),
+        "failed": str(_("Reminders could not be turned on; your care team can still remind you by e-mail."))}}
+
+
+@require_GET
+def manifest(request: HttpRequest) -> JsonResponse:
+    """Lets the phone add the recorder to its home screen (iOS delivers Web Push only there)."""
+    icon = static("dashboard/favicon.svg")
+    response = JsonResponse({
+        "name": str(_("Cadence voice check-in")), "short_name": "Cadence", "start_url": reverse("recorder:recorder"),
+        "scope": reverse("recorder:recorder"), "display": "standalone", "background_color": "#ffffff",
+        "theme_color": "#1f4e79", "icons": [{"src": icon, "sizes": "any", "type": "image/svg+xml"}]},
+        content_type="application/manifest+json")
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 DEFAULT_CRISIS_TEXT = _("If you are thinking about hurting yourself, or you are in danger now, please reach out "
@@ -41,7 +64,8 @@ def crisis_resources(language: str) -> dict:
 @require_GET
 def recorder(request: HttpRequest) -> HttpResponse:
     return render(request, "recorder/recorder.html", {
-        "config": recorder_config() | {"urls": _urls()}, "crisis": crisis_resources(get_language() or settings.LANGUAGE_CODE),
+        "config": recorder_config() | {"urls": _urls(), "push": _push()},
+        "crisis": crisis_resources(get_language() or settings.LANGUAGE_CODE),
         "questions": list(enumerate(PHQ9_QUESTIONS, start=1)), "choices": PHQ9_CHOICES,
         "difficulty_choices": DIFFICULTY_CHOICES,
     })
@@ -56,7 +80,10 @@ def enrol(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def service_worker(request: HttpRequest) -> HttpResponse:
-    """Served under /r/ so that its scope covers the recorder; it keeps the page working offline."""
-    response = render(request, "recorder/sw.js", content_type="text/javascript")
+    """Served under /r/ so that its scope covers the recorder; it keeps the page working offline and shows
+    reminders."""
+    response = render(request, "recorder/sw.js", content_type="text/javascript", context={
+        "push_fallback_text": _("Time for your Cadence voice check-in."),
+        "opened_url": reverse("push-opened", args=["00000000-0000-0000-0000-000000000000"])})
     response["Cache-Control"] = "no-cache"
     return response

@@ -4,9 +4,9 @@
 importScripts("{% static 'recorder/store.js' %}");
 CadenceStore.configure({ recordings: "{% url 'recording-list' %}", recording: "{% url 'recording-detail' 0 %}" });
 
-var CACHE = "cadence-recorder-1";
+var CACHE = "cadence-recorder-2";
 var SHELL = ["{% url 'recorder:recorder' %}", "{% static 'recorder/recorder.css' %}", "{% static 'recorder/store.js' %}",
-             "{% static 'recorder/recorder.js' %}", "{% static 'recorder/phq9.js' %}", "{% static 'dashboard/favicon.svg' %}"];
+             "{% static 'recorder/recorder.js' %}", "{% static 'recorder/phq9.js' %}", "{% static 'recorder/push.js' %}", "{% static 'dashboard/favicon.svg' %}"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(SHELL); })
@@ -47,4 +47,29 @@ function syncAndTell() {
 
 self.addEventListener("sync", function (event) {
   if (event.tag === "cadence-upload") event.waitUntil(syncAndTell());
+});
+
+// Reminders: every push shows a notification (a silent push would cost the subscription on iOS).
+self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = {}; }
+  event.waitUntil(self.registration.showNotification(data.title || "Cadence", {
+    body: data.body || "{{ push_fallback_text|escapejs }}", tag: "cadence-reminder",
+    icon: "{% static 'dashboard/favicon.svg' %}",
+    data: { url: data.url || "{% url 'recorder:recorder' %}", delivery: data.delivery || "" }
+  }));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var d = event.notification.data || {};
+  var told = d.delivery ? fetch("{{ opened_url }}".replace("00000000-0000-0000-0000-000000000000", d.delivery),
+                                { method: "POST" }).catch(function () {}) : Promise.resolve();
+  var focus = self.clients.matchAll({ type: "window" }).then(function (windows) {
+    for (var i = 0; i < windows.length; i++) {
+      if (new URL(windows[i].url).pathname === d.url && "focus" in windows[i]) return windows[i].focus();
+    }
+    return self.clients.openWindow(d.url);
+  });
+  event.waitUntil(Promise.all([told, focus]));
 });

@@ -1,0 +1,13 @@
+"""Outreach's subscriptions to screening's signals (connected in ``OutreachConfig.ready``)."""
+
+from screening.signals import alert_opened
+
+
+def notify_opened_alerts(sender, *, patient_ids: list[int], **kwargs) -> None:
+    from outreach.tasks import alerts_notify
+
+    alerts_notify.delay()
+
+
+def connect() -> None:
+    alert_opened.connect(notify_opened_alerts, dispatch_uid="outreach.alert_opened")
