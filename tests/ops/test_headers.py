@@ -18,7 +18,10 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; font-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 #: Responses that carry no patient data and set their own caching on purpose.
-OWN_CACHING = {"/r/sw.js": "no-cache"}  # the recorder's service worker: revalidated, so updates reach phones
+OWN_CACHING = {  # no patient data in either; revalidated, so updates reach phones
+    "/r/sw.js": "no-cache",  # the recorder's service worker
+    "/r/manifest.webmanifest": "no-cache",  # the web app manifest (Add to Home Screen)
+}
 
 
 def _routes(patterns, prefix: str = ""):
