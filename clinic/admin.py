@@ -6,6 +6,8 @@ Every page that shows or changes patient data writes the audit log, like any oth
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html
 
 from clinic import services
 from clinic.audit import audit_record, audit_record_many
@@ -137,8 +139,13 @@ class PatientAdmin(AuditedAdmin):
             super().save_model(request, obj, form, change)
             if not change:
                 key = services.upload_token_rotate(patient=obj)
-                messages.warning(request, f"Upload token for {obj.code} (shown once, give it to the patient's "
-                                          f"app): {key}")
+                page = reverse("dashboard:patient", args=[obj.pk])
+                messages.success(request, format_html(
+                    "{} is enrolled. To put the recorder on the patient's phone, open <a href=\"{}#recorder\">the "
+                    "patient's dashboard page</a> and choose <strong>Create enrolment link</strong>: the phone needs "
+                    "nothing else.", obj.code, page))
+                messages.info(request, f"Only for a separate recording app that uploads through the API (not the phone "
+                                       f"recorder): API upload token for {obj.code}, shown once: {key}")
 
 
 @admin.register(Recording)

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from clinic.processing import services
+from clinic.services import BULK_QUEUE
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def process_recording(self, recording_id: int) -> str | None:
 @shared_task(name="voice_features.tasks.sweep_stale_recordings", acks_late=True)
 def sweep_stale_recordings() -> int:
     ids = services.recordings_sweep_stale()
-    for recording_id in ids:
-        process_recording.delay(recording_id)
+    bulk = set(services.Recording.objects.filter(pk__in=ids, bulk=True).values_list("pk", flat=True))
+    for recording_id in ids:  # a demo recording goes back to its own queue, never ahead of a patient's
+        process_recording.apply_async((recording_id,), queue=BULK_QUEUE if recording_id in bulk else None)
     return len(ids)

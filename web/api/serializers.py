@@ -5,6 +5,7 @@ from rest_framework.validators import UniqueValidator
 from clinic.models import CareTeam, Patient, Phq9Response, Recording, patient_code_validator
 from clinic.processing.models import FeatureSet
 from clinic.protocols import FREE_SPEECH_PROMPTS, PASSAGES, Task
+from clinic.services import BCP47_PATTERN, time_zone_problem
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -42,12 +43,14 @@ class PatientSerializer(serializers.ModelSerializer):
         extra_kwargs = {"enrolled_on": {"required": False}}
 
     def validate_timezone(self, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        problem = time_zone_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
 
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise serializers.ValidationError("Not a time zone name such as Europe/Vienna or UTC.") from None
+    def validate_language(self, value: str) -> str:
+        if not BCP47_PATTERN.fullmatch(value):
+            raise serializers.ValidationError("A language tag such as en, es or de-AT.")
         return value
 
     def validate(self, attrs: dict) -> dict:

@@ -20,7 +20,10 @@ urlpatterns = [
     path("password/set/done/", auth_views.PasswordResetCompleteView.as_view(
         template_name="dashboard/password_set_done.html"), name="password-set-done"),
     path("", views.triage, name="triage"),
+    path("patients/new/", views.patient_add, name="patient-add"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient"),
+    path("patients/<int:patient_id>/details/", views.patient_edit, name="patient-edit"),
+    path("patients/<int:patient_id>/monitoring/", views.patient_monitoring, name="patient-monitoring"),
     path("patients/<int:patient_id>/phq9/", views.patient_phq9_create, name="patient-phq9"),
     path("patients/<int:patient_id>/recordings/<int:recording_id>/emotion-label/", views.patient_emotion_label,
          name="patient-emotion-label"),

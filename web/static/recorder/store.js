@@ -93,6 +93,7 @@
       form.append("recorded_at", take.recordedAt);
       form.append("task", take.task);
       form.append("task_detail", take.taskDetail || "");
+      if (take.deviceModel) form.append("device_model", take.deviceModel);
       return fetch(API.recordings, { method: "POST", headers: headers, body: form, credentials: "omit" });
     }).then(function (response) {
       if (response.status === 200 || response.status === 202) {
