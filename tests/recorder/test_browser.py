@@ -294,7 +294,7 @@ def test_it_shows_crisis_resources_on_item_9_and_raises_the_alert_and_explains_a
     insecure = _phone(phone_browser, live_server.url)
     insecure.add_init_script("Object.defineProperty(window, 'isSecureContext', {value: false})")
     insecure.goto(f"{live_server.url}/r/")
-    notice = insecure.locator("#record-error")
+    notice = insecure.locator("#insecure")  # at the top of the page
     notice.wait_for()
     assert "unprotected connection" in notice.inner_text() and "https://" in notice.inner_text()
     assert "This browser cannot record audio" not in insecure.locator("body").inner_text()

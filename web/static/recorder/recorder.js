@@ -276,7 +276,7 @@
     showTask();
     showConnection();
     findDeviceModel();
-    if (!window.isSecureContext) showError(M.insecure);
+    if (!window.isSecureContext) { $("insecure").textContent = M.insecure; $("insecure").hidden = false; }
     $("send").dataset.label = $("send").textContent;
     $("start").addEventListener("click", start);
     $("stop").addEventListener("click", stop);
