@@ -44,5 +44,8 @@ def sweep_stale_recordings() -> int:
     ids = services.recordings_sweep_stale()
     bulk = set(services.Recording.objects.filter(pk__in=ids, bulk=True).values_list("pk", flat=True))
     for recording_id in ids:  # a demo recording goes back to its own queue, never ahead of a patient's
-        process_recording.apply_async((recording_id,), queue=BULK_QUEUE if recording_id in bulk else None)
+        if recording_id in bulk:
+            process_recording.apply_async((recording_id,), queue=BULK_QUEUE)
+        else:
+            process_recording.delay(recording_id)
     return len(ids)

@@ -23,7 +23,7 @@ from clinic.audit import audit_record, audit_record_many
 from clinic.models import Patient
 from clinic.principals import PatientPrincipal
 from clinic.storage import audio_open
-from screening.selectors import emotion_model_classes
+from screening.selectors import EmotionLabelRejected, emotion_label_choice, emotion_model_classes
 from web.api import serializers as s
 from web.api.pagination import ApiCursorPagination
 from web.api.params import (
@@ -320,15 +320,13 @@ class EmotionLabelView(APIView):
         recording = self._recording(request, recording_id)
         data = s.EmotionLabelInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        model = emotion_model_classes()
-        if model is None:
-            return Response({"error": "emotion_stage_off", "detail": "No speech-emotion model is active, so there "
-                             "are no emotion classes to label recordings with."}, status=status.HTTP_409_CONFLICT)
-        version, choices = model
         label = data.validated_data["label"]
-        if label not in choices:
-            raise ValidationError({"label": [f"Not a class of the active emotion model {version}; choose one of: "
-                                             f"{', '.join(choices)}."]})
+        try:
+            version, choices = emotion_label_choice(label)
+        except EmotionLabelRejected as exc:
+            if exc.code == "invalid_label":
+                raise ValidationError({"label": [exc.message]}) from None
+            raise  # no active model: 409 emotion_stage_off
         with transaction.atomic():
             row, created = services.emotion_label_set(recording=recording, label=label, labelled_by=request.user)
             audit_record(request=request, action="create" if created else "update", resource="emotion_label",

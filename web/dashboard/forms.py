@@ -9,11 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import PATIENT_CODE_PATTERN, CareTeam, Patient
-from clinic.services import BCP47_PATTERN, time_zone_problem
+from clinic.services import BCP47_PATTERN, Phq9Rejected, phq9_answered_at_check, time_zone_problem
 from web.dashboard.selectors import TRIAGE_FILTERS
 
 __all__ = ["PHQ9_QUESTIONS", "TriageFilterForm", "PatientDetailsForm", "PatientAddForm", "Phq9Form", "AlertNoteForm",
-           "EmotionLabelForm", "TIME_ZONES"]
+           "TIME_ZONES"]
 
 #: IANA names offered as the time-zone field's suggestions (any valid name is accepted).
 TIME_ZONES = sorted(name for name in available_timezones() if "/" in name and not name.startswith(("Etc/", "SystemV/")))
@@ -165,8 +165,10 @@ class Phq9Form(forms.Form):
 
     def clean_answered_at(self):
         value = self.cleaned_data["answered_at"]
-        if value > timezone.now() + timedelta(minutes=5):
-            raise forms.ValidationError("A PHQ-9 cannot be answered in the future.")
+        try:
+            phq9_answered_at_check(value)
+        except Phq9Rejected as exc:
+            raise forms.ValidationError(exc.message) from None
         return value
 
     @property
@@ -182,13 +184,3 @@ class AlertNoteForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class EmotionLabelForm(forms.Form):
-    """A clinician's emotion label for one recording, from the active emotion model's classes."""
-
-    label = forms.ChoiceField(label="Emotion heard")
-
-    def __init__(self, *args, choices: list[str], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["label"].choices = [(c, c) for c in choices]
-        self.fields["label"].error_messages["invalid_choice"] = (
-            "“%(value)s” is not a class of the active emotion model; choose one of: " + ", ".join(choices) + ".")

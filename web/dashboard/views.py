@@ -14,35 +14,35 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from clinic import services as clinic_services
 from clinic.accounts import TeamChoiceError, care_team_for_new_patient, lead_team_ids
 from clinic.audit import audit_record, audit_record_many
 from clinic.models import CareTeam, EmotionLabel, Patient
-from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS
+from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS, is_safety_signal
 from clinic.selectors import patients_visible_to
-from screening.alerts import AlertTransitionError, alert_acknowledge, alert_resolve
-from screening.modeling import validation_report_request
+from screening.alerts.services import AlertTransitionError, alert_acknowledge, alert_resolve
+from screening.baselines.baseline import DEFAULT_TASK
+from screening.baselines.segments import NEW_PHONE
 from screening.models import Alert
-from screening.reliability.icc import exceeds_mdc
-from screening.reliability.service import reliability_by_feature
-from screening.scoring.baseline import DEFAULT_TASK
-from screening.scoring.segments import NEW_PHONE
 from screening.selectors import (
+    EmotionLabelRejected,
+    emotion_label_choice,
     emotion_model_classes,
     emotion_top_class,
     latest_validation_report,
     patient_timeline,
     report_scope,
 )
+from screening.tasks import validation_report_request
+from screening.validation.sections import section_overview
 from voice_features.registry import FEATURES
 from web.dashboard import selectors
 from web.dashboard.forms import (
     TIME_ZONES,
     AlertNoteForm,
-    EmotionLabelForm,
     PatientAddForm,
     PatientDetailsForm,
     Phq9Form,
@@ -121,28 +121,10 @@ def _plot_data(timeline: dict) -> dict:
 
 
 def _feature_panels(timeline: dict) -> list[dict]:
-    """Each key feature with its latest change from baseline, judged against the minimal detectable change."""
-    baseline = (_default_baseline(timeline) or {}).get("features", {})
-    done = [r for r in timeline["recordings"] if r["features"] and r["status"] == "done"]
-    latest = done[-1] if done else None
-    reliability = reliability_by_feature(task=latest["task"]) if latest else {}
-    panels = []
-    for name, label, unit in selectors.KEY_FEATURES:
-        value = _finite(latest["features"].get(name)) if latest else None
-        median = _finite((baseline.get(name) or {}).get("median"))
-        change = None if value is None or median is None else value - median
-        row = reliability.get(name)
-        beyond = exceeds_mdc(change, row.mdc95 if row else None)
-        if change is None:
-            note = ""
-        elif beyond is None:
-            note = f"Latest change from baseline {change:+.3g} {unit}; its test–retest reliability is not measured yet."
-        else:
-            verdict = "beyond" if beyond else "within"
-            note = (f"Latest change from baseline {change:+.3g} {unit}: {verdict} the minimal detectable change "
-                    f"(MDC95 {row.mdc95:.3g} {unit}, ICC {row.icc:.2f}).")
-        panels.append({"name": name, "label": label, "unit": unit, "mdc_note": note, "beyond_mdc": beyond})
-    return panels
+    """Each key feature with its latest change from baseline, judged against the minimal detectable change
+    (the verdict of :func:`screening.selectors.feature_changes`, which the API serves too)."""
+    return [{"name": c["feature"], "label": c["label"], "unit": c["unit"], "mdc_note": c["note"],
+             "beyond_mdc": c["beyond_mdc"]} for c in timeline["feature_changes"]]
 
 
 def _withheld(quality: dict) -> list[dict]:
@@ -186,6 +168,7 @@ def _form_errors_from(form, exc: ValidationError) -> None:
         form.add_error(name if name in form.fields else None, errors)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def patient_add(request: HttpRequest) -> HttpResponse:
     """Enrol a patient from the dashboard (the API's service and rules), then on to their page for the phone link."""
@@ -208,8 +191,6 @@ def patient_add(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("%(code)s is enrolled. Next, create the enrolment link for the patient’s "
                                         "phone.") % {"code": patient.code})
             return redirect(reverse("dashboard:patient", args=[patient.pk]) + "?new=1#recorder")
-    elif request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponse(status=405)
     return render(request, "dashboard/patient_add.html", {
         "form": form, "no_team": not teams.exists(), "time_zones": TIME_ZONES, "nav": "triage",
     }, status=400 if request.method == "POST" else 200)
@@ -307,7 +288,7 @@ def patient_phq9_create(request: HttpRequest, patient_id: int) -> HttpResponse:
         "answered_at"], difficulty=form.cleaned_data.get("difficulty"), entered_by=request.user)
     audit_record(request=request, action="create", resource="phq9", patient=patient, object_id=response.pk)
     messages.success(request, f"PHQ-9 recorded: total {response.total} ({response.severity}).")
-    if response.item9 > 0:
+    if is_safety_signal(response.item9):
         messages.warning(request, "Item 9 was answered above 0: a high-priority self-harm alert has been raised "
                                   "for the care team. Contact the patient today.")
     return redirect(reverse("dashboard:patient", args=[patient.pk]) + "#phq9")
@@ -320,17 +301,14 @@ def patient_emotion_label(request: HttpRequest, patient_id: int, recording_id: i
     patient = _visible_patient(request, patient_id)
     recording = get_object_or_404(patient.recordings, pk=recording_id)
     back = redirect(reverse("dashboard:patient", args=[patient.pk]) + "#emotion-labels")
-    model = emotion_model_classes()
-    if model is None:
-        messages.error(request, "No speech-emotion model is active, so recordings cannot be labelled.")
-        return back
-    form = EmotionLabelForm(request.POST, choices=model[1])
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("label", ["Choose an emotion."])))
+    label = request.POST.get("label", "")
+    try:
+        emotion_label_choice(label)
+    except EmotionLabelRejected as exc:
+        messages.error(request, exc.message)
         return back
     with transaction.atomic():
-        row, created = clinic_services.emotion_label_set(recording=recording, label=form.cleaned_data["label"],
-                                                         labelled_by=request.user)
+        row, created = clinic_services.emotion_label_set(recording=recording, label=label, labelled_by=request.user)
         audit_record(request=request, action="create" if created else "update", resource="emotion_label",
                      patient=patient, object_id=recording.pk)
     messages.success(request, f"Emotion label saved: {row.label} for the recording of "
@@ -416,7 +394,8 @@ def validation_report(request: HttpRequest) -> HttpResponse:
     report = latest_validation_report(scope) if scope != [] else None
     audit_record(request=request, action="read", resource="validation_report", object_id=report.pk if report else "")
     return render(request, "dashboard/validation.html", {
-        "report": report, "can_generate": scope != [], "cross_team": scope is None, "nav": "validation"})
+        "report": report, "sections": section_overview(report.payload) if report else [],
+        "can_generate": scope != [], "cross_team": scope is None, "nav": "validation"})
 
 
 @require_POST

@@ -1,40 +1,34 @@
-"""Database side of the risk model and the validation report.
-
-Builds the tables the pure code in :mod:`screening.scoring` and
-:mod:`screening.validation` works on, fits and stores the population model, and
-produces validation reports that never evaluate a model on the patients it was fitted
-on: with a fitted model, predictions come from cross-validation split by patient.
+"""Database side of the risk model: the tables the pure code of :mod:`screening.risk_model` and
+:mod:`screening.validation` works on, the fitting and storing of the population model, and the
+out-of-fold scores with which the validation report (:mod:`screening.reports.services`) never evaluates a
+model on the patients it was fitted on.
 """
-
-import json
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from clinic.models import Patient, Phq9Response
-from screening.models import Alert, RiskModel, RiskScore, ValidationReport
-from screening.report_html import render
-from screening.scoring.calibration import Calibrations, phq9_residuals
-from screening.scoring.deviation import DIRECTIONAL_FEATURES
-from screening.scoring.fitting import (
+from clinic.phq9 import WINDOW_DAYS as PHQ9_WINDOW_DAYS
+from screening.models import Alert, RiskModel, RiskScore
+from screening.numbers import json_ready
+from screening.risk_model.calibration import Calibrations, phq9_residuals
+from screening.risk_model.deviation import DIRECTIONAL_FEATURES
+from screening.risk_model.fitting import (
     ModelNotBetter,
     fit_mixedlm,
     fit_population_model,
     group_folds,
     improvement_over,
 )
-from screening.scoring.model import RiskModel as ScoringModel
-from screening.scoring.model import predict_frame
-from screening.scoring.numbers import json_ready
-from screening.services import active_risk_model_row
-from screening.validation import build_report, pair_phq9_with_voice
+from screening.risk_model.model import RiskModel as ScoringModel
+from screening.risk_model.model import predict_frame
+from screening.risk_model.selectors import active_risk_model_row
+from screening.validation import pair_phq9_with_voice
 
-__all__ = ["ModelNotBetter", "NotEnoughData", "risk_model_fit", "out_of_fold_scores", "validation_report_content",
-           "validation_report_build", "validation_report_request"]
+__all__ = ["ModelNotBetter", "NotEnoughData", "risk_model_fit", "out_of_fold_scores", "recording_scores_frame",
+           "phq9_frame", "patients_frame", "alerts_frame", "PRIOR_SOURCE"]
 
 MIN_FIT_PATIENTS = 10
 MIN_FIT_PAIRS = 30
@@ -93,7 +87,7 @@ def alerts_frame() -> pd.DataFrame:
 
 def training_pairs(scores: pd.DataFrame, phq9: pd.DataFrame) -> pd.DataFrame:
     """Each PHQ-9 with the mean signed z's of its window (the one pairing rule)."""
-    return pair_phq9_with_voice(phq9, scores.assign(oof=False), columns=DIRECTIONAL_FEATURES, window_days=14,
+    return pair_phq9_with_voice(phq9, scores.assign(oof=False), columns=DIRECTIONAL_FEATURES, window_days=PHQ9_WINDOW_DAYS,
                                 min_recordings=settings.CADENCE_PAIRING_MIN_RECORDINGS).pairs
 
 
@@ -122,7 +116,7 @@ def out_of_fold_scores(scores: pd.DataFrame, phq9: pd.DataFrame, *, n_splits: in
     """Each recording's score from a model fitted without its patient, served as it was at the time.
 
     The patient's level comes from their PHQ-9s answered before the recording, with its own posterior variance
-    (the posterior the served scores use, :mod:`screening.scoring.calibration`); never from the PHQ-9 it is
+    (the posterior the served scores use, :mod:`screening.risk_model.calibration`); never from the PHQ-9 it is
     compared with.
     """
     pairs = training_pairs(scores, phq9)
@@ -159,78 +153,3 @@ def _prospective_levels(model: ScoringModel, scores: pd.DataFrame, answers: dict
         offsets[mine.index] = [c.offset for c in levels]
         variances[mine.index] = [c.variance for c in levels]
     return offsets.to_numpy(), variances.to_numpy()
-
-
-def _report_inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, str | None, ScoringModel]:
-    """The whole clinic's scores (out-of-fold where a model was fitted), PHQ-9s, patients and alerts."""
-    scores, phq9 = recording_scores_frame(), phq9_frame()
-    model, row = active_risk_model_row()
-    if row is None:
-        scores["oof"] = True  # the prior was never fitted on any patient here
-        source = PRIOR_SOURCE
-    else:
-        scores = out_of_fold_scores(scores, phq9) if len(scores) else scores.assign(oof=False)
-        source = None
-    return scores, phq9, patients_frame(), alerts_frame(), source, model
-
-
-def _report_on(inputs, *, patient_ids: set[int] | None, now: datetime | None, n_bootstrap: int):
-    """The report on ``patient_ids`` only (None: everyone); predictions come from the whole clinic's folds."""
-    scores, phq9, patients, alerts, source, model = inputs
-    if patient_ids is not None:
-        scores, phq9, patients, alerts = (frame[frame["patient_id"].isin(patient_ids)]
-                                          for frame in (scores, phq9, patients, alerts))
-    return build_report(
-        phq9=phq9, scores=scores, patients=patients, window_days=14,
-        min_recordings=settings.CADENCE_PAIRING_MIN_RECORDINGS, threshold=settings.CADENCE_RISK_PROBABILITY_THRESHOLD,
-        n_bootstrap=n_bootstrap, generated_at=now or timezone.now(), prediction_source=source,
-        model={"version": model.version, "kind": model.kind, "calibrated": model.calibrated}, alerts=alerts,
-    )
-
-
-def validation_report_content(*, now: datetime | None = None, n_bootstrap: int | None = None,
-                              patient_ids: set[int] | None = None):
-    """The report object (see :func:`screening.validation.build_report`) on the clinic's data."""
-    return _report_on(_report_inputs(), patient_ids=patient_ids, now=now,
-                      n_bootstrap=n_bootstrap or settings.CADENCE_REPORT_BOOTSTRAP)
-
-
-#: Bootstrap resamples of each care team's summary in a cross-team report (the summary has no intervals).
-TEAM_SUMMARY_BOOTSTRAP = 20
-
-
-def validation_report_build(*, trigger: str = "manual", n_bootstrap: int | None = None,
-                            care_team_ids: list[int] | None = None) -> ValidationReport:
-    """Build the report now and keep it (reports are history: nothing is overwritten). Runs in Celery only.
-
-    ``care_team_ids`` limits the report to those teams' patients (a clinician's scope);
-    None covers every team and adds one summary per team (the research scope).
-    """
-    from clinic.models import CareTeam
-
-    inputs = _report_inputs()
-    teams = CareTeam.objects.order_by("name")
-    if care_team_ids is not None:
-        care_team_ids = sorted(set(care_team_ids))
-        teams = teams.filter(pk__in=care_team_ids)
-    members = {team.pk: set(team.patients.values_list("pk", flat=True)) for team in teams}
-    in_scope = None if care_team_ids is None else set().union(*members.values())
-    report = _report_on(inputs, patient_ids=in_scope, now=None,
-                        n_bootstrap=n_bootstrap or settings.CADENCE_REPORT_BOOTSTRAP)
-    summaries = []
-    if care_team_ids is None:
-        for team in teams:
-            team_report = _report_on(inputs, patient_ids=members[team.pk], now=None,
-                                     n_bootstrap=TEAM_SUMMARY_BOOTSTRAP)
-            summaries.append({"care_team": team.pk, "name": team.name,
-                              "summary": json.loads(render(team_report, "json"))["summary"]})
-    return ValidationReport.objects.create(trigger=trigger, payload=json.loads(render(report, "json")),
-                                           html=render(report, "html"), care_team_ids=care_team_ids,
-                                           team_summaries=summaries)
-
-
-def validation_report_request(*, care_team_ids: list[int] | None = None, trigger: str = "api") -> None:
-    """Queue a report build for these care teams (None: every team); a web request never builds one."""
-    from screening.tasks import build_validation_report
-
-    build_validation_report.delay(care_team_ids=care_team_ids, trigger=trigger)

@@ -3,7 +3,7 @@
 Each PHQ-9 is paired with the recordings of the window it asks about by the one pairing
 rule of Cadence (:func:`screening.validation.pairing.window_slices`); its residual is the
 total minus the mean population prediction of those recordings, and the patient's level
-(``u_patient`` of :mod:`screening.scoring.model`) is the shrunken mean residual.
+(``u_patient`` of :mod:`screening.risk_model.model`) is the shrunken mean residual.
 
 The level is a property of the patient, not of a day: the scores a clinician reads all
 carry the *same* level, the one estimated from every PHQ-9 answered so far
@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from screening.scoring.model import RiskModel
+from clinic.phq9 import WINDOW_DAYS
+from screening.risk_model.model import RiskModel
 from screening.validation.pairing import window_slices
 
 __all__ = ["PatientCalibration", "patient_calibration", "phq9_residuals", "Calibrations"]
@@ -98,7 +99,7 @@ def phq9_residuals(
     phq9: Sequence[tuple[datetime, float]],
     population: Sequence[tuple[datetime, float]],
     *,
-    window_days: float = 14.0,
+    window_days: float = WINDOW_DAYS,
 ) -> list[tuple[datetime, float]]:
     """Each PHQ-9 total minus the mean population PHQ-9 of the recordings in its window.
 

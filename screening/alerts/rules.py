@@ -3,7 +3,8 @@
 The caller (a Celery task) owns alert state (open, acknowledged, resolved). Each
 candidate carries an ``episode_key`` that is the same on every evaluation of one
 ongoing episode, so the caller opens an alert only for a key it has not seen.
-No Django here.
+Each candidate's kind, priority and episode-key prefix come from the kind's one declaration
+(:mod:`screening.alerts.kinds`). No Django here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+from clinic.phq9 import is_safety_signal
+from screening.alerts.kinds import Priority, kind_spec
 
 __all__ = [
     "HIGH",
@@ -31,8 +35,9 @@ __all__ = [
     "evaluate_alerts",
 ]
 
-HIGH, MEDIUM, LOW = "high", "medium", "low"
-_PRIORITY_ORDER = {HIGH: 0, MEDIUM: 1, LOW: 2}
+HIGH, MEDIUM, LOW = Priority.HIGH, Priority.MEDIUM, Priority.LOW
+_SELF_HARM, _RISE, _CROSSING = kind_spec("self_harm"), kind_spec("phq9_rise"), kind_spec("risk_threshold")
+_OVERDUE, _SPEAKER = kind_spec("overdue"), kind_spec("speaker_mismatch")
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,8 @@ class AlertCandidate:
     (the caller may still want to record it if it was never seen).
     """
 
-    kind: str
-    priority: str
+    kind: str            # the stored name (screening.alerts.kinds)
+    priority: Priority
     message: str
     episode_key: str
     triggered_at: datetime
@@ -115,7 +120,7 @@ class AlertCandidate:
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
-            "priority": self.priority,
+            "priority": int(self.priority),
             "message": self.message,
             "episode_key": self.episode_key,
             "triggered_at": self.triggered_at.isoformat(),
@@ -178,14 +183,14 @@ def _rise_alert(patient_id: str, episode: Mapping[str, Any], baseline: float, *,
     first: ScorePoint = episode["first"]
     current: ScorePoint = episode["current"]
     return AlertCandidate(
-        kind="phq9_rise",
-        priority=MEDIUM,
+        kind=_RISE.name,
+        priority=_RISE.priority,
         message=(f"Change from this patient's own baseline: voice-predicted PHQ-9 "
                  f"{current.predicted_phq9:.0f} on {current.recorded_at:%Y-%m-%d}, "
                  f"{current.predicted_phq9 - baseline:+.0f} points from their usual "
                  f"{baseline:.0f}; first {trigger.predicted_phq9 - baseline:+.0f} over consecutive "
                  f"recordings since {first.recorded_at:%Y-%m-%d}."),
-        episode_key=f"phq9_rise:{patient_id}:{first.recording_id}",
+        episode_key=f"{_RISE.rule}:{patient_id}:{first.recording_id}",
         triggered_at=trigger.recorded_at,
         ongoing=ongoing,
         evidence={"first_recording_id": first.recording_id,
@@ -228,12 +233,12 @@ def threshold_crossing_alerts(
 def _crossing_alert(patient_id: str, first: ScorePoint, current: ScorePoint, rules: AlertRules, *,
                     ongoing: bool) -> AlertCandidate:
     return AlertCandidate(
-        kind="p_phq9_ge10",
-        priority=MEDIUM,
+        kind=_CROSSING.name,
+        priority=_CROSSING.priority,
         message=(f"Probability of PHQ-9 >= 10 is {current.p_phq9_ge10:.0%} on "
                  f"{current.recorded_at:%Y-%m-%d}; it first crossed the clinic threshold of "
                  f"{rules.p_threshold:.0%} at {first.p_phq9_ge10:.0%} on {first.recorded_at:%Y-%m-%d}."),
-        episode_key=f"p_phq9_ge10:{patient_id}:{first.recording_id}",
+        episode_key=f"{_CROSSING.rule}:{patient_id}:{first.recording_id}",
         triggered_at=first.recorded_at,
         ongoing=ongoing,
         evidence={"recording_id": first.recording_id, "p_phq9_ge10": current.p_phq9_ge10,
@@ -250,17 +255,17 @@ def item9_alerts(phq9s: Sequence[Phq9Point], *, patient_id: str) -> list[AlertCa
     """
     return [
         AlertCandidate(
-            kind="phq9_item9",
-            priority=HIGH,
+            kind=_SELF_HARM.name,
+            priority=_SELF_HARM.priority,
             message=(f"PHQ-9 item 9 (thoughts of being better off dead or of self-harm) "
                      f"answered {p.item9} of 3 on {p.answered_at:%Y-%m-%d} "
                      f"(PHQ-9 total {p.total}). Follow the clinic's safety protocol now."),
-            episode_key=f"phq9_item9:{patient_id}:{p.response_id}",
+            episode_key=f"{_SELF_HARM.rule}:{patient_id}:{p.response_id}",
             triggered_at=p.answered_at,
             evidence={"response_id": p.response_id, "item9": p.item9, "total": p.total},
         )
         for p in sorted(phq9s, key=lambda p: p.answered_at)
-        if p.item9 > 0
+        if is_safety_signal(p.item9)
     ]
 
 
@@ -282,10 +287,10 @@ def overdue_alert(
     days = (now - since).total_seconds() / 86400
     what = "last recording" if last_recording_at else "enrolment (no recording yet)"
     return [AlertCandidate(
-        kind="overdue",
-        priority=LOW,
+        kind=_OVERDUE.name,
+        priority=_OVERDUE.priority,
         message=f"No recording for {days:.0f} days (since {what} on {since:%Y-%m-%d}).",
-        episode_key=f"overdue:{patient_id}:{since.isoformat()}",
+        episode_key=f"{_OVERDUE.rule}:{patient_id}:{since.isoformat()}",
         triggered_at=since + timedelta(days=rules.overdue_days),
         evidence={"since": since.isoformat(), "days": days},
     )]
@@ -303,12 +308,12 @@ def speaker_mismatch_alerts(
             continue
         if run:
             alerts.append(AlertCandidate(
-                kind="speaker_mismatch",
-                priority=MEDIUM,
+                kind=_SPEAKER.name,
+                priority=_SPEAKER.priority,
                 message=(f"{len(run)} recording(s) since {run[0].recorded_at:%Y-%m-%d} "
                          f"do not sound like this patient; they are kept out of the "
                          f"baseline and the risk score."),
-                episode_key=f"speaker_mismatch:{patient_id}:{run[0].recording_id}",
+                episode_key=f"{_SPEAKER.rule}:{patient_id}:{run[0].recording_id}",
                 triggered_at=run[0].recorded_at,
                 ongoing=rec is None,
                 evidence={"recording_ids": [r.recording_id for r in run]},
@@ -348,4 +353,4 @@ def evaluate_alerts(
     alerts += speaker_mismatch_alerts(recordings, patient_id=patient_id)
     alerts += overdue_alert(patient_id=patient_id, last_recording_at=last_recording_at,
                             now=now, enrolled_at=enrolled_at, rules=rules)
-    return sorted(alerts, key=lambda a: (_PRIORITY_ORDER[a.priority], a.triggered_at))
+    return sorted(alerts, key=lambda a: (a.priority, a.triggered_at))

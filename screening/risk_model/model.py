@@ -6,12 +6,12 @@ The model is linear and Gaussian::
     u_patient ~ N(0, tau2),  e ~ N(0, sigma2)
 
 where ``z_f`` are the signed deviations from the patient's own baseline (see
-:mod:`screening.scoring.deviation`). It is personalised twice: inputs are deviations
+:mod:`screening.risk_model.deviation`). It is personalised twice: inputs are deviations
 from the patient's own normal, and ``u_patient`` (the patient's personal level) is
 estimated from the patient's own PHQ-9 history by empirical-Bayes shrinkage
-(:mod:`screening.scoring.calibration`; none -> the population model).
+(:mod:`screening.risk_model.calibration`; none -> the population model).
 
-Until a model has been fitted (:mod:`screening.scoring.fitting`) on the clinic's paired
+Until a model has been fitted (:mod:`screening.risk_model.fitting`) on the clinic's paired
 data, the documented :data:`PRIOR_MODEL` is used and every prediction says
 ``calibrated=False``. Pure Python / NumPy / pandas: no Django.
 """
@@ -32,11 +32,11 @@ from scipy import special, stats
 
 from clinic.phq9 import MAX_TOTAL as PHQ9_MAX
 from clinic.phq9 import SCREENING_CUTOFF as PHQ9_CUTOFF
-from screening.scoring.deviation import DEPRESSION_DIRECTIONS, Deviation
-from screening.scoring.numbers import nan_if_none, none_if_nan
+from screening.numbers import nan_if_none, none_if_nan
+from screening.risk_model.deviation import DEPRESSION_DIRECTIONS, Deviation
 
 if TYPE_CHECKING:
-    from screening.scoring.calibration import PatientCalibration
+    from screening.risk_model.calibration import PatientCalibration
 
 __all__ = [
     "RiskModel",

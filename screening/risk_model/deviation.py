@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from screening.scoring.baseline import (
+from screening.baselines.baseline import (
     Baseline,
 )
-from screening.scoring.numbers import nan_if_none, none_if_nan
+from screening.numbers import nan_if_none, none_if_nan
 from voice_features import registry
 from voice_features.registry import FeatureDirection
 

@@ -15,7 +15,8 @@ from django.utils.safestring import mark_safe
 
 from screening.validation import ValidationReport, render_csv, render_json
 from screening.validation.plots import report_plots
-from screening.validation.report import FORMATS, PREDICTION_SECTIONS, SECTION_TITLES
+from screening.validation.report import FORMATS
+from screening.validation.sections import PREDICTION_SECTIONS, SECTION_TITLES, STANDARD_SECTIONS
 from screening.validation.subgroups import IN_SAMPLE_LABEL
 
 __all__ = ["render", "render_html"]
@@ -196,10 +197,6 @@ def _alerts(content: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-SECTIONS = ("between_person", "within_person", "mixed_model", "screening_accuracy", "calibration",
-            "decision_curve", "three_way", "bland_altman", "reliable_change")
-
-
 def render_html(report: ValidationReport) -> str:
     """A self-contained HTML page: summary, each section with numbers, CI, a plain-language reading and
     inline SVG plots; no scripts, no external resources."""
@@ -211,7 +208,7 @@ def render_html(report: ValidationReport) -> str:
     return render_to_string("screening/validation_report.html", {
         "content": content,
         "summary_rows": _summary_rows(content),
-        "sections": [_section(name, content, plots) for name in SECTIONS if name in content],
+        "sections": [_section(name, content, plots) for name in STANDARD_SECTIONS if name in content],
         "change": {"title": SECTION_TITLES["change_detection"].format(**content["parameters"]),
                    "table": _change_table(content["change_detection"]),
                    "interpretations": [s["interpretation"] for s in content["change_detection"].values()

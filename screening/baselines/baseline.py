@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from screening.scoring.numbers import nan_if_none, none_if_nan
+from screening.numbers import nan_if_none, none_if_nan
 from voice_features import registry
 
 __all__ = [
@@ -110,7 +110,7 @@ class BaselineRecording:
     ``features`` maps feature keys to floats (NaN/None where undefined);
     ``embedding`` is an optional vector; ``rejected``/``speaker_mismatch`` exclude it.
     ``task`` is the recording task (clinic.protocols.Task) and ``segment`` the phone
-    segment (:mod:`screening.scoring.segments`): a recording's baseline is built only
+    segment (:mod:`screening.baselines.segments`): a recording's baseline is built only
     from earlier recordings of the same task and segment.
     """
 

@@ -20,9 +20,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from screening.scoring.calibration import patient_calibration
-from screening.scoring.deviation import DEPRESSION_DIRECTIONS, DIRECTIONAL_FEATURES
-from screening.scoring.model import PHQ9_CUTOFF, RiskModel, predict_frame
+from screening.risk_model.calibration import patient_calibration
+from screening.risk_model.deviation import DEPRESSION_DIRECTIONS, DIRECTIONAL_FEATURES
+from screening.risk_model.model import PHQ9_CUTOFF, RiskModel, predict_frame
+from screening.validation.stats import repeated_measures_correlation
 
 __all__ = [
     "FitResult",
@@ -138,8 +139,6 @@ def cross_validate(pairs: pd.DataFrame, fit: Callable[[pd.DataFrame], RiskModel]
 def repeated_measures_corr(df: pd.DataFrame, *, x: str, y: str, group: str = GROUP) -> float:
     """Within-patient correlation r (:func:`screening.validation.stats.repeated_measures_correlation`);
     NaN when there is too little data."""
-    from screening.validation.stats import repeated_measures_correlation
-
     result = repeated_measures_correlation(df.rename(columns={group: "patient_id"}), x=x, y=y)
     return float(result["r"]) if result["status"] == "ok" else math.nan
 
@@ -156,7 +155,7 @@ def cv_metrics(oof: pd.DataFrame) -> dict[str, float]:
         "auc_phq9_ge10": (float(roc_auc_score(positive, oof["oof_p_ge10"]))
                           if positive.nunique() == 2 else math.nan),
         # Within-patient tracking of the served curve (one level per patient, see
-        # screening.scoring.calibration); the prospective level's steps are in the errors.
+        # screening.risk_model.calibration); the prospective level's steps are in the errors.
         "rm_corr": repeated_measures_corr(oof, x="oof_curve", y=TARGET),
         "between_patient_r": (float(np.corrcoef(means[TARGET], means["oof_prediction"])[0, 1])
                               if len(means) > 2 else math.nan),

@@ -1,6 +1,6 @@
 """From stored feature sets to baseline candidates, per recording task and phone segment.
 
-The screening service (:mod:`screening.services`) loads a patient's processed
+The nightly screening (:mod:`screening.nightly.load`) loads a patient's processed
 recordings once; this module turns them into :class:`BaselineRecording` rows that carry
 their task and phone segment, and says for each recording which earlier recordings its
 baseline is built from now. A stored score whose baseline was built from other
@@ -13,10 +13,13 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from clinic.processing.models import FeatureSet
-from screening.scoring.baseline import FEATURE_KEYS, BaselineRecording, SortedCandidates
-from screening.scoring.segments import FIRST_RECORDINGS, NEW_PHONE, DeviceInfo, device_segments
+from screening.baselines.baseline import FEATURE_KEYS, BaselineRecording, SortedCandidates
+from screening.baselines.segments import FIRST_RECORDINGS, NEW_PHONE, DeviceInfo, device_segments
+
+if TYPE_CHECKING:  # a feature set, or the nightly run's plain row of one (screening.nightly.rows.FeatureRow)
+    from clinic.processing.models import FeatureSet
 
 __all__ = ["BaselinePlan", "baseline_records", "baseline_record", "baseline_keys", "baseline_candidates", "baseline_plan",
            "phone_segments"]
@@ -32,7 +35,7 @@ def _emotion_features(fs: FeatureSet) -> dict[str, float]:
 
 def phone_segments(feature_sets: list[FeatureSet]) -> dict[str, tuple[int, str]]:
     """``{recording id: (segment index, segment key)}``: where a new phone or codec family starts a segment
-    (``screening.scoring.segments.device_segments``) over a patient's processed recordings. Baselines and the
+    (``screening.baselines.segments.device_segments``) over a patient's processed recordings. Baselines and the
     speaker check cut the recordings the same way."""
     return device_segments(DeviceInfo(str(fs.recording_id), fs.recording.recorded_at,
                                       fs.recording.device_model, fs.recording.codec) for fs in feature_sets)
@@ -97,7 +100,7 @@ class BaselinePlan:
 
     def holds_for(self, summary: dict) -> bool:
         """Does a stored score still match this plan? ``summary`` is what planning reads of its deviations
-        (``screening.services.StoredScore``): status, reason, whether it has z-scores, and the baseline's
+        (``screening.nightly.services.StoredScore``): status, reason, whether it has z-scores, and the baseline's
         recording ids as a tuple of strings."""
         if not self.recording_ids:
             return summary.get("status") == PENDING and summary.get("reason") == self.pending_reason
