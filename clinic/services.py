@@ -192,8 +192,9 @@ def enrolment_link_redeem(*, key: str) -> str:
     return key
 
 
-def clinician_token_issue(*, user: User) -> str:
-    _, key = ApiToken.issue(kind=ApiToken.Kind.CLINICIAN, user=user)
+def clinician_token_issue(*, user: User, second_factor: bool = False, label: str = "") -> str:
+    """A clinician's bearer token (shown once); ``second_factor`` says it was issued after one."""
+    _, key = ApiToken.issue(kind=ApiToken.Kind.CLINICIAN, user=user, second_factor=second_factor, label=label)
     return key
 
 
