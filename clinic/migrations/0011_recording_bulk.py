@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinic', '0009_emotion_label'),
+        ('clinic', '0010_staff_identity'),
     ]
 
     operations = [
