@@ -2,7 +2,8 @@ from allauth.account import views as account_views
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.dashboard import views
+from web.dashboard import enrol_views, views
+from web.dashboard.forms import StaffPasswordResetForm
 from web.identity import passwords
 from web.identity import views as identity_views
 
@@ -12,21 +13,21 @@ urlpatterns = [
     path("login/", account_views.login, name="login"),
     path("logout/", account_views.logout, name="logout"),
     path("account/", identity_views.account_security, name="account"),
-    path("password-reset/", passwords.PasswordResetView.as_view(), name="password-reset"),
+    path("password-reset/", passwords.PasswordResetView.as_view(form_class=StaffPasswordResetForm), name="password-reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
         template_name="dashboard/password_reset_done.html"), name="password-reset-done"),
     path("password/set/<uidb64>/<token>/", passwords.PasswordSetView.as_view(), name="password-set"),
     path("password/set/done/", auth_views.PasswordResetCompleteView.as_view(
         template_name="dashboard/password_set_done.html"), name="password-set-done"),
     path("", views.triage, name="triage"),
-    path("patients/new/", views.patient_add, name="patient-add"),
+    path("patients/new/", enrol_views.patient_add, name="patient-add"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient"),
-    path("patients/<int:patient_id>/details/", views.patient_edit, name="patient-edit"),
-    path("patients/<int:patient_id>/monitoring/", views.patient_monitoring, name="patient-monitoring"),
+    path("patients/<int:patient_id>/details/", enrol_views.patient_edit, name="patient-edit"),
+    path("patients/<int:patient_id>/monitoring/", enrol_views.patient_monitoring, name="patient-monitoring"),
     path("patients/<int:patient_id>/phq9/", views.patient_phq9_create, name="patient-phq9"),
     path("patients/<int:patient_id>/recordings/<int:recording_id>/emotion-label/", views.patient_emotion_label,
          name="patient-emotion-label"),
-    path("patients/<int:patient_id>/enrolment-link/", views.patient_enrolment_link_create,
+    path("patients/<int:patient_id>/enrolment-link/", enrol_views.patient_enrolment_link_create,
          name="patient-enrolment-link"),
     path("alerts/", views.alerts, name="alerts"),
     path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge_view, name="alert-acknowledge"),
@@ -36,4 +37,5 @@ urlpatterns = [
     path("processing/", views.processing, name="processing"),
     path("audit/", views.audit_log, name="audit"),
     path("monitoring/", views.monitoring, name="monitoring"),
+    path("language/", views.own_language, name="language"),
 ]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinic', '0010_staff_identity'),
+        ('clinic', '0011_language_per_recording_and_staff'),
     ]
 
     operations = [
