@@ -140,7 +140,7 @@ def test_a_clinician_enrols_a_patient_and_the_phones_first_take_keeps_every_feat
     desk.get_by_label("Patient code").fill("N-500")
     desk.get_by_label("Sex").select_option("female")
     desk.get_by_label("Birth year").fill("1975")
-    desk.get_by_label("Language").fill("en-GB")
+    desk.get_by_label("Language", exact=True).fill("en-GB")
     desk.get_by_label("Time zone").fill("Europe/London")
     desk.get_by_label("Consent form version").fill("v1.0")
     desk.get_by_label("Consent given on").fill(time.strftime("%Y-%m-%d"))
