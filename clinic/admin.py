@@ -9,6 +9,8 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html
 
 from clinic import services
 from clinic.accounts import second_factors
@@ -150,8 +152,13 @@ class PatientAdmin(AuditedAdmin):
             super().save_model(request, obj, form, change)
             if not change:
                 key = services.upload_token_rotate(patient=obj)
-                messages.warning(request, f"Upload token for {obj.code} (shown once, give it to the patient's "
-                                          f"app): {key}")
+                page = reverse("dashboard:patient", args=[obj.pk])
+                messages.success(request, format_html(
+                    "{} is enrolled. To put the recorder on the patient's phone, open <a href=\"{}#recorder\">the "
+                    "patient's dashboard page</a> and choose <strong>Create enrolment link</strong>: the phone needs "
+                    "nothing else.", obj.code, page))
+                messages.info(request, f"Only for a separate recording app that uploads through the API (not the phone "
+                                       f"recorder): API upload token for {obj.code}, shown once: {key}")
 
 
 @admin.register(Recording)

@@ -181,6 +181,8 @@ class Recording(models.Model):
     enqueue_failed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     audio_deleted_at = models.DateTimeField(null=True, blank=True, help_text="Raw audio removed (retention)")
+    bulk = models.BooleanField(default=False, db_default=False, help_text="Loaded in bulk (the demo cohort): processed on the 'bulk' "
+                                                        "queue, never ahead of a patient's own upload.")
 
     class Meta:
         ordering = ["-recorded_at"]

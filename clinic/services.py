@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -74,18 +76,81 @@ class IngestResult:
     created: bool
 
 
+#: What a clinician may change after enrolment (the code and the care team stay as enrolled).
+PATIENT_EDITABLE = ("sex", "birth_year", "language", "timezone", "consent_version", "consent_given_at", "active")
+
+
+def _patient_check(patient: Patient) -> None:
+    """The rules every enrolment and edit follows, from the API, the dashboard and the admin alike.
+
+    Raises django.core.exceptions.ValidationError with a message per field.
+    """
+    errors: dict[str, list[str]] = {}
+    try:
+        patient.full_clean(exclude=["code", "care_team", "enrolled_on"], validate_unique=False)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if not BCP47_PATTERN.fullmatch(patient.language or ""):
+        errors.setdefault("language", []).append("A language tag such as en, es or de-AT.")
+    if time_zone_problem(patient.timezone):
+        errors.setdefault("timezone", []).append(time_zone_problem(patient.timezone))
+    if bool(patient.consent_version) != bool(patient.consent_given_at):
+        errors.setdefault("consent_given_at", []).append(
+            "Record consent with both the form's version and the date it was given.")
+    if errors:
+        raise ValidationError(errors)
+
+
+BCP47_PATTERN = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
+
+def time_zone_problem(name: str) -> str | None:
+    """Why ``name`` is not an IANA time zone (None when it is)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError, TypeError):
+        return "Not a time zone name such as Europe/Vienna, America/Mexico_City or UTC."
+    return None
+
+
 def patient_create(*, care_team: CareTeam, code: str, enrolled_on: date | None = None, **fields) -> tuple[Patient, str]:
     """Enrol a patient and issue the upload token, which is returned only here.
 
-    Raises django.core.exceptions.ValidationError for a code that is not letters, digits, '-' and '_'.
+    The time zone defaults to ``CADENCE_DEFAULT_TIME_ZONE``. Raises django.core.exceptions.ValidationError
+    for a code that is not letters, digits, '-' and '_', and for fields that break :func:`_patient_check`.
     """
     patient_code_validator(code)
+    fields.setdefault("timezone", settings.CADENCE_DEFAULT_TIME_ZONE)
+    patient = Patient(care_team=care_team, code=code, enrolled_on=enrolled_on or timezone.localdate(), **fields)
+    _patient_check(patient)
     with transaction.atomic():
-        patient = Patient.objects.create(
-            care_team=care_team, code=code, enrolled_on=enrolled_on or timezone.localdate(), **fields
-        )
+        patient.save(force_insert=True)
         _, key = ApiToken.issue(kind=ApiToken.Kind.PATIENT, patient=patient)
     return patient, key
+
+
+def patient_update(*, patient: Patient, **fields) -> list[str]:
+    """Change what :data:`PATIENT_EDITABLE` names; ``active=False`` ends monitoring (the phones' tokens stop
+    working and enrolment links are refused; everything recorded stays). Returns the fields that changed.
+
+    Raises django.core.exceptions.ValidationError as :func:`patient_create` does; nothing is saved then.
+    """
+    unknown = set(fields) - set(PATIENT_EDITABLE)
+    if unknown:
+        raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
+    changed = [name for name, value in fields.items() if getattr(patient, name) != value]
+    before = {name: getattr(patient, name) for name in changed}
+    for name in changed:
+        setattr(patient, name, fields[name])
+    try:
+        _patient_check(patient)
+    except ValidationError:
+        for name, value in before.items():
+            setattr(patient, name, value)
+        raise
+    if changed:
+        patient.save(update_fields=changed)
+    return changed
 
 
 def upload_token_rotate(*, patient: Patient) -> str:
@@ -201,6 +266,7 @@ def _probe_or_reject(upload: UploadedFile):
 def recording_ingest(
     *, patient: Patient, upload: UploadedFile, recorded_at: datetime | None = None, idempotency_key: str | None = None,
     task: str = Task.FREE_SPEECH, task_detail: str = "", device_model: str = "", language: str = "",
+    bulk: bool = False,
 ) -> IngestResult:
     """Store an upload and queue it for processing; the same file or key twice is one recording.
 
@@ -209,6 +275,7 @@ def recording_ingest(
     The same ``idempotency_key`` with different audio is refused (422) and the first recording stays as it was.
     ``language`` is the language spoken (a BCP 47 tag; default the patient's); its primary subtag is kept, and
     baselines are kept per language as per task.
+    ``bulk`` (the demo cohort) sends the recording to the ``bulk`` queue, which never delays patients' uploads.
     """
     _check_recorded_at(patient, recorded_at)
     if task not in Task.values:
@@ -235,7 +302,7 @@ def recording_ingest(
         container=info.container, codec=info.codec, sample_rate=info.sample_rate, channels=info.channels,
         bit_rate=info.bit_rate, device_model=_clean_device_model(device_model),
         duration_s=info.duration_s, recorded_at=recorded_at or timezone.now(), idempotency_key=idempotency_key,
-        task=task, task_detail=task_detail, language=spoken_language(language or patient.language),
+        task=task, task_detail=task_detail, language=spoken_language(language or patient.language), bulk=bulk,
     )
     try:
         with transaction.atomic():
@@ -272,9 +339,14 @@ def _require_consent(patient: Patient) -> None:
         )
 
 
+#: The Celery queue of bulk recordings (the demo cohort); patients' own uploads go to ``extraction``.
+BULK_QUEUE = "bulk"
+
+
 def _enqueue(recording_id: int) -> None:
-    """Hand the stored recording to the workers. With the broker down the upload still succeeds: the row is
-    marked and every worker queues it again once the broker is back (clinic.processing.tasks.recover_recordings)."""
+    """Hand the stored recording to the workers (a bulk one to its own queue). With the broker down the upload
+    still succeeds: the row is marked and every worker queues it again once the broker is back
+    (clinic.processing.tasks.recover_recordings)."""
     from clinic.processing.tasks import recordings_enqueue  # tasks import this module
 
     recordings_enqueue([recording_id])

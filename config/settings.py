@@ -175,6 +175,8 @@ CADENCE_AUDIO_DEV_KEY_FILE = VAR_DIR / "audio-dev.key" if DEBUG and not CADENCE_
 # recorded consent where the deployment requires it.
 CADENCE_AUDIO_RETENTION_DAYS = env_int("CADENCE_AUDIO_RETENTION_DAYS", 0)
 CADENCE_REQUIRE_CONSENT = env_bool("CADENCE_REQUIRE_CONSENT", False)
+# A new patient's time zone (IANA name) when the enrolment does not give one.
+CADENCE_DEFAULT_TIME_ZONE = env_str("CADENCE_DEFAULT_TIME_ZONE", "UTC")
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard:triage"
@@ -419,11 +421,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT_S", 10 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT_S", 9 * 60)
 CELERY_TIMEZONE = TIME_ZONE
-# Separate queues so a report or a catch-up night never delays the processing of new uploads.
+# Separate queues so a report, a catch-up night or the demo cohort ("bulk") never delays the processing of
+# new uploads.
 # A worker started without -Q consumes all of them; at scale run dedicated workers per queue
 # (README, "Running on PostgreSQL and Redis").
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("extraction", "screening", "reports", "celery", "outreach")]
+CELERY_TASK_QUEUES = [Queue(name) for name in ("extraction", "screening", "reports", "celery", "outreach", "bulk")]
 CELERY_TASK_ROUTES = {
     # Alert e-mails and reminders are short and must not wait behind a report: their own queue, which every
     # worker of docker/compose.yaml also consumes.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -50,7 +50,8 @@ class AudioInfo:
     duration_s: float | None
     bits_per_sample: int | None
     bit_rate: int | None = None
-    """Audio bit rate, bit/s, as the file declares it (or as computed for PCM); None when unknown."""
+    """Audio bit rate, bit/s: as the file declares it, as computed for PCM, or, when the container does not say
+    (a browser's WebM or Ogg), the stream's packet bytes over its duration; None when unknown."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def probe_audio(source: Source) -> AudioInfo:
             with _open_probed(stream, kind) as container:
                 info = _info_from_container(container, kind)
                 _validate_info(info)
-                _decode_a_little(container, info)
+                info = _decode_a_little(container, info)
         except av.FFmpegError as exc:
             raise _decoding_error(exc, kind, reading=True) from exc
     return info
@@ -211,29 +212,70 @@ def _decoding_error(exc: av.FFmpegError, kind: str, *, reading: bool = False) ->
     )
 
 
-def _frames(container: av.container.InputContainer):
-    """Decoded frames of the first audio stream, with the preferred decoder for its codec."""
+class _PacketTally:
+    """Bytes and time span of a stream's packets: the real bit rate and duration of a file whose container
+    does not say (a browser's MediaRecorder writes WebM with neither, as it streams the file out)."""
+
+    def __init__(self, time_base) -> None:
+        self.time_base, self.bytes, self.first, self.end, self.last = time_base, 0, None, None, None
+
+    def add(self, packet: av.Packet) -> None:
+        if not packet.size or packet.pts is None:
+            return
+        self.bytes += packet.size
+        step = packet.duration or (packet.pts - self.last if self.last is not None else 0)
+        self.first = packet.pts if self.first is None else min(self.first, packet.pts)
+        self.end = packet.pts + step if self.end is None else max(self.end, packet.pts + step)
+        self.last = packet.pts
+
+    def completed(self, info: AudioInfo) -> AudioInfo:
+        """``info`` with what its header left unknown (bit rate, duration) taken from the packets."""
+        if self.first is None or self.time_base is None:
+            return info
+        span_s = float((self.end - self.first) * self.time_base)
+        if span_s <= 0:
+            return info
+        return replace(info, duration_s=info.duration_s if info.duration_s is not None else span_s,
+                       bit_rate=info.bit_rate or round(self.bytes * 8 / span_s))
+
+
+def _frames(container: av.container.InputContainer, tally: _PacketTally | None = None):
+    """Decoded frames of the first audio stream, with the preferred decoder for its codec; each packet is
+    counted in ``tally`` when given."""
     stream = container.streams.audio[0]
     preferred = _PREFERRED_DECODER.get(stream.codec_context.name)
-    if preferred is None or preferred not in av.codecs_available:
-        yield from container.decode(stream)
-        return
-    ctx = av.CodecContext.create(preferred, "r")
-    ctx.sample_rate = stream.codec_context.sample_rate
-    ctx.layout = stream.codec_context.layout
-    if stream.codec_context.extradata:
-        ctx.extradata = stream.codec_context.extradata
+    ctx = stream.codec_context
+    if preferred is not None and preferred in av.codecs_available:
+        ctx = av.CodecContext.create(preferred, "r")
+        ctx.sample_rate = stream.codec_context.sample_rate
+        ctx.layout = stream.codec_context.layout
+        if stream.codec_context.extradata:
+            ctx.extradata = stream.codec_context.extradata
     for packet in container.demux(stream):
+        if tally is not None:
+            tally.add(packet)
         yield from ctx.decode(packet)
 
 
-def _decode_a_little(container: av.container.InputContainer, info: AudioInfo) -> None:
-    """Decode the first second so a stream the decoder refuses is refused at upload, not later."""
+def _needs_tally(info: AudioInfo) -> bool:
+    return info.bit_rate is None or info.duration_s is None
+
+
+def _decode_a_little(container: av.container.InputContainer, info: AudioInfo) -> AudioInfo:
+    """Decode the first second so a stream the decoder refuses is refused at upload, not later; a file whose
+    header gives no bit rate or duration is read to its end (packets only, not decoded) to measure them."""
+    stream = container.streams.audio[0]
+    tally = _PacketTally(stream.time_base) if _needs_tally(info) else None
     decoded = 0
-    for frame in _frames(container):
+    for frame in _frames(container, tally):
         decoded += frame.samples
         if decoded >= _PROBE_DECODE_S * info.sample_rate:
             break
+    if tally is None:
+        return info
+    for packet in container.demux(stream):
+        tally.add(packet)
+    return tally.completed(info)
 
 
 @contextmanager
@@ -333,7 +375,9 @@ def _decode(stream: BinaryIO, kind: str, target_sr: int, max_duration_s: float |
         _validate_info(info)
         layout = _LIBSNDFILE_LAYOUTS.get(container.streams.audio[0].codec_context.layout.name)
         if not (kind in ("wav", "flac") and info.codec in _LIBSNDFILE_CODECS and layout is not None):
-            return _resampled(_ffmpeg_chunks(container), info, target_sr, max_duration_s)
+            tally = _PacketTally(container.streams.audio[0].time_base) if _needs_tally(info) else None
+            decoded = _resampled(_ffmpeg_chunks(container, tally), info, target_sr, max_duration_s)
+            return decoded if tally is None else replace(decoded, info=tally.completed(info))
     reader = _libsndfile_reader(stream, info)
     if reader is None:
         with av.open(stream, mode="r", format=_FFMPEG_FORMAT[kind]) as container:
@@ -362,9 +406,9 @@ def _libsndfile_reader(stream: BinaryIO, info: AudioInfo) -> soundfile.SoundFile
     return None
 
 
-def _ffmpeg_chunks(container: av.container.InputContainer):
+def _ffmpeg_chunks(container: av.container.InputContainer, tally: _PacketTally | None = None):
     """``(samples as float, frame for the resampler)`` of every decoded FFmpeg frame."""
-    for frame in _frames(container):
+    for frame in _frames(container, tally):
         frame.pts = None
         yield _frame_to_float(frame), frame
 

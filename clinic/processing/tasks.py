@@ -7,6 +7,7 @@ from django.conf import settings
 
 from clinic.metrics import ENQUEUE_FAILURES
 from clinic.processing import services
+from clinic.services import BULK_QUEUE
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +47,13 @@ def recordings_enqueue(recording_ids: list[int]) -> bool:
     """Queue recordings for processing; when the broker is unreachable, mark them so that a worker queues them
     again (recover_recordings) as soon as the broker is back. True when every one was queued."""
     sent = []
+    bulk = set(services.Recording.objects.filter(pk__in=recording_ids, bulk=True).values_list("pk", flat=True))
     try:
-        for recording_id in recording_ids:
-            process_recording.delay(recording_id)
+        for recording_id in recording_ids:  # a demo recording goes to its own queue, never ahead of a patient's
+            if recording_id in bulk:
+                process_recording.apply_async((recording_id,), queue=BULK_QUEUE)
+            else:
+                process_recording.delay(recording_id)
             sent.append(recording_id)
     except Exception as exc:  # the broker (Redis) is down: the row and the audio are safe, the hand-off waits
         unsent = [r for r in recording_ids if r not in sent]

@@ -90,7 +90,9 @@ def test_the_admin_enrols_a_patient_with_an_upload_token_and_audits_it(roles):
         "code": "N-777", "care_team": roles.north.pk, "enrolled_on": "2026-11-01", "sex": "unknown",
         "language": "en", "timezone": "UTC", "active": "on"}, follow=True)
     assert response.status_code == 200
-    assert any("Upload token for N-777" in str(m) for m in response.context["messages"])
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("Create enrolment link" in m and "N-777 is enrolled" in m for m in shown)
+    assert any("not the phone recorder" in m and "API upload token for N-777" in m for m in shown)
     assert AuditEvent.objects.filter(actor=roles.root, action="create", patient_code="N-777").exists()
     refused = admin.post("/admin/clinic/patient/add/", {
         "code": "../x", "care_team": roles.north.pk, "enrolled_on": "2026-11-01", "sex": "unknown",

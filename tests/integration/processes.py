@@ -29,11 +29,17 @@ def worker_env(redis_url: str, settings) -> dict:
     }
 
 
-def start_worker(env: dict, log_path: Path) -> subprocess.Popen:
+#: What scripts/run.sh's main worker serves: every queue but "bulk" (the demo cohort has its own worker).
+MAIN_QUEUES = ("extraction", "screening", "reports", "celery")
+
+
+def start_worker(env: dict, log_path: Path, *, queues: tuple[str, ...] | None = None) -> subprocess.Popen:
+    """A Celery worker process (one child); ``queues`` None serves them all."""
+    only = ["-Q", ",".join(queues)] if queues else []
     with open(log_path, "a") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+             "--without-gossip", "--without-mingle", "--without-heartbeat", *only],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 

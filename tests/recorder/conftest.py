@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 from clinic.protocols import PASSAGES
 from tests.conftest import require_service
 from tests.integration.conftest import live_broker, postgres, redis_url  # noqa: F401  (for the real worker)
-from tests.integration.processes import start_worker, stop, worker_env
+from tests.integration.processes import MAIN_QUEUES, start_worker, stop, worker_env
 
 AXE_VERSION = "4.14.1"
 TOOLS = Path(django_settings.BASE_DIR) / "var" / "test-tools"
@@ -25,10 +25,17 @@ def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _base_url_a_phone_can_open(settings):
+    """Enrolment links name CADENCE_BASE_URL; outside DEBUG only an HTTPS address a phone can reach is accepted."""
+    settings.CADENCE_BASE_URL = "https://cadence.example.org"
+
+
 @pytest.fixture
 def worker(postgres, live_broker, redis_url, settings, tmp_path):  # noqa: F811
-    """A real Celery worker process on the test database, fed through Redis by the live server."""
-    process = start_worker(worker_env(redis_url, settings), tmp_path / "worker.log")
+    """A real Celery worker process on the test database, fed through Redis by the live server; like
+    scripts/run.sh's main worker it serves every queue but "bulk" (the demo cohort)."""
+    process = start_worker(worker_env(redis_url, settings), tmp_path / "worker.log", queues=MAIN_QUEUES)
     yield process
     stop(process)
     print((tmp_path / "worker.log").read_text()[-4000:])  # shown by pytest only when a test fails

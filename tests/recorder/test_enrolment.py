@@ -23,7 +23,7 @@ def test_it_creates_a_link_for_a_clinician_of_the_team_and_audits_it(cast, api):
     response = _create(api, cast.bob_token, cast.patient_a.pk)
     assert response.status_code == 201
     body = response.json()
-    assert body["url"].startswith("http://testserver/r/enrol/#")
+    assert body["url"].startswith("https://cadence.example.org/r/enrol/#")  # CADENCE_BASE_URL, not the host
     key = _key(body["url"])
     link = EnrolmentLink.objects.get(patient=cast.patient_a)
     assert link.key_hash == ApiToken.hash_key(key) and key not in link.key_hash

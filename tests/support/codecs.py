@@ -15,7 +15,7 @@ import struct
 import av
 import numpy as np
 
-__all__ = ["encode", "amr_nb_3gp", "amr_wb_file", "caf_aac", "passage", "AMR_NB_MODES", "PHONE_CODECS"]
+__all__ = ["encode", "streamed", "amr_nb_3gp", "amr_wb_file", "caf_aac", "passage", "AMR_NB_MODES", "PHONE_CODECS"]
 
 AMR_NB_MODES = (4750, 5150, 5900, 6700, 7400, 7950, 10200, 12200)
 """The eight AMR-NB bit rates, bit/s (3GPP TS 26.071)."""
@@ -65,6 +65,39 @@ def encode(samples: np.ndarray, sr: int, *, fmt: str, codec: str, rate: int | No
         for packet in stream.encode(None):
             container.mux(packet)
     return buf.getvalue()
+
+
+class _OneWay(io.RawIOBase):
+    """A write-only, unseekable output: what a browser's MediaRecorder streams its file into."""
+
+    def __init__(self) -> None:
+        self.buffer = io.BytesIO()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def write(self, data) -> int:
+        return self.buffer.write(data)
+
+
+def streamed(samples: np.ndarray, sr: int, *, fmt: str = "webm", codec: str = "libopus", rate: int = 48000,
+             bit_rate: int = 64000) -> bytes:
+    """Like :func:`encode`, but muxed without seeking back, as MediaRecorder writes WebM: the container then
+    declares neither the duration nor the bit rate."""
+    out = _OneWay()
+    x = _resample(np.asarray(samples, dtype=np.float32), sr, rate)
+    with av.open(out, mode="w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.layout, stream.bit_rate = "mono", bit_rate
+        for frame in _frames_for(stream, x, rate):
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return out.buffer.getvalue()
 
 
 def amr_nb_3gp(samples: np.ndarray, sr: int, *, bit_rate: int, fmt: str = "3gp") -> bytes:

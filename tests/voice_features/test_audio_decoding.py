@@ -79,3 +79,23 @@ def test_too_long_and_non_finite_are_refused_on_the_libsndfile_path():
     with pytest.raises(VoiceFeaturesError) as nan:
         audio.load_audio(buf.getvalue())
     assert nan.value.code == "non_finite"
+
+
+def test_a_streamed_webm_gets_its_bit_rate_and_duration_from_its_packets():
+    """MediaRecorder's WebM declares neither; the packets give both, at upload and when the worker decodes it."""
+    import av
+
+    from tests.support.codecs import streamed
+
+    t = np.arange(8 * 16000) / 16000
+    speechlike = (0.3 * np.sin(2 * np.pi * 140 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t))).astype(np.float32)
+    data = streamed(speechlike, 16000, bit_rate=64000)
+    with av.open(io.BytesIO(data)) as container:
+        assert container.duration is None and not container.bit_rate and not container.streams.audio[0].bit_rate
+    info = audio.probe_audio(data)
+    packet_bytes = len(data) - 200  # the header and cluster overhead are a few hundred bytes
+    assert info.duration_s == pytest.approx(8.0, abs=0.05)
+    assert info.bit_rate == pytest.approx(packet_bytes * 8 / info.duration_s, rel=0.05)
+    assert (info.container, info.codec, info.channels) == ("webm", "opus", 1)
+    decoded = audio.load_audio(data)
+    assert decoded.info.bit_rate == info.bit_rate and decoded.info.duration_s == info.duration_s

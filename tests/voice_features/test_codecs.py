@@ -86,18 +86,22 @@ def test_prosody_survives_phone_codecs(grid_passages, grid_originals, voice, cod
     assert abs(copy["f0_range_st"] - original["f0_range_st"]) <= 1.0
 
 
-_VOICE = ("jitter_local", "shimmer_local", "hnr_db", "cpp_db", "f1_mean_hz", "f2_mean_hz", "f1_bw_hz", "mfcc2_mean")
+_VOICE = ("jitter_local", "shimmer_local", "hnr_db", "cpp_db", "f1_mean_hz", "f2_mean_hz", "f1_bw_hz", "mfcc2_mean",
+          "mfcc2_sd")
+#: The phone recorder's take: Opus at 64 kbit/s in a WebM that declares no bit rate (read from its packets).
+_SENT = codecs.PHONE_CODECS | {"recorder webm 64k": lambda x, sr: codecs.streamed(x, sr, bit_rate=64000)}
 
 
 @pytest.mark.parametrize("codec,withheld", [
     ("amr-nb 12.2k", set(_VOICE)),
-    ("opus 16k", {"shimmer_local", "mfcc2_mean"}),
-    ("aac 64k", {"cpp_db", "f1_mean_hz", "mfcc2_mean"}),
-    ("mp3 64k", {"mfcc2_mean"}),
-    ("mu-law 8k", {"cpp_db", "f1_mean_hz", "f2_mean_hz", "f1_bw_hz", "mfcc2_mean"}),
+    ("opus 16k", {"jitter_local", "shimmer_local", "mfcc2_mean", "mfcc2_sd"}),
+    ("aac 64k", {"cpp_db", "f1_mean_hz", "mfcc2_mean", "mfcc2_sd"}),
+    ("mp3 64k", {"mfcc2_sd"}),
+    ("mu-law 8k", {"cpp_db", "f1_mean_hz", "f2_mean_hz", "f1_bw_hz", "mfcc2_mean", "mfcc2_sd"}),
+    ("recorder webm 64k", set()),
 ])
 def test_features_a_codec_distorts_are_withheld_with_a_reason(grid_passages, codec, withheld):
-    payload = analyse_file(codecs.PHONE_CODECS[codec](grid_passages["synthetic"], SR), with_embedding=False)
+    payload = analyse_file(_SENT[codec](grid_passages["synthetic"], SR), with_embedding=False)
     features, quality = payload["features"], payload["quality"]
     assert quality["source"]["codec"] and quality["source"]["sample_rate"]
     for name in _VOICE:
@@ -105,3 +109,5 @@ def test_features_a_codec_distorts_are_withheld_with_a_reason(grid_passages, cod
         assert (name in quality["withheld_features"]) == (name in withheld), name
     assert all(len(quality["withheld_features"][name]) > 40 for name in withheld)
     assert features["speech_rate_syl_s"] is not None
+    if codec.startswith("recorder"):
+        assert quality["source"]["bit_rate"] > 58000 and quality["source"]["container"] == "webm"

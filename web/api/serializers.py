@@ -1,5 +1,3 @@
-import re
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -7,6 +5,7 @@ from rest_framework.exceptions import NotFound
 from clinic.models import CareTeam, Patient, Phq9Response, Recording, patient_code_validator
 from clinic.processing.models import FeatureSet
 from clinic.protocols import FREE_SPEECH_PROMPTS, PASSAGES, Task
+from clinic.services import BCP47_PATTERN, time_zone_problem
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -62,18 +61,15 @@ class PatientSerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
         extra_kwargs = {"enrolled_on": {"required": False}}
 
-    def validate_language(self, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*", value):
-            raise serializers.ValidationError("Not a language tag such as en, es or es-MX.")
+    def validate_timezone(self, value: str) -> str:
+        problem = time_zone_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
-    def validate_timezone(self, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise serializers.ValidationError("Not a time zone name such as Europe/Vienna or UTC.") from None
+    def validate_language(self, value: str) -> str:
+        if not BCP47_PATTERN.fullmatch(value):
+            raise serializers.ValidationError("A language tag such as en, es or de-AT.")
         return value
 
     def validate(self, attrs: dict) -> dict:

@@ -4,6 +4,7 @@ from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
@@ -40,7 +41,7 @@ from web.api.throttles import LoginThrottle, UploadThrottle
 from web.identity.mfa import second_factor_check
 from web.identity.policy import is_demo_account
 from web.locale import supported_language
-from web.recorder.links import enrolment_url
+from web.recorder.links import LinkUnusable, enrolment_base
 
 
 class TokenView(APIView):
@@ -127,6 +128,8 @@ class PatientListView(APIView):
             patient, key = services.patient_create(care_team=team, **fields)
         except IntegrityError:  # enrolled by someone else a moment ago
             return taken
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
         audit_record(request=request, action="create", resource="patient", patient=patient, object_id=patient.pk)
         body = s.PatientSerializer(patient).data | {"upload_token": key}
         return Response(body, status=status.HTTP_201_CREATED)
@@ -149,10 +152,11 @@ class PatientDetailView(APIView):
         patient = visible_patient(request, patient_id)
         data = s.PatientSerializer(patient, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        fields = {k: v for k, v in data.validated_data.items() if k not in ("code", "care_team")}
-        for name, value in fields.items():
-            setattr(patient, name, value)
-        patient.save(update_fields=list(fields) or None)
+        fields = {k: v for k, v in data.validated_data.items() if k in services.PATIENT_EDITABLE}
+        try:
+            services.patient_update(patient=patient, **fields)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
         audit_record(request=request, action="update", resource="patient", patient=patient, object_id=patient.pk)
         return Response(s.PatientSerializer(patient).data)
 
@@ -176,12 +180,22 @@ class EnrolmentLinkView(APIView):
 
     permission_classes = [IsClinician]
 
-    @extend_schema(request=None, responses={201: s.EnrolmentLinkSerializer})
+    @extend_schema(request=None, responses={201: s.EnrolmentLinkSerializer, 409: OpenApiResponse(
+        s.ErrorSerializer, description="CADENCE_BASE_URL is an address a phone cannot open or record on (not in DEBUG), "
+        "or the patient's monitoring has ended")})
     def post(self, request, patient_id: int):
         patient = visible_patient(request, patient_id)
+        try:
+            base = enrolment_base()
+        except LinkUnusable as exc:
+            return Response({"error": "base_url_unusable", "detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        if not patient.active:
+            return Response({"error": "patient_inactive", "detail": "Monitoring of this patient has ended, so no "
+                             "phone can be linked. Resume monitoring first (PATCH active: true)."},
+                            status=status.HTTP_409_CONFLICT)
         link, key = services.enrolment_link_create(patient=patient, created_by=request.user)
         audit_record(request=request, action="create", resource="enrolment_link", patient=patient, object_id=link.pk)
-        body = {"url": enrolment_url(request, key), "expires_at": link.expires_at}
+        body = {"url": base.link(key), "expires_at": link.expires_at}
         return Response(s.EnrolmentLinkSerializer(body).data, status=status.HTTP_201_CREATED)
 
 

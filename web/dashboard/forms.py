@@ -1,20 +1,26 @@
-"""Dashboard forms: triage filter, PHQ-9 entry, alert notes, emotion labels."""
+"""Dashboard forms: triage filter, patient enrolment and details, PHQ-9 entry, alert notes, emotion labels."""
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from clinic.accounts import staff_language
-from clinic.services import Phq9Rejected, phq9_answered_at_check
+from clinic.models import PATIENT_CODE_PATTERN, CareTeam, Patient
+from clinic.services import BCP47_PATTERN, Phq9Rejected, phq9_answered_at_check, time_zone_problem
 from web.dashboard.selectors import TRIAGE_FILTERS, TRIAGE_SORTS
 from web.locale import supported_language
 
-__all__ = ["StaffPasswordResetForm", "PHQ9_QUESTIONS", "TriageFilterForm", "Phq9Form", "AlertNoteForm",
-           "ReminderScheduleForm", "TeamChannelForm"]
+__all__ = ["StaffPasswordResetForm", "PHQ9_QUESTIONS", "TriageFilterForm", "PatientDetailsForm", "PatientAddForm",
+           "Phq9Form", "AlertNoteForm", "ReminderScheduleForm", "TeamChannelForm", "TIME_ZONES"]
+
+#: IANA names offered as the time-zone field's suggestions (any valid name is accepted).
+TIME_ZONES = sorted(name for name in available_timezones() if "/" in name and not name.startswith(("Etc/", "SystemV/")))
 
 
 class StaffPasswordResetForm(PasswordResetForm):
@@ -66,6 +72,101 @@ class TriageFilterForm(forms.Form):
     def sort_order(self) -> str:
         sort = (self.cleaned_data.get("sort") if self.is_valid() else "") or "priority"
         return sort if sort in TRIAGE_SORTS else "priority"
+
+
+class PatientDetailsForm(forms.Form):
+    """What a clinician records about a patient and may change later (the API's and the admin's fields)."""
+
+    sex = forms.ChoiceField(label=_("Sex"), choices=Patient.Sex.choices, initial=Patient.Sex.UNKNOWN)
+    birth_year = forms.IntegerField(label=_("Birth year"), required=False, min_value=1900, max_value=2100,
+                                    widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
+    language = forms.CharField(label=_("Language"), max_length=16, initial="en",
+                               help_text=_("The language the patient speaks in recordings: a tag such as en, es or "
+                                           "de-AT."))
+    timezone = forms.CharField(label=_("Time zone"), max_length=64,
+                               help_text=_("Where the patient lives, e.g. Europe/Madrid: the patient's days and "
+                                           "reminders follow it."),
+                               widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}))
+    consent_version = forms.CharField(label=_("Consent form version"), max_length=32, required=False)
+    consent_date = forms.DateField(label=_("Consent given on"), required=False,
+                                   widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def __init__(self, *args, patient: Patient | None = None, **kwargs) -> None:
+        if patient is not None and "initial" not in kwargs:
+            kwargs["initial"] = {name: getattr(patient, name) for name in
+                                 ("sex", "birth_year", "language", "timezone", "consent_version")}
+            if patient.consent_given_at:
+                zone = ZoneInfo(patient.timezone) if not time_zone_problem(patient.timezone) else UTC
+                kwargs["initial"]["consent_date"] = patient.consent_given_at.astimezone(zone).date()
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].initial = settings.CADENCE_DEFAULT_TIME_ZONE
+
+    def clean_language(self) -> str:
+        value = self.cleaned_data["language"].strip()
+        if not BCP47_PATTERN.fullmatch(value):
+            raise forms.ValidationError(_("A language tag such as en, es or de-AT."))
+        return value
+
+    def clean_timezone(self) -> str:
+        value = self.cleaned_data["timezone"].strip()
+        problem = time_zone_problem(value)
+        if problem:
+            raise forms.ValidationError(problem)
+        return value
+
+    def clean_consent_date(self):
+        value = self.cleaned_data.get("consent_date")
+        if value and value > timezone.localdate() + timedelta(days=1):
+            raise forms.ValidationError(_("Consent cannot be given in the future."))
+        return value
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if bool(data.get("consent_version")) != bool(data.get("consent_date")):
+            self.add_error("consent_date" if data.get("consent_version") else "consent_version",
+                           _("Record consent with both the form's version and the date it was given."))
+        return data
+
+    def patient_fields(self) -> dict:
+        """The cleaned form as the service's keyword arguments (consent on its date, noon in the patient's zone)."""
+        data = self.cleaned_data
+        given = data.get("consent_date")
+        return {
+            "sex": data["sex"], "birth_year": data.get("birth_year"), "language": data["language"],
+            "timezone": data["timezone"], "consent_version": data.get("consent_version") or "",
+            "consent_given_at": datetime.combine(given, time(12), tzinfo=ZoneInfo(data["timezone"])) if given else None,
+        }
+
+
+class PatientAddForm(PatientDetailsForm):
+    """Enrolment: the pseudonymous code, and the care team where the clinician is in several."""
+
+    code = forms.RegexField(label=_("Patient code"), max_length=64, regex=PATIENT_CODE_PATTERN,
+                            help_text=_("A pseudonym of letters, digits, '-' and '_': never the patient's name."),
+                            error_messages={"invalid": _("A patient code may contain only letters, digits, '-' "
+                                                         "and '_'.")})
+    care_team = forms.ModelChoiceField(label=_("Care team"), queryset=CareTeam.objects.none(), required=False,
+                                       empty_label=None)
+    field_order = ["code", "care_team"]
+
+    def __init__(self, *args, teams, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.teams = list(teams)
+        if len(self.teams) > 1:
+            self.fields["care_team"].queryset = CareTeam.objects.filter(pk__in=[t.pk for t in self.teams])
+            self.fields["care_team"].required = True
+        else:
+            del self.fields["care_team"]
+        self.order_fields(self.field_order)
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].strip()
+        if Patient.objects.filter(code=code).exists():
+            raise forms.ValidationError(_("A patient with this code is already enrolled; choose another code."))
+        return code
+
+    def chosen_team(self) -> CareTeam | None:
+        return self.cleaned_data.get("care_team") or (self.teams[0] if len(self.teams) == 1 else None)
 
 
 class Phq9Form(forms.Form):

@@ -2,7 +2,7 @@ from allauth.account import views as account_views
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web.dashboard import outreach_views, views
+from web.dashboard import enrol_views, outreach_views, views
 from web.dashboard.forms import StaffPasswordResetForm
 from web.identity import passwords
 from web.identity import views as identity_views
@@ -20,11 +20,14 @@ urlpatterns = [
     path("password/set/done/", auth_views.PasswordResetCompleteView.as_view(
         template_name="dashboard/password_set_done.html"), name="password-set-done"),
     path("", views.triage, name="triage"),
+    path("patients/new/", enrol_views.patient_add, name="patient-add"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient"),
+    path("patients/<int:patient_id>/details/", enrol_views.patient_edit, name="patient-edit"),
+    path("patients/<int:patient_id>/monitoring/", enrol_views.patient_monitoring, name="patient-monitoring"),
     path("patients/<int:patient_id>/phq9/", views.patient_phq9_create, name="patient-phq9"),
     path("patients/<int:patient_id>/recordings/<int:recording_id>/emotion-label/", views.patient_emotion_label,
          name="patient-emotion-label"),
-    path("patients/<int:patient_id>/enrolment-link/", views.patient_enrolment_link_create,
+    path("patients/<int:patient_id>/enrolment-link/", enrol_views.patient_enrolment_link_create,
          name="patient-enrolment-link"),
     path("alerts/", views.alerts, name="alerts"),
     path("alerts/<int:alert_id>/", outreach_views.alert_detail, name="alert"),

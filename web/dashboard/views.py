@@ -39,10 +39,15 @@ from screening.tasks import validation_report_request
 from screening.validation.sections import section_overview
 from voice_features.registry import FEATURES
 from web.dashboard import selectors
-from web.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
+from web.dashboard.forms import (
+    TIME_ZONES,
+    AlertNoteForm,
+    PatientDetailsForm,
+    Phq9Form,
+    TriageFilterForm,
+)
 from web.dashboard.outreach_views import adherence_report, outreach_health, patient_outreach_context
 from web.locale import SESSION_KEY
-from web.recorder.links import enrolment_url, qr_svg
 
 TRIAGE_PAGE_SIZE = 100
 #: Most recent processed recordings offered for emotion labelling on the patient page.
@@ -158,7 +163,7 @@ def _emotion_labelling(patient: Patient, recordings: list[dict], user) -> dict |
     return {"version": version, "choices": choices, "rows": rows}
 
 
-def _patient_context(patient: Patient, phq9_form: Phq9Form, user=None) -> dict:
+def _patient_context(patient: Patient, phq9_form: Phq9Form, user=None, *, details_form=None) -> dict:
     timeline = patient_timeline(patient=patient)
     latest = timeline["scores"][-1] if timeline["scores"] else None
     # The newest early estimate made after the latest personal score (first recordings, or a new phone).
@@ -176,6 +181,8 @@ def _patient_context(patient: Patient, phq9_form: Phq9Form, user=None) -> dict:
         "phq9_form": phq9_form, "feature_panels": _feature_panels(timeline), "nav": "triage",
         "retention_days": settings.CADENCE_AUDIO_RETENTION_DAYS,
         "emotion_labelling": _emotion_labelling(patient, recordings, user),
+        "details_form": details_form or PatientDetailsForm(patient=patient), "time_zones": TIME_ZONES,
+        "phone_linked": bool(recordings) or patient.enrolment_links.filter(used_at__isnull=False).exists(),
     } | patient_outreach_context(patient)
 
 
@@ -184,7 +191,8 @@ def _patient_context(patient: Patient, phq9_form: Phq9Form, user=None) -> dict:
 def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = _visible_patient(request, patient_id)
     audit_record(request=request, action="read", resource="patient_dashboard", patient=patient, object_id=patient.pk)
-    return render(request, "dashboard/patient.html", _patient_context(patient, Phq9Form(), request.user))
+    context = _patient_context(patient, Phq9Form(), request.user) | {"just_added": request.GET.get("new") == "1"}
+    return render(request, "dashboard/patient.html", context)
 
 
 @require_POST
@@ -227,23 +235,6 @@ def patient_emotion_label(request: HttpRequest, patient_id: int, recording_id: i
     messages.success(request, f"Emotion label saved: {row.label} for the recording of "
                               f"{recording.recorded_at:%Y-%m-%d %H:%M}.")
     return back
-
-
-@require_POST
-@login_required
-def patient_enrolment_link_create(request: HttpRequest, patient_id: int) -> HttpResponse:
-    """Shown once on the patient page (never stored): the link and its QR code for the patient's phone."""
-    patient = _visible_patient(request, patient_id)
-    link, key = clinic_services.enrolment_link_create(patient=patient, created_by=request.user)
-    audit_record(request=request, action="create", resource="enrolment_link", patient=patient, object_id=link.pk)
-    audit_record(request=request, action="read", resource="patient_dashboard", patient=patient, object_id=patient.pk)
-    url = enrolment_url(request, key)
-    context = _patient_context(patient, Phq9Form(), request.user) | {"enrolment": {
-        "url": url, "expires_at": link.expires_at,
-        "qr": qr_svg(url, label=f"QR code of the enrolment link for {patient.code}")}}
-    response = render(request, "dashboard/patient.html", context, status=201)
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @require_GET

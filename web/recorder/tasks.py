@@ -56,6 +56,9 @@ def recorder_messages() -> dict[str, str]:
         "noMicrophone": str(_("The microphone could not be used. Allow this page to use the microphone in "
                               "your browser's settings, then try again.")),
         "noRecorder": str(_("This browser cannot record audio. Please use a recent Chrome, Firefox or Safari.")),
+        "insecure": str(_("This page was opened over an unprotected connection (an address starting with "
+                          "http://), and browsers only let secure pages use the microphone. Nothing is wrong "
+                          "with your phone: ask your care team for a link that starts with https://.")),
         "notLinked": str(_("This phone is not linked to your care team yet. Open the link or scan the QR code "
                            "your care team gave you.")),
         "tokenRevoked": str(_("This phone is no longer linked (the link was withdrawn). Your recordings are kept "

@@ -58,7 +58,8 @@ class Command(BaseCommand):
             week = (at - start).days / 7
             level = demo.phq9_level(plan, week) + rng.normal(0, 1.0)
             audio = demo.speak(plan, phq9=max(level, 0), seed=seed * 1000 + k)
-            recording_ingest(patient=patient, upload=SimpleUploadedFile(f"{plan.code}-{k}.wav", audio), recorded_at=at)
+            recording_ingest(patient=patient, upload=SimpleUploadedFile(f"{plan.code}-{k}.wav", audio), recorded_at=at,
+                             bulk=True)
         for week in range(1, weeks + 1, 2):
             total = int(round(demo.phq9_level(plan, week) + rng.normal(0, 1.0)))
             total = int(np.clip(total, 0, 27))

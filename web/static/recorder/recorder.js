@@ -5,12 +5,14 @@
   var config = JSON.parse(document.getElementById("recorder-config").textContent);
   var M = config.messages;
   var $ = function (id) { return document.getElementById(id); };
+  // Bit rates: the lowest setting of each codec at which the server keeps every voice feature it can
+  // (voice_features/codec_trust.py; Opus 64 kbit/s keeps all, AAC 128 kbit/s all but F1 and the MFCC SDs).
   var FORMATS = [
-    { mime: "audio/webm;codecs=opus", ext: "webm" },
-    { mime: "audio/mp4;codecs=mp4a.40.2", ext: "m4a" },
-    { mime: "audio/mp4", ext: "m4a" },
-    { mime: "audio/ogg;codecs=opus", ext: "ogg" },
-    { mime: "audio/webm", ext: "webm" }
+    { mime: "audio/webm;codecs=opus", ext: "webm", bitRate: 64000 },
+    { mime: "audio/mp4;codecs=mp4a.40.2", ext: "m4a", bitRate: 128000 },
+    { mime: "audio/mp4", ext: "m4a", bitRate: 128000 },
+    { mime: "audio/ogg;codecs=opus", ext: "ogg", bitRate: 64000 },
+    { mime: "audio/webm", ext: "webm", bitRate: 64000 }
   ];
   var QUIET_RMS = 0.01;        // -40 dBFS: below this a window counts as silence
   var MIN_VOICED_SHARE = 0.15; // at least this share of windows must be louder
@@ -21,6 +23,7 @@
   var session = null;  // the recording in progress
   var pending = null;  // the finished take awaiting Send or Record again
   var retryDelay = 5000, retryTimer = null;
+  var deviceModel = "";  // the phone's model where the browser tells it, sent with each take
 
   function fill(template, values) {
     return template.replace("{n}", values.n).replace("{s}", values.s);
@@ -61,22 +64,55 @@
 
   function showError(text) { $("record-error").textContent = text; $("record-error").hidden = !text; }
 
+  function findDeviceModel() {
+    // Chromium tells the model through User-Agent Client Hints; other Android browsers still put it in the
+    // user agent ("Android 14; Pixel 8 Build/..."). "K" is the placeholder of Chrome's reduced user agent.
+    var uaData = navigator.userAgentData;
+    if (uaData && uaData.getHighEntropyValues) {
+      uaData.getHighEntropyValues(["model"]).then(function (values) {
+        if (values.model) deviceModel = values.model;
+      }, function () {});
+    }
+    var match = /Android [^;)]*;\s*([^;)]+?)(?:\s+Build\/[^;)]*)?\s*[;)]/.exec(navigator.userAgent);
+    if (match && match[1] !== "K" && !/^(wv|Mobile|Linux)$/.test(match[1])) deviceModel = match[1];
+    else if (/iPhone/.test(navigator.userAgent)) deviceModel = "iPhone";
+    else if (/iPad/.test(navigator.userAgent)) deviceModel = "iPad";
+  }
+
   function start() {
     showError("");
+    if (!window.isSecureContext) { showError(M.insecure); return; }
     var format = pickFormat();
     if (!format || !navigator.mediaDevices) { showError(M.noRecorder); return; }
+    // Created within the tap: browsers only let a page start audio processing in answer to a gesture.
+    var audio = new (window.AudioContext || window.webkitAudioContext)();
     navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false,
-      autoGainControl: false } }).then(function (stream) { begin(stream, format); }, function () {
+      autoGainControl: false } }).then(function (stream) { begin(stream, format, audio); }, function () {
+      audio.close();
       showError(M.noMicrophone);
     });
   }
 
-  function begin(stream, format) {
-    var audio = new (window.AudioContext || window.webkitAudioContext)();
+  function monoStream(audio, source, stream) {
+    // Phones (and Chromium's microphone) often deliver two channels even when asked for one; mixed down here,
+    // the take is stored as the mono it is meant to be.
+    if (!audio.createMediaStreamDestination) return stream;
+    var mono = audio.createMediaStreamDestination();
+    mono.channelCount = 1;
+    mono.channelCountMode = "explicit";
+    mono.channelInterpretation = "speakers";
+    source.connect(mono);
+    return mono.stream;
+  }
+
+  function begin(stream, format, audio) {
+    if (audio.state === "suspended") audio.resume();
     var analyser = audio.createAnalyser();
     analyser.fftSize = 2048;
-    audio.createMediaStreamSource(stream).connect(analyser);
-    var recorder = new MediaRecorder(stream, { mimeType: format.mime, audioBitsPerSecond: 64000 });
+    var source = audio.createMediaStreamSource(stream);
+    source.connect(analyser);
+    var recorder = new MediaRecorder(monoStream(audio, source, stream), { mimeType: format.mime,
+      audioBitsPerSecond: format.bitRate });
     session = { stream: stream, audio: audio, analyser: analyser, recorder: recorder, format: format, chunks: [],
       startedAt: performance.now(), recordedAt: new Date().toISOString(), windows: 0, voiced: 0, clipped: 0,
       samples: 0, buffer: new Float32Array(analyser.fftSize) };
@@ -139,7 +175,7 @@
     var blob = new Blob(s.chunks, { type: s.format.mime.split(";")[0] });
     var result = verdict(s);
     pending = { blob: blob, ext: s.format.ext, mimeType: blob.type, recordedAt: s.recordedAt, task: today.code,
-      taskDetail: today.detail, language: config.language,
+      taskDetail: today.detail, deviceModel: deviceModel, language: config.language,
       durationS: Math.round(s.durationS * 10) / 10 };
     var preview = $("preview");
     if (preview.src) URL.revokeObjectURL(preview.src);
@@ -148,13 +184,13 @@
     $("check").className = "check " + (result.ok ? "check-ok" : "check-problem");
     $("send").hidden = !!result.blocking;
     $("send").textContent = result.ok ? $("send").dataset.label : $("send").dataset.anyway;
-    $("stop").hidden = true; $("start").hidden = true; $("check").hidden = false;
+    $("stop").hidden = true; $("start").hidden = true; $("check").hidden = false; $("record-bar").hidden = true;
     (result.ok ? $("send") : $("retake")).focus();
   }
 
   function retake() {
     pending = null;
-    $("check").hidden = true; $("start").hidden = false; $("elapsed").textContent = "0:00";
+    $("check").hidden = true; $("start").hidden = false; $("record-bar").hidden = false; $("elapsed").textContent = "0:00";
     $("start").focus();
   }
 
@@ -256,6 +292,8 @@
   function init() {
     showTask();
     showConnection();
+    findDeviceModel();
+    if (!window.isSecureContext) { $("insecure").textContent = M.insecure; $("insecure").hidden = false; }
     $("send").dataset.label = $("send").textContent;
     $("start").addEventListener("click", start);
     $("stop").addEventListener("click", stop);

@@ -98,6 +98,7 @@
       form.append("recorded_at", take.recordedAt);
       form.append("task", take.task);
       form.append("task_detail", take.taskDetail || "");
+      if (take.deviceModel) form.append("device_model", take.deviceModel);
       if (take.language) form.append("language", take.language);  // the language the take was spoken in
       return fetch(API.recordings, { method: "POST", headers: headers, body: form, credentials: "omit" });
     }).then(function (response) {
