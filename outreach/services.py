@@ -1,5 +1,5 @@
-"""Outreach writes: tell the care team about new alerts, escalate urgent ones, send and retry messages, remind
-patients, keep adherence figures for triage.
+"""Outreach writes on the care team's side: tell the team about new alerts, escalate urgent ones, send and retry
+messages (the patients' too), team channels and opt-outs. Patient reminders live in ``outreach.reminders``.
 
 Messages that leave the server carry no patient code, score or answer: only the care team's name and a link
 built from ``CADENCE_BASE_URL``.
@@ -10,21 +10,20 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from urllib.parse import urljoin
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
+from django.utils.translation import ngettext
 
-from clinic.accounts import staff_language
-from clinic.languages import supported_language
-from clinic.models import AuditEvent, CareTeam, Membership, Patient
+from clinic.models import AuditEvent, CareTeam, Membership
 from outreach import selectors, transport
-from outreach.models import AlertNotice, AlertOptOut, Delivery, PushSubscription, ReminderSchedule, TeamChannel
+from outreach.messages import OutreachError, deliveries_create, enqueue, language_of, link, message
+from outreach.models import AlertNotice, AlertOptOut, Delivery, TeamChannel
+from outreach.reminders import fallback_messages, push_subscription_revoke
 from outreach.urgency import is_urgent
 from screening.alerts.kinds import Silence, kind_spec
 from screening.models import Alert
@@ -32,60 +31,12 @@ from screening.models import Alert
 logger = logging.getLogger(__name__)
 
 __all__ = ["OutreachError", "SendOutcome", "alert_escalations_run", "alerts_notify", "delivery_retry",
-           "delivery_send", "deliveries_requeue", "opt_out_set", "push_opened", "push_subscription_revoke",
-           "push_subscription_sync", "reminder_schedule_set", "reminders_send", "adherence_refresh",
-           "reengagement_send", "team_channel_set"]
-
-
-class OutreachError(Exception):
-    """A setting cannot be saved as asked; the text says why."""
-
-
-def link(path: str) -> str:
-    return urljoin(settings.CADENCE_BASE_URL.rstrip("/") + "/", path.lstrip("/"))
-
-
-def _language_of(user=None, patient: Patient | None = None) -> str:
-    """The language a message is written in: its recipient's (a clinician's StaffProfile, a patient's own), else the
-    deployment's default (on-call addresses and team webhooks have no language of their own)."""
-    code = staff_language(user) if user is not None else patient.language if patient is not None else ""
-    return supported_language(code) or settings.LANGUAGE_CODE
+           "delivery_send", "deliveries_requeue", "opt_out_set", "quiet_until", "team_channel_set"]
 
 
 def _audit(*, alert: Alert, resource: str, text: str) -> None:
     AuditEvent.objects.create(actor=None, action=AuditEvent.Action.CREATE, resource=resource,
                               object_id=str(alert.pk), patient_code=alert.patient.code, path=f"outreach: {text}"[:512])
-
-
-# ---------------------------------------------------------------- creating and queueing messages
-
-
-def _enqueue(delivery_ids: list[int]) -> None:
-    from outreach.tasks import delivery_send as task
-
-    now = timezone.now()
-    for pk in delivery_ids:
-        task.delay(pk)
-    Delivery.objects.filter(pk__in=delivery_ids).update(queued_at=now)
-
-
-def _create(deliveries: list[Delivery], *, alerts: list[Alert] = (), now: datetime) -> list[Delivery]:
-    """Store the messages, then queue those already due once the transaction commits."""
-    if not deliveries:
-        return []
-    Delivery.objects.bulk_create(deliveries)
-    if alerts:
-        through = Delivery.alerts.through
-        through.objects.bulk_create([through(delivery_id=d.pk, alert_id=a.pk) for d in deliveries for a in alerts])
-    due = [d.pk for d in deliveries if d.due_at <= now and d.state == Delivery.State.PENDING]
-    if due:
-        transaction.on_commit(lambda: _enqueue(due))
-    return deliveries
-
-
-def _message(**fields) -> Delivery:
-    now = fields.pop("now")
-    return Delivery(created_at=now, due_at=fields.pop("due_at", None) or now, **fields)
 
 
 def _webhook_payload(*, event: str, urgent: bool, team: CareTeam, url: str, count: int, **extra) -> dict:
@@ -120,7 +71,7 @@ def _alert_messages(*, team: CareTeam, alerts: list[Alert], urgent: bool, now: d
     url = link(reverse("dashboard:alert", args=[alerts[0].pk]) if len(alerts) == 1 else reverse("dashboard:alerts"))
 
     def text(user=None) -> tuple[str, str]:
-        with translation.override(_language_of(user)):
+        with translation.override(language_of(user)):
             if urgent:
                 subject = _("Urgent alert for your care team")
                 body = _("An urgent alert is waiting for your care team %(team)s: %(link)s") % {
@@ -145,20 +96,20 @@ def _alert_messages(*, team: CareTeam, alerts: list[Alert], urgent: bool, now: d
         recipients = {m.pk: (m, alerts) for m in members}
     for member, _mine in recipients.values():
         own_subject, own_body = text(member.user)
-        messages.append(_message(channel=Delivery.Channel.EMAIL, purpose=purpose, recipient=member.user.email,
+        messages.append(message(channel=Delivery.Channel.EMAIL, purpose=purpose, recipient=member.user.email,
                                  user=member.user, care_team=team, subject=own_subject, body=own_body, due_at=due,
                                  now=now))
     if urgent and not recipients and settings.CADENCE_ONCALL_EMAIL:
-        messages.append(_message(channel=Delivery.Channel.EMAIL, purpose=purpose,
+        messages.append(message(channel=Delivery.Channel.EMAIL, purpose=purpose,
                                  recipient=settings.CADENCE_ONCALL_EMAIL, care_team=team, subject=subject, body=body,
                                  now=now))
     if channel is not None and channel.webhook_url:
-        messages.append(_message(channel=Delivery.Channel.WEBHOOK, purpose=purpose, recipient=channel.webhook_url,
+        messages.append(message(channel=Delivery.Channel.WEBHOOK, purpose=purpose, recipient=channel.webhook_url,
                                  care_team=team, subject=subject, body=body, due_at=due, now=now,
                                  payload=_webhook_payload(event="alert.opened", urgent=urgent, team=team, url=url,
                                                           count=len(alerts))))
     if not messages:
-        messages.append(_message(channel=Delivery.Channel.EMAIL, purpose=purpose, recipient="", care_team=team,
+        messages.append(message(channel=Delivery.Channel.EMAIL, purpose=purpose, recipient="", care_team=team,
                                  subject=subject, body=body, now=now, state=Delivery.State.FAILED,
                                  reason=_("Nobody in the care team can be reached: no clinician has an e-mail "
                                           "address (or all muted this kind) and the team has no webhook.")))
@@ -193,12 +144,12 @@ def alerts_notify(*, now: datetime | None = None) -> int:
             if not notice.urgent:
                 routine[team.pk].append(alert)
                 continue
-            sent = _create(_alert_messages(team=team, alerts=[alert], urgent=True, now=now), alerts=[alert], now=now)
+            sent = deliveries_create(_alert_messages(team=team, alerts=[alert], urgent=True, now=now), alerts=[alert], now=now)
             _step(notice, alert, now=now, text=_("Care team notified: %(n)s") % {"n": _summary(sent)})
     for alerts in routine.values():
         team = alerts[0].patient.care_team
         with transaction.atomic():
-            sent = _create(_alert_messages(team=team, alerts=alerts, urgent=False, now=now), alerts=alerts, now=now)
+            sent = deliveries_create(_alert_messages(team=team, alerts=alerts, urgent=False, now=now), alerts=alerts, now=now)
             for alert in alerts:
                 _step(AlertNotice.objects.get(alert=alert), alert, now=now,
                       text=_("Care team notified: %(n)s") % {"n": _summary(sent)})
@@ -233,7 +184,7 @@ def _escalation_messages(*, alert: Alert, stage: int, now: datetime) -> list[Del
     url = link(reverse("dashboard:alert", args=[alert.pk]))
 
     def text(user=None) -> tuple[str, str]:
-        with translation.override(_language_of(user)):
+        with translation.override(language_of(user)):
             subject = _("Escalated: urgent alert not acknowledged")
             body = _("An urgent alert for the care team %(team)s has not been acknowledged for %(minutes)d minutes: "
                      "%(link)s") % {"team": team.name, "minutes": minutes, "link": url}
@@ -245,12 +196,12 @@ def _escalation_messages(*, alert: Alert, stage: int, now: datetime) -> list[Del
         to = [(m.user.email, m.user) for m in selectors.lead_recipients(team.pk)]
     else:
         to = [(settings.CADENCE_ONCALL_EMAIL, None)] if settings.CADENCE_ONCALL_EMAIL else []
-    messages = [_message(channel=Delivery.Channel.EMAIL, purpose=Delivery.Purpose.ESCALATION, recipient=address,
+    messages = [message(channel=Delivery.Channel.EMAIL, purpose=Delivery.Purpose.ESCALATION, recipient=address,
                          user=user, care_team=team, subject=own[0], body=own[1], now=now)
                 for address, user in to for own in [text(user)]]
     channel = selectors.team_channel(team.pk)
     if channel is not None and channel.webhook_url:
-        messages.append(_message(
+        messages.append(message(
             channel=Delivery.Channel.WEBHOOK, purpose=Delivery.Purpose.ESCALATION, recipient=channel.webhook_url,
             care_team=team, subject=subject, body=body, now=now,
             payload=_webhook_payload(event="alert.escalated", urgent=True, team=team, url=url, count=1,
@@ -280,7 +231,7 @@ def alert_escalations_run(*, now: datetime | None = None) -> int:
             if claimed != 1:
                 continue
             notice.stage = stage
-            sent = _create(_escalation_messages(alert=alert, stage=stage, now=now), alerts=[alert], now=now)
+            sent = deliveries_create(_escalation_messages(alert=alert, stage=stage, now=now), alerts=[alert], now=now)
             target = _("the team leads") if stage == AlertNotice.Stage.LEADS else _("the on-call address")
             _step(notice, alert, now=now, resource="alert_escalation",
                   text=_("Not acknowledged: escalated to %(target)s (%(n)s)") % {
@@ -358,7 +309,7 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> SendOutco
                                                 slot=delivery.slot).exclude(channel=Delivery.Channel.PUSH).exists()
         if delivery.patient_id and not fallback_made and not selectors.live_subscriptions(delivery.patient_id):
             with transaction.atomic():
-                _create(_fallback(delivery.patient, purpose=delivery.purpose, slot=delivery.slot, body=delivery.body,
+                deliveries_create(fallback_messages(delivery.patient, purpose=delivery.purpose, slot=delivery.slot, body=delivery.body,
                                   now=now), now=now)
         return SendOutcome(Delivery.State.FAILED)
     except transport.DeliveryError as exc:
@@ -384,7 +335,7 @@ def deliveries_requeue(*, now: datetime | None = None) -> int:
     ids = list(waiting.filter(queued_at__isnull=True).values_list("pk", flat=True)) + list(
         waiting.filter(queued_at__isnull=False, due_at__lt=lost, queued_at__lt=lost).values_list("pk", flat=True))
     if ids:
-        _enqueue(ids)
+        enqueue(ids)
     return len(ids)
 
 
@@ -393,7 +344,7 @@ def delivery_retry(*, delivery: Delivery, now: datetime | None = None) -> None:
     now = now or timezone.now()
     if Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.FAILED).exclude(recipient="").update(
             state=Delivery.State.PENDING, attempts=0, due_at=now, queued_at=None) == 1:
-        transaction.on_commit(lambda: _enqueue([delivery.pk]))
+        transaction.on_commit(lambda: enqueue([delivery.pk]))
 
 
 # ---------------------------------------------------------------- team settings
@@ -426,173 +377,3 @@ def opt_out_set(*, membership: Membership, kind: str, muted: bool) -> None:
             raise OutreachError(_("At least one clinician of %(team)s must receive urgent alerts by e-mail; ask a "
                                   "colleague to take them before you stop.") % {"team": membership.care_team.name})
     AlertOptOut.objects.get_or_create(membership=membership, kind=kind)
-
-
-# ---------------------------------------------------------------- patients: push subscriptions
-
-
-def push_subscription_sync(*, patient: Patient, endpoint: str, p256dh: str, auth: str, user_agent: str = "",
-                           now: datetime | None = None) -> PushSubscription:
-    """Store or refresh the phone's subscription (the recorder re-sends it on every visit)."""
-    now = now or timezone.now()
-    sub, _created = PushSubscription.objects.update_or_create(endpoint=endpoint, defaults={
-        "patient": patient, "p256dh": p256dh, "auth": auth, "user_agent": user_agent[:200], "last_seen_at": now,
-        "revoked_at": None, "revoked_reason": ""})
-    return sub
-
-
-def push_subscription_revoke(*, subscription_id: int, reason: str, now: datetime | None = None) -> None:
-    PushSubscription.objects.filter(pk=subscription_id, revoked_at__isnull=True).update(
-        revoked_at=now or timezone.now(), revoked_reason=reason[:200])
-
-
-def push_opened(*, public_id: str, now: datetime | None = None) -> bool:
-    """The phone reports that the patient opened a reminder notification."""
-    return Delivery.objects.filter(public_id=public_id, channel=Delivery.Channel.PUSH, opened_at__isnull=True).update(
-        opened_at=now or timezone.now()) == 1
-
-
-# ---------------------------------------------------------------- patients: reminders
-
-
-def next_reminder_after(schedule: ReminderSchedule, *, after: datetime, tz) -> datetime | None:
-    local = after.astimezone(tz)
-    for offset in range(8):
-        day = local.date() + timedelta(days=offset)
-        if day.isoweekday() in schedule.weekdays:
-            at = datetime.combine(day, schedule.time_of_day, tzinfo=tz)
-            if at > after:
-                return at
-    return None
-
-
-def reminder_schedule_set(*, patient: Patient, weekdays: list[int], time_of_day: time, expiry_hours: int,
-                          active: bool = True, email: str = "", phone: str = "",
-                          now: datetime | None = None) -> ReminderSchedule:
-    now = now or timezone.now()
-    days = sorted({int(d) for d in weekdays})
-    if not days or any(d < 1 or d > 7 for d in days):
-        raise OutreachError(_("Choose at least one weekday (1 = Monday ... 7 = Sunday)."))
-    if not 1 <= expiry_hours <= 72:
-        raise OutreachError(_("The expiry window must be between 1 and 72 hours."))
-    schedule = ReminderSchedule.objects.filter(patient=patient).first() or ReminderSchedule(
-        patient=patient, starts_on=now.astimezone(selectors.patient_zone(patient)).date())
-    schedule.weekdays, schedule.time_of_day, schedule.expiry_hours = days, time_of_day, expiry_hours
-    schedule.active, schedule.email, schedule.phone = active, email, phone
-    schedule.next_reminder_at = next_reminder_after(schedule, after=now, tz=selectors.patient_zone(patient)) \
-        if active else None
-    schedule.save()
-    return schedule
-
-
-REMINDER_TEXT = gettext_noop("Time for your Cadence voice check-in: it takes about a minute.")
-REENGAGEMENT_TEXT = gettext_noop("We have not heard from you for a while. Your Cadence voice check-in is ready "
-                                 "whenever you are.")
-
-
-def _fallback(patient: Patient, *, purpose: str, slot: str, body: str, now: datetime) -> list[Delivery]:
-    schedule = ReminderSchedule.objects.filter(patient=patient).first()
-    url = link(reverse("recorder:recorder"))
-    text = f"{body} {url}"
-    out = []
-    if schedule is not None and schedule.email:
-        out.append(_message(channel=Delivery.Channel.EMAIL, purpose=purpose, recipient=schedule.email, patient=patient,
-                            slot=slot, subject=_("Your voice check-in"), body=text, now=now))
-    if schedule is not None and schedule.phone and settings.CADENCE_REMINDER_WEBHOOK_URL:
-        out.append(_message(channel=Delivery.Channel.WEBHOOK, purpose=purpose,
-                            recipient=settings.CADENCE_REMINDER_WEBHOOK_URL, patient=patient, slot=slot, body=text,
-                            payload={"event": f"patient.{purpose}", "to": schedule.phone, "text": text}, now=now))
-    if not out:
-        out.append(_message(channel=Delivery.Channel.EMAIL, purpose=purpose, recipient="", patient=patient, slot=slot,
-                            body=text, now=now, state=Delivery.State.FAILED,
-                            reason=_("No way to reach the patient: no live push subscription, no e-mail address "
-                                     "and no SMS gateway.")))
-    return out
-
-
-def _reach(patient: Patient, *, purpose: str, slot: str, body: str, now: datetime) -> list[Delivery]:
-    """Push to every live subscription of the phone, else the fallbacks (e-mail, SMS webhook)."""
-    subs = selectors.live_subscriptions(patient.pk) if settings.CADENCE_VAPID_PRIVATE_KEY else []
-    if not subs:
-        return _fallback(patient, purpose=purpose, slot=slot, body=body, now=now)
-    payload = {"title": "Cadence", "body": body, "url": reverse("recorder:recorder")}
-    return [_message(channel=Delivery.Channel.PUSH, purpose=purpose, recipient=s.endpoint[:500], subscription=s,
-                     patient=patient, slot=slot, body=body, payload=payload, now=now) for s in subs]
-
-
-def _counted_since(patient_id: int, since: datetime) -> bool:
-    return bool(selectors.recorded_times([patient_id], since=since))
-
-
-def reminders_send(*, now: datetime | None = None) -> int:
-    """Remind each patient whose reminder time has come (in their own zone), unless they have recorded that day
-    already or the day's window closed while reminders were down. Returns reminders sent."""
-    now = now or timezone.now()
-    sent = 0
-    due = ReminderSchedule.objects.filter(active=True, patient__active=True, next_reminder_at__lte=now).select_related(
-        "patient")
-    for schedule in due:
-        tz = selectors.patient_zone(schedule.patient)
-        at = schedule.next_reminder_at
-        upcoming = next_reminder_after(schedule, after=max(at, now), tz=tz)
-        with transaction.atomic():
-            if ReminderSchedule.objects.filter(pk=schedule.pk, next_reminder_at=at).update(
-                    next_reminder_at=upcoming) != 1:
-                continue
-            day = at.astimezone(tz).date()
-            start, end = selectors.slot_window(schedule, day, tz)
-            if now >= end or _counted_since(schedule.patient_id, start) or Delivery.objects.filter(
-                    patient_id=schedule.patient_id, purpose=Delivery.Purpose.REMINDER, slot=day.isoformat()).exists():
-                continue
-            with translation.override(_language_of(patient=schedule.patient)):
-                _create(_reach(schedule.patient, purpose=Delivery.Purpose.REMINDER, slot=day.isoformat(),
-                               body=_(REMINDER_TEXT), now=now), now=now)
-            sent += 1
-    return sent
-
-
-def reengagement_send(*, now: datetime | None = None) -> int:
-    """One gentle message after CADENCE_REENGAGE_AFTER_DAYS without a recording (once per silence)."""
-    now = now or timezone.now()
-    days = settings.CADENCE_REENGAGE_AFTER_DAYS
-    if days <= 0:
-        return 0
-    cutoff = now - timedelta(days=days)
-    schedules = ReminderSchedule.objects.filter(active=True, patient__active=True).select_related("patient").annotate(
-        last=Max("patient__recordings__recorded_at"))
-    sent = 0
-    for schedule in schedules:
-        since = schedule.last or datetime.combine(schedule.starts_on, time(0), tzinfo=selectors.patient_zone(
-            schedule.patient))
-        if since > cutoff:
-            continue
-        slot = f"silent-since-{since:%Y-%m-%d}"
-        if Delivery.objects.filter(patient=schedule.patient, purpose=Delivery.Purpose.REENGAGEMENT, slot=slot).exists():
-            continue
-        with transaction.atomic(), translation.override(_language_of(patient=schedule.patient)):
-            _create(_reach(schedule.patient, purpose=Delivery.Purpose.REENGAGEMENT, slot=slot,
-                           body=_(REENGAGEMENT_TEXT), now=now), now=now)
-        sent += 1
-    return sent
-
-
-def adherence_refresh(*, now: datetime | None = None, patient_ids: list[int] | None = None) -> int:
-    """Store each scheduled patient's last-two-weeks figures, which triage filters and sorts on."""
-    now = now or timezone.now()
-    schedules = ReminderSchedule.objects.select_related("patient")
-    if patient_ids is not None:
-        schedules = schedules.filter(patient_id__in=patient_ids)
-    schedules = list(schedules)
-    recorded = selectors.recorded_times([s.patient_id for s in schedules], since=now - timedelta(days=16))
-    for schedule in schedules:
-        tz = selectors.patient_zone(schedule.patient)
-        figures = selectors.adherence_from(schedule=schedule, enrolled_on=schedule.patient.enrolled_on, tz=tz,
-                                           recorded=recorded.get(schedule.patient_id, []), now=now, days=14)
-        schedule.missed_14d, schedule.adherence_14d, schedule.adherence_at = (
-            len(figures.missed_days), figures.rate, now)
-        if schedule.active and schedule.next_reminder_at is not None and schedule.next_reminder_at > now:
-            # the patient's time zone may have changed since the reminder time was worked out
-            schedule.next_reminder_at = next_reminder_after(schedule, after=now, tz=tz)
-    ReminderSchedule.objects.bulk_update(schedules, ["missed_14d", "adherence_14d", "adherence_at",
-                                                     "next_reminder_at"], batch_size=1000)
-    return len(schedules)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from outreach import services
+from outreach import reminders, services
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -24,9 +24,9 @@ def alerts_notify() -> int:
 def outreach_tick() -> dict:
     """Every minute: alerts not yet told, due escalations, due reminders, messages that wait or were lost."""
     return {"alerts": services.alerts_notify(), "escalations": services.alert_escalations_run(),
-            "reminders": services.reminders_send(), "requeued": services.deliveries_requeue()}
+            "reminders": reminders.reminders_send(), "requeued": services.deliveries_requeue()}
 
 
 @shared_task(acks_late=True)
 def outreach_hourly() -> dict:
-    return {"reengaged": services.reengagement_send(), "adherence": services.adherence_refresh()}
+    return {"reengaged": reminders.reengagement_send(), "adherence": reminders.adherence_refresh()}

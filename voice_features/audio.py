@@ -28,30 +28,22 @@ import soundfile
 
 from voice_features.containers import check_wav_complete, sniff_container
 from voice_features.errors import VoiceFeaturesError
+from voice_features.stream_info import (
+    MAX_CHANNELS,
+    AudioInfo,
+    PacketTally,
+    info_from_container,
+    needs_tally,
+    validate_info,
+)
 
-__all__ = ["AudioInfo", "DecodedAudio", "sniff_container", "probe_audio", "load_audio", "TARGET_SR"]
+__all__ = ["AudioInfo", "DecodedAudio", "MAX_CHANNELS", "sniff_container", "probe_audio", "load_audio", "TARGET_SR"]
 
 TARGET_SR = 16000
 SUPPORTED = ("wav", "flac", "ogg", "webm", "mp3", "m4a", "3gp", "amr", "caf", "au")
 _CLIP_LEVEL = 0.999
-_MIN_SR, _MAX_SR = 8000, 96000
 
 Source = str | Path | bytes | BinaryIO
-
-
-@dataclass(frozen=True)
-class AudioInfo:
-    """What the file says about itself (before decoding)."""
-
-    container: str
-    codec: str
-    sample_rate: int
-    channels: int
-    duration_s: float | None
-    bits_per_sample: int | None
-    bit_rate: int | None = None
-    """Audio bit rate, bit/s: as the file declares it, as computed for PCM, or, when the container does not say
-    (a browser's WebM or Ogg), the stream's packet bytes over its duration; None when unknown."""
 
 
 @dataclass(frozen=True)
@@ -84,72 +76,6 @@ def _read_head(stream: BinaryIO, size: int = 64) -> bytes:
     return head
 
 
-def _info_from_container(container: av.container.InputContainer, kind: str) -> AudioInfo:
-    if not container.streams.audio:
-        raise VoiceFeaturesError("The file holds no audio stream.", code="no_audio_stream")
-    stream = container.streams.audio[0]
-    ctx = stream.codec_context
-    if ctx is None or ctx.format is None or not ctx.sample_rate:
-        raise VoiceFeaturesError(
-            f"This {kind.upper()} file holds audio in a format Cadence cannot decode "
-            f"({_codec_label(stream)}); please record again with the Cadence app or as WAV, AAC, Opus or AMR.",
-            code="unsupported_format",
-        )
-    if stream.duration is not None and stream.time_base is not None:
-        duration = float(stream.duration * stream.time_base)
-    elif container.duration is not None:
-        duration = container.duration / av.time_base
-    elif kind == "wav":
-        duration = 0.0  # FFmpeg reports no duration only for a WAV without samples
-    else:
-        duration = None
-    bits = ctx.format.bits
-    channels = int(ctx.channels or 0)
-    bit_rate = int(stream.bit_rate or ctx.bit_rate or (container.bit_rate if len(container.streams) == 1 else 0) or 0) or None
-    if bit_rate is None and ctx.name.startswith("pcm_"):
-        bit_rate = int(ctx.sample_rate) * channels * (8 if ctx.name in _G711 else bits)
-    return AudioInfo(
-        container=kind,
-        codec=ctx.name,
-        sample_rate=int(ctx.sample_rate or 0),
-        channels=channels,
-        duration_s=duration,
-        bits_per_sample=bits,
-        bit_rate=bit_rate,
-    )
-
-
-_G711 = ("pcm_mulaw", "pcm_alaw")
-
-
-def _codec_label(stream) -> str:
-    """The codec's name for a person: FFmpeg's long name, its short name, or the file's codec tag."""
-    ctx = stream.codec_context
-    codec = getattr(ctx, "codec", None) if ctx is not None else None
-    label = getattr(codec, "long_name", None) or getattr(ctx, "name", None)
-    if not label or label == "none":
-        tag = getattr(stream, "codec_tag", None) or ""
-        label = f"codec tag {tag}" if tag and tag.strip("\x00") else "an unknown codec"
-    return label
-
-
-MAX_CHANNELS = 8
-"""FFmpeg mixes 1-8 channels (and some larger standard layouts) down to mono; a voice needs one or two."""
-
-
-def _validate_info(info: AudioInfo) -> None:
-    if not _MIN_SR <= info.sample_rate <= _MAX_SR:
-        raise VoiceFeaturesError(
-            f"Sample rate {info.sample_rate} Hz is not supported (8000-96000 Hz).", code="unsupported_rate"
-        )
-    if info.channels < 1:
-        raise VoiceFeaturesError("The audio stream has no channels.", code="no_audio_stream")
-    if info.channels > MAX_CHANNELS:
-        raise VoiceFeaturesError(
-            f"The recording has too many channels ({info.channels}); at most {MAX_CHANNELS} are accepted, and a "
-            "voice recording needs one (mono) or two (stereo).", code="too_many_channels")
-
-
 def probe_audio(source: Source) -> AudioInfo:
     """Read only the header: container, codec, rate, channels, declared duration.
 
@@ -161,8 +87,8 @@ def probe_audio(source: Source) -> AudioInfo:
     with _sniffed(source) as (stream, kind):
         try:
             with _open_probed(stream, kind) as container:
-                info = _info_from_container(container, kind)
-                _validate_info(info)
+                info = info_from_container(container, kind)
+                validate_info(info)
                 info = _decode_a_little(container, info)
         except av.FFmpegError as exc:
             raise _decoding_error(exc, kind, reading=True) from exc
@@ -212,34 +138,7 @@ def _decoding_error(exc: av.FFmpegError, kind: str, *, reading: bool = False) ->
     )
 
 
-class _PacketTally:
-    """Bytes and time span of a stream's packets: the real bit rate and duration of a file whose container
-    does not say (a browser's MediaRecorder writes WebM with neither, as it streams the file out)."""
-
-    def __init__(self, time_base) -> None:
-        self.time_base, self.bytes, self.first, self.end, self.last = time_base, 0, None, None, None
-
-    def add(self, packet: av.Packet) -> None:
-        if not packet.size or packet.pts is None:
-            return
-        self.bytes += packet.size
-        step = packet.duration or (packet.pts - self.last if self.last is not None else 0)
-        self.first = packet.pts if self.first is None else min(self.first, packet.pts)
-        self.end = packet.pts + step if self.end is None else max(self.end, packet.pts + step)
-        self.last = packet.pts
-
-    def completed(self, info: AudioInfo) -> AudioInfo:
-        """``info`` with what its header left unknown (bit rate, duration) taken from the packets."""
-        if self.first is None or self.time_base is None:
-            return info
-        span_s = float((self.end - self.first) * self.time_base)
-        if span_s <= 0:
-            return info
-        return replace(info, duration_s=info.duration_s if info.duration_s is not None else span_s,
-                       bit_rate=info.bit_rate or round(self.bytes * 8 / span_s))
-
-
-def _frames(container: av.container.InputContainer, tally: _PacketTally | None = None):
+def _frames(container: av.container.InputContainer, tally: PacketTally | None = None):
     """Decoded frames of the first audio stream, with the preferred decoder for its codec; each packet is
     counted in ``tally`` when given."""
     stream = container.streams.audio[0]
@@ -257,15 +156,11 @@ def _frames(container: av.container.InputContainer, tally: _PacketTally | None =
         yield from ctx.decode(packet)
 
 
-def _needs_tally(info: AudioInfo) -> bool:
-    return info.bit_rate is None or info.duration_s is None
-
-
 def _decode_a_little(container: av.container.InputContainer, info: AudioInfo) -> AudioInfo:
     """Decode the first second so a stream the decoder refuses is refused at upload, not later; a file whose
     header gives no bit rate or duration is read to its end (packets only, not decoded) to measure them."""
     stream = container.streams.audio[0]
-    tally = _PacketTally(stream.time_base) if _needs_tally(info) else None
+    tally = PacketTally(stream.time_base) if needs_tally(info) else None
     decoded = 0
     for frame in _frames(container, tally):
         decoded += frame.samples
@@ -371,11 +266,11 @@ _BLOCK_FRAMES = 1 << 16
 
 def _decode(stream: BinaryIO, kind: str, target_sr: int, max_duration_s: float | None) -> DecodedAudio:
     with av.open(stream, mode="r", format=_FFMPEG_FORMAT[kind]) as container:
-        info = _info_from_container(container, kind)
-        _validate_info(info)
+        info = info_from_container(container, kind)
+        validate_info(info)
         layout = _LIBSNDFILE_LAYOUTS.get(container.streams.audio[0].codec_context.layout.name)
         if not (kind in ("wav", "flac") and info.codec in _LIBSNDFILE_CODECS and layout is not None):
-            tally = _PacketTally(container.streams.audio[0].time_base) if _needs_tally(info) else None
+            tally = PacketTally(container.streams.audio[0].time_base) if needs_tally(info) else None
             decoded = _resampled(_ffmpeg_chunks(container, tally), info, target_sr, max_duration_s)
             return decoded if tally is None else replace(decoded, info=tally.completed(info))
     reader = _libsndfile_reader(stream, info)
@@ -406,7 +301,7 @@ def _libsndfile_reader(stream: BinaryIO, info: AudioInfo) -> soundfile.SoundFile
     return None
 
 
-def _ffmpeg_chunks(container: av.container.InputContainer, tally: _PacketTally | None = None):
+def _ffmpeg_chunks(container: av.container.InputContainer, tally: PacketTally | None = None):
     """``(samples as float, frame for the resampler)`` of every decoded FFmpeg frame."""
     for frame in _frames(container, tally):
         frame.pts = None

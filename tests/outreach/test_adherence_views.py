@@ -25,7 +25,7 @@ def test_it_edits_the_schedule_and_shows_missing_data_in_triage_and_the_validati
 
     # Counted from two weeks ago: every day since is missed (no recording), the last one may still be open.
     ReminderSchedule.objects.filter(pk=schedule.pk).update(starts_on=date.today() - timedelta(days=13))
-    from outreach.services import adherence_refresh
+    from outreach.reminders import adherence_refresh
 
     adherence_refresh(now=timezone.now())
     schedule.refresh_from_db()

@@ -39,7 +39,7 @@ def phone():
 
 def test_it_pushes_a_reminder_at_the_local_time_and_mails_when_the_subscription_is_gone(
         cast, api, vapid, phone, http_sink, smtp_server, settings, django_capture_on_commit_callbacks):
-    from outreach import services
+    from outreach import reminders
     from outreach.models import Delivery, PushSubscription
 
     settings.CADENCE_BASE_URL = "https://cadence.example.org"
@@ -60,9 +60,9 @@ def test_it_pushes_a_reminder_at_the_local_time_and_mails_when_the_subscription_
     assert sub.status_code == 201
 
     monday = datetime(2026, 12, 7, 17, 59, tzinfo=NEW_YORK)
-    assert services.reminders_send(now=monday) == 0
+    assert reminders.reminders_send(now=monday) == 0
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.reminders_send(now=monday + timedelta(minutes=1)) == 1
+        assert reminders.reminders_send(now=monday + timedelta(minutes=1)) == 1
     request = http_sink.requests[-1]
     assert request["path"] == "/push/device-1" and request["headers"]["content-encoding"] == "aes128gcm"
     assert request["headers"]["authorization"].startswith("vapid t=")
@@ -79,7 +79,7 @@ def test_it_pushes_a_reminder_at_the_local_time_and_mails_when_the_subscription_
 
     http_sink.status = 410  # the browser dropped the subscription
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.reminders_send(now=datetime(2026, 12, 9, 18, 0, 30, tzinfo=NEW_YORK)) == 1
+        assert reminders.reminders_send(now=datetime(2026, 12, 9, 18, 0, 30, tzinfo=NEW_YORK)) == 1
     assert PushSubscription.objects.get(endpoint=endpoint).revoked_at is not None
     gone = Delivery.objects.get(channel="push", slot="2026-12-09")
     assert gone.state == "failed" and "gone (HTTP 410)" in gone.reason
@@ -93,20 +93,20 @@ def test_it_pushes_a_reminder_at_the_local_time_and_mails_when_the_subscription_
 
 def test_it_skips_a_reminder_when_the_patient_recorded_that_day_and_counts_adherence(cast, api, settings):
     from clinic.models import Recording
-    from outreach import services
+    from outreach import reminders
     from outreach.models import Delivery, ReminderSchedule
 
     cast.patient_a.timezone = "America/New_York"
     cast.patient_a.enrolled_on = datetime(2026, 11, 1).date()
     cast.patient_a.save()
-    services.reminder_schedule_set(patient=cast.patient_a, weekdays=[1, 3, 5], time_of_day=datetime(2000, 1, 1, 18).time(),
+    reminders.reminder_schedule_set(patient=cast.patient_a, weekdays=[1, 3, 5], time_of_day=datetime(2000, 1, 1, 18).time(),
                                    expiry_hours=4, now=datetime(2026, 11, 29, 12, tzinfo=NEW_YORK))
     ReminderSchedule.objects.filter(patient=cast.patient_a).update(starts_on=datetime(2026, 11, 29).date())
     for day, hour in ((30, 9), (2, 21)):  # Monday morning; Wednesday 21:00 (within 18:00 + 4 h)
         month = 11 if day == 30 else 12
         Recording.objects.create(patient=cast.patient_a, sha256=f"{day}", size_bytes=1, container="wav",
                                  recorded_at=datetime(2026, month, day, hour, tzinfo=NEW_YORK), status="done")
-    assert services.reminders_send(now=datetime(2026, 11, 30, 18, 1, tzinfo=NEW_YORK)) == 0  # already recorded
+    assert reminders.reminders_send(now=datetime(2026, 11, 30, 18, 1, tzinfo=NEW_YORK)) == 0  # already recorded
     assert not Delivery.objects.exists()
     now = datetime(2026, 12, 7, 21, tzinfo=NEW_YORK)  # Mon 30, Wed 2, Fri 4 closed; Mon 7 open until 22:00
     body = api(cast.alice_token).get(f"/api/v1/patients/{cast.patient_a.pk}/adherence/").json()
@@ -119,17 +119,17 @@ def test_it_skips_a_reminder_when_the_patient_recorded_that_day_and_counts_adher
 
 def test_it_sends_one_re_engagement_message_after_days_of_silence(cast, settings, smtp_server,
                                                                  django_capture_on_commit_callbacks):
-    from outreach import services
+    from outreach import reminders
     from outreach.models import Delivery
 
     settings.CADENCE_REENGAGE_AFTER_DAYS = 7
     start = datetime(2026, 11, 1, 12, tzinfo=NEW_YORK)
-    services.reminder_schedule_set(patient=cast.patient_a, weekdays=[1], time_of_day=datetime(2000, 1, 1, 9).time(),
+    reminders.reminder_schedule_set(patient=cast.patient_a, weekdays=[1], time_of_day=datetime(2000, 1, 1, 9).time(),
                                    expiry_hours=4, email="p@example.org", now=start)
-    assert services.reengagement_send(now=start + timedelta(days=6)) == 0
+    assert reminders.reengagement_send(now=start + timedelta(days=6)) == 0
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.reengagement_send(now=start + timedelta(days=8)) == 1
-    assert services.reengagement_send(now=start + timedelta(days=9)) == 0  # once per silence
+        assert reminders.reengagement_send(now=start + timedelta(days=8)) == 1
+    assert reminders.reengagement_send(now=start + timedelta(days=9)) == 0  # once per silence
     message = smtp_server.to("p@example.org")[0].get_payload()
     assert "have not heard from you" in message and "N-001" not in message
     assert Delivery.objects.get().purpose == "reengagement"
@@ -137,16 +137,16 @@ def test_it_sends_one_re_engagement_message_after_days_of_silence(cast, settings
 
 def test_it_reminds_a_patient_in_their_own_language(cast, settings, smtp_server,
                                                    django_capture_on_commit_callbacks):
-    from outreach import services
+    from outreach import reminders
 
     settings.CADENCE_REENGAGE_AFTER_DAYS = 7
     cast.patient_a.language = "es-MX"
     cast.patient_a.save(update_fields=["language"])
     start = datetime(2026, 11, 1, 12, tzinfo=NEW_YORK)
-    services.reminder_schedule_set(patient=cast.patient_a, weekdays=[1], time_of_day=datetime(2000, 1, 1, 9).time(),
+    reminders.reminder_schedule_set(patient=cast.patient_a, weekdays=[1], time_of_day=datetime(2000, 1, 1, 9).time(),
                                    expiry_hours=4, email="p@example.org", now=start)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.reengagement_send(now=start + timedelta(days=8)) == 1
+        assert reminders.reengagement_send(now=start + timedelta(days=8)) == 1
     message = smtp_server.to("p@example.org")[0]
     assert message["Subject"] == "Su control de voz"
     assert "Hace tiempo que no sabemos de usted" in message.get_payload(decode=True).decode()

@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic.audit import audit_record
+from outreach import reminders as outreach_reminders
 from outreach import selectors as outreach_selectors
-from outreach import services as outreach_services
 from outreach.models import Delivery
 from web.api.pagination import ApiCursorPagination
 from web.api.params import ListQuery, Query, parse
@@ -101,10 +101,10 @@ class ReminderScheduleView(APIView):
         data.is_valid(raise_exception=True)
         fields = {k: v for k, v in data.validated_data.items() if k not in ("time_zone", "next_reminder_at")}
         try:
-            schedule = outreach_services.reminder_schedule_set(patient=patient, **fields)
-        except outreach_services.OutreachError as exc:
+            schedule = outreach_reminders.reminder_schedule_set(patient=patient, **fields)
+        except outreach_reminders.OutreachError as exc:
             raise ValidationError({"detail": [str(exc)]}) from exc
-        outreach_services.adherence_refresh(patient_ids=[patient.pk])
+        outreach_reminders.adherence_refresh(patient_ids=[patient.pk])
         audit_record(request=request, action="update", resource="reminder_schedule", patient=patient,
                      object_id=patient.pk)
         return Response(ReminderScheduleSerializer(_schedule_out(schedule, patient)).data)
@@ -147,7 +147,7 @@ class PushSubscriptionView(APIView):
         data = PushSubscriptionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         keys = data.validated_data["keys"]
-        outreach_services.push_subscription_sync(
+        outreach_reminders.push_subscription_sync(
             patient=request.user.patient, endpoint=data.validated_data["endpoint"], p256dh=keys["p256dh"],
             auth=keys["auth"], user_agent=request.headers.get("User-Agent", ""))
         return Response({"status": "subscribed"}, status=status.HTTP_201_CREATED)
@@ -159,7 +159,7 @@ class PushSubscriptionView(APIView):
         endpoint = data.validated_data["endpoint"]
         for sub in outreach_selectors.live_subscriptions(request.user.patient.pk):
             if sub.endpoint == endpoint:
-                outreach_services.push_subscription_revoke(subscription_id=sub.pk, reason="Turned off on the phone.")
+                outreach_reminders.push_subscription_revoke(subscription_id=sub.pk, reason="Turned off on the phone.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -171,5 +171,5 @@ class DeliveryOpenedView(APIView):
 
     @extend_schema(request=None, responses={204: None}, auth=[])
     def post(self, request, public_id):
-        outreach_services.push_opened(public_id=str(public_id))
+        outreach_reminders.push_opened(public_id=str(public_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

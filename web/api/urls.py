@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.api import lifecycle, outreach, views
+from web.api import lifecycle, outreach, phq9, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
@@ -21,8 +21,8 @@ urlpatterns = [
     path("recordings/<int:recording_id>/audio/", views.RecordingAudioView.as_view(), name="recording-audio"),
     path("recordings/<int:recording_id>/emotion-label/", views.EmotionLabelView.as_view(),
          name="recording-emotion-label"),
-    path("phq9/", views.Phq9ListView.as_view(), name="phq9-list"),
-    path("patients/<int:patient_id>/phq9/export/", views.Phq9ExportView.as_view(), name="phq9-export"),
+    path("phq9/", phq9.Phq9ListView.as_view(), name="phq9-list"),
+    path("patients/<int:patient_id>/phq9/export/", phq9.Phq9ExportView.as_view(), name="phq9-export"),
     path("patients/<int:patient_id>/erase/", lifecycle.PatientEraseView.as_view(), name="patient-erase"),
     path("care-teams/<int:team_id>/exports/", lifecycle.BulkExportCreateView.as_view(), name="bulk-export-create"),
     path("exports/<int:export_id>/", lifecycle.BulkExportDetailView.as_view(), name="bulk-export-detail"),

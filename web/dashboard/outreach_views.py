@@ -15,6 +15,7 @@ from clinic.accounts import lead_team_ids
 from clinic.audit import audit_record
 from clinic.models import CareTeam, Membership
 from clinic.selectors import patients_visible_to
+from outreach import reminders as outreach_reminders
 from outreach import selectors as outreach_selectors
 from outreach import services as outreach_services
 from outreach.models import Delivery
@@ -98,13 +99,13 @@ def patient_reminders(request: HttpRequest, patient_id: int) -> HttpResponse:
     form = ReminderScheduleForm(request.POST)
     if form.is_valid():
         try:
-            outreach_services.reminder_schedule_set(patient=patient, **form.cleaned_data)
-        except outreach_services.OutreachError as exc:
+            outreach_reminders.reminder_schedule_set(patient=patient, **form.cleaned_data)
+        except outreach_reminders.OutreachError as exc:
             messages.error(request, str(exc))
         else:
             audit_record(request=request, action="update", resource="reminder_schedule", patient=patient,
                          object_id=patient.pk)
-            outreach_services.adherence_refresh(patient_ids=[patient.pk])
+            outreach_reminders.adherence_refresh(patient_ids=[patient.pk])
             messages.success(request, _("Reminder schedule saved."))
     else:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
