@@ -153,6 +153,9 @@ CADENCE_AUDIO_DEV_KEY_FILE = VAR_DIR / "audio-dev.key" if DEBUG and not CADENCE_
 # recorded consent where the deployment requires it.
 CADENCE_AUDIO_RETENTION_DAYS = env_int("CADENCE_AUDIO_RETENTION_DAYS", 0)
 CADENCE_REQUIRE_CONSENT = env_bool("CADENCE_REQUIRE_CONSENT", False)
+# Every erasure appends its tombstone (a keyed hash, never the code) here; manage.py restore re-applies the
+# erasures made after its backup from it. Keep it with the backups (docs/operators.md, "Backups").
+CADENCE_ERASURE_LEDGER = Path(env_str("CADENCE_ERASURE_LEDGER", str(VAR_DIR / "erasure-ledger.jsonl")))
 
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:triage"
