@@ -25,8 +25,16 @@ _DEV_SECRET = "insecure-development-key-only-for-the-embedded-default"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
     raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false")
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# Behind the TLS proxy (docker/compose.yaml, scripts/run.sh with HTTPS=1) the public address follows from
+# CADENCE_DOMAIN (and CADENCE_HTTPS_PORT when it is not 443): the allowed host, the trusted origin for CSRF
+# and the base URL of links in e-mails, unless each is set explicitly.
+CADENCE_DOMAIN = env_str("CADENCE_DOMAIN", "")
+CADENCE_HTTPS_PORT = env_int("CADENCE_HTTPS_PORT", 443)
+_PUBLIC_ORIGIN = (f"https://{CADENCE_DOMAIN}" + (f":{CADENCE_HTTPS_PORT}" if CADENCE_HTTPS_PORT != 443 else "")
+                  if CADENCE_DOMAIN else "")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [CADENCE_DOMAIN] if CADENCE_DOMAIN else
+                         ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [_PUBLIC_ORIGIN] if _PUBLIC_ORIGIN else [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -165,7 +173,7 @@ SESSION_SAVE_EVERY_REQUEST = True  # idle timeout rather than absolute
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Set-password and password-reset links (one-time; valid 72 h) and the mail that carries them.
-CADENCE_BASE_URL = env_str("CADENCE_BASE_URL", "http://127.0.0.1:8000")
+CADENCE_BASE_URL = env_str("CADENCE_BASE_URL", _PUBLIC_ORIGIN or "http://127.0.0.1:8000")
 PASSWORD_RESET_TIMEOUT = env_int("CADENCE_PASSWORD_LINK_TTL_S", 72 * 3600)
 EMAIL_HOST = env_str("EMAIL_HOST", "")
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
