@@ -179,7 +179,7 @@ def _dump_database(to: Path) -> tuple[dict, dict[str, int], list[str], list[str]
             dump = to / "database.json"
             with open(dump, "w") as out:
                 call_command("dumpdata", "--natural-foreign", "--natural-primary", "--exclude=contenttypes",
-                             "--exclude=auth.permission", "--exclude=sessions", stdout=out)
+                             "--exclude=auth.permission", stdout=out)
         counts, names = _table_counts(), _referenced_files()
         tombstones = sorted(set(AuditEvent.objects.filter(action=AuditEvent.Action.ERASE)
                                 .values_list("patient_code", flat=True)))

@@ -11,14 +11,24 @@
 #
 #   bash scripts/deploy_smoke.sh          (root; starts dockerd if it is not running, and stops it again)
 # CADENCE_SMOKE_CACHE (default /var/cache/cadence-smoke) keeps the wheelhouse between runs on one machine;
-# CADENCE_SMOKE_HTTPS_PORT (default 8125) is the host port of the proxy.
+# CADENCE_SMOKE_HTTPS_PORT (default 8125, or a free port) is the host port of the proxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 WORK="$ROOT/var/deploy-smoke"
 CACHE="${CADENCE_SMOKE_CACHE:-/var/cache/cadence-smoke}"
-HTTPS_PORT="${CADENCE_SMOKE_HTTPS_PORT:-8125}"
-HTTP_PORT="${CADENCE_SMOKE_HTTP_PORT:-18125}"
+free_port() {  # the preferred port when nothing listens on it, else one the kernel picks
+  python3 -c "import socket, sys
+for port in (int(sys.argv[1]), 0):
+    with socket.socket() as s:
+        try:
+            s.bind(('0.0.0.0', port))
+        except OSError:
+            continue
+        print(s.getsockname()[1]); break" "$1"
+}
+HTTPS_PORT="${CADENCE_SMOKE_HTTPS_PORT:-$(free_port 8125)}"
+HTTP_PORT="${CADENCE_SMOKE_HTTP_PORT:-$(free_port 18125)}"
 DOMAIN=cadence.test
 TORCH_WHEEL="${CADENCE_TORCH_WHEEL:-/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl}"
 PROJECT=cadence-smoke
@@ -88,25 +98,39 @@ compose() { "${COMPOSE_BIN[@]}" --project-name "$PROJECT" --env-file "$ENV_FILE"
   -f docker/compose.yaml -f docker/compose.test.yaml "$@"; }
 
 step "Base images (debootstrap bookworm; PostgreSQL, Redis, Caddy, nanio S3), reused when cached"
-PIP="$ROOT/.venv/bin/pip"
-[ -x "$PIP" ] || PIP="$(command -v pip3 || true)"
-[ -n "$PIP" ] || fail "no pip to fetch wheels with (run scripts/bootstrap.sh first)"
+# Wheels are built by the pip of Debian's python3 (3.11.2, the interpreter of the image), so that markers
+# such as python_full_version < "3.11.3" resolve as they will in the image.
+if ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+  [ "$(id -u)" = 0 ] || skip "Debian's python3-pip is missing and not root to install it"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null || skip "could not install python3-pip"
+fi
+PIP="/usr/bin/python3 -m pip"
 PIP="$PIP" bash docker/local/build_base_images.sh
 
 step "Wheelhouse for the image: torch 2.13.0+cpu from this machine, the rest built by pip on the host"
 [ -f "$TORCH_WHEEL" ] || skip "the CPU torch wheel $TORCH_WHEEL is not on this machine (CADENCE_TORCH_WHEEL)"
-"$PIP" wheel -q --find-links "$CACHE/wheels" -w "$CACHE/wheels" "$TORCH_WHEEL" -r requirements.txt 2>&1 \
-  | grep -v "^WARNING: Location" || true
-"$PIP" wheel -q --no-deps --find-links "$CACHE/wheels" -w "$CACHE/wheels" -r requirements-nodeps.txt 2>&1 \
-  | grep -v "^WARNING: Location" || true
+wheels() {  # wheels [pip options]: every requirement as a wheel in the cache
+  $PIP wheel -q "$@" --find-links "$CACHE/wheels" -w "$CACHE/wheels" "$TORCH_WHEEL" -r requirements.txt \
+    && $PIP wheel -q "$@" --no-deps --find-links "$CACHE/wheels" -w "$CACHE/wheels" -r requirements-nodeps.txt
+}
+if wheels --no-index >/dev/null 2>&1; then log "every wheel was in the cache ($CACHE/wheels)"
+elif ! wheels >"$WORK/pip.log" 2>&1; then
+  grep -v "^WARNING: Location" "$WORK/pip.log" | tail -20; fail "pip could not build every wheel"
+fi
 if ls "$CACHE/wheels" | grep -qiE '^(nvidia|triton)'; then fail "a CUDA package reached the wheelhouse"; fi
 find docker/wheels -name '*.whl' -delete
 cp -l "$CACHE"/wheels/*.whl docker/wheels/ 2>/dev/null || cp "$CACHE"/wheels/*.whl docker/wheels/
 log "$(ls docker/wheels/*.whl | wc -l) wheels, $(du -sh docker/wheels | cut -f1)"
 
 step "Cadence image (docker/Dockerfile, BASE_IMAGE=cadence-base:bookworm, PYTHON_PACKAGES=wheels)"
-nice -n 10 docker build --quiet --tag cadence:smoke --build-arg BASE_IMAGE=cadence-base:bookworm \
-  --build-arg PYTHON_PACKAGES=wheels --file docker/Dockerfile . >/dev/null
+# The packages stage gets a tag of its own, so that it is kept (a stage no tag refers to is a dangling
+# image, and with it would go the build cache of the pip install, the longest step by far).
+for target in packages final; do
+  nice -n 10 docker build --quiet --force-rm --build-arg BASE_IMAGE=cadence-base:bookworm \
+    --build-arg PYTHON_PACKAGES=wheels --file docker/Dockerfile \
+    $([ "$target" = packages ] && echo "--target packages --tag cadence-smoke:packages" || echo "--tag cadence:smoke") \
+    . >/dev/null 2> >(grep -v -e DEPRECATED -e 'Install the buildx' -e 'docs.docker.com/go/buildx' -e '^$' >&2)
+done
 find docker/wheels -name '*.whl' -delete
 docker run --rm --entrypoint python cadence:smoke -c \
   "import torch; assert torch.__version__ == '2.13.0+cpu' and torch.version.cuda is None; print('torch', torch.__version__, 'CPU')" \

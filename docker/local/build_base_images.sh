@@ -14,7 +14,7 @@ have() { docker image inspect "$1" >/dev/null 2>&1 && [ "${CADENCE_REBUILD_BASE:
 build() {  # build NAME DOCKERFILE-DIR
   if have "$1"; then log "$1: cached"; return; fi
   log "$1: building"
-  nice -n 10 docker build --quiet --tag "$1" "$2" >/dev/null
+  nice -n 10 docker build --quiet --force-rm --tag "$1" "$2" >/dev/null
   log "$1: built"
 }
 
@@ -51,7 +51,7 @@ build cadence-redis:7 images/redis
 build cadence-caddy:2 images/caddy
 if ! have cadence-s3:nanio; then  # pip runs on the host (its index and certificates), the image installs offline
   rm -rf images/s3/wheels && mkdir -p images/s3/wheels
-  "${PIP:-../../.venv/bin/pip}" wheel -q --only-binary=:all: -w images/s3/wheels nanio==0.1.7
+  ${PIP:-/usr/bin/python3 -m pip} wheel -q --only-binary=:all: -w images/s3/wheels nanio==0.1.7
 fi
 build cadence-s3:nanio images/s3
 rm -rf images/s3/wheels

@@ -92,6 +92,8 @@ def test_it_restores_every_recording_and_count_and_keeps_later_erasures(cast, po
     assert manifest["counts"] == before_counts
     assert manifest["audio_key_ids"] and settings.CADENCE_AUDIO_KEYS not in (backups / "nightly" / "manifest.json").read_text()
     call_command("erase_patient", cast.patient_a.code, "--yes", stdout=io.StringIO())  # after the backup
+    ledger = settings.CADENCE_ERASURE_LEDGER.read_text()
+    assert erased_code_tombstone(cast.patient_a.code) in ledger and cast.patient_a.code not in ledger
 
     # Destroy: the live database and the live bucket are gone.
     call_command("flush", "--noinput")

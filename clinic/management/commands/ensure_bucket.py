@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 class Command(BaseCommand):
     help = ("With CADENCE_STORAGE=s3, create the bucket AWS_STORAGE_BUCKET_NAME (private: no public policy or ACL) "
             "unless it exists. Idempotent; the compose stack runs it once before the other services start.")
+    requires_system_checks = []  # the audio key check reads the bucket this command creates
 
     def handle(self, *args, **options) -> None:
         if settings.CADENCE_STORAGE != "s3":

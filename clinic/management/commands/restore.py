@@ -14,6 +14,9 @@ class Command(BaseCommand):
             "row count and every file's checksum (decrypting each recording), then re-apply the erasures made after "
             "the backup from the erasure ledger (CADENCE_ERASURE_LEDGER and any --erasures-from) and the retention "
             "rule. Needs the backup's audio master keys in CADENCE_AUDIO_KEYS and its DJANGO_SECRET_KEY.")
+    # The start-up key check reads the key-check file of the (empty) target store; restore checks the keys
+    # against the backup's manifest instead and replaces that file with the backed-up one.
+    requires_system_checks = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--from", dest="source", required=True, type=Path, help="The backup directory")
@@ -34,8 +37,8 @@ class Command(BaseCommand):
             return
         counts = report.counts
         self.stdout.write(
-            f"Restored from {source}: {counts.get('clinic.Patient', 0)} patients, {counts.get('clinic.Recording', 0)} "
-            f"recordings; every row count matches the manifest. {report.objects_verified} stored files verified "
+            f"Restored from {source}: {counts.get('clinic.Patient', 0)} patients and {counts.get('clinic.Recording', 0)} "
+            f"recordings as backed up; every row count matches the manifest. {report.objects_verified} stored files verified "
             f"({report.recordings_decrypted} recordings decrypted to their backed-up checksum). "
             f"Erasures re-applied: {report.erasures_reapplied}; audio removed by retention: {report.audio_purged}.")
 
