@@ -100,9 +100,9 @@ def _seed(n_patients: int, n_recordings: int, seed: int = 0) -> None:
 def _seed_chunk(patients, n_recordings, start, now, rng) -> None:
     from clinic.models import Phq9Response, Recording
     from clinic.processing.models import FeatureSet
+    from screening.baselines.baseline import BaselineRecording, select_baseline_recordings
     from screening.models import RiskScore
-    from screening.scoring.baseline import BaselineRecording, select_baseline_recordings
-    from screening.scoring.deviation import DIRECTIONAL_FEATURES, composite_index
+    from screening.risk_model.deviation import DIRECTIONAL_FEATURES, composite_index
     from voice_features import FEATURE_NAMES
 
     recordings, feature_sets, pending, responses = [], [], [], []
@@ -191,7 +191,7 @@ def main() -> None:
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
-    from screening.services import run_screening
+    from screening.nightly.services import run_screening
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
@@ -271,7 +271,7 @@ def _screen_chunk(job) -> tuple[dict, float, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from screening.services import chunk_screen
+    from screening.nightly.services import chunk_screen
 
     ids, now, profile = job
     profiler = None
@@ -297,7 +297,7 @@ def _night_on_workers(workers: int, profile: str | None = None) -> tuple[dict, f
 
     from django.db import connections
 
-    from screening.services import run_screening
+    from screening.nightly.services import run_screening
 
     jobs = []
     started = time.perf_counter()

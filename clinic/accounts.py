@@ -106,6 +106,48 @@ def clinician_deactivate(username: str) -> tuple[User, int, int]:
     return user, tokens, sessions
 
 
+#: The second factors a clinician can hold (recovery codes come with them and are not one on their own).
+SECOND_FACTOR_NAMES = {"totp": "authenticator app", "webauthn": "security key or passkey"}
+
+
+def second_factors(user: User) -> list[str]:
+    """The kinds of second factor the clinician holds, in words; empty when they have none."""
+    from allauth.mfa.models import Authenticator
+
+    kinds = Authenticator.objects.filter(user_id=user.pk, type__in=list(SECOND_FACTOR_NAMES)).values_list(
+        "type", flat=True)
+    return [SECOND_FACTOR_NAMES[k] for k in sorted(set(kinds))]
+
+
+def has_second_factor(user_id: int) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user_id=user_id, type__in=list(SECOND_FACTOR_NAMES)).exists()
+
+
+def second_factor_reset(username: str) -> tuple[User, int, int, int]:
+    """A lost phone or key: remove every second factor (and recovery codes), revoke the API tokens and end the
+    sessions; the clinician enrols again at the next sign-in. Returns the user and the three counts."""
+    from allauth.mfa.models import Authenticator
+
+    user = User.objects.filter(username=username.strip()).first()
+    if user is None:
+        raise AccountError(f"There is no user called {username.strip()!r}.")
+    with transaction.atomic():
+        removed, _ = Authenticator.objects.filter(user=user).delete()
+        tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        sessions = _end_sessions(user)
+    return user, removed, tokens, sessions
+
+
+def access_revoke(user: User) -> tuple[int, int]:
+    """End every session and revoke every API token of a clinician (removal at the identity provider)."""
+    with transaction.atomic():
+        tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        sessions = _end_sessions(user)
+    return tokens, sessions
+
+
 def _end_sessions(user: User) -> int:
     ended = []
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():

@@ -3,11 +3,15 @@
 Every page that shows or changes patient data writes the audit log, like any other staff action.
 """
 
+from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from clinic import services
+from clinic.accounts import second_factors
 from clinic.audit import audit_record, audit_record_many
 from clinic.models import AuditEvent, CareTeam, Membership, Patient, Recording
 
@@ -161,3 +165,39 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["patient_code", "actor__username", "path"]
     list_select_related = ["actor"]
     date_hierarchy = "at"
+
+
+# Staff accounts: whether each has a second factor. The second factors themselves are listed without their secrets
+# (a TOTP key in the admin would be a second factor for anyone who reads the page); reset them with reset_mfa.
+admin.site.unregister(User)
+admin.site.unregister(Authenticator)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    list_display = ("username", "email", "is_active", "is_staff", "second_factor", "last_login")
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "second_factor")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        return fieldsets if obj is None else (*fieldsets, ("Second factor", {"fields": ("second_factor",)}))
+
+    @admin.display(description="Second factor")
+    def second_factor(self, obj) -> str:
+        return ", ".join(second_factors(obj)) or "none"
+
+
+@admin.register(Authenticator)
+class SecondFactorAdmin(admin.ModelAdmin):
+    list_display = ("user", "type", "created_at", "last_used_at")
+    list_filter = ("type",)
+    fields = ("user", "type", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -52,6 +52,20 @@ def audit_record_many(*, request: HttpRequest, resource: str, patients: list[Pat
     )
 
 
+def audit_identity(*, request: HttpRequest | None, actor, action: str, resource: str, object_id: object = "",
+                   path: str = "") -> None:
+    """A sign-in, a refused sign-in, a second factor added or reset, a password reset or an API token.
+
+    ``actor`` is the account concerned (None when a refused sign-in names no account), since the request's user is
+    not signed in yet when most of these happen. No password, code or token is ever written.
+    """
+    AuditEvent.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None, action=action, resource=resource,
+        object_id=str(object_id)[:64], path=(path or (request.get_full_path() if request else ""))[:512],
+        ip_address=_client_ip(request) if request is not None else None,
+    )
+
+
 def erased_code_tombstone(code: str) -> str:
     """A keyed hash of an erased patient's code: the same code always gives the same tombstone, yet
     without the server's SECRET_KEY the code cannot be recovered or confirmed."""

@@ -96,6 +96,10 @@ class ApiToken(models.Model):
     patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.CASCADE, related_name="tokens")
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # A clinician token: whether it was issued after a second factor (or single sign-on that asserted one), and
+    # where (shown on the clinician's own token page).
+    second_factor = models.BooleanField(default=False)
+    label = models.CharField(max_length=100, blank=True)
 
     class Meta:
         constraints = [
@@ -111,9 +115,11 @@ class ApiToken(models.Model):
         return hashlib.sha256(key.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, *, kind: str, user=None, patient=None) -> tuple["ApiToken", str]:
+    def issue(cls, *, kind: str, user=None, patient=None, second_factor: bool = False,
+              label: str = "") -> tuple["ApiToken", str]:
         key = secrets.token_urlsafe(32)
-        token = cls.objects.create(key_hash=cls.hash_key(key), kind=kind, user=user, patient=patient)
+        token = cls.objects.create(key_hash=cls.hash_key(key), kind=kind, user=user, patient=patient,
+                                   second_factor=second_factor, label=label)
         return token, key
 
 
@@ -217,7 +223,8 @@ class Phq9Response(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only record of a staff read or write of patient data."""
+    """Append-only record of a staff read or write of patient data, and of staff sign-ins, failed sign-ins,
+    second-factor enrolments and resets, password resets and API tokens."""
 
     class Action(models.TextChoices):
         READ = "read"
@@ -227,6 +234,8 @@ class AuditEvent(models.Model):
         DELETE = "delete"
         DENIED = "denied"  # a refused attempt to read or request something
         ERASE = "erase"
+        LOGIN = "login"  # a staff sign-in (password, second factor or single sign-on) or a token issued
+        LOGOUT = "logout"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,

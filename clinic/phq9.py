@@ -7,6 +7,7 @@ __all__ = [
     "MAX_TOTAL",
     "SCREENING_CUTOFF",
     "MINIMAL_IMPORTANT_DIFFERENCE",
+    "WINDOW_DAYS",
     "SEVERITY_BANDS",
     "phq9_total",
     "severity_band",
@@ -17,6 +18,9 @@ ITEM_COUNT = 9
 MAX_TOTAL = 27
 SCREENING_CUTOFF = 10
 MINIMAL_IMPORTANT_DIFFERENCE = 5
+#: The PHQ-9 asks about the last two weeks: the one window that pairs a PHQ-9 with the voice recorded in the
+#: days before it (fitting, the patient's level, validation, monitoring).
+WINDOW_DAYS = 14
 LOINC_PANEL = "44249-1"
 LOINC_TOTAL = "44261-6"
 

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 
 from django.db import models
 
+from voice_features.registry import RECORDING_TASKS
 
-class Task(models.TextChoices):
-    READ_PASSAGE = "read_passage", "Read passage"
-    FREE_SPEECH = "free_speech", "Free speech"
-    SUSTAINED_VOWEL = "sustained_vowel", "Sustained vowel"
-    COUNTING = "counting", "Counting"
+#: The recording tasks as model choices (``Task.READ_PASSAGE`` = "read_passage"), from their one declaration
+#: in ``voice_features.registry.RECORDING_TASKS``.
+Task = models.TextChoices("Task", [(task.name.upper(), (task.name, task.label)) for task in RECORDING_TASKS])
 
 
 @dataclass(frozen=True)

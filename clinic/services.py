@@ -50,12 +50,21 @@ class EnrolmentLinkInvalid(Exception):
         self.message, self.code = message, code
 
 
-class UploadRejected(Exception):
-    """An upload refused before anything was stored."""
+class InputRejected(Exception):
+    """Input refused by a rule of the clinical domain before anything was stored: a code and a sentence a
+    person can read (the API answers ``{"error": code, "detail": message}`` with ``http_status``)."""
 
     def __init__(self, message: str, *, code: str, http_status: int = 400) -> None:
         super().__init__(message)
         self.message, self.code, self.http_status = message, code, http_status
+
+
+class UploadRejected(InputRejected):
+    """An upload refused before anything was stored."""
+
+
+class Phq9Rejected(InputRejected):
+    """A PHQ-9 refused before it was stored."""
 
 
 @dataclass(frozen=True)
@@ -118,8 +127,9 @@ def enrolment_link_redeem(*, key: str) -> str:
     return key
 
 
-def clinician_token_issue(*, user: User) -> str:
-    _, key = ApiToken.issue(kind=ApiToken.Kind.CLINICIAN, user=user)
+def clinician_token_issue(*, user: User, second_factor: bool = False, label: str = "") -> str:
+    """A clinician's bearer token (shown once); ``second_factor`` says it was issued after one."""
+    _, key = ApiToken.issue(kind=ApiToken.Kind.CLINICIAN, user=user, second_factor=second_factor, label=label)
     return key
 
 
@@ -261,10 +271,21 @@ def _enqueue(recording_id: int) -> None:
         logger.exception("could not enqueue recording %s; the sweeper will retry", recording_id)
 
 
+def phq9_answered_at_check(answered_at: datetime) -> None:
+    """A PHQ-9 cannot be answered in the future (beyond the allowed clock skew): raises :class:`Phq9Rejected`."""
+    now = timezone.now()
+    if (answered_at - now).total_seconds() > settings.CADENCE_MAX_CLOCK_SKEW_S:
+        raise Phq9Rejected(
+            f"A PHQ-9 cannot be answered in the future: answered_at ({answered_at.isoformat()}) is after the "
+            f"server's time ({now.replace(microsecond=0).isoformat()}).", code="answered_in_future")
+
+
 def phq9_record(
     *, patient: Patient, items: list[int], answered_at: datetime, difficulty: int | None = None, entered_by: User | None = None
 ) -> Phq9Response:
-    """Store a PHQ-9; an item-9 answer above 0 raises the safety alert at once."""
+    """Store a PHQ-9; an item-9 answer above 0 raises the safety alert at once. A PHQ-9 answered in the future
+    is refused (:func:`phq9_answered_at_check`)."""
+    phq9_answered_at_check(answered_at)
     response = Phq9Response(
         patient=patient, answered_at=answered_at, difficulty=difficulty, entered_by=entered_by,
         source=Phq9Response.Source.CLINICIAN if entered_by else Phq9Response.Source.SELF_REPORT,

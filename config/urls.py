@@ -1,8 +1,12 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import ops
+
+# The admin signs in through the dashboard's sign-in (second factor, lockout, audit), never with a form of its own.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("healthz", ops.healthz),
@@ -14,6 +18,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("r/", include("web.recorder.urls")),
+    path("", include("web.identity.urls")),
     path("", include("web.dashboard.urls")),
 ]
 

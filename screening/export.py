@@ -28,15 +28,13 @@ from clinic.models import BulkExport, Patient, Phq9Response
 from clinic.processing.models import FeatureSet
 from clinic.storage import audio_delete, audio_store
 from screening.models import RiskScore
-from voice_features.registry import FEATURE_NAMES
+from voice_features.registry import BY_KEY, FEATURE_NAMES, UCUM_UNITS
 
 VOICE_SYSTEM = "urn:cadence:voice-feature"
 SCORE_SYSTEM = "urn:cadence:score"
 UCUM = "http://unitsofmeasure.org"
 _ABSENT = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "not-applicable"}]}
 _ROWS_PER_WRITE = 2000
-_UNIT_BY_SUFFIX = (("_syl_s", "{syllable}/s"), ("_per_min", "/min"), ("_hz", "Hz"), ("_db", "dB"),
-                   ("_st", "{semitone}"), ("_s", "s"), ("_count", "{count}"))
 SCORE_COMPONENTS = (("predicted_phq9_low", "predicted-phq9-low", "{score}"),
                     ("predicted_phq9_high", "predicted-phq9-high", "{score}"),
                     ("prob_ge10", "probability-phq9-ge-10", "1"),
@@ -47,8 +45,8 @@ SCORES_HEADER = ["patient", "recording_id", "scope", "at", "predicted_phq9", "pr
 
 
 def feature_unit(name: str) -> str:
-    """The UCUM unit of a feature, from its name's suffix (the naming contract); "1" when unitless."""
-    return next((unit for suffix, unit in _UNIT_BY_SUFFIX if name.endswith(suffix)), "1")
+    """The UCUM code of a feature's unit (its ``Feature.unit`` in the registry)."""
+    return UCUM_UNITS[BY_KEY[name].unit]
 
 
 def _finite(value) -> float | None:

@@ -4,6 +4,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from screening.alerts.kinds import ALERT_KINDS, kind_spec
+from screening.alerts.kinds import Priority as AlertPriority
+
 
 class RiskModel(models.Model):
     """A fitted population risk model (JSON), versioned; at most one is active."""
@@ -72,17 +75,9 @@ class RiskScore(models.Model):
 
 
 class Alert(models.Model):
-    class Kind(models.TextChoices):
-        SELF_HARM = "self_harm", "PHQ-9 item 9 (self-harm thoughts)"
-        PHQ9_RISE = "phq9_rise", "Predicted PHQ-9 rise"
-        RISK_THRESHOLD = "risk_threshold", "Risk above threshold"
-        OVERDUE = "overdue", "No recent recording"
-        SPEAKER_MISMATCH = "speaker_mismatch", "Different speaker"
-
-    class Priority(models.IntegerChoices):
-        HIGH = 1
-        MEDIUM = 2
-        LOW = 3
+    #: The kinds and priorities declared in screening.alerts.kinds (``Alert.Kind.SELF_HARM`` = "self_harm").
+    Kind = models.TextChoices("Kind", [(kind.name.upper(), (kind.name, kind.label)) for kind in ALERT_KINDS])
+    Priority = models.IntegerChoices("Priority", [(priority.name, priority.value) for priority in AlertPriority])
 
     class State(models.TextChoices):
         OPEN = "open"
@@ -111,6 +106,11 @@ class Alert(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["patient", "kind", "episode_key"], name="one_alert_per_episode"),
         ]
+
+    @property
+    def urgent(self) -> bool:
+        """Self-harm: notified at once, never held by quiet hours, escalated, listed first (the kind's flag)."""
+        return kind_spec(self.kind).urgent
 
 
 class ValidationReport(models.Model):

@@ -3,7 +3,8 @@
 import logging
 
 from clinic.signals import phq9_recorded, recording_processed
-from screening import services, tasks
+from screening import tasks
+from screening.alerts.services import phq9_response_screen
 
 logger = logging.getLogger(__name__)
 
@@ -13,7 +14,7 @@ def screen_processed_recording(sender, *, recording_id: int, **kwargs) -> None:
 
 
 def screen_phq9_response(sender, *, response_id: int, **kwargs) -> None:
-    services.phq9_response_screen(response_id=response_id)
+    phq9_response_screen(response_id=response_id)
 
 
 def connect() -> None:

@@ -1,12 +1,27 @@
 """Screening reads: a patient's timeline (features, baselines, deviations, risk, PHQ-9)."""
 
+import math
+
+from django.conf import settings
 from django.db.models import F, Prefetch, Window
 from django.db.models.functions import RowNumber
 
-from clinic.models import Patient, Phq9Response, Recording
+from clinic.models import CareTeam, Patient, Phq9Response, Recording
 from clinic.processing.models import FeatureSet
-from screening.models import Alert, BaselineSnapshot, RiskScore
-from screening.scoring.segments import DeviceInfo, device_segments
+from clinic.services import InputRejected
+from screening.baselines.baseline import DEFAULT_TASK
+from screening.baselines.segments import DeviceInfo, device_segments
+from screening.models import (
+    Alert,
+    BaselineSnapshot,
+    FeatureReliability,
+    MonitoringSnapshot,
+    OperatorAlert,
+    RiskScore,
+    ValidationReport,
+)
+from screening.reliability.icc import exceeds_mdc
+from voice_features.registry import DASHBOARD_FEATURES
 
 
 def _feature_set(recording: Recording) -> FeatureSet | None:
@@ -81,8 +96,7 @@ def _alert_row(alert: Alert) -> dict:
 
 def emotion_stage() -> str:
     """"off" unless a trained speech-emotion model is active in the registry (then its version)."""
-    from django.conf import settings
-
+    # inference imports torch: loaded when asked, not by every web process
     from voice_features.emotion.inference import emotion_stage_status
 
     return emotion_stage_status(settings.EMOTION_MODEL_REGISTRY)
@@ -94,11 +108,28 @@ def emotion_top_class(emotion: dict | None) -> str | None:
     return max(posterior, key=posterior.get) if posterior else None
 
 
+class EmotionLabelRejected(InputRejected):
+    """An emotion label refused: no active emotion model (409), or not one of its classes (400)."""
+
+
+def emotion_label_choice(label: str) -> tuple[str, list[str]]:
+    """The active emotion model's version and classes, once ``label`` is found among them: the one check of a
+    clinician's label (API and dashboard). Raises :class:`EmotionLabelRejected` saying why."""
+    model = emotion_model_classes()
+    if model is None:
+        raise EmotionLabelRejected("No speech-emotion model is active, so there are no emotion classes to label "
+                                   "recordings with.", code="emotion_stage_off", http_status=409)
+    version, choices = model
+    if label not in choices:
+        raise EmotionLabelRejected(f"“{label}” is not a class of the active emotion model {version}; choose one "
+                                   f"of: {', '.join(choices)}.", code="invalid_label")
+    return version, choices
+
+
 def emotion_model_classes() -> tuple[str, list[str]] | None:
     """The active speech-emotion model's version and classes (what a clinician may label a recording with);
     None while the stage is off."""
-    from django.conf import settings
-
+    # inference imports torch: loaded when asked, not by every web process
     from voice_features.emotion import registry
     from voice_features.emotion.inference import resolve_registry
 
@@ -118,7 +149,7 @@ def patient_timeline(*, patient: Patient) -> dict:
     recordings = list(recordings)
     scores = list(RiskScore.objects.filter(patient=patient).order_by("at"))
     baselines = BaselineSnapshot.objects.filter(patient=patient).order_by("built_at")
-    return {
+    timeline = {
         "patient": {"id": patient.pk, "code": patient.code, "sex": patient.sex, "birth_year": patient.birth_year,
                     "language": patient.language, "enrolled_on": patient.enrolled_on.isoformat()},
         "recordings": _with_segments([_recording_row(r) for r in recordings], recordings, scores),
@@ -133,6 +164,43 @@ def patient_timeline(*, patient: Patient) -> dict:
         "phq9": [_phq9_row(p) for p in Phq9Response.objects.filter(patient=patient).order_by("answered_at")],
         "alerts": [_alert_row(a) for a in Alert.objects.filter(patient=patient).order_by("-created_at")],
     }
+    timeline["feature_changes"] = feature_changes(timeline)
+    return timeline
+
+
+def _finite(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def feature_changes(timeline: dict) -> list[dict]:
+    """Each key feature's latest change from the patient's free-speech baseline, judged against the minimal
+    detectable change (MDC95, ``manage.py feature_reliability``) of the latest recording's task: the verdict the
+    dashboard shows and the API serves (``beyond_mdc`` None while the reliability is not measured)."""
+    baselines = [b for b in timeline["baselines"] if b.get("task", DEFAULT_TASK) == DEFAULT_TASK]
+    baseline = baselines[-1]["features"] if baselines else {}
+    done = [r for r in timeline["recordings"] if r["features"] and r["status"] == "done"]
+    latest = done[-1] if done else None
+    reliability = ({row.feature: row for row in FeatureReliability.objects.filter(task=latest["task"])}
+                   if latest else {})
+    changes = []
+    for name, label, unit in DASHBOARD_FEATURES:
+        value = _finite(latest["features"].get(name)) if latest else None
+        median = _finite((baseline.get(name) or {}).get("median"))
+        change = None if value is None or median is None else value - median
+        row = reliability.get(name)
+        beyond = exceeds_mdc(change, row.mdc95 if row else None)
+        if change is None:
+            note = ""
+        elif beyond is None:
+            note = f"Latest change from baseline {change:+.3g} {unit}; its test–retest reliability is not measured yet."
+        else:
+            verdict = "beyond" if beyond else "within"
+            note = (f"Latest change from baseline {change:+.3g} {unit}: {verdict} the minimal detectable change "
+                    f"(MDC95 {row.mdc95:.3g} {unit}, ICC {row.icc:.2f}).")
+        changes.append({"feature": name, "label": label, "unit": unit, "change": change,
+                        "mdc95": row.mdc95 if beyond is not None else None,
+                        "icc": row.icc if beyond is not None else None, "beyond_mdc": beyond, "note": note})
+    return changes
 
 
 #: Who may read and request the cross-team report: staff, or a user holding this permission
@@ -150,8 +218,6 @@ def report_scope(user) -> list[int] | None:
 
 def latest_validation_report(care_team_ids: list[int] | None):
     """The newest report built for exactly this scope, or None."""
-    from screening.models import ValidationReport
-
     reports = ValidationReport.objects.order_by("-created_at", "-pk")
     if care_team_ids is None:
         return reports.filter(care_team_ids__isnull=True).first()
@@ -160,9 +226,6 @@ def latest_validation_report(care_team_ids: list[int] | None):
 
 def monitoring_overview(*, runs: int = 30) -> list[dict]:
     """Per care team: the latest monitoring snapshot, its last ``runs`` (oldest first) and open operator alerts."""
-    from clinic.models import CareTeam
-    from screening.models import MonitoringSnapshot, OperatorAlert
-
     history: dict[int, list] = {}
     latest_first = MonitoringSnapshot.objects.annotate(
         rank=Window(RowNumber(), partition_by=[F("care_team_id")], order_by=F("computed_at").desc()),

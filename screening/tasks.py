@@ -4,7 +4,10 @@ from datetime import datetime
 
 from celery import shared_task
 
-from screening import modeling, services
+from screening.export import bulk_export_build
+from screening.monitoring.service import monitoring_run_all
+from screening.nightly import services
+from screening.reports.services import validation_report_build
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
@@ -28,24 +31,25 @@ def screen_patients(patient_ids: list[int], now: str) -> dict:
 
 @shared_task(acks_late=True)
 def weekly_validation_report() -> int:
-    return modeling.validation_report_build(trigger="weekly").pk
+    return validation_report_build(trigger="weekly").pk
 
 
 @shared_task(acks_late=True)
 def build_validation_report(care_team_ids: list[int] | None = None, trigger: str = "api") -> int:
     """A report asked for through the API or the dashboard: these care teams' patients, or every team's."""
-    return modeling.validation_report_build(trigger=trigger, care_team_ids=care_team_ids).pk
+    return validation_report_build(trigger=trigger, care_team_ids=care_team_ids).pk
+
+
+def validation_report_request(*, care_team_ids: list[int] | None = None, trigger: str = "api") -> None:
+    """Queue a report build for these care teams (None: every team); a web request never builds one."""
+    build_validation_report.delay(care_team_ids=care_team_ids, trigger=trigger)
 
 
 @shared_task(name="screening.tasks.build_bulk_export", acks_late=True)
 def build_bulk_export(export_id: int) -> str:
-    from screening.export import bulk_export_build
-
     return bulk_export_build(export_id=export_id).status
 
 
 @shared_task(acks_late=True)
 def monitor_models() -> int:
-    from screening.monitoring.service import monitoring_run_all
-
     return monitoring_run_all()

@@ -18,6 +18,6 @@ env -u DATABASE_URL python manage.py makemigrations --check --dry-run  # no data
 deploy_check_media="$(mktemp -d)"
 DJANGO_DEBUG=false DJANGO_SECRET_KEY="check-deploy-$(head -c 48 /dev/urandom | base64)" \
   CADENCE_AUDIO_KEYS="$(head -c 32 /dev/urandom | base64)" CADENCE_PRIVATE_MEDIA_ROOT="$deploy_check_media" \
-  DJANGO_ALLOWED_HOSTS=cadence.example.org python manage.py check --deploy --fail-level WARNING
+  DJANGO_ALLOWED_HOSTS=cadence.example.org EMAIL_HOST=mail.example.org python manage.py check --deploy --fail-level WARNING
 rm -rf "$deploy_check_media"
 python -m pytest "$@"

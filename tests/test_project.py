@@ -25,13 +25,19 @@ def test_it_has_no_missing_migrations():
 def _production_env(tmp_path: Path, **extra: str) -> dict:
     return {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "x" * 20 + os.urandom(24).hex(),
             "DJANGO_ALLOWED_HOSTS": "cadence.example.org", "CADENCE_PRIVATE_MEDIA_ROOT": str(tmp_path / "private"),
-            "CADENCE_AUDIO_KEYS": base64.b64encode(os.urandom(32)).decode(), **extra}
+            "CADENCE_AUDIO_KEYS": base64.b64encode(os.urandom(32)).decode(), "EMAIL_HOST": "mail.example.org",
+            **extra}
 
 
 def test_it_passes_check_deploy_with_production_settings(tmp_path):
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_refuses_mail_written_to_the_log(tmp_path):
+    result = _manage("check", "--deploy", env=_production_env(tmp_path, EMAIL_HOST=""))
+    assert result.returncode != 0 and "clinic.E003" in result.stderr and "EMAIL_HOST" in result.stderr
 
 
 def test_it_refuses_to_start_without_an_audio_key_or_with_a_wrong_one(tmp_path):

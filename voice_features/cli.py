@@ -19,13 +19,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from voice_features.emotion import REGISTRY_ENV as EMOTION_REGISTRY_ENV
 from voice_features.errors import VoiceFeaturesError
 from voice_features.registry import FEATURE_NAMES, TASKS
 
 __all__ = ["EMOTION_REGISTRY_ENV", "extract_record", "as_json", "as_table", "add_arguments", "main"]
 
-EMOTION_REGISTRY_ENV = "CADENCE_EMOTION_REGISTRY"
-"""Same variable as :data:`voice_features.emotion.inference.REGISTRY_ENV` (that module loads torch)."""
 _TABLE_QUALITY = ("snr_db", "clipping_fraction", "level_dbfs")
 
 

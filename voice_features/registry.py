@@ -19,6 +19,8 @@ from voice_features.codec_trust import TOLERANCES, codec_reason
 
 __all__ = [
     "FEATURE_SET_VERSION",
+    "RecordingTask",
+    "RECORDING_TASKS",
     "TASKS",
     "SPEECH_TASKS",
     "FeatureDirection",
@@ -29,6 +31,7 @@ __all__ = [
     "DEPRESSION_DIRECTIONS",
     "SCALE_FLOOR",
     "DASHBOARD_FEATURES",
+    "UCUM_UNITS",
     "valid_for",
     "withheld_features",
     "features_table_markdown",
@@ -39,11 +42,34 @@ FEATURE_SET_VERSION = "4.0.0"
 """Bump the major part whenever a feature's definition or a threshold changes its values,
 the minor part when a feature is added (earlier feature sets simply lack it)."""
 
-#: Recording protocols (issue 12): a read passage, free speech to a prompt, a sustained
-#: vowel, counting.
-TASKS: frozenset[str] = frozenset({"read_passage", "free_speech", "sustained_vowel", "counting"})
+#: Each feature unit (``Feature.unit``) as a UCUM code, for exports (FHIR Observation.valueQuantity).
+UCUM_UNITS: Mapping[str, str] = {
+    "s": "s", "Hz": "Hz", "dB": "dB", "semitones": "{semitone}", "syllables": "{syllable}",
+    "syllables/s": "{syllable}/s", "pauses": "{pause}", "pauses/min": "{pause}/min", "fraction": "1", "CV": "1",
+}
+
+
+@dataclass(frozen=True)
+class RecordingTask:
+    """What the patient was asked to do: its stored name (``Recording.task``), its label, and whether it is
+    running speech (timing, pauses and intonation only mean something there)."""
+
+    name: str
+    label: str
+    running_speech: bool
+
+
+#: The recording protocols (issue 12), declared once: ``clinic.protocols.Task`` (the model's choices, the
+#: passages and prompts) and every feature's ``tasks`` read them.
+RECORDING_TASKS: tuple[RecordingTask, ...] = (
+    RecordingTask("read_passage", "Read passage", running_speech=True),
+    RecordingTask("free_speech", "Free speech", running_speech=True),
+    RecordingTask("sustained_vowel", "Sustained vowel", running_speech=False),
+    RecordingTask("counting", "Counting", running_speech=True),
+)
+TASKS: frozenset[str] = frozenset(task.name for task in RECORDING_TASKS)
 #: Tasks with running speech: timing, pauses and intonation only mean something there.
-SPEECH_TASKS: frozenset[str] = TASKS - {"sustained_vowel"}
+SPEECH_TASKS: frozenset[str] = frozenset(task.name for task in RECORDING_TASKS if task.running_speech)
 
 _MIXED = "Mixed or no consistent findings (Cummins et al. 2015; Low et al. 2020)."
 _TIMING = ("Psychomotor retardation: Alpert et al. 2001; Cannizzaro et al. 2004; Mundt et al. 2012; "

@@ -7,3 +7,4 @@ class WebConfig(AppConfig):
 
     def ready(self) -> None:
         from web.api import schema  # noqa: F401  registers the OpenAPI auth extension
+        from web.identity import signals  # noqa: F401  sign-ins and refused sign-ins go to the audit log

@@ -17,10 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.models import CareTeam, EmotionLabel, Phq9Response, Recording
+from clinic.phq9 import WINDOW_DAYS
 from clinic.processing.models import FeatureSet
+from screening.baselines.baseline import FEATURE_KEYS
 from screening.models import MonitoringSnapshot, OperatorAlert, RiskScore
 from screening.monitoring import stats
-from screening.scoring.baseline import FEATURE_KEYS
 from screening.selectors import emotion_top_class
 from screening.validation.pairing import pair_phq9_with_voice
 
@@ -90,7 +91,7 @@ def _calibration(team: CareTeam, now: datetime) -> dict:
     ).values_list("patient_id", "pk", "answered_at", "total", "item9")),
         columns=["patient_id", "phq9_id", "answered_at", "total", "item9"])
     phq9["answered_at"] = pd.to_datetime(phq9["answered_at"], utc=True)
-    scores = _scores(team, since - timedelta(days=14), now)
+    scores = _scores(team, since - timedelta(days=WINDOW_DAYS), now)
     if phq9.empty or scores.empty:
         return stats.calibration_summary(pd.DataFrame(columns=["patient_id", "predicted_phq9", "phq9_total"]))
     pairs = pair_phq9_with_voice(phq9, scores, min_recordings=settings.CADENCE_PAIRING_MIN_RECORDINGS).pairs

@@ -11,7 +11,7 @@ from clinic.models import Phq9Response, Recording
 from clinic.processing.models import FeatureSet
 from screening.models import FeatureReliability
 from screening.reliability.icc import RetestRecording, feature_reliability, retest_pairs
-from screening.scoring.deviation import reliability_weights
+from screening.risk_model.deviation import reliability_weights
 from voice_features.registry import FEATURE_NAMES
 
 
@@ -54,7 +54,7 @@ def reliability_by_feature(*, task: str) -> dict[str, FeatureReliability]:
 
 
 def reliability_weights_by_task() -> dict[str, dict[str, float]]:
-    """Task -> the composite's reliability factors (``screening.scoring.deviation.reliability_weights``),
+    """Task -> the composite's reliability factors (``screening.risk_model.deviation.reliability_weights``),
     in one query for the whole screening run."""
     icc: dict[str, dict[str, float | None]] = defaultdict(dict)
     for task, feature, value in FeatureReliability.objects.values_list("task", "feature", "icc"):

@@ -18,6 +18,7 @@ import pandas as pd
 import scipy.stats as sps
 
 from clinic.phq9 import MINIMAL_IMPORTANT_DIFFERENCE, SCREENING_CUTOFF
+from screening.alerts.kinds import ALERT_KINDS as _KINDS
 from screening.validation.pairing import require_columns
 from screening.validation.stats import CONFIDENCE, MIN_PATIENTS, _rate
 
@@ -25,10 +26,10 @@ __all__ = ["ALERT_COLUMNS", "ALERT_KINDS", "RISK_ALERT_KINDS", "HORIZON_DAYS", "
            "alert_section", "alert_burden", "risk_alert_ppv"]
 
 ALERT_COLUMNS = ("patient_id", "kind", "at")
-#: Every alert kind (screening.models.Alert.Kind), in the order the report lists them.
-ALERT_KINDS = ("self_harm", "phq9_rise", "risk_threshold", "overdue", "speaker_mismatch")
+#: Every alert kind's stored name (screening.alerts.kinds), in the order the report lists them.
+ALERT_KINDS = tuple(kind.name for kind in _KINDS)
 #: The alerts that claim the patient is, or is becoming, depressed: their PPV is checkable against PHQ-9.
-RISK_ALERT_KINDS = ("phq9_rise", "risk_threshold")
+RISK_ALERT_KINDS = tuple(kind.name for kind in _KINDS if kind.risk)
 HORIZON_DAYS = 28
 #: Fewest alerts with a follow-up PHQ-9 for a PPV to be shown.
 MIN_EVALUABLE_ALERTS = 10

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from clinic.phq9 import MAX_TOTAL
+from clinic.phq9 import MAX_TOTAL, WINDOW_DAYS
 
 __all__ = [
     "PHQ9_COLUMNS",
@@ -181,7 +181,7 @@ def pair_phq9_with_voice(
     phq9: pd.DataFrame,
     scores: pd.DataFrame,
     *,
-    window_days: int = 14,
+    window_days: int = WINDOW_DAYS,
     min_recordings: int = 2,
     columns: tuple[str, ...] = AGGREGATED_SCORES,
 ) -> PairingResult:

@@ -104,6 +104,15 @@ def test_it_checks_the_patient_a_clinician_enters_a_phq9_for(cast, api):
                                       format="json").status_code == 201
 
 
+def test_it_refuses_a_phq9_answered_in_the_future_saying_why(cast, api):
+    answered = (timezone.now() + timezone.timedelta(hours=2)).isoformat()
+    response = api(cast.key_a).post("/api/v1/phq9/", {"items": [1] * 9, "answered_at": answered}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "answered_in_future"
+    assert response.json()["detail"].startswith("A PHQ-9 cannot be answered in the future")
+    assert not cast.patient_a.phq9_responses.exists()
+
+
 def test_it_serves_a_schema_with_typed_bodies_and_declared_errors(client):
     schema = client.get("/api/schema/?format=json").json()
     upload = schema["components"]["schemas"]["RecordingUploadRequest"]["properties"]["audio"]
@@ -113,6 +122,11 @@ def test_it_serves_a_schema_with_typed_bodies_and_declared_errors(client):
             for code in ("400", "401", "404"):
                 assert code in operation["responses"], (method, path, code)
             for code, response in operation["responses"].items():
+                if code.startswith("2") and code != "204":  # every 2xx body is typed, not a free-form object
+                    assert response.get("content"), (method, path, code)
+                    for media, body in response["content"].items():
+                        typed = body["schema"]
+                        assert typed.get("type") != "object" or "properties" in typed, (method, path, code, media)
                 for media, body in response.get("content", {}).items():
                     assert body.get("schema"), (method, path, code, media)
                     assert body["schema"] != {"type": "object"}, (method, path, code, media)

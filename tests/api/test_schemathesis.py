@@ -33,7 +33,7 @@ def _seed(cast) -> None:
 
     from clinic.models import Phq9Response, Recording
     from clinic.processing.models import FeatureSet
-    from screening.modeling import validation_report_build
+    from screening.reports.services import validation_report_build
 
     recording = Recording.objects.create(patient=cast.patient_a, file="recordings/x.wav", sha256="1" * 64,
                                          size_bytes=10, container="wav", recorded_at=timezone.now(), status="done")

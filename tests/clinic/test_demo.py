@@ -7,7 +7,7 @@ from screening.models import Alert
 
 
 def test_it_seeds_a_demo_cohort_once(db, monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
+    monkeypatch.setattr("clinic.processing.tasks.process_recording.delay", lambda recording_id: None)
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo", patients=10, weeks=6, per_week=1)
         call_command("seed_demo", patients=10, weeks=6, per_week=1)

@@ -145,7 +145,7 @@ def test_a_care_team_lead_may_erase_the_teams_patients(cast, api):
 
 @pytest.fixture
 def received(cast, monkeypatch):
-    monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
+    monkeypatch.setattr("clinic.processing.tasks.process_recording.delay", lambda recording_id: None)
     upload = SimpleUploadedFile("r.wav", tone_wav(seconds=4.0, seed=5))
     return recording_ingest(patient=cast.patient_a, upload=upload).recording
 
@@ -216,7 +216,7 @@ def alice_session(cast, settings):
 
 
 def test_it_refuses_uploads_without_consent_where_required(cast, api, settings, monkeypatch):
-    monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
+    monkeypatch.setattr("clinic.processing.tasks.process_recording.delay", lambda recording_id: None)
     settings.CADENCE_REQUIRE_CONSENT = True
 
     def upload():

@@ -18,7 +18,7 @@ STRONG = "violet-harbour-47"
 @pytest.fixture(autouse=True)
 def _fast_hasher_and_no_worker(settings, monkeypatch):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
+    monkeypatch.setattr("clinic.processing.tasks.process_recording.delay", lambda recording_id: None)
 
 
 def run(*args, stdin: str | None = None) -> str:

@@ -16,7 +16,7 @@ from tests.conftest import speech_wav, tone_wav
 
 @pytest.fixture
 def received(cast, monkeypatch):
-    monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
+    monkeypatch.setattr("clinic.processing.tasks.process_recording.delay", lambda recording_id: None)
 
     def make(data: bytes | None = None, seed: int = 0) -> Recording:
         upload = SimpleUploadedFile("r.wav", data or speech_wav(seed=seed))

@@ -35,7 +35,7 @@ def test_it_refuses_a_detail_the_task_does_not_take(task, detail):
 
 
 def test_it_files_an_upload_under_free_speech_by_default(cast, api, monkeypatch):
-    monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
+    monkeypatch.setattr("clinic.processing.tasks.process_recording.delay", lambda recording_id: None)
     response = api(cast.key_a).post(URL, {"audio": _wav("a.wav", seed=1)}, format="multipart")
     assert response.status_code == 202
     recording = Recording.objects.get(pk=response.json()["id"])
@@ -71,7 +71,7 @@ def test_it_takes_a_read_passages_speech_rate_from_its_text(cast, api, django_ca
 
 
 def test_it_shows_the_task_on_the_patient_page(cast, api, client, monkeypatch):
-    monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
+    monkeypatch.setattr("clinic.processing.tasks.process_recording.delay", lambda recording_id: None)
     api(cast.key_a).post(URL, {"audio": _wav("v.wav", seed=5), "task": "counting"}, format="multipart")
     client.force_login(cast.alice)
     page = client.get(f"/patients/{cast.patient_a.pk}/").content.decode()

@@ -26,7 +26,7 @@ def _key() -> str:
 
 @pytest.fixture
 def stored(cast, monkeypatch):
-    monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
+    monkeypatch.setattr("clinic.processing.tasks.process_recording.delay", lambda recording_id: None)
     data = tone_wav(seconds=4.0, seed=3)
     recording = recording_ingest(patient=cast.patient_a, upload=SimpleUploadedFile("s.wav", data)).recording
     return recording, data

@@ -18,7 +18,7 @@ URL = "/api/v1/recordings/"
 @pytest.fixture(autouse=True)
 def _no_processing(monkeypatch):
     """Upload tests are about ingest: keep the worker out so status stays 'received'."""
-    monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
+    monkeypatch.setattr("clinic.processing.tasks.process_recording.delay", lambda recording_id: None)
 
 
 def _tone(seconds: float = 4.0, sr: int = 48000) -> np.ndarray:
@@ -240,7 +240,7 @@ def test_it_refuses_files_over_the_size_limit_with_413(cast, api, settings):
 def test_it_rejects_nan_samples_after_decoding(cast, api, monkeypatch):
     from clinic.processing.services import recording_process
 
-    monkeypatch.setattr("clinic.services._enqueue", lambda recording_id: None)
+    monkeypatch.setattr("clinic.processing.tasks.process_recording.delay", lambda recording_id: None)
     response = _post(api, cast.key_a, _nan_wav())
     assert response.status_code == 202
     assert recording_process(recording_id=response.json()["id"]) == "rejected"

@@ -5,8 +5,8 @@ from datetime import timedelta
 from django.test import Client
 from django.urls import reverse
 
-from screening import services
 from screening.models import BaselineSnapshot
+from screening.nightly import services
 from tests.support.steady_patient import N_WEEKS, T0, steady_patient
 
 

@@ -7,10 +7,10 @@ import pytest
 
 from clinic.models import CareTeam, Recording
 from clinic.processing.models import FeatureSet
-from screening import services
+from screening.baselines.baseline import BaselineRecording, build_baseline, select_baseline_recordings
+from screening.baselines.segments import DeviceInfo, codec_family, device_segments
 from screening.models import Alert, BaselineSnapshot, RiskScore
-from screening.scoring.baseline import BaselineRecording, build_baseline, select_baseline_recordings
-from screening.scoring.segments import DeviceInfo, codec_family, device_segments
+from screening.nightly import services
 from tests.support.steady_patient import CHANGE_WEEK, N_WEEKS, T0, steady_patient
 
 # ---------------------------------------------------------------- pure
@@ -148,8 +148,8 @@ def test_a_late_upload_with_an_earlier_recorded_at_rescores_what_it_affects(team
 def test_planning_from_grouped_candidates_chooses_what_planning_from_all_records_chooses(seed, span_days):
     """The planner counts distinct days from running counts; the rule it implements is written plainly below
     (every branch: rolling window, latest run before the guard, enrolment; few days, many uploads a day)."""
-    from screening.baselines import baseline_candidates, baseline_plan
-    from screening.scoring.baseline import select_baseline_recordings
+    from screening.baselines.baseline import select_baseline_recordings
+    from screening.baselines.planning import baseline_candidates, baseline_plan
 
     rng = np.random.default_rng(seed)
     records = [BaselineRecording(recording_id=f"r{k}", recorded_at=T0 + timedelta(days=float(rng.integers(0, span_days)),

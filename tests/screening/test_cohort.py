@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from screening.scoring.alerts import Phq9Point, ScorePoint, evaluate_alerts
-from screening.scoring.calibration import patient_calibration
-from screening.scoring.deviation import DEPRESSION_DIRECTIONS, DIRECTIONAL_FEATURES
-from screening.scoring.fitting import fit_population_model, repeated_measures_corr
-from screening.scoring.model import predict_frame
+from screening.alerts.kinds import Priority
+from screening.alerts.rules import Phq9Point, ScorePoint, evaluate_alerts
+from screening.risk_model.calibration import patient_calibration
+from screening.risk_model.deviation import DEPRESSION_DIRECTIONS, DIRECTIONAL_FEATURES
+from screening.risk_model.fitting import fit_population_model, repeated_measures_corr
+from screening.risk_model.model import predict_frame
 from screening.validation.pairing import pair_phq9_with_voice
 from tests.support.scoring import deviation_frame
 from tests.support.simulation import phq9_items_for_total, simulate_cohort
@@ -146,8 +147,7 @@ def test_it_raises_item9_even_when_the_voice_looks_normal(cohort, comparison):
     alerts = evaluate_alerts(patient_id=calm, now=last["answered_at"] + timedelta(days=1),
                              scores=scores, phq9s=phq9, baseline_phq9=baseline,
                              last_recording_at=last["answered_at"])
-    assert [a.kind for a in alerts] == ["phq9_item9"]
-    assert alerts[0].priority == "high"
+    assert [(a.kind, a.priority) for a in alerts] == [("self_harm", Priority.HIGH)]
 
 
 def test_it_opens_one_alert_per_episode_over_nightly_runs(cohort, scored, comparison):
@@ -170,7 +170,7 @@ def test_it_opens_one_alert_per_episode_over_nightly_runs(cohort, scored, compar
             opened.setdefault(alert.episode_key, alert.kind)
     final = evaluate_alerts(patient_id=pid, now=now, scores=scores,
                             baseline_phq9=model.intercept)
-    assert "phq9_rise" in opened.values() or "p_phq9_ge10" in opened.values()
+    assert "phq9_rise" in opened.values() or "risk_threshold" in opened.values()
     # every key opened along the way is an episode of the full history: no duplicates
     assert set(opened) == {a.episode_key for a in final}
     print(f"\nnightly alert keys for worsening patient {pid}: {sorted(opened)}")

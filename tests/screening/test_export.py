@@ -12,6 +12,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from clinic.models import AuditEvent, BulkExport
 from screening.export import FEATURES_HEADER, SCORES_HEADER, feature_unit
 from tests.dashboard import factories
+from voice_features.registry import FEATURES, UCUM_UNITS
 
 
 @pytest.fixture
@@ -93,11 +94,16 @@ def test_it_keeps_exports_encrypted_team_only_and_audited(exported, cast, api):
                                      patient_code="N-001").exists()
 
 
-@pytest.mark.parametrize("name,unit", [("speech_rate_syl_s", "{syllable}/s"), ("pause_rate_per_min", "/min"),
+@pytest.mark.parametrize("name,unit", [("speech_rate_syl_s", "{syllable}/s"), ("pause_rate_per_min", "{pause}/min"),
                                        ("f0_median_hz", "Hz"), ("f0_range_st", "{semitone}"), ("hnr_db", "dB"),
-                                       ("pause_mean_s", "s"), ("pause_count", "{count}"), ("jitter_local", "1")])
-def test_it_gives_each_feature_its_ucum_unit(name, unit):
+                                       ("pause_mean_s", "s"), ("pause_count", "{pause}"), ("jitter_local", "1"),
+                                       ("mfcc1_mean", "dB")])
+def test_it_gives_each_feature_the_ucum_code_of_its_registry_unit(name, unit):
     assert feature_unit(name) == unit
+
+
+def test_every_feature_unit_has_a_ucum_code():
+    assert {feature.unit for feature in FEATURES} <= set(UCUM_UNITS)
 
 
 def test_an_export_built_while_a_patient_is_erased_leaves_no_files(cast, monkeypatch):

@@ -8,8 +8,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from clinic.models import CareTeam
-from screening import modeling, services, tasks
+from screening import tasks
 from screening.models import RiskModel, RiskScore, ValidationReport
+from screening.nightly import services
+from screening.reports import services as reports
+from screening.reports.html import render
+from screening.risk_model import services as modeling
 from tests.support.cohort_db import cohort_to_db
 from tests.support.simulation import simulate_cohort
 
@@ -37,7 +41,7 @@ def test_it_refuses_a_fit_that_does_not_beat_the_active_model_saying_why(screene
 
 
 def _activate_a_poor_model():
-    from screening.scoring.model import PRIOR_MODEL
+    from screening.risk_model.model import PRIOR_MODEL
 
     poor = PRIOR_MODEL.to_dict() | {"version": "mixedlm-poor", "kind": "mixedlm", "intercept": 20.0}
     return RiskModel.objects.create(version="mixedlm-poor", payload=poor, cv_metrics={}, active=True)
@@ -61,7 +65,7 @@ def test_it_fits_stores_and_activates_a_better_model_then_rescoring_says_calibra
 def test_it_evaluates_a_fitted_model_only_out_of_fold(screened):
     _activate_a_poor_model()
     modeling.risk_model_fit()
-    report = modeling.validation_report_content(n_bootstrap=50)
+    report = reports.validation_report_content(n_bootstrap=50)
     summary = report.content["summary"]
     assert summary["predictions_out_of_fold"] is True
     assert summary["predictions"] == "out-of-fold (cross-validated by patient)"
@@ -74,7 +78,7 @@ def test_it_evaluates_a_fitted_model_only_out_of_fold(screened):
 
 
 def test_it_labels_the_prior_as_never_fitted(screened):
-    report = modeling.validation_report_content(n_bootstrap=50)
+    report = reports.validation_report_content(n_bootstrap=50)
     assert report.content["summary"]["predictions"] == modeling.PRIOR_SOURCE
     assert report.content["within_person"]["status"] == "ok"
 
@@ -129,7 +133,7 @@ def test_the_report_reads_alerts_at_their_trigger_time_and_the_recording_conditi
     assert alerts["at"].max() < pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=30)  # the cohort is in the past
     scores = modeling.recording_scores_frame()
     assert set(scores["codec"]) == {"pcm_s16le"} and set(scores["task"]) == {"free_speech"}
-    content = json.loads(modeling.render(modeling.validation_report_content(n_bootstrap=20), "json"))
+    content = json.loads(render(reports.validation_report_content(n_bootstrap=20), "json"))
     burden = content["alerts"]["burden"]
     assert burden["status"] == "ok" and burden["n_patients"] == 16 and burden["n_alerts"] == len(alerts)
     assert content["alerts"]["ppv"]["kinds"] == ["phq9_rise", "risk_threshold"]

@@ -89,3 +89,8 @@ def test_it_stores_reliability_from_the_clinics_recordings_and_shows_it(cast, cl
     client.force_login(cast.alice)
     page = client.get(f"/patients/{cast.patient_a.pk}/").content.decode()
     assert "beyond the minimal detectable change" in page
+    # the API serves the same verdict (screening.selectors.feature_changes)
+    timeline = client.get(f"/api/v1/patients/{cast.patient_a.pk}/timeline/",
+                          HTTP_AUTHORIZATION=f"Bearer {cast.alice_token}").json()
+    rate = next(c for c in timeline["feature_changes"] if c["feature"] == "speech_rate_syl_s")
+    assert rate["beyond_mdc"] is True and rate["mdc95"] == row.mdc95 and rate["note"] in page

@@ -1,7 +1,7 @@
 """The predicted PHQ-9 a clinician reads carries the voice's within-patient signal.
 
 On simulated cohorts (published effect sizes, several seeds) the served predicted PHQ-9
-(population prediction + the patient's one personal level, as screening.services
+(population prediction + the patient's one personal level, as screening.nightly.services
 stores it) must track PHQ-9 within patients at least 90 % as well as the deviation
 index it is computed from: rm-corr(predicted, PHQ-9) >= 0.9 x rm-corr(index, PHQ-9),
 for the uncalibrated prior and for a model fitted on other patients. Run with ``-s``
@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from screening.scoring.calibration import Calibrations, phq9_residuals
-from screening.scoring.deviation import DIRECTIONAL_FEATURES
-from screening.scoring.fitting import fit_population_model, repeated_measures_corr
-from screening.scoring.model import PRIOR_MODEL, RiskModel, predict_frame
+from screening.risk_model.calibration import Calibrations, phq9_residuals
+from screening.risk_model.deviation import DIRECTIONAL_FEATURES
+from screening.risk_model.fitting import fit_population_model, repeated_measures_corr
+from screening.risk_model.model import PRIOR_MODEL, RiskModel, predict_frame
 from screening.validation.pairing import pair_phq9_with_voice
 from tests.support.scoring import deviation_frame
 from tests.support.simulation import simulate_cohort
@@ -29,7 +29,7 @@ def _answers(phq9: pd.DataFrame) -> pd.DataFrame:
 
 
 def _served(model: RiskModel, recordings: pd.DataFrame, phq9: pd.DataFrame) -> pd.Series:
-    """Each recording's predicted PHQ-9 as screening.services serves it after the last PHQ-9."""
+    """Each recording's predicted PHQ-9 as screening.nightly.services serves it after the last PHQ-9."""
     population = predict_frame(model, recordings)["predicted_phq9"]
     served = pd.Series(np.nan, index=recordings.index)
     for patient_id, mine in recordings.groupby("patient_id"):

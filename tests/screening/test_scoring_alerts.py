@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from screening.scoring.alerts import (
+from screening.alerts.rules import (
     HIGH,
     AlertRules,
     Phq9Point,
@@ -81,7 +81,7 @@ def test_it_raises_no_absolute_probability_alert_under_an_uncalibrated_model():
                                              baseline_phq9=8.0, calibrated=False)}
     assert kinds == {"phq9_rise"}
     calibrated = evaluate_alerts(patient_id="p", now=T0 + timedelta(days=3), scores=scores, baseline_phq9=8.0)
-    assert {a.kind for a in calibrated} == {"phq9_rise", "p_phq9_ge10"}
+    assert {a.kind for a in calibrated} == {"phq9_rise", "risk_threshold"}
 
 
 def test_it_does_not_alert_below_the_threshold():
@@ -96,7 +96,7 @@ def test_it_raises_item9_high_priority_whatever_the_voice_says():
                              scores=normal_voice, phq9s=phq9, baseline_phq9=4.0,
                              last_recording_at=T0 + timedelta(days=14))
     assert [(a.kind, a.priority, a.episode_key) for a in alerts] == [
-        ("phq9_item9", HIGH, "phq9_item9:p:q2")]
+        ("self_harm", HIGH, "phq9_item9:p:q2")]
     assert "item 9" in alerts[0].message
 
 
@@ -143,5 +143,5 @@ def test_it_orders_candidates_by_priority_then_time():
         scores=_scores([6, 12, 13], [0.2, 0.7, 0.8]), baseline_phq9=6.0,
         phq9s=[Phq9Point("q", T0, 15, 1)])
     # high first; within one priority, oldest first
-    assert [a.kind for a in alerts] == ["phq9_item9", "speaker_mismatch", "p_phq9_ge10",
+    assert [a.kind for a in alerts] == ["self_harm", "speaker_mismatch", "risk_threshold",
                                         "phq9_rise", "overdue"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from screening.scoring.baseline import (
+from screening.baselines.baseline import (
     MAD_TO_SD,
     SCALE_FLOOR,
     Baseline,

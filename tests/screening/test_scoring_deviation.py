@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from screening.scoring.baseline import Baseline, FeatureStats
-from screening.scoring.deviation import (
+from screening.baselines.baseline import Baseline, FeatureStats
+from screening.risk_model.deviation import (
     DEPRESSION_DIRECTIONS,
     Z_CLIP,
     Deviation,

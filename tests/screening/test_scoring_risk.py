@@ -8,16 +8,16 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 
-from screening.scoring.baseline import Baseline, BaselineRecording, build_baseline
-from screening.scoring.calibration import Calibrations, patient_calibration, phq9_residuals
-from screening.scoring.deviation import DEPRESSION_DIRECTIONS, Deviation, deviation_from_baseline
-from screening.scoring.fitting import (
+from screening.baselines.baseline import Baseline, BaselineRecording, build_baseline
+from screening.risk_model.calibration import Calibrations, patient_calibration, phq9_residuals
+from screening.risk_model.deviation import DEPRESSION_DIRECTIONS, Deviation, deviation_from_baseline
+from screening.risk_model.fitting import (
     ModelNotBetter,
     fit_population_model,
     improvement_over,
     repeated_measures_corr,
 )
-from screening.scoring.model import (
+from screening.risk_model.model import (
     PRIOR_MODEL,
     PRIOR_POINTS_PER_COMPOSITE_SD,
     RiskModel,

@@ -8,9 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinic.models import CareTeam, Phq9Response
-from screening import services
-from screening.alerts import alerts_open_or_update
+from screening.alerts.services import alerts_open_or_update, phq9_response_screen
 from screening.models import Alert, BaselineSnapshot, RiskScore
+from screening.nightly import services
 from tests.support.cohort_db import cohort_to_db
 from tests.support.simulation import simulate_cohort
 
@@ -74,7 +74,7 @@ def test_it_raises_an_item9_alert_when_the_voice_looks_normal(cohort):
                             **{f"item{n}": 0 for n in range(1, 9)}, item9=2)
     response.save()
     services.patients_screen(patient_ids=[patient_id], now=now)
-    services.phq9_response_screen(response_id=response.pk)  # the immediate path finds the same episode
+    phq9_response_screen(response_id=response.pk)  # the immediate path finds the same episode
     alerts = Alert.objects.filter(patient_id=patient_id, kind="self_harm")
     assert alerts.count() == 1 and alerts[0].priority == Alert.Priority.HIGH
 
@@ -169,7 +169,7 @@ def test_it_keeps_emotion_posteriors_in_the_personal_baseline(cohort):
 
 def test_it_weights_the_stored_voice_deviation_by_the_clinics_reliability(cohort):
     from screening.models import FeatureReliability
-    from screening.scoring.deviation import composite_index, reliability_weights
+    from screening.risk_model.deviation import composite_index, reliability_weights
 
     sim, ids, _ = cohort
     icc = {"speech_rate_syl_s": 0.9, "pause_ratio": 0.05, "f0_range_st": 0.6}
@@ -191,7 +191,7 @@ def test_it_weights_the_stored_voice_deviation_by_the_clinics_reliability(cohort
 def test_bulk_score_insert_stores_what_bulk_create_would_and_skips_conflicts(cohort):
     """Scores go in by COPY on PostgreSQL: every column as Django would save it, an existing
     recording score (a concurrent task's) wins, as with bulk_create(ignore_conflicts=True)."""
-    from screening.bulk import insert_ignoring_conflicts
+    from screening.nightly.bulk import insert_ignoring_conflicts
 
     sim, ids, _ = cohort
     services.patients_screen(patient_ids=list(ids.values()), now=sim.recordings.recorded_at.max())

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from screening.report_html import render, render_html
+from screening.reports.html import render, render_html
 from screening.validation import build_report, render_csv, render_json
-from screening.validation.report import PREDICTION_SECTIONS, SECTION_TITLES
+from screening.validation.sections import PREDICTION_SECTIONS, SECTION_TITLES
 from screening.validation.subgroups import IN_SAMPLE_LABEL, OUT_OF_FOLD_LABEL
 from tests.screening.test_validation_simulation import simulate_cohort
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from screening.report_html import render_html
+from screening.reports.html import render_html
 from screening.validation import build_report
 from screening.validation.stats import repeated_measures_correlation
 

@@ -1,8 +1,8 @@
 """Deviation scoring of a whole table of simulated recordings, for tests and method checks.
 
 It composes the production pieces exactly as the screening service does for one patient
-(:func:`screening.scoring.baseline.build_baseline` on the valid recordings before each
-one, then :func:`screening.scoring.deviation.deviation_from_baseline`), without the
+(:func:`screening.baselines.baseline.build_baseline` on the valid recordings before each
+one, then :func:`screening.risk_model.deviation.deviation_from_baseline`), without the
 database. The product never imports it.
 """
 
@@ -12,14 +12,14 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from screening.scoring.baseline import (
+from screening.baselines.baseline import (
     FEATURE_KEYS,
     Baseline,
     BaselinePolicy,
     BaselineRecording,
     build_baseline,
 )
-from screening.scoring.deviation import Deviation, deviation_from_baseline
+from screening.risk_model.deviation import Deviation, deviation_from_baseline
 
 __all__ = ["score_patient_history", "deviation_frame"]
 

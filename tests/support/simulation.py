@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from screening.scoring.baseline import FEATURE_KEYS
-from screening.scoring.deviation import DEPRESSION_DIRECTIONS
+from screening.baselines.baseline import FEATURE_KEYS
+from screening.risk_model.deviation import DEPRESSION_DIRECTIONS
 from voice_features.registry import BY_KEY
 
 __all__ = ["SIMULATED_R", "SimulatedCohort", "simulate_cohort", "phq9_items_for_total"]

@@ -10,7 +10,7 @@ import numpy as np
 
 from clinic.models import Patient, Recording
 from clinic.processing.models import FeatureSet
-from screening.scoring.deviation import DEPRESSION_DIRECTIONS
+from screening.risk_model.deviation import DEPRESSION_DIRECTIONS
 from voice_features.registry import FEATURE_NAMES, SCALE_FLOOR
 
 T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)

@@ -40,7 +40,3 @@ def test_it_reports_a_bad_file_and_exits_1_after_the_others(speech_wav, capsys, 
     assert "1 of 2 file(s) could not be analysed." in captured.err
 
 
-def test_it_reads_the_emotion_registry_from_the_same_variable_as_inference():
-    from voice_features.emotion.inference import REGISTRY_ENV
-
-    assert cli.EMOTION_REGISTRY_ENV == REGISTRY_ENV

@@ -34,23 +34,12 @@ def test_it_gives_every_directional_feature_a_source_and_a_typical_day_sd():
         assert BY_KEY[key].reference and BY_KEY[key].day_sd > SCALE_FLOOR[key]
 
 
-def test_the_scoring_layer_reads_the_registry():
-    from screening.scoring.baseline import FEATURE_KEYS
-    from screening.scoring.baseline import SCALE_FLOOR as baseline_floor
-    from screening.scoring.deviation import DEPRESSION_DIRECTIONS as deviation_directions
-    from web.dashboard.selectors import KEY_FEATURES
-
-    assert FEATURE_KEYS == registry.FEATURE_NAMES
-    assert baseline_floor is SCALE_FLOOR and deviation_directions is DEPRESSION_DIRECTIONS
-    assert [k for k, _, _ in KEY_FEATURES] == [f.key for f in FEATURES if f.dashboard]
-
-
 @pytest.mark.parametrize(("codec", "family"), [("pcm_s16le", "lossless"), ("pcm_f32le", "lossless"), ("pcm_mulaw", "g711"),
                                                ("pcm_alaw", "g711"), ("FLAC", "lossless"), ("alac", "lossless"),
                                                ("amr_nb", "amr"), ("amrwb", "amr"), ("aac_latm", "aac"),
                                                ("mp3float", "mp3"), ("opus", "opus"), ("", "")])
 def test_it_groups_codecs_into_one_set_of_families(codec, family):
-    from screening.scoring import segments
+    from screening.baselines import segments
     from voice_features.codec_trust import codec_family
 
     assert codec_family(codec) == family

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from voice_features.embedding import join_speech
-from voice_features.emotion import registry
+from voice_features.emotion import REGISTRY_ENV, registry
 from voice_features.emotion.features import SAMPLE_RATE_HZ, log_mel, sliding_windows
 from voice_features.errors import VoiceFeaturesError
 
@@ -48,7 +48,6 @@ __all__ = [
     "resolve_registry",
 ]
 
-REGISTRY_ENV = "CADENCE_EMOTION_REGISTRY"
 INT8_GRAPH = "model_int8.onnx"
 FP32_GRAPH = "model.onnx"
 #: Parity the export must have measured for the INT8 graph to serve: the share of held-out windows

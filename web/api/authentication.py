@@ -7,6 +7,7 @@ from rest_framework import authentication, exceptions
 
 from clinic.models import ApiToken
 from clinic.principals import PatientPrincipal
+from web.identity.policy import is_demo_account
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -36,6 +37,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         user: AbstractBaseUser = token.user
         if not user.is_active:
             raise exceptions.AuthenticationFailed("User inactive.")
+        if settings.CADENCE_REQUIRE_MFA and not token.second_factor and not is_demo_account(user):
+            raise exceptions.AuthenticationFailed(
+                "This token was issued without a second factor, which this clinic requires; ask for a new one at "
+                "/api/v1/auth/token/ with your code as 'otp', or make one at /account/ on the dashboard.")
         return user, token
 
     def authenticate_header(self, request) -> str:

@@ -12,11 +12,11 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from clinic.services import UploadRejected
+from clinic.services import InputRejected
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, UploadRejected):
+    if isinstance(exc, InputRejected):
         return Response({"error": exc.code, "detail": exc.message}, status=exc.http_status)
     if isinstance(exc, ParseError):  # never the parser's own words (library text)
         exc = ParseError("The request body could not be read: check that it is well-formed and matches its "

@@ -21,13 +21,43 @@ from web.api.permissions import IsClinician
 _EXPORT_TYPES = {"ndjson": "application/fhir+ndjson", "csv": "text/csv"}
 
 
+class ErasureSerializer(serializers.Serializer):
+    erased = serializers.BooleanField()
+    tombstone = serializers.CharField(help_text="The keyed hash of the patient code that the audit log keeps.")
+    recordings = serializers.IntegerField(help_text="Recordings erased.")
+    phq9_responses = serializers.IntegerField(help_text="PHQ-9 responses erased.")
+    files = serializers.IntegerField(help_text="Audio files deleted.")
+    bulk_exports = serializers.IntegerField(help_text="The care team's bulk exports deleted (they held the patient).")
+
+
+class _ExportOutputSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="FHIR resource type, or 'table' for a CSV file.")
+    count = serializers.IntegerField()
+    url = serializers.URLField()
+
+
+class BulkExportSerializer(serializers.Serializer):
+    """An export's status; when done, also the FHIR Bulk Data manifest (transactionTime, output, ...)."""
+
+    id = serializers.IntegerField()
+    care_team = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=BulkExport.Status.choices)
+    progress = serializers.FloatField(help_text="0-1")
+    requested_at = serializers.DateTimeField()
+    status_url = serializers.URLField(help_text="Poll this URL for the status.")
+    error = serializers.JSONField(required=False, help_text="Failed: {error, detail}; done: [] (FHIR manifest).")
+    transactionTime = serializers.DateTimeField(required=False, help_text="Done: when the export finished.")
+    requiresAccessToken = serializers.BooleanField(required=False, help_text="Done: always true.")
+    output = _ExportOutputSerializer(many=True, required=False, help_text="Done: one entry per file.")
+
+
 class PatientEraseView(APIView):
     """Erase a patient and everything recorded about them (care-team leads and operators)."""
 
     permission_classes = [IsClinician]
 
     @extend_schema(request=inline_serializer("EraseRequest", {"confirm": serializers.CharField(
-        help_text="The patient's code, typed again: erasure cannot be undone.")}), responses={200: dict})
+        help_text="The patient's code, typed again: erasure cannot be undone.")}), responses={200: ErasureSerializer})
     def post(self, request, patient_id: int):
         patient = Patient.objects.filter(pk=patient_id).select_related("care_team").first()
         visible = patient is not None and patients_visible_to(request.user).filter(pk=patient_id).exists()
@@ -71,7 +101,7 @@ class BulkExportCreateView(APIView):
 
     permission_classes = [IsClinician]
 
-    @extend_schema(request=None, responses={202: dict})
+    @extend_schema(request=None, responses={202: BulkExportSerializer})
     def post(self, request, team_id: int):
         team = _member_team(request, team_id)
         with transaction.atomic():
@@ -84,7 +114,7 @@ class BulkExportCreateView(APIView):
 class BulkExportDetailView(APIView):
     permission_classes = [IsClinician]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: BulkExportSerializer})
     def get(self, request, export_id: int):
         return Response(_export_body(request, _member_export(request, export_id)))
 

@@ -8,8 +8,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic.audit import audit_record
-from screening.modeling import validation_report_request
 from screening.selectors import latest_validation_report, patient_timeline, report_scope
+from screening.tasks import validation_report_request
 from web.api import screening_serializers as ss
 from web.api import serializers as ss_errors
 from web.api.params import Query, parse

@@ -85,6 +85,19 @@ class TimelineAlertSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class TimelineFeatureChangeSerializer(serializers.Serializer):
+    feature = serializers.CharField()
+    label = serializers.CharField()
+    unit = serializers.CharField(allow_blank=True)
+    change = serializers.FloatField(allow_null=True, help_text="Latest recording minus the free-speech baseline median.")
+    mdc95 = serializers.FloatField(allow_null=True, help_text="Minimal detectable change (95 %) of the latest "
+                                   "recording's task; null while not measured.")
+    icc = serializers.FloatField(allow_null=True, help_text="Test-retest ICC(3,1) behind the MDC95.")
+    beyond_mdc = serializers.BooleanField(allow_null=True, help_text="The change exceeds the MDC95; null when either "
+                                          "is unknown.")
+    note = serializers.CharField(allow_blank=True, help_text="The verdict in a sentence, as the dashboard shows it.")
+
+
 class TimelineSerializer(serializers.Serializer):
     patient = TimelinePatientSerializer()
     recordings = TimelineRecordingSerializer(many=True)
@@ -95,6 +108,8 @@ class TimelineSerializer(serializers.Serializer):
     weekly = TimelineScoreSerializer(many=True)
     phq9 = TimelinePhq9Serializer(many=True)
     alerts = TimelineAlertSerializer(many=True)
+    feature_changes = TimelineFeatureChangeSerializer(many=True, help_text="Each key feature's latest change from "
+                                                      "baseline against its minimal detectable change.")
 
 
 class ReportSummarySerializer(serializers.Serializer):

@@ -10,6 +10,9 @@ from clinic.protocols import FREE_SPEECH_PROMPTS, PASSAGES, Task
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    otp = serializers.CharField(required=False, max_length=64, help_text=(
+        "The current code of the account's authenticator app, or one of its recovery codes: required when the "
+        "account has a second factor."))
 
 
 class TokenResponseSerializer(serializers.Serializer):

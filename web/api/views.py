@@ -17,12 +17,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic import selectors, services
-from clinic.accounts import TeamChoiceError, care_team_for_new_patient
-from clinic.audit import audit_record, audit_record_many
+from clinic.accounts import TeamChoiceError, care_team_for_new_patient, has_second_factor
+from clinic.audit import audit_identity, audit_record, audit_record_many
 from clinic.models import Patient
 from clinic.principals import PatientPrincipal
 from clinic.storage import audio_open
-from screening.selectors import emotion_model_classes
+from screening.selectors import EmotionLabelRejected, emotion_label_choice, emotion_model_classes
 from web.api import serializers as s
 from web.api.pagination import ApiCursorPagination
 from web.api.params import (
@@ -37,6 +37,8 @@ from web.api.params import (
 )
 from web.api.permissions import IsClinician, IsPatient
 from web.api.throttles import LoginThrottle, UploadThrottle
+from web.identity.mfa import second_factor_check
+from web.identity.policy import is_demo_account
 from web.recorder.links import enrolment_url
 
 
@@ -51,15 +53,31 @@ class TokenView(APIView):
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        otp = data.validated_data.pop("otp", "")
         # The Django request, so a lockout flag set by axes reaches its middleware (which answers 429).
         user = authenticate(request._request, **data.validated_data)
         if user is None:
             return Response({"error": "invalid_credentials", "detail": "Wrong username or password."}, status=401)
+        second_factor = has_second_factor(user.pk)
+        if second_factor:
+            refusal = second_factor_check(request._request, user=user, code=otp)
+            if refusal is not None:
+                return refusal
+        elif settings.CADENCE_REQUIRE_MFA and not is_demo_account(user):
+            audit_identity(request=request._request, actor=user, action="denied", resource="api_token",
+                           object_id="no second factor")
+            return Response({"error": "second_factor_required", "detail": (
+                "This account needs a second factor before it can have an API token: sign in to the dashboard, add "
+                "an authenticator app or a security key at /account/, then ask again with its code as 'otp'.")},
+                status=403)
         # A token is a login: the account's failed attempts are cleared and last_login is updated
         # (not through user_logged_in, whose access log would open a session for a cookie-less client).
         axes_reset(username=user.get_username())
         update_last_login(None, user)
-        return Response({"token": services.clinician_token_issue(user=user), "token_type": "Bearer"})
+        audit_identity(request=request._request, actor=user, action="login", resource="api_token")
+        key = services.clinician_token_issue(user=user, second_factor=second_factor,
+                                             label="API, password and code" if second_factor else "API, password")
+        return Response({"token": key, "token_type": "Bearer"})
 
 
 def visible_patient(request, patient_id: int) -> Patient:
@@ -305,15 +323,13 @@ class EmotionLabelView(APIView):
         recording = self._recording(request, recording_id)
         data = s.EmotionLabelInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        model = emotion_model_classes()
-        if model is None:
-            return Response({"error": "emotion_stage_off", "detail": "No speech-emotion model is active, so there "
-                             "are no emotion classes to label recordings with."}, status=status.HTTP_409_CONFLICT)
-        version, choices = model
         label = data.validated_data["label"]
-        if label not in choices:
-            raise ValidationError({"label": [f"Not a class of the active emotion model {version}; choose one of: "
-                                             f"{', '.join(choices)}."]})
+        try:
+            version, choices = emotion_label_choice(label)
+        except EmotionLabelRejected as exc:
+            if exc.code == "invalid_label":
+                raise ValidationError({"label": [exc.message]}) from None
+            raise  # no active model: 409 emotion_stage_off
         with transaction.atomic():
             row, created = services.emotion_label_set(recording=recording, label=label, labelled_by=request.user)
             audit_record(request=request, action="create" if created else "update", resource="emotion_label",

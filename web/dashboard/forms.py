@@ -1,13 +1,13 @@
 """Dashboard forms: triage filter, PHQ-9 entry, alert notes, emotion labels."""
 
-from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
 
+from clinic.services import Phq9Rejected, phq9_answered_at_check
 from web.dashboard.selectors import TRIAGE_FILTERS
 
-__all__ = ["PHQ9_QUESTIONS", "TriageFilterForm", "Phq9Form", "AlertNoteForm", "EmotionLabelForm"]
+__all__ = ["PHQ9_QUESTIONS", "TriageFilterForm", "Phq9Form", "AlertNoteForm"]
 
 #: The nine PHQ-9 questions ("Over the last 2 weeks, how often have you been bothered by...").
 PHQ9_QUESTIONS = (
@@ -61,8 +61,10 @@ class Phq9Form(forms.Form):
 
     def clean_answered_at(self):
         value = self.cleaned_data["answered_at"]
-        if value > timezone.now() + timedelta(minutes=5):
-            raise forms.ValidationError("A PHQ-9 cannot be answered in the future.")
+        try:
+            phq9_answered_at_check(value)
+        except Phq9Rejected as exc:
+            raise forms.ValidationError(exc.message) from None
         return value
 
     @property
@@ -78,13 +80,3 @@ class AlertNoteForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class EmotionLabelForm(forms.Form):
-    """A clinician's emotion label for one recording, from the active emotion model's classes."""
-
-    label = forms.ChoiceField(label="Emotion heard")
-
-    def __init__(self, *args, choices: list[str], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["label"].choices = [(c, c) for c in choices]
-        self.fields["label"].error_messages["invalid_choice"] = (
-            "“%(value)s” is not a class of the active emotion model; choose one of: " + ", ".join(choices) + ".")

@@ -31,6 +31,7 @@ from django.utils import timezone
 from clinic.models import AuditEvent, Patient, Phq9Response, Recording
 from clinic.phq9 import severity_band
 from clinic.selectors import patients_visible_to, recordings_visible_to
+from screening.alerts.kinds import ALERT_KINDS, AlertKind, kind_spec
 from screening.models import Alert, RiskScore
 from voice_features.registry import DASHBOARD_FEATURES
 from web.dashboard.charts import Sparkline
@@ -57,11 +58,8 @@ TRIAGE_FILTERS = ("all", "alerts", "overdue", "problems")
 
 OPEN_STATES = (Alert.State.OPEN, Alert.State.ACKNOWLEDGED)
 
-#: Badge text for the triage list; the full label goes in the tooltip and accessible name.
-ALERT_BADGES = {
-    Alert.Kind.SELF_HARM: "Item 9", Alert.Kind.PHQ9_RISE: "PHQ-9 rise", Alert.Kind.RISK_THRESHOLD: "High risk",
-    Alert.Kind.OVERDUE: "Overdue", Alert.Kind.SPEAKER_MISMATCH: "Speaker?",
-}
+#: Urgent kinds (self-harm) come first in triage and the inbox (screening.alerts.kinds).
+URGENT_KINDS = tuple(kind.name for kind in ALERT_KINDS if kind.urgent)
 
 
 def _count(queryset: QuerySet) -> Subquery:
@@ -90,7 +88,7 @@ def triage_queryset(user, *, show: str = "all", query: str = "") -> QuerySet[Pat
         Patient.objects.filter(pk__in=patients_visible_to(user).values("pk"), active=True)
         .annotate(
             open_alerts=_count(open_alerts),
-            self_harm_open=Exists(open_alerts.filter(kind=Alert.Kind.SELF_HARM)),
+            self_harm_open=Exists(open_alerts.filter(kind__in=URGENT_KINDS)),
             prob_ge10=_latest(scores, "prob_ge10", by="at"),
             predicted_phq9=_latest(scores, "predicted_phq9", by="at"),
             calibrated=_latest(scores, "calibrated", by="at"),
@@ -130,7 +128,7 @@ class TriageRow:
     days_since_recording: int | None
     overdue: bool
     sparkline: list[float] = field(default_factory=list)
-    alert_kinds: list[tuple[str, str, str, int]] = field(default_factory=list)
+    alert_kinds: list[tuple[AlertKind, int]] = field(default_factory=list)
 
     @cached_property
     def spark(self) -> Sparkline:
@@ -154,14 +152,14 @@ def sparkline_series(patient_ids: list[int], *, points: int = SPARKLINE_POINTS) 
     return {pid: [v for _, v in sorted(rows, key=lambda r: r[0])] for pid, rows in series.items()}
 
 
-def _open_alert_kinds(patient_ids: list[int]) -> dict[int, list[tuple[str, str, str, int]]]:
-    """(kind, badge text, full label, priority) of each patient's open alerts, in one query."""
-    kinds: dict[int, list[tuple[str, str, str, int]]] = defaultdict(list)
-    labels = dict(Alert.Kind.choices)
+def _open_alert_kinds(patient_ids: list[int]) -> dict[int, list[tuple[AlertKind, int]]]:
+    """(kind, priority) of each patient's open alerts, in one query; the kind (screening.alerts.kinds) gives
+    the badge text, the full label and whether it is urgent."""
+    kinds: dict[int, list[tuple[AlertKind, int]]] = defaultdict(list)
     rows = (Alert.objects.filter(patient_id__in=patient_ids, state=Alert.State.OPEN)
             .order_by("patient_id", "priority", "kind").values_list("patient_id", "kind", "priority").distinct())
     for patient_id, kind, priority in rows:
-        kinds[patient_id].append((kind, ALERT_BADGES.get(kind, kind), labels.get(kind, kind), priority))
+        kinds[patient_id].append((kind_spec(kind), priority))
     return kinds
 
 
@@ -193,7 +191,7 @@ def alerts_inbox(user, *, state: str = "active") -> QuerySet[Alert]:
     else:
         alerts = alerts.filter(state__in=OPEN_STATES)
     return alerts.annotate(
-        self_harm_first=Case(When(kind=Alert.Kind.SELF_HARM, then=Value(0)), default=Value(1),
+        self_harm_first=Case(When(kind__in=URGENT_KINDS, then=Value(0)), default=Value(1),
                              output_field=IntegerField()),
         open_first=Case(When(state=Alert.State.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()),
     ).order_by("self_harm_first", "priority", "open_first", "-created_at")

@@ -1,22 +1,21 @@
+from allauth.account import views as account_views
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path
 
 from web.dashboard import views
+from web.identity import passwords
+from web.identity import views as identity_views
 
 app_name = "dashboard"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="dashboard/login.html"), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password-reset/", auth_views.PasswordResetView.as_view(
-        template_name="dashboard/password_reset_form.html", email_template_name="dashboard/password_reset_email.txt",
-        subject_template_name="dashboard/password_reset_subject.txt",
-        success_url=reverse_lazy("dashboard:password-reset-done")), name="password-reset"),
+    path("login/", account_views.login, name="login"),
+    path("logout/", account_views.logout, name="logout"),
+    path("account/", identity_views.account_security, name="account"),
+    path("password-reset/", passwords.PasswordResetView.as_view(), name="password-reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
         template_name="dashboard/password_reset_done.html"), name="password-reset-done"),
-    path("password/set/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
-        template_name="dashboard/password_set_form.html", success_url=reverse_lazy("dashboard:password-set-done")),
-        name="password-set"),
+    path("password/set/<uidb64>/<token>/", passwords.PasswordSetView.as_view(), name="password-set"),
     path("password/set/done/", auth_views.PasswordResetCompleteView.as_view(
         template_name="dashboard/password_set_done.html"), name="password-set-done"),
     path("", views.triage, name="triage"),

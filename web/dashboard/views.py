@@ -20,25 +20,26 @@ from clinic import services as clinic_services
 from clinic.accounts import lead_team_ids
 from clinic.audit import audit_record, audit_record_many
 from clinic.models import EmotionLabel, Patient
-from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS
+from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS, is_safety_signal
 from clinic.selectors import patients_visible_to
-from screening.alerts import AlertTransitionError, alert_acknowledge, alert_resolve
-from screening.modeling import validation_report_request
+from screening.alerts.services import AlertTransitionError, alert_acknowledge, alert_resolve
+from screening.baselines.baseline import DEFAULT_TASK
+from screening.baselines.segments import NEW_PHONE
 from screening.models import Alert
-from screening.reliability.icc import exceeds_mdc
-from screening.reliability.service import reliability_by_feature
-from screening.scoring.baseline import DEFAULT_TASK
-from screening.scoring.segments import NEW_PHONE
 from screening.selectors import (
+    EmotionLabelRejected,
+    emotion_label_choice,
     emotion_model_classes,
     emotion_top_class,
     latest_validation_report,
     patient_timeline,
     report_scope,
 )
+from screening.tasks import validation_report_request
+from screening.validation.sections import section_overview
 from voice_features.registry import FEATURES
 from web.dashboard import selectors
-from web.dashboard.forms import AlertNoteForm, EmotionLabelForm, Phq9Form, TriageFilterForm
+from web.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
 from web.recorder.links import enrolment_url, qr_svg
 
 TRIAGE_PAGE_SIZE = 100
@@ -112,28 +113,10 @@ def _plot_data(timeline: dict) -> dict:
 
 
 def _feature_panels(timeline: dict) -> list[dict]:
-    """Each key feature with its latest change from baseline, judged against the minimal detectable change."""
-    baseline = (_default_baseline(timeline) or {}).get("features", {})
-    done = [r for r in timeline["recordings"] if r["features"] and r["status"] == "done"]
-    latest = done[-1] if done else None
-    reliability = reliability_by_feature(task=latest["task"]) if latest else {}
-    panels = []
-    for name, label, unit in selectors.KEY_FEATURES:
-        value = _finite(latest["features"].get(name)) if latest else None
-        median = _finite((baseline.get(name) or {}).get("median"))
-        change = None if value is None or median is None else value - median
-        row = reliability.get(name)
-        beyond = exceeds_mdc(change, row.mdc95 if row else None)
-        if change is None:
-            note = ""
-        elif beyond is None:
-            note = f"Latest change from baseline {change:+.3g} {unit}; its test–retest reliability is not measured yet."
-        else:
-            verdict = "beyond" if beyond else "within"
-            note = (f"Latest change from baseline {change:+.3g} {unit}: {verdict} the minimal detectable change "
-                    f"(MDC95 {row.mdc95:.3g} {unit}, ICC {row.icc:.2f}).")
-        panels.append({"name": name, "label": label, "unit": unit, "mdc_note": note, "beyond_mdc": beyond})
-    return panels
+    """Each key feature with its latest change from baseline, judged against the minimal detectable change
+    (the verdict of :func:`screening.selectors.feature_changes`, which the API serves too)."""
+    return [{"name": c["feature"], "label": c["label"], "unit": c["unit"], "mdc_note": c["note"],
+             "beyond_mdc": c["beyond_mdc"]} for c in timeline["feature_changes"]]
 
 
 def _withheld(quality: dict) -> list[dict]:
@@ -211,7 +194,7 @@ def patient_phq9_create(request: HttpRequest, patient_id: int) -> HttpResponse:
         "answered_at"], difficulty=form.cleaned_data.get("difficulty"), entered_by=request.user)
     audit_record(request=request, action="create", resource="phq9", patient=patient, object_id=response.pk)
     messages.success(request, f"PHQ-9 recorded: total {response.total} ({response.severity}).")
-    if response.item9 > 0:
+    if is_safety_signal(response.item9):
         messages.warning(request, "Item 9 was answered above 0: a high-priority self-harm alert has been raised "
                                   "for the care team. Contact the patient today.")
     return redirect(reverse("dashboard:patient", args=[patient.pk]) + "#phq9")
@@ -224,17 +207,14 @@ def patient_emotion_label(request: HttpRequest, patient_id: int, recording_id: i
     patient = _visible_patient(request, patient_id)
     recording = get_object_or_404(patient.recordings, pk=recording_id)
     back = redirect(reverse("dashboard:patient", args=[patient.pk]) + "#emotion-labels")
-    model = emotion_model_classes()
-    if model is None:
-        messages.error(request, "No speech-emotion model is active, so recordings cannot be labelled.")
-        return back
-    form = EmotionLabelForm(request.POST, choices=model[1])
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("label", ["Choose an emotion."])))
+    label = request.POST.get("label", "")
+    try:
+        emotion_label_choice(label)
+    except EmotionLabelRejected as exc:
+        messages.error(request, exc.message)
         return back
     with transaction.atomic():
-        row, created = clinic_services.emotion_label_set(recording=recording, label=form.cleaned_data["label"],
-                                                         labelled_by=request.user)
+        row, created = clinic_services.emotion_label_set(recording=recording, label=label, labelled_by=request.user)
         audit_record(request=request, action="create" if created else "update", resource="emotion_label",
                      patient=patient, object_id=recording.pk)
     messages.success(request, f"Emotion label saved: {row.label} for the recording of "
@@ -310,7 +290,8 @@ def validation_report(request: HttpRequest) -> HttpResponse:
     report = latest_validation_report(scope) if scope != [] else None
     audit_record(request=request, action="read", resource="validation_report", object_id=report.pk if report else "")
     return render(request, "dashboard/validation.html", {
-        "report": report, "can_generate": scope != [], "cross_team": scope is None, "nav": "validation"})
+        "report": report, "sections": section_overview(report.payload) if report else [],
+        "can_generate": scope != [], "cross_team": scope is None, "nav": "validation"})
 
 
 @require_POST

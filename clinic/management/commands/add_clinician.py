@@ -4,7 +4,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from clinic.accounts import AccountError, clinician_add, set_password_link
+from clinic.accounts import AccountError, clinician_add, second_factors, set_password_link
 
 
 class Command(BaseCommand):
@@ -38,6 +38,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Clinician {user.username!r} {verb}: {membership.get_role_display().lower()} in "
             f"{membership.care_team.name!r}."))
+        factors = second_factors(user)
+        self.stdout.write(f"Second factor: {', '.join(factors)}." if factors else
+                          "Second factor: none yet; they are asked to set one up (authenticator app or security key) "
+                          "at their first sign-in.")
         if password is None and not user.has_usable_password():
             self.stdout.write(f"Send them this one-time link to choose a password (valid 72 h):\n"
                               f"{set_password_link(user)}")

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from screening.modeling import ModelNotBetter, NotEnoughData, risk_model_fit
-from screening.services import run_screening
+from screening.nightly.services import run_screening
+from screening.risk_model.services import ModelNotBetter, NotEnoughData, risk_model_fit
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from screening.modeling import validation_report_content
-from screening.report_html import render
+from screening.reports.html import render
+from screening.reports.services import validation_report_content
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from screening.services import run_screening
+from screening.nightly.services import run_screening
 
 
 class Command(BaseCommand):

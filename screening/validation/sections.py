@@ -1,0 +1,262 @@
+"""The validation report's sections: one declaration per section, in report order.
+
+The report's JSON (:func:`screening.validation.report.build_report` computes each section's statistic in
+this order), its HTML page (:mod:`screening.reports.html`: titles, the in-sample flag, the standard
+sections' blocks) and the dashboard's validation page (:func:`section_overview`: each section's title and
+status) all read :data:`REPORT_SECTIONS`.
+
+Adding a section is one :class:`ReportSection` entry here plus its statistic: a function of
+:class:`SectionInputs` (and the content computed so far) returning a dict with ``status`` ("ok" or
+"insufficient data") and, when not ok, a ``message``. A standard section is shown by the HTML page with its
+title, counts (``n_patients``, ``n_pairs``), ``interpretation`` and ``notes``, and listed by the dashboard.
+
+Plain Python (no Django).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from screening.validation import accuracy, alert_stats, stats, subgroups
+from screening.validation.tripod import tripod_ai
+
+__all__ = ["PREDICTION_SECTIONS", "REPORT_SECTIONS", "ReportSection", "SECTION_TITLES", "STANDARD_SECTIONS",
+           "SectionInputs", "section_overview", "section_spec"]
+
+SCORE_NAMES = {"voice_score": "the voice score", "predicted_phq9": "the predicted PHQ-9"}
+
+
+@dataclass(frozen=True)
+class SectionInputs:
+    """What a section's statistic reads: the pairs, the frames behind them and the report's parameters."""
+
+    pairs: pd.DataFrame
+    phq9: pd.DataFrame
+    scores: pd.DataFrame
+    patients: pd.DataFrame
+    alerts: pd.DataFrame | None
+    cutoff: int
+    mid: int
+    threshold: float
+    n_bins: int
+    window_days: int
+    min_recordings: int
+    voice_direction: int
+    reference: pd.Timestamp
+    generated_at: datetime
+    alert_horizon_days: int
+    #: Where the predictions come from (out-of-fold, in-sample, a prior): said in every prediction section.
+    predictions: str
+    boot: dict[str, Any] = field(default_factory=dict)
+
+
+#: (inputs, the content computed so far) -> the section's dict.
+Statistic = Callable[[SectionInputs, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One section of the validation report.
+
+    Attributes
+    ----------
+    name : str
+        The key in the report's JSON and the id of its HTML section.
+    title : str
+        Its heading; may name the report's parameters (``{cutoff}``, ``{mid}``).
+    statistic : Statistic
+        Computes the section.
+    predictions : bool
+        Computed from the risk model's predictions: says where they come from, and the page flags the section
+        when they are in-sample (not an honest estimate).
+    interpret : callable, optional
+        (section, content) -> the one-line plain-language reading stored as ``interpretation``.
+    standard : bool
+        Shown by the HTML page's standard block (title, counts, reading, notes, tables, plots); False for a
+        section with its own block in the page's template.
+    """
+
+    name: str
+    title: str
+    statistic: Statistic
+    predictions: bool = False
+    interpret: Callable[[dict[str, Any], dict[str, Any]], str] | None = None
+    standard: bool = True
+
+    def heading(self, parameters: dict[str, Any]) -> str:
+        return self.title.format(**parameters)
+
+
+def _ci_text(ci: list[float], digits: int = 2) -> str:
+    return f"95 % CI {ci[0]:.{digits}f} to {ci[1]:.{digits}f}"
+
+
+def _excludes_zero(ci: list[float]) -> bool:
+    return ci[0] > 0 or ci[1] < 0
+
+
+def _interpret_correlation(r: float, ci: list[float], *, subject: str, n: int) -> str:
+    if not _excludes_zero(ci):
+        return (
+            f"{subject}, no clear association between voice score and PHQ-9 "
+            f"(r = {r:.2f}, {_ci_text(ci)}, which includes zero; n = {n})."
+        )
+    way = "higher" if r > 0 else "lower"
+    return (
+        f"{subject}, a higher voice score went with a {way} PHQ-9 "
+        f"(r = {r:.2f}, {_ci_text(ci)}; n = {n})."
+    )
+
+
+def _interpret(name: str, section: dict[str, Any], content: dict[str, Any]) -> str:
+    if section.get("status") != "ok":
+        return section.get("message", "insufficient data")
+    if name == "between_person":
+        pearson = section["pearson"]
+        return _interpret_correlation(
+            pearson["r"],
+            pearson["ci95"],
+            n=section["n_patients"],
+            subject="Between patients (one mean per patient)",
+        )
+    if name == "within_person":
+        return _interpret_correlation(
+            section["r"],
+            section["ci95"],
+            n=section["n_patients"],
+            subject="Within the same patient over time",
+        )
+    if name == "mixed_model":
+        within = section["coefficients"]["voice_within"]
+        return (
+            f"For the same patient, one unit more voice score went with "
+            f"{within['estimate']:+.2f} PHQ-9 points ({_ci_text(within['ci95'])})."
+        )
+    if name == "screening_accuracy":
+        return (
+            f"AUC {section['auc']:.2f} ({_ci_text(section['auc_ci95'])}): the chance "
+            "that a pair with PHQ-9 \u2265 cut-off gets a higher probability than one "
+            "below it; 0.5 is chance, published speech-only systems reach about 0.76\u20130.82."
+        )
+    if name == "calibration":
+        prevalence = content["summary"]["prevalence"]
+        return (
+            f"Brier score {section['brier']:.3f} ({_ci_text(section['brier_ci95'], 3)}); "
+            f"lower is better, and always predicting the prevalence would score "
+            f"{prevalence * (1 - prevalence):.3f}."
+        )
+    if name == "bland_altman":
+        return (
+            f"Predicted minus questionnaire PHQ-9 averaged {section['bias']:+.2f} points "
+            f"({_ci_text(section['bias_ci95'])}); 95 % of differences lie between "
+            f"{section['loa_low']:.1f} and {section['loa_high']:.1f} points."
+        )
+    raise KeyError(name)
+
+
+def _interpret_change(section: dict[str, Any]) -> str:
+    if section.get("status") != "ok":
+        return section["message"]
+    hit = section["matched"]
+    return (
+        f"Of {section['n_changes']} PHQ-9 changes of \u2265 {section['mid']} points, "
+        f"{SCORE_NAMES[section['score']]} moved the same way in {hit['successes']} "
+        f"({hit['value']:.0%}, 95 % CI {hit['ci95'][0]:.0%} to {hit['ci95'][1]:.0%}); "
+        "chance is 50 %."
+    )
+
+
+
+def _change_sections(
+    pairs: pd.DataFrame, *, mid: int, direction: int, predictions: str
+) -> dict[str, Any]:
+    sections = {
+        "voice_score": stats.change_detection(
+            pairs, mid=mid, score="voice_score", direction=direction
+        ),
+        "predicted_phq9": stats.change_detection(pairs, mid=mid, score="predicted_phq9"),
+    }
+    for section in sections.values():
+        section["interpretation"] = _interpret_change(section)
+    sections["predicted_phq9"]["predictions"] = predictions
+    return sections
+
+
+def _reading(name: str) -> Callable[[dict[str, Any], dict[str, Any]], str]:
+    return lambda section, content: _interpret(name, section, content)
+
+
+#: Every section of the report, in the order of its JSON.
+REPORT_SECTIONS: tuple[ReportSection, ...] = (
+    ReportSection("between_person", "Between patients: patient means",
+                  lambda i, c: stats.between_person_correlation(i.pairs), interpret=_reading("between_person")),
+    ReportSection("within_person", "Within patients: repeated-measures correlation",
+                  lambda i, c: stats.repeated_measures_correlation(i.pairs), interpret=_reading("within_person")),
+    ReportSection("mixed_model", "Linear mixed model",
+                  lambda i, c: stats.mixed_model(i.pairs), interpret=_reading("mixed_model")),
+    ReportSection("screening_accuracy", "Screening accuracy at PHQ-9 \u2265 {cutoff}",
+                  lambda i, c: accuracy.screening_accuracy(i.pairs, cutoff=i.cutoff, threshold=i.threshold, **i.boot),
+                  predictions=True, interpret=_reading("screening_accuracy")),
+    ReportSection("calibration", "Calibration of the probability",
+                  lambda i, c: accuracy.calibration(i.pairs, cutoff=i.cutoff, n_bins=i.n_bins, **i.boot),
+                  predictions=True, interpret=_reading("calibration")),
+    ReportSection("decision_curve", "Decision curve: net benefit at risk thresholds 5\u201350 %",
+                  lambda i, c: accuracy.decision_curve(i.pairs, cutoff=i.cutoff), predictions=True),
+    ReportSection("three_way", "Three-way output: low, indeterminate, high",
+                  lambda i, c: accuracy.three_way(i.pairs, cutoff=i.cutoff), predictions=True),
+    ReportSection("bland_altman", "Agreement of predicted and observed PHQ-9 (Bland\u2013Altman)",
+                  lambda i, c: stats.bland_altman_repeated(i.pairs), predictions=True,
+                  interpret=_reading("bland_altman")),
+    ReportSection("reliable_change",
+                  "Reliable change (Jacobson\u2013Truax) and agreement on changes of \u2265 {mid} points",
+                  lambda i, c: stats.reliable_change(i.pairs, mid=i.mid), predictions=True),
+    ReportSection("change_detection", "Detection of PHQ-9 changes of \u2265 {mid} points",
+                  lambda i, c: _change_sections(i.pairs, mid=i.mid, direction=i.voice_direction,
+                                                predictions=i.predictions), standard=False),
+    ReportSection("subgroups", "Breakdown by sex, age band, language, codec, device and recording task",
+                  lambda i, c: subgroups.subgroup_breakdown(i.pairs, i.patients, reference_date=i.reference,
+                                                            cutoff=i.cutoff, **i.boot)
+                  | subgroups.recording_subgroups(i.phq9, i.scores, window_days=i.window_days,
+                                                  min_recordings=i.min_recordings, cutoff=i.cutoff, **i.boot),
+                  standard=False),
+    ReportSection("alerts", "Alert burden and positive predictive value of risk alerts",
+                  lambda i, c: alert_stats.alert_section(i.alerts, i.patients, i.phq9, generated_at=i.generated_at,
+                                                         horizon_days=i.alert_horizon_days, cutoff=i.cutoff,
+                                                         mid=i.mid), standard=False),
+    ReportSection("by_site", "Results per care team and leave-one-team-out",
+                  lambda i, c: subgroups.by_site(i.pairs, i.patients, cutoff=i.cutoff, **i.boot), standard=False),
+    ReportSection("tripod_ai", "TRIPOD+AI reporting items", lambda i, c: tripod_ai(c), standard=False),
+)
+
+_BY_NAME = {section.name: section for section in REPORT_SECTIONS}
+#: Section name -> title (titles may name parameters: ``{cutoff}``, ``{mid}``).
+SECTION_TITLES = {section.name: section.title for section in REPORT_SECTIONS}
+#: Every section computed from the model's predictions (flagged when they are in-sample).
+PREDICTION_SECTIONS = tuple(section.name for section in REPORT_SECTIONS if section.predictions)
+#: The sections the HTML page shows with its standard block, in order.
+STANDARD_SECTIONS = tuple(section.name for section in REPORT_SECTIONS if section.standard)
+
+
+def section_spec(name: str) -> ReportSection:
+    return _BY_NAME[name]
+
+
+def section_overview(content: dict[str, Any]) -> list[dict[str, str]]:
+    """Each section of a stored report (its JSON) with its heading and status, in report order: what the
+    dashboard lists beside the page. A section whose statistic has no single status (subgroups, change
+    detection, TRIPOD+AI) counts as "ok"; a section the report does not hold (an older report) is left out."""
+    parameters = content.get("parameters", {})
+    out = []
+    for section in REPORT_SECTIONS:
+        value = content.get(section.name)
+        if value is None:
+            continue
+        status = value.get("status", "ok") if isinstance(value, dict) else "ok"
+        out.append({"id": section.name, "title": section.heading(parameters), "status": status,
+                    "message": value.get("message", "") if isinstance(value, dict) and status != "ok" else ""})
+    return out
