@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 
-def render(*, domain: str, tls: str, https_port: int, http_port: int) -> str:
+def render(*, domain: str, tls: str, https_port: int, http_port: int, smtp_host: str = "") -> str:
     values = {
         "CADENCE_DOMAIN": domain,
         "CADENCE_TLS": tls,
@@ -29,9 +29,14 @@ def render(*, domain: str, tls: str, https_port: int, http_port: int) -> str:
         "S3_ACCESS_KEY": "cadence",
         "S3_SECRET_KEY": secrets.token_urlsafe(32),
         "CADENCE_METRICS_TOKEN": secrets.token_urlsafe(32),
+        "EMAIL_HOST": smtp_host,
+        "EMAIL_PORT": "587",
+        "EMAIL_HOST_USER": "",
+        "EMAIL_HOST_PASSWORD": "",
     }
     lines = ["# Written by docker/make_env.py; every variable is explained in docker/.env.example.",
-             "# CADENCE_AUDIO_KEYS and DJANGO_SECRET_KEY must also be kept outside this server (docs/operators.md)."]
+             "# CADENCE_AUDIO_KEYS and DJANGO_SECRET_KEY must also be kept outside this server (docs/operators.md).",
+             "# Fill in EMAIL_HOST_USER and EMAIL_HOST_PASSWORD: without SMTP the web server does not start."]
     return "\n".join(lines + [f"{name}={value}" for name, value in values.items()]) + "\n"
 
 
@@ -41,6 +46,7 @@ def main(argv: list[str]) -> int:
     how = parser.add_mutually_exclusive_group(required=True)
     how.add_argument("--email", help="Let's Encrypt account e-mail (public domain; ports 80 and 443 open)")
     how.add_argument("--internal", action="store_true", help="Caddy's local CA signs the certificate (LAN pilot)")
+    parser.add_argument("--smtp-host", default="", help="SMTP server for password links (EMAIL_HOST)")
     parser.add_argument("--https-port", type=int, default=443)
     parser.add_argument("--http-port", type=int, default=80)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / ".env")
@@ -49,7 +55,7 @@ def main(argv: list[str]) -> int:
         print(f"{args.out} exists; it holds the keys of the stored audio, so it is never overwritten.", file=sys.stderr)
         return 1
     text = render(domain=args.domain, tls="internal" if args.internal else args.email, https_port=args.https_port,
-                  http_port=args.http_port)
+                  http_port=args.http_port, smtp_host=args.smtp_host)
     fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(text)

@@ -141,6 +141,7 @@ python3 docker/make_env.py "$DOMAIN" --internal --https-port "$HTTPS_PORT" --htt
 # shellcheck disable=SC1090
 . "$ENV_FILE"
 echo "GUNICORN_WORKERS=2" >>"$ENV_FILE"
+echo "CADENCE_ALLOW_CONSOLE_EMAIL=true" >>"$ENV_FILE"  # a closed test installation: no SMTP server to send to
 echo "CADENCE_EXTRACTION_CONCURRENCY=1" >>"$ENV_FILE"
 
 wait_healthy() {  # wait_healthy TIMEOUT SERVICE...
@@ -187,29 +188,53 @@ PASSWORD="smoke-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
 compose exec -T web python manage.py create_care_team "Smoke clinic" | sed 's/^/    /'
 printf '%s\n' "$PASSWORD" | compose exec -T web python manage.py add_clinician smoke --team "Smoke clinic" --lead \
   --password-stdin | sed 's/^/    /'
+compose exec -T web python manage.py shell -c "from django.contrib.auth.models import User
+from allauth.mfa.totp.internal.auth import TOTP
+TOTP.activate(User.objects.get(username='smoke'), '$TOTP_SECRET')
+print('TOTP authenticator added')" | sed 's/^/    /'
 
-login() {  # the dashboard login form over HTTPS: CSRF token, secure cookies, Referer checked by Django
-  local jar="$WORK/cookies" page token
+# Staff need a second factor (CADENCE_REQUIRE_MFA, on in the stack): the clinician gets a TOTP authenticator
+# and the script computes its codes (RFC 6238) as an authenticator app would.
+TOTP_SECRET="$(python3 -c 'import base64, os; print(base64.b32encode(os.urandom(20)).decode())')"
+LAST_STEP=0
+fresh_otp() {  # sets OTP to the code of a time step not used yet (a code is accepted once)
+  while [ "$(( $(date +%s) / 30 ))" -le "$LAST_STEP" ]; do sleep 1; done
+  LAST_STEP=$(( $(date +%s) / 30 ))
+  OTP="$(python3 -c 'import base64, hashlib, hmac, struct, sys
+digest = hmac.new(base64.b32decode(sys.argv[1]), struct.pack(">Q", int(sys.argv[2])), hashlib.sha1).digest()
+offset = digest[-1] & 15
+print("%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000))' "$TOTP_SECRET" "$LAST_STEP")"
+}
+csrf_of() { grep -o 'name="csrfmiddlewaretoken" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//'; }
+login() {  # the dashboard sign-in over HTTPS: password, then the second factor; CSRF, Secure cookies, Referer
+  local jar="$WORK/cookies" token
   rm -f "$jar"
-  page="$(https -c "$jar" -b "$jar" "$BASE/login/")"
-  token="$(printf '%s' "$page" | grep -o 'name="csrfmiddlewaretoken" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//')"
+  token="$(https -c "$jar" -b "$jar" "$BASE/login/" | csrf_of)"
   [ -n "$token" ] || fail "no CSRF token on the login page"
   https -c "$jar" -b "$jar" -o /dev/null -H "Referer: $BASE/login/" \
-    --data-urlencode "csrfmiddlewaretoken=$token" --data-urlencode "username=smoke" \
+    --data-urlencode "csrfmiddlewaretoken=$token" --data-urlencode "login=smoke" \
     --data-urlencode "password=$PASSWORD" "$BASE/login/" || fail "login form refused"
-  https -b "$jar" "$BASE/" | grep -qi "triage" || fail "the triage page is not shown after logging in"
+  token="$(https -c "$jar" -b "$jar" "$BASE/accounts/2fa/authenticate/" | csrf_of)"
+  [ -n "$token" ] || fail "no second-factor page after the password"
+  fresh_otp
+  https -c "$jar" -b "$jar" -o /dev/null -H "Referer: $BASE/accounts/2fa/authenticate/" \
+    --data-urlencode "csrfmiddlewaretoken=$token" --data-urlencode "code=$OTP" "$BASE/accounts/2fa/authenticate/" \
+    || fail "second factor refused"
+  https -b "$jar" "$BASE/" | grep -qi "triage" || fail "the triage page is not shown after signing in"
   [ "$(awk '$6 == "sessionid" {print $4}' "$jar")" = TRUE ] || fail "the session cookie is not Secure"
 }
-api_token() {
-  https -X POST "$BASE/api/v1/auth/token/" -H 'Content-Type: application/json' \
-    -d "{\"username\":\"smoke\",\"password\":\"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+api_token() {  # sets TOKEN
+  fresh_otp
+  TOKEN="$(https -X POST "$BASE/api/v1/auth/token/" -H 'Content-Type: application/json' \
+    -d "{\"username\":\"smoke\",\"password\":\"$PASSWORD\",\"otp\":\"$OTP\"}" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
 }
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-step "Log in over HTTPS (dashboard form, then an API token)"
+step "Sign in over HTTPS (dashboard: password and TOTP code; then an API token with a code)"
 login
-TOKEN="$(api_token)"
-log "logged in to the dashboard; API token issued"
+api_token
+log "signed in to the dashboard with the second factor; API token issued"
 
 step "Enrol a patient"
 PATIENT_JSON="$(https -X POST "$BASE/api/v1/patients/" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
@@ -266,7 +291,7 @@ wait_healthy 300 postgres redis s3 web caddy
 
 step "Everything still there after the restart"
 login
-TOKEN="$(api_token)"
+api_token
 code="$(https "$BASE/api/v1/patients/$PATIENT_ID/" -H "Authorization: Bearer $TOKEN" | json_field '["code"]')"
 [ "$code" = SMOKE-001 ] || fail "patient $PATIENT_ID is gone"
 status="$(https "$BASE/api/v1/recordings/$RECORDING_ID/" -H "Authorization: Bearer $UPLOAD_TOKEN" | json_field '["status"]')"
