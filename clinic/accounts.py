@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from clinic.models import ApiToken, CareTeam, Membership
+from clinic.models import ApiToken, CareTeam, Membership, StaffProfile
 
 
 class AccountError(Exception):
@@ -51,7 +51,8 @@ def password_problems(password: str, user: User | None = None) -> list[str]:
 
 
 def clinician_add(
-    *, username: str, team_name: str, email: str = "", lead: bool = False, password: str | None = None
+    *, username: str, team_name: str, email: str = "", lead: bool = False, password: str | None = None,
+    language: str | None = None,
 ) -> ClinicianResult:
     """Create or update a clinician and their membership; the role is what the caller says it is."""
     username = username.strip()
@@ -80,7 +81,28 @@ def clinician_add(
             user.set_unusable_password()
         user.save()
         membership, _ = Membership.objects.update_or_create(care_team=team, user=user, defaults={"role": role})
+        if language is not None:
+            staff_language_set(user=user, language=language)
     return ClinicianResult(user=user, created=created, membership=membership, reactivated=reactivated)
+
+
+def staff_language_set(*, user: User, language: str) -> StaffProfile:
+    """A staff member's dashboard and e-mail language (a code of settings.LANGUAGES; "" follows the browser)."""
+    language = language.strip().lower()
+    codes = [code for code, _name in settings.LANGUAGES]
+    if language and language not in codes:
+        raise AccountError(f"Cadence speaks {', '.join(codes)}; {language!r} is not one of them.")
+    profile, _ = StaffProfile.objects.update_or_create(user=user, defaults={"language": language})
+    user.__dict__.pop("_cadence_language", None)
+    return profile
+
+
+def staff_language(user: User) -> str:
+    """A staff member's own language, "" when they have not chosen one (read once per request's user)."""
+    if "_cadence_language" not in user.__dict__:
+        user.__dict__["_cadence_language"] = (
+            StaffProfile.objects.filter(user_id=user.pk).values_list("language", flat=True).first() or "")
+    return user.__dict__["_cadence_language"]
 
 
 def set_password_link(user: User) -> str:

@@ -13,7 +13,7 @@ from django.db import transaction
 from clinic import services
 from clinic.accounts import second_factors
 from clinic.audit import audit_record, audit_record_many
-from clinic.models import AuditEvent, CareTeam, Membership, Patient, Recording
+from clinic.models import AuditEvent, CareTeam, Membership, Patient, Recording, StaffProfile
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -104,6 +104,15 @@ class CareTeamAdmin(AuditedAdmin):
         for membership in formset.deleted_objects:
             audit_record(request=request, action=AuditEvent.Action.DELETE, resource="admin:membership",
                          object_id=membership.pk)
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin):
+    """A staff member's own settings (their dashboard and e-mail language); no patient data."""
+
+    list_display = ["user", "language"]
+    list_filter = ["language"]
+    search_fields = ["user__username"]
 
 
 @admin.register(Membership)

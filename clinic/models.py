@@ -23,6 +23,17 @@ class CareTeam(models.Model):
         return self.name
 
 
+class StaffProfile(models.Model):
+    """A staff member's own settings: the language of their dashboard and of the e-mails they receive."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    language = models.CharField(max_length=8, blank=True,
+                                help_text="Dashboard and e-mail language (en, es); blank: the browser's")
+
+    def __str__(self) -> str:
+        return f"settings of {self.user_id}"
+
+
 class Membership(models.Model):
     """A clinician's place in a care team; a lead also reviews the team's audit trail."""
 
@@ -154,6 +165,9 @@ class Recording(models.Model):
                             help_text="What the patient was asked to do; baselines are kept per task.")
     task_detail = models.CharField(max_length=32, blank=True,
                                    help_text="The passage read (read_passage) or the prompt answered (free_speech).")
+    language = models.CharField(max_length=8, default="en", db_default="en",
+                                help_text="The language spoken (ISO 639-1, e.g. en, es); baselines are kept per "
+                                          "language as per task.")
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     status_reason = models.TextField(blank=True)

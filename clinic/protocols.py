@@ -8,6 +8,7 @@ of their own (voice measures from different tasks are not comparable).
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils.translation import gettext_noop
 
 from voice_features.registry import RECORDING_TASKS
 
@@ -21,8 +22,9 @@ class Passage:
     key: str
     title: str
     text: str
-    syllables: int  # CMU Pronouncing Dictionary, first pronunciation of each word (tests recount it)
+    syllables: int  # English: CMU Pronouncing Dictionary; Spanish: counted by hand (tests recount both independently)
     source: str
+    language: str = "en"
 
 
 PASSAGES: dict[str, Passage] = {p.key: p for p in (
@@ -50,18 +52,42 @@ PASSAGES: dict[str, Passage] = {p.key: p for p in (
         syllables=127,
         source="Fairbanks, Voice and Articulation Drillbook (1960). Public domain.",
     ),
+    Passage(
+        key="viento_norte",
+        title="El viento norte y el sol",
+        text=("El viento norte y el sol porfiaban sobre cuál de ellos era el más fuerte, cuando acertó a pasar un "
+              "viajero envuelto en ancha capa. Convinieron en que quien antes lograra obligar al viajero a quitarse "
+              "la capa sería considerado más poderoso. El viento norte sopló con gran furia, pero cuanto más "
+              "soplaba, más se arrebujaba en su capa el viajero; por fin el viento norte abandonó la empresa. "
+              "Entonces brilló el sol con ardor, e inmediatamente se despojó de su capa el viajero; por lo que el "
+              "viento norte hubo de reconocer la superioridad del sol."),
+        syllables=183,
+        source=("Aesop; the traditional Spanish text (Navarro Tomás, in the IPA's Principles, 1949), as printed in "
+                "Martínez-Celdrán, Fernández-Planas & Carrera-Sabaté, 'Castilian Spanish', Journal of the IPA 33(2), "
+                "2003, 255-259. Orthographic text only; see docs/translation.md for its licence position."),
+        language="es",
+    ),
 )}
 
+# English msgids, translated where they are shown (web/recorder/tasks.py; locale/*/LC_MESSAGES/django.po).
 FREE_SPEECH_PROMPTS: dict[str, str] = {
-    "day": "Tell us about your day so far: what you did and how it went.",
-    "week_ahead": "What are you looking forward to, or worried about, in the coming week?",
-    "place": "Describe a place you like to be, and what it is like to be there.",
+    "day": gettext_noop("Tell us about your day so far: what you did and how it went."),
+    "week_ahead": gettext_noop("What are you looking forward to, or worried about, in the coming week?"),
+    "place": gettext_noop("Describe a place you like to be, and what it is like to be there."),
 }
 
 INSTRUCTIONS: dict[str, str] = {
-    Task.SUSTAINED_VOWEL: "Take a breath and say 'aaah' at a comfortable pitch and loudness for as long as you can.",
-    Task.COUNTING: "Count aloud from one to twenty at your usual pace.",
+    Task.SUSTAINED_VOWEL: gettext_noop("Take a breath and say 'aaah' at a comfortable pitch and loudness for as long "
+                                       "as you can."),
+    Task.COUNTING: gettext_noop("Count aloud from one to twenty at your usual pace."),
 }
+
+
+def passages_for(language: str) -> list[Passage]:
+    """The passages offered in a language (its primary subtag), or the English ones where it has none."""
+    primary = language.split("-")[0].lower()
+    return [p for p in PASSAGES.values() if p.language == primary] or [
+        p for p in PASSAGES.values() if p.language == "en"]
 
 
 class UnknownTaskDetail(ValueError):

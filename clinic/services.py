@@ -198,13 +198,15 @@ def _probe_or_reject(upload: UploadedFile):
 
 def recording_ingest(
     *, patient: Patient, upload: UploadedFile, recorded_at: datetime | None = None, idempotency_key: str | None = None,
-    task: str = Task.FREE_SPEECH, task_detail: str = "", device_model: str = "",
+    task: str = Task.FREE_SPEECH, task_detail: str = "", device_model: str = "", language: str = "",
 ) -> IngestResult:
     """Store an upload and queue it for processing; the same file or key twice is one recording.
 
     ``device_model`` is the phone model the app reports (kept so a change of phone can be told
     apart from a change of voice); codec, bit rate and sample rate come from the file itself.
     The same ``idempotency_key`` with different audio is refused (422) and the first recording stays as it was.
+    ``language`` is the language spoken (a BCP 47 tag; default the patient's); its primary subtag is kept, and
+    baselines are kept per language as per task.
     """
     _check_recorded_at(patient, recorded_at)
     if task not in Task.values:
@@ -231,7 +233,7 @@ def recording_ingest(
         container=info.container, codec=info.codec, sample_rate=info.sample_rate, channels=info.channels,
         bit_rate=info.bit_rate, device_model=_clean_device_model(device_model),
         duration_s=info.duration_s, recorded_at=recorded_at or timezone.now(), idempotency_key=idempotency_key,
-        task=task, task_detail=task_detail,
+        task=task, task_detail=task_detail, language=spoken_language(language or patient.language),
     )
     try:
         with transaction.atomic():
@@ -245,6 +247,12 @@ def recording_ingest(
             raise
         return IngestResult(existing, created=False)
     return IngestResult(recording, created=True)
+
+
+def spoken_language(tag: str) -> str:
+    """The language of a BCP 47 tag, as recordings keep it: its primary subtag (``es-MX`` -> ``es``), "en" if none."""
+    primary = tag.strip().replace("_", "-").split("-")[0].lower()
+    return primary[:8] if primary.isalpha() else "en"
 
 
 def _clean_device_model(value: str | None) -> str:

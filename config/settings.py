@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "web.locale.LanguageMiddleware",  # after authentication: a clinician's own language; the recorder's patient's
     "django.contrib.messages.middleware.MessageMiddleware",
     "web.identity.middleware.StaffSessionMiddleware",  # 12-h absolute limit; no patient data before a second factor
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -117,6 +118,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LANGUAGE_CODE = "en"
+# The interface languages (docs/translation.md): a patient's recorder follows the patient's `language`, then the
+# phone's browser; the dashboard and e-mails follow the clinician's own language, then the browser.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "cadence_language"
+LANGUAGE_COOKIE_PATH = "/r/"  # the recorder remembers its patient's language; the dashboard never reads it
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -323,18 +333,21 @@ FILE_UPLOAD_TEMP_DIR = None
 # Phone recorder (/r/): one-time enrolment links, PHQ-9 self-report schedule, crisis resources.
 CADENCE_ENROLMENT_LINK_TTL_S = env_int("CADENCE_ENROLMENT_LINK_TTL_S", 72 * 3600)
 CADENCE_PHQ9_SELF_REPORT_DAYS = env_int("CADENCE_PHQ9_SELF_REPORT_DAYS", 14)  # 0: the recorder never asks
-CADENCE_CRISIS_TEXT = env_str(
-    "CADENCE_CRISIS_TEXT",
-    "If you are thinking about hurting yourself, or you are in danger now, please reach out right away: "
-    "these services answer at any hour.",
-)
-# "Label=number" pairs separated by ";" (US default: the 988 Suicide & Crisis Lifeline and 911).
-CADENCE_CRISIS_CONTACTS = [
-    tuple(part.strip() for part in entry.rsplit("=", 1))
-    for entry in env_str("CADENCE_CRISIS_CONTACTS",
-                         "988 Suicide & Crisis Lifeline (call or text)=988;Emergency services=911").split(";")
-    if "=" in entry
-]
+# The crisis text and contacts per deployment and per language. Unset, Cadence's own sentence and the US numbers
+# (the 988 Suicide & Crisis Lifeline and 911) are shown, translated; CADENCE_CRISIS_TEXT / CADENCE_CRISIS_CONTACTS
+# replace them for every language, CADENCE_CRISIS_TEXT_ES / CADENCE_CRISIS_CONTACTS_ES (any code of LANGUAGES, in
+# capitals) for one. Contacts are "Label=number" pairs separated by ";".
+def _crisis_contacts(raw: str) -> list[tuple[str, str]]:
+    return [tuple(part.strip() for part in entry.rsplit("=", 1)) for entry in raw.split(";") if "=" in entry]
+
+
+CADENCE_CRISIS_TEXT = env_str("CADENCE_CRISIS_TEXT", "")
+CADENCE_CRISIS_CONTACTS = _crisis_contacts(env_str("CADENCE_CRISIS_CONTACTS", ""))
+CADENCE_CRISIS_BY_LANGUAGE = {
+    code: {"text": env_str(f"CADENCE_CRISIS_TEXT_{code.upper()}", ""),
+           "contacts": _crisis_contacts(env_str(f"CADENCE_CRISIS_CONTACTS_{code.upper()}", ""))}
+    for code, _name in LANGUAGES
+}
 
 # Pipeline
 CADENCE_MAX_PROCESSING_ATTEMPTS = env_int("CADENCE_MAX_PROCESSING_ATTEMPTS", 5)

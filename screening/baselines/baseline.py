@@ -109,9 +109,9 @@ class BaselineRecording:
 
     ``features`` maps feature keys to floats (NaN/None where undefined);
     ``embedding`` is an optional vector; ``rejected``/``speaker_mismatch`` exclude it.
-    ``task`` is the recording task (clinic.protocols.Task) and ``segment`` the phone
-    segment (:mod:`screening.baselines.segments`): a recording's baseline is built only
-    from earlier recordings of the same task and segment.
+    ``task`` is the recording task (clinic.protocols.Task), ``language`` the language spoken
+    and ``segment`` the phone segment (:mod:`screening.baselines.segments`): a recording's
+    baseline is built only from earlier recordings of the same task, language and segment.
     """
 
     recording_id: str
@@ -122,6 +122,7 @@ class BaselineRecording:
     speaker_mismatch: bool = False
     task: str = DEFAULT_TASK
     segment: str = ""
+    language: str = "en"
 
     @property
     def valid(self) -> bool:
@@ -248,12 +249,13 @@ def select_baseline_recordings(
     policy: BaselinePolicy = BaselinePolicy(),
     task: str | None = None,
     segment: str | None = None,
+    language: str | None = None,
 ) -> tuple[list[BaselineRecording], str]:
     """Choose the recordings that form the baseline for a recording made at ``at``.
 
     Only valid recordings made strictly before ``at`` are candidates (so the recording
-    being scored never enters its own baseline), and, where ``task`` / ``segment`` are
-    given, only those of that task and phone segment. With fewer than ``n_initial``
+    being scored never enters its own baseline), and, where ``task`` / ``segment`` /
+    ``language`` are given, only those of that task, phone segment and language. With fewer than ``n_initial``
     candidates there is no baseline (empty list). The rolling window is the last
     ``max_n`` candidates made in ``[at - window_days, at - guard_days)``; while that
     holds fewer than ``n_initial`` recordings (the first weeks, or after a long gap)
@@ -269,7 +271,8 @@ def select_baseline_recordings(
         ``"initial"``, ``"rolling"`` or ``"none"``.
     """
     candidates = sorted((r for r in recordings if r.valid and r.recorded_at < at
-                         and (task is None or r.task == task) and (segment is None or r.segment == segment)),
+                         and (task is None or r.task == task) and (segment is None or r.segment == segment)
+                         and (language is None or r.language == language)),
                         key=lambda r: (r.recorded_at, r.recording_id))
     return choose_from_candidates(candidates, at=at, policy=policy)
 

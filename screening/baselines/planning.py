@@ -1,4 +1,4 @@
-"""From stored feature sets to baseline candidates, per recording task and phone segment.
+"""From stored feature sets to baseline candidates, per recording task, language and phone segment.
 
 The nightly screening (:mod:`screening.nightly.load`) loads a patient's processed
 recordings once; this module turns them into :class:`BaselineRecording` rows that carry
@@ -63,7 +63,7 @@ def baseline_records(feature_sets: list[FeatureSet], segments: dict[str, tuple[i
                BaselineRecording(recording_id=str(fs.recording_id), recorded_at=fs.recording.recorded_at,
                                  features=_NotLoaded(str(fs.recording_id)), embedding=None,
                                  speaker_mismatch=bool(fs.speaker_mismatch), task=fs.recording.task,
-                                 segment=segments[str(fs.recording_id)][1])
+                                 segment=segments[str(fs.recording_id)][1], language=fs.recording.language)
                for fs in feature_sets]
     return records, {rid: index for rid, (index, _) in segments.items()}
 
@@ -73,7 +73,7 @@ def baseline_record(fs: FeatureSet, segments: dict[str, tuple[int, str]]) -> Bas
     return BaselineRecording(recording_id=str(fs.recording_id), recorded_at=fs.recording.recorded_at,
                              features=fs.features | _emotion_features(fs), embedding=fs.vector,
                              speaker_mismatch=bool(fs.speaker_mismatch), task=fs.recording.task,
-                             segment=segments[str(fs.recording_id)][1])
+                             segment=segments[str(fs.recording_id)][1], language=fs.recording.language)
 
 
 def baseline_keys(records: list[BaselineRecording]) -> tuple[str, ...]:
@@ -107,16 +107,17 @@ class BaselinePlan:
         return summary.get("z") is not None and summary.get("baseline_recording_ids", ()) == self.recording_ids
 
 
-Candidates = dict[tuple[str, str], SortedCandidates]
+Candidates = dict[tuple[str, str, str], SortedCandidates]
 
 
 def baseline_candidates(records: list[BaselineRecording]) -> Candidates:
-    """The valid records of each (task, segment), in the order baselines take them: built once per patient,
-    so that planning each recording's baseline does not filter and sort all of the patient's records again."""
-    groups: dict[tuple[str, str], list[BaselineRecording]] = {}
+    """The valid records of each (task, language, segment), in the order baselines take them: built once per
+    patient, so that planning each recording's baseline does not filter and sort all of the patient's records
+    again. A patient who records in two languages keeps a baseline per language, as per task."""
+    groups: dict[tuple[str, str, str], list[BaselineRecording]] = {}
     for r in records:
         if r.valid:
-            groups.setdefault((r.task, r.segment), []).append(r)
+            groups.setdefault((r.task, r.language, r.segment), []).append(r)
     for group in groups.values():
         group.sort(key=lambda r: (r.recorded_at, r.recording_id))
     return {key: SortedCandidates(group) for key, group in groups.items()}
@@ -127,8 +128,8 @@ _NO_CANDIDATES = SortedCandidates([])
 
 def baseline_plan(rec: BaselineRecording, segment_index: int, candidates: Candidates) -> BaselinePlan:
     """The baseline ``rec`` gets now: ``select_baseline_recordings`` over the patient's records, taken from
-    :func:`baseline_candidates` (valid, same task and segment, made before, already in its order)."""
-    group = candidates.get((rec.task, rec.segment), _NO_CANDIDATES)
+    :func:`baseline_candidates` (valid, same task, language and segment, made before, already in its order)."""
+    group = candidates.get((rec.task, rec.language, rec.segment), _NO_CANDIDATES)
     chosen, kind = group.choose(bisect_left(group.times, rec.recorded_at), at=rec.recorded_at)
     reason = "" if chosen else (NEW_PHONE if segment_index > 0 else FIRST_RECORDINGS)
     return BaselinePlan(chosen, kind, tuple(r.recording_id for r in chosen), reason)

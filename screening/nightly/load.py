@@ -97,7 +97,8 @@ def light_load(patient_ids: list[int]) -> dict[int, LightPatient]:
 
 
 _META_VALUES = ("pk", "recording_id", "speaker_similarity", "speaker_mismatch", "embedding_model",
-                "recording__patient_id", "at_text", "recording__device_model", "recording__codec", "recording__task")
+                "recording__patient_id", "at_text", "recording__device_model", "recording__codec", "recording__task",
+                "recording__language")
 
 
 def load_plan_data(lights: list[LightPatient]) -> list[PatientData]:
@@ -109,11 +110,12 @@ def load_plan_data(lights: list[LightPatient]) -> list[PatientData]:
                     .order_by("recording__recorded_at", "-computed_at").values_list(*_META_VALUES))
     seen = set()
     parse = _datetime
-    for *values, patient_id, recorded_at, device_model, codec, task in feature_sets.iterator(chunk_size=20000):
+    for *values, patient_id, recorded_at, device_model, codec, task, language in feature_sets.iterator(
+            chunk_size=20000):
         if values[1] not in seen:
             seen.add(values[1])
             data[patient_id].feature_sets.append(
-                FeatureRow(*values, RecordingRow(patient_id, parse(recorded_at), device_model, codec, task)))
+                FeatureRow(*values, RecordingRow(patient_id, parse(recorded_at), device_model, codec, task, language)))
     stored = (RiskScore.objects.filter(patient_id__in=ids, scope=RiskScore.Scope.RECORDING).order_by()
               .annotate(status=KT("deviations__status"), reason=KT("deviations__reason"),
                         baseline_ids=KT("deviations__baseline_recording_ids"),

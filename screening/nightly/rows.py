@@ -46,13 +46,14 @@ class LightPatient:
 
 @dataclass
 class RecordingRow:
-    """What screening reads of a processed recording (its task, time and phone)."""
+    """What screening reads of a processed recording (its task, language, time and phone)."""
 
     patient_id: int
     recorded_at: datetime
     device_model: str
     codec: str
     task: str
+    language: str
 
 
 @dataclass

@@ -15,12 +15,12 @@ from tests.conftest import speech_wav, tone_wav
 
 
 @pytest.fixture
-def received(cast, monkeypatch):
-    monkeypatch.setattr("clinic.processing.tasks.process_recording.delay", lambda recording_id: None)
-
+def received(cast):
     def make(data: bytes | None = None, seed: int = 0) -> Recording:
         upload = SimpleUploadedFile("r.wav", data or speech_wav(seed=seed))
-        return recording_ingest(patient=cast.patient_a, upload=upload).recording
+        with pytest.MonkeyPatch.context() as patch:  # only the upload's own enqueue: the tests send the task
+            patch.setattr("clinic.processing.tasks.process_recording.delay", lambda recording_id: None)
+            return recording_ingest(patient=cast.patient_a, upload=upload).recording
 
     return make
 

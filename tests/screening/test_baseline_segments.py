@@ -184,3 +184,27 @@ def _plain_choice(records, rec, n_initial=5, min_days=3, guard_days=90, window_d
         return window, "rolling"
     latest = shortest(before_guard[::-1])
     return (latest[::-1], "rolling") if latest else (shortest(candidates), "initial")
+
+
+def test_each_language_keeps_its_own_baseline(team):
+    """A patient who records in two languages keeps a baseline per language, as per task."""
+    patient = steady_patient(team, "SEG-LANGS", device_change=False, shift=False)
+    spanish = Recording.objects.filter(patient=patient).order_by("recorded_at")[1::2]
+    Recording.objects.filter(pk__in=[r.pk for r in spanish]).update(language="es")
+    _, scores = _screen(patient)
+    languages = dict(Recording.objects.filter(patient=patient).values_list("pk", "language"))
+    assert set(languages.values()) == {"en", "es"}
+    for score in scores:
+        if score.baseline_id:
+            assert {languages[int(r)] for r in score.baseline.payload["recording_ids"]} == {
+                languages[score.recording_id]}
+    # 5 pending per language: each language builds its own enrolment baseline
+    pending = [s for s in scores if s.predicted_phq9 is None]
+    assert sorted(languages[s.recording_id] for s in pending) == ["en"] * 5 + ["es"] * 5
+
+
+def test_selecting_a_baseline_by_hand_takes_one_language():
+    records = [BaselineRecording(recording_id=f"r{k}", recorded_at=T0 + timedelta(days=k), features={},
+                                 language="es" if k % 2 else "en") for k in range(20)]
+    chosen, _ = select_baseline_recordings(records, at=T0 + timedelta(days=30), language="es")
+    assert chosen and {r.language for r in chosen} == {"es"}

@@ -1,3 +1,5 @@
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
@@ -43,6 +45,11 @@ class PatientSerializer(serializers.ModelSerializer):
                   "consent_version", "consent_given_at"]
         read_only_fields = ["id"]
         extra_kwargs = {"enrolled_on": {"required": False}}
+
+    def validate_language(self, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*", value):
+            raise serializers.ValidationError("Not a language tag such as en, es or es-MX.")
+        return value
 
     def validate_timezone(self, value: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -105,6 +112,18 @@ class RecordingUploadSerializer(serializers.Serializer):
     device_model = serializers.CharField(
         required=False, allow_blank=True, max_length=128,
         help_text="Phone model as the app knows it (e.g. 'Pixel 7'); the X-Device-Model header works too")
+    language = serializers.RegexField(
+        r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$", required=False, allow_blank=True, max_length=35,
+        error_messages={"invalid": "language must be a language tag such as en, es or es-MX."},
+        help_text="The language spoken (a BCP 47 tag: en, es, es-MX); default: the patient's language. Baselines "
+                  "are kept per language as per task.")
+
+
+class PatientSelfSerializer(serializers.Serializer):
+    language = serializers.CharField(help_text="The patient's language (BCP 47); the recorder speaks it when it can.")
+    interface_language = serializers.CharField(allow_null=True,
+                                               help_text="The interface language Cadence uses for it (en, es), null "
+                                                         "when Cadence does not speak it.")
 
 
 class RecordingAcceptedSerializer(serializers.Serializer):
@@ -152,7 +171,7 @@ class RecordingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Recording
         fields = ["id", "patient", "status", "status_reason", "attempts", "recorded_at", "uploaded_at", "task", "task_detail",
-                  "finished_at", "container", "codec", "bit_rate", "sample_rate", "channels", "device_model", "duration_s", "size_bytes",
+                  "language", "finished_at", "container", "codec", "bit_rate", "sample_rate", "channels", "device_model", "duration_s", "size_bytes",
                   "sha256", "feature_sets", "emotion_stage"]
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("patients/<int:patient_id>/upload-token/", views.UploadTokenView.as_view(), name="patient-upload-token"),
     path("patients/<int:patient_id>/enrolment-link/", views.EnrolmentLinkView.as_view(), name="patient-enrolment-link"),
     path("enrolment-links/redeem/", views.EnrolmentRedeemView.as_view(), name="enrolment-redeem"),
+    path("patient/", views.PatientSelfView.as_view(), name="patient-self"),
     path("recordings/", views.RecordingListView.as_view(), name="recording-list"),
     path("recordings/<int:recording_id>/", views.RecordingDetailView.as_view(), name="recording-detail"),
     path("recordings/<int:recording_id>/audio/", views.RecordingAudioView.as_view(), name="recording-audio"),

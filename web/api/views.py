@@ -39,6 +39,7 @@ from web.api.permissions import IsClinician, IsPatient
 from web.api.throttles import LoginThrottle, UploadThrottle
 from web.identity.mfa import second_factor_check
 from web.identity.policy import is_demo_account
+from web.locale import supported_language
 from web.recorder.links import enrolment_url
 
 
@@ -194,6 +195,17 @@ class EnrolmentRedeemView(APIView):
         return Response({"token": token, "token_type": "Bearer"}, status=status.HTTP_201_CREATED)
 
 
+class PatientSelfView(APIView):
+    """The phone's own patient settings (patient token): the recorder reads its language here."""
+
+    permission_classes = [IsPatient]
+
+    @extend_schema(responses=s.PatientSelfSerializer)
+    def get(self, request):
+        language = request.user.patient.language
+        return Response({"language": language, "interface_language": supported_language(language)})
+
+
 def _only_patient(request, query: dict) -> dict:
     """``?patient=`` as a filter; a patient the caller may not see is a 404, never an empty list."""
     if "patient" not in query:
@@ -250,6 +262,7 @@ class RecordingListView(APIView):
             recorded_at=data.validated_data.get("recorded_at"), idempotency_key=key,
             task=data.validated_data["task"], task_detail=data.validated_data["task_detail"],
             device_model=data.validated_data.get("device_model") or request.headers.get("X-Device-Model", "")[:256],
+            language=data.validated_data.get("language") or "",
         )
         code = status.HTTP_202_ACCEPTED if result.created else status.HTTP_200_OK
         return Response({"id": result.recording.pk, "status": result.recording.status}, status=code)

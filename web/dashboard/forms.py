@@ -1,26 +1,42 @@
 """Dashboard forms: triage filter, PHQ-9 entry, alert notes, emotion labels."""
 
-
 from django import forms
-from django.utils import timezone
+from django.contrib.auth.forms import PasswordResetForm
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
+from clinic.accounts import staff_language
 from clinic.services import Phq9Rejected, phq9_answered_at_check
 from web.dashboard.selectors import TRIAGE_FILTERS
+from web.locale import supported_language
 
-__all__ = ["PHQ9_QUESTIONS", "TriageFilterForm", "Phq9Form", "AlertNoteForm"]
+__all__ = ["StaffPasswordResetForm", "PHQ9_QUESTIONS", "TriageFilterForm", "Phq9Form", "AlertNoteForm"]
 
-#: The nine PHQ-9 questions ("Over the last 2 weeks, how often have you been bothered by...").
+
+class StaffPasswordResetForm(PasswordResetForm):
+    """Django's reset form, whose e-mail speaks the recipient's own language (their StaffProfile), not the one of
+    whoever asked for it."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        language = supported_language(staff_language(context["user"])) or translation.get_language()
+        with translation.override(language):
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+
+
+#: The nine PHQ-9 questions ("Over the last 2 weeks, how often have you been bothered by...") as English msgids;
+#: the Spanish catalogue holds the published Spanish version (Pfizer PHQ screeners, Spanish for the USA; see
+#: docs/translation.md). Item order and scoring are the same in every language.
 PHQ9_QUESTIONS = (
-    "Little interest or pleasure in doing things",
-    "Feeling down, depressed, or hopeless",
-    "Trouble falling or staying asleep, or sleeping too much",
-    "Feeling tired or having little energy",
-    "Poor appetite or overeating",
-    "Feeling bad about yourself — or that you are a failure or have let yourself or your family down",
-    "Trouble concentrating on things, such as reading the newspaper or watching television",
-    "Moving or speaking so slowly that other people could have noticed, or the opposite — being so fidgety "
-    "or restless that you have been moving around a lot more than usual",
-    "Thoughts that you would be better off dead, or of hurting yourself in some way",
+    gettext_noop("Little interest or pleasure in doing things"),
+    gettext_noop("Feeling down, depressed, or hopeless"),
+    gettext_noop("Trouble falling or staying asleep, or sleeping too much"),
+    gettext_noop("Feeling tired or having little energy"),
+    gettext_noop("Poor appetite or overeating"),
+    gettext_noop("Feeling bad about yourself — or that you are a failure or have let yourself or your family down"),
+    gettext_noop("Trouble concentrating on things, such as reading the newspaper or watching television"),
+    gettext_noop("Moving or speaking so slowly that other people could have noticed, or the opposite — being so "
+                 "fidgety or restless that you have been moving around a lot more than usual"),
+    gettext_noop("Thoughts that you would be better off dead, or of hurting yourself in some way"),
 )
 FREQUENCY = [(0, "0 Not at all"), (1, "1 Several days"), (2, "2 More than half the days"), (3, "3 Nearly every day")]
 DIFFICULTY = [("", "Not answered"), (0, "Not difficult at all"), (1, "Somewhat difficult"), (2, "Very difficult"),

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from web.dashboard import views
+from web.dashboard.forms import StaffPasswordResetForm
 from web.identity import passwords
 from web.identity import views as identity_views
 
@@ -12,7 +13,7 @@ urlpatterns = [
     path("login/", account_views.login, name="login"),
     path("logout/", account_views.logout, name="logout"),
     path("account/", identity_views.account_security, name="account"),
-    path("password-reset/", passwords.PasswordResetView.as_view(), name="password-reset"),
+    path("password-reset/", passwords.PasswordResetView.as_view(form_class=StaffPasswordResetForm), name="password-reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
         template_name="dashboard/password_reset_done.html"), name="password-reset-done"),
     path("password/set/<uidb64>/<token>/", passwords.PasswordSetView.as_view(), name="password-set"),
@@ -33,4 +34,5 @@ urlpatterns = [
     path("processing/", views.processing, name="processing"),
     path("audit/", views.audit_log, name="audit"),
     path("monitoring/", views.monitoring, name="monitoring"),
+    path("language/", views.own_language, name="language"),
 ]

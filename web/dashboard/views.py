@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from clinic import services as clinic_services
-from clinic.accounts import lead_team_ids
+from clinic.accounts import AccountError, lead_team_ids, staff_language_set
 from clinic.audit import audit_record, audit_record_many
 from clinic.models import EmotionLabel, Patient
 from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS, is_safety_signal
@@ -40,6 +40,7 @@ from screening.validation.sections import section_overview
 from voice_features.registry import FEATURES
 from web.dashboard import selectors
 from web.dashboard.forms import AlertNoteForm, Phq9Form, TriageFilterForm
+from web.locale import SESSION_KEY
 from web.recorder.links import enrolment_url, qr_svg
 
 TRIAGE_PAGE_SIZE = 100
@@ -344,3 +345,19 @@ def monitoring(request: HttpRequest) -> HttpResponse:
     if not request.user.is_staff:
         raise PermissionDenied("Model monitoring is for administrators.")
     return render(request, "dashboard/monitoring.html", {"teams": selectors.monitoring_teams(), "nav": "monitoring"})
+
+
+@require_POST
+@login_required
+def own_language(request: HttpRequest) -> HttpResponse:
+    """A clinician chooses the language of their dashboard and of the e-mails they receive."""
+    try:
+        profile = staff_language_set(user=request.user, language=request.POST.get("language", ""))
+        request.session[SESSION_KEY] = profile.language
+    except AccountError as exc:
+        messages.error(request, str(exc))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = reverse("dashboard:triage")
+    return redirect(target)

@@ -3,9 +3,10 @@
 import math
 
 from django.conf import settings
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from clinic.protocols import FREE_SPEECH_PROMPTS, INSTRUCTIONS, PASSAGES, Task
+from clinic.protocols import FREE_SPEECH_PROMPTS, INSTRUCTIONS, Task, passages_for
 
 #: Faster than any fluent reader (about 4-5 syllables/s): a shorter take of a passage stopped early, and its
 #: speech rate (computed from the passage's syllable count) would be wrong.
@@ -16,13 +17,14 @@ def recorder_tasks() -> list[dict]:
     """The tasks in the order the recorder cycles through them (one a day by the phone's calendar).
 
     ``texts`` are ``{"detail", "text"}``: the passage or prompt key sent with the take as ``task_detail``.
-    Passages are shown as written: a read passage's speech rate is computed from its known syllable count.
+    Passages are shown as written, in the page's language (``clinic.protocols.passages_for``): a read passage's
+    speech rate is computed from its known syllable count.
     """
     return [
         {"code": Task.READ_PASSAGE.value, "title": str(_("Read this passage aloud")),
          "instructions": str(_("Read at your usual pace and in your usual voice, as if reading to a friend.")),
          "texts": [{"detail": p.key, "text": p.text, "minS": math.ceil(p.syllables / FASTEST_READING_SYL_S)}
-                   for p in PASSAGES.values()]},
+                   for p in passages_for(get_language() or settings.LANGUAGE_CODE)]},
         {"code": Task.FREE_SPEECH.value, "title": str(_("Talk freely for about a minute")),
          "instructions": str(_("There are no right or wrong answers. Speak as you normally would.")),
          "texts": [{"detail": key, "text": str(_(text))} for key, text in FREE_SPEECH_PROMPTS.items()]},
@@ -73,8 +75,11 @@ def recorder_messages() -> dict[str, str]:
 
 
 def recorder_config() -> dict:
-    """Everything the recorder page's script needs, sent as JSON in the page."""
+    """Everything the recorder page's script needs, sent as JSON in the page (in the page's language, which the
+    script also sends with each take as the language spoken)."""
     return {
+        "language": get_language() or settings.LANGUAGE_CODE,
+        "languages": [code for code, _name in settings.LANGUAGES],
         "tasks": recorder_tasks(),
         "minDurationS": settings.CADENCE_MIN_DURATION_S,
         "maxDurationS": min(settings.CADENCE_MAX_DURATION_S, 10 * 60),

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -18,19 +19,29 @@ DIFFICULTY_CHOICES = ((0, _("Not difficult at all")), (1, _("Somewhat difficult"
 
 def _urls() -> dict[str, str]:
     return {"recordings": reverse("recording-list"), "recording": reverse("recording-detail", args=[0]),
-            "phq9": reverse("phq9-list"), "redeem": reverse("enrolment-redeem"),
+            "phq9": reverse("phq9-list"), "redeem": reverse("enrolment-redeem"), "patient": reverse("patient-self"),
             "recorder": reverse("recorder:recorder"), "serviceWorker": reverse("recorder:service-worker")}
 
 
-def _crisis() -> dict:
-    return {"text": settings.CADENCE_CRISIS_TEXT,
-            "contacts": [{"label": label, "number": number} for label, number in settings.CADENCE_CRISIS_CONTACTS]}
+DEFAULT_CRISIS_TEXT = _("If you are thinking about hurting yourself, or you are in danger now, please reach out "
+                        "right away: these services answer at any hour.")
+DEFAULT_CRISIS_CONTACTS = ((_("988 Suicide & Crisis Lifeline (call or text)"), "988"), (_("Emergency services"), "911"))
+
+
+def crisis_resources(language: str) -> dict:
+    """The crisis text and contacts for a language: the deployment's for that language, else its own for every
+    language, else Cadence's (the US numbers, translated)."""
+    own = settings.CADENCE_CRISIS_BY_LANGUAGE.get(language, {})
+    text = own.get("text") or settings.CADENCE_CRISIS_TEXT or gettext(DEFAULT_CRISIS_TEXT)
+    contacts = own.get("contacts") or settings.CADENCE_CRISIS_CONTACTS or [
+        (str(label), number) for label, number in DEFAULT_CRISIS_CONTACTS]
+    return {"text": text, "contacts": [{"label": label, "number": number} for label, number in contacts]}
 
 
 @require_GET
 def recorder(request: HttpRequest) -> HttpResponse:
     return render(request, "recorder/recorder.html", {
-        "config": recorder_config() | {"urls": _urls()}, "crisis": _crisis(),
+        "config": recorder_config() | {"urls": _urls()}, "crisis": crisis_resources(get_language() or settings.LANGUAGE_CODE),
         "questions": list(enumerate(PHQ9_QUESTIONS, start=1)), "choices": PHQ9_CHOICES,
         "difficulty_choices": DIFFICULTY_CHOICES,
     })

@@ -1,4 +1,4 @@
-"""python manage.py add_clinician USERNAME --team NAME [--email E] [--lead] [--password-stdin]"""
+"""python manage.py add_clinician USERNAME --team NAME [--email E] [--lead] [--language es] [--password-stdin]"""
 
 import sys
 
@@ -20,17 +20,21 @@ class Command(BaseCommand):
         parser.add_argument("--team", required=True, help="An existing care team (see create_care_team).")
         parser.add_argument("--email", default="", help="Where password-reset mail goes.")
         parser.add_argument("--lead", action="store_true", help="Team lead: also reviews the team's audit trail.")
+        parser.add_argument("--language", default=None,
+                            help="Their dashboard and e-mail language (en, es); unset keeps it, '' follows the browser.")
         parser.add_argument("--password-stdin", action="store_true",
                             help="Read the password from standard input (first line).")
 
-    def handle(self, *args, username: str, team: str, email: str, lead: bool, password_stdin: bool, **options):
+    def handle(self, *args, username: str, team: str, email: str, lead: bool, password_stdin: bool,
+               language: str | None = None, **options):
         password = None
         if password_stdin:
             password = self.stdin.readline().rstrip("\r\n")
             if not password:
                 raise CommandError("--password-stdin was given but standard input held no password.")
         try:
-            result = clinician_add(username=username, team_name=team, email=email, lead=lead, password=password)
+            result = clinician_add(username=username, team_name=team, email=email, lead=lead, password=password,
+                                   language=language)
         except AccountError as exc:
             raise CommandError(str(exc)) from None
         user, membership = result.user, result.membership

@@ -40,7 +40,7 @@
           status(M.phq9Due);
           $("phq9-form").hidden = false;
         } else {
-          status(M.phq9NotDue.replace("{s}", due.toLocaleDateString([], { dateStyle: "long" })));
+          status(M.phq9NotDue.replace("{s}", due.toLocaleDateString(document.documentElement.lang || [], { dateStyle: "long" })));
         }
       });
     });

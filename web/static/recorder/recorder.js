@@ -139,7 +139,7 @@
     var blob = new Blob(s.chunks, { type: s.format.mime.split(";")[0] });
     var result = verdict(s);
     pending = { blob: blob, ext: s.format.ext, mimeType: blob.type, recordedAt: s.recordedAt, task: today.code,
-      taskDetail: today.detail,
+      taskDetail: today.detail, language: config.language,
       durationS: Math.round(s.durationS * 10) / 10 };
     var preview = $("preview");
     if (preview.src) URL.revokeObjectURL(preview.src);
@@ -192,7 +192,7 @@
         var item = document.createElement("li");
         item.className = "take take-" + take.state;
         item.dataset.state = take.state;
-        var when = new Date(take.recordedAt).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+        var when = new Date(take.recordedAt).toLocaleString(document.documentElement.lang || [], { dateStyle: "medium", timeStyle: "short" });
         var head = document.createElement("span");
         head.className = "take-when";
         head.textContent = fill(M.recordedOn, { s: when }) + " · " + formatTime(take.durationS || 0);
@@ -236,6 +236,23 @@
     $("connection").hidden = navigator.onLine;
   }
 
+  // The page speaks its patient's language (set by the care team, GET /api/v1/patient/): when the care team has
+  // set or changed it, the page reloads once in it (the server remembers it for this phone); without a network,
+  // or in a language Cadence does not speak, the page stays as it is (the browser's language).
+  function followPatientLanguage(token) {
+    var asked = /[?&]lang=/.test(location.search);
+    if (asked) history.replaceState(null, "", location.pathname);
+    if (!token || asked) return;
+    CadenceStore.authHeaders().then(function (headers) {
+      return fetch(config.urls.patient, { headers: headers, credentials: "omit", cache: "no-store" });
+    }).then(function (response) { return response.ok ? response.json() : null; }).then(function (body) {
+      var wanted = body && body.interface_language;
+      if (wanted && wanted !== config.language && config.languages.indexOf(wanted) !== -1 && !session && !pending) {
+        location.replace(config.urls.recorder + "?lang=" + encodeURIComponent(wanted));
+      }
+    }, function () { /* offline: keep the page as it is */ });
+  }
+
   function init() {
     showTask();
     showConnection();
@@ -251,7 +268,7 @@
       navigator.serviceWorker.register(config.urls.serviceWorker, { scope: config.urls.recorder }).catch(function () {});
       navigator.serviceWorker.addEventListener("message", function (e) { if (e.data === "takes-changed") render(); });
     }
-    CadenceStore.getMeta("token").then(function (token) { showLinkState(token, false); });
+    CadenceStore.getMeta("token").then(function (token) { showLinkState(token, false); followPatientLanguage(token); });
     render().then(syncNow);
   }
 

@@ -76,7 +76,12 @@
   function authHeaders() {
     return getMeta("token").then(function (token) {
       if (!token) throw new TokenRevoked();
-      return { Authorization: "Bearer " + token };
+      var headers = { Authorization: "Bearer " + token };
+      // The API's sentences (a refused answer, a rejected take) in the page's language, not the browser's.
+      if (typeof document !== "undefined" && document.documentElement.lang) {
+        headers["Accept-Language"] = document.documentElement.lang;
+      }
+      return headers;
     });
   }
 
@@ -93,6 +98,7 @@
       form.append("recorded_at", take.recordedAt);
       form.append("task", take.task);
       form.append("task_detail", take.taskDetail || "");
+      if (take.language) form.append("language", take.language);  // the language the take was spoken in
       return fetch(API.recordings, { method: "POST", headers: headers, body: form, credentials: "omit" });
     }).then(function (response) {
       if (response.status === 200 || response.status === 202) {

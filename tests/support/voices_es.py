@@ -1,0 +1,188 @@
+"""Spanish speech-rate ground truth: synthesised (eSpeak NG ``es``, ``es-419``) and recorded (Asterisk prompts).
+
+The same method as the English families (:mod:`tests.support.voices`), with Spanish syllables:
+
+- **Syllables** come from each transcript word by word through ``pylabeador`` (an independent
+  rule-based Spanish syllabifier from PyPI), one syllable per orthographic syllable, as a reader
+  would count them; synalepha across word boundaries ("que_el") is not merged, as the English
+  truth does not merge either.
+- **Speech span** is :func:`tests.support.voices.reference_span_s` (an energy trim independent of the
+  detector under test).
+
+Recorded Spanish speech found in Debian: ``asterisk-core-sounds-es-wav`` (prompts read by one
+professional voice (Allison Smith, the es_MX prompt set), 8 kHz, CC-BY-SA-3.0, transcripts in
+``asterisk-core-sounds-es``'s ``core-sounds-es.txt``). No Spanish speech with transcripts was found on
+PyPI; MBROLA and Festival Spanish voices are not in Debian's main archive (see docs/voices.md).
+Synthesised clips are cached in ``var/speech/synth/``; nothing here is committed audio.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shutil
+import subprocess
+import tempfile
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+from tests.support.voices import SPAN_DROP_DB, SPAN_FLOOR_DB, SR, Clip, _cached, load, reference_span_s
+from voice_features import analyse
+from voice_features.audio import load_audio
+
+__all__ = ["SENTENCES_ES", "ES_FAMILY_SOURCES", "es_families", "spanish_syllables", "word_syllables",
+           "ASTERISK_ES_DIR", "rate_ratio", "passage", "pause_errors", "pitch_shift_errors"]
+
+# Everyday sentences written for Cadence (GPL-3.0-or-later, like the code), varied in length and stress.
+SENTENCES_ES = (
+    "El perro de mi vecina ladra todas las mañanas.",
+    "Hoy hemos comprado pan, queso y unas naranjas.",
+    "La casa blanca está al final de la calle.",
+    "Mi hermano trabaja en un hospital de la ciudad.",
+    "Los niños juegan en el parque después del colegio.",
+    "Anoche llovió mucho y las calles estaban mojadas.",
+    "Me gusta caminar por la playa cuando hace sol.",
+    "El tren de las ocho siempre llega con retraso.",
+    "Mañana tenemos una cita con el médico.",
+    "Compré un libro nuevo para leer en vacaciones.",
+    "La abuela prepara una sopa de verduras muy rica.",
+    "Nos sentamos a tomar un café en la terraza.",
+    "El gato duerme tranquilo encima del sofá.",
+    "Necesito descansar un poco antes de la cena.",
+    "Las flores del jardín tienen colores preciosos.",
+    "Mi amigo vive cerca de la estación de autobuses.",
+    "Esta semana he dormido mejor que la anterior.",
+    "El domingo fuimos al mercado con los primos.",
+    "Por la tarde escucho la radio mientras cocino.",
+    "Cuando era pequeño pasaba los veranos en el pueblo.",
+)
+
+_ESPEAK_ES = {  # voice, words per minute, pitch (0-99): varied speed and pitch
+    "espeak-es": (("es", 150, 50), ("es", 175, 35), ("es+f3", 140, 60), ("es", 130, 45), ("es+m3", 165, 40)),
+    "espeak-es-419": (("es-419", 150, 50), ("es-419", 170, 30), ("es-419+f2", 140, 65), ("es-419", 125, 45),
+                      ("es-419+m2", 160, 40)),
+}
+ASTERISK_ES_DIR = Path("/usr/share/asterisk/sounds/es_MX_f_Allison")
+_ASTERISK_ES_TEXT = Path("/usr/share/doc/asterisk-core-sounds-es/core-sounds-es.txt.gz")
+
+ES_FAMILY_SOURCES = {
+    "espeak-es": "eSpeak NG es (Spain), es+f3, es+m3 at 130-175 wpm, pitch 35-60 (sentences written for Cadence)",
+    "espeak-es-419": "eSpeak NG es-419 (Latin America), es-419+f2, es-419+m2 at 125-170 wpm, pitch 30-65",
+    "asterisk-es-mx": "asterisk-core-sounds-es-wav: the Mexican-Spanish prompts (es_MX_f_Allison), one professional voice (8 kHz)",
+}
+
+
+def word_syllables(word: str) -> int:
+    """Orthographic syllables of one Spanish word (pylabeador); 0 for a token with no letters."""
+    from pylabeador import syllabify
+
+    letters = re.sub(r"[^a-záéíóúüñ]", "", word.lower())
+    return len(syllabify(letters)) if letters else 0
+
+
+_WORD = re.compile(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ]+")
+
+
+def spanish_syllables(text: str) -> int:
+    """Orthographic syllables of a Spanish text, word by word."""
+    return sum(word_syllables(w) for w in _WORD.findall(text))
+
+
+def _espeak_clips(per_family: int | None) -> list[Clip]:
+    espeak = shutil.which("espeak-ng") or "espeak-ng"
+    clips = []
+    for family, settings in _ESPEAK_ES.items():
+        for i, text in enumerate(SENTENCES_ES[:per_family]):
+            voice, wpm, pitch = settings[i % len(settings)]
+
+            def make(out, v=voice, w=wpm, p=pitch, t=text):
+                subprocess.run([espeak, "-v", v, "-s", str(w), "-p", str(p), "-w", str(out), t], check=True,
+                               capture_output=True)
+            clips.append(Clip(family, f"{family}-{i:02d}", _cached(f"{family}|{voice}|{wpm}|{pitch}|{text}", make),
+                              text))
+    return clips
+
+
+def _asterisk_transcripts() -> dict[str, str]:
+    """Prompts that are one spoken sentence in letters only (no digits, no [tone] notes), >= 6 words."""
+    if not _ASTERISK_ES_TEXT.exists():
+        return {}
+    found = {}
+    for line in gzip.open(_ASTERISK_ES_TEXT, "rt", encoding="utf-8", errors="replace"):
+        m = re.match(r"^([\w-]+):\s*(.+)$", line.strip())
+        if not m or re.search(r"[\d\[\]<>]", m.group(2)) or len(m.group(2).split()) < 6:
+            continue
+        if any(not re.search(r"[aeiouáéíóúüy]", w.lower()) for w in _WORD.findall(m.group(2))):
+            continue  # an acronym read letter by letter ("PBX"): no syllable count from spelling
+        found[m.group(1)] = unicodedata.normalize("NFC", m.group(2))
+    return found
+
+
+def _asterisk_clips(limit: int | None) -> list[Clip]:
+    clips = [Clip("asterisk-es-mx", name, ASTERISK_ES_DIR / f"{name}.wav", text)
+             for name, text in sorted(_asterisk_transcripts().items())]
+    clips = [c for c in clips if c.path.exists()]
+    return clips[:limit] if limit else clips
+
+
+def es_families(*, per_family: int | None = None) -> list[Clip]:
+    """Every Spanish clip whose source is installed, with its syllable count (pylabeador)."""
+    clips = _espeak_clips(per_family) + _asterisk_clips(per_family)
+    return [Clip(c.family, c.name, c.path, c.text, spanish_syllables(c.text)) for c in clips if c.path.exists()]
+
+
+
+# ------------------------------------------------------------------------------------ measurements (bench and test)
+PASSAGE_GAPS_S = (0.6, 0.9)
+PITCH_SHIFT_CENTS = 300
+
+
+def rate_ratio(clip: Clip, x: np.ndarray | None = None) -> float:
+    """Measured / true speech rate of one clip (truth: its syllables over the reference span)."""
+    x = load(clip) if x is None else x
+    estimate = analyse(x, sr=SR).features["speech_rate_syl_s"]
+    return float(estimate / (clip.syllables / reference_span_s(x))) if np.isfinite(estimate) else 0.0
+
+
+def _speech_only(x: np.ndarray) -> np.ndarray:
+    """The clip cut to its reference span (the synthesisers' own leading and trailing silence removed), so that the
+    gaps a passage puts between clips are the pauses it holds."""
+    hop = int(0.02 * SR)
+    n = x.size // hop
+    level = 10 * np.log10(np.mean(x[: n * hop].reshape(n, hop).astype(np.float64) ** 2, axis=1) + 1e-12)
+    threshold = max(level.max() - SPAN_DROP_DB, np.percentile(level, 10) + SPAN_FLOOR_DB)
+    loud = np.flatnonzero(level > threshold)
+    return x[loud[0] * hop:(loud[-1] + 1) * hop]
+
+
+def passage(clips: list[Clip], gaps_s: tuple[float, ...] = PASSAGE_GAPS_S) -> np.ndarray:
+    """Clips cut to their speech and joined by silent gaps of known length over a -60 dBFS noise floor (fixed seed),
+    0.5 s at each end."""
+    parts = [np.zeros(int(0.5 * SR))]
+    for i, clip in enumerate(clips):
+        parts.append(_speech_only(load(clip)))
+        parts.append(np.zeros(int((gaps_s[i] if i < len(gaps_s) else 0.5) * SR)))
+    x = np.concatenate(parts).astype(np.float32)
+    return x + np.random.default_rng(5).standard_normal(x.size).astype(np.float32) * 1e-3
+
+
+def pause_errors(clips: list[Clip]) -> tuple[float, float]:
+    """(pause count - gaps, mean pause - mean gap in s) on ``clips`` joined by :data:`PASSAGE_GAPS_S`."""
+    gaps = PASSAGE_GAPS_S[: len(clips) - 1]
+    features = analyse(passage(clips, gaps), sr=SR).features
+    return features["pause_count"] - len(gaps), features["pause_mean_s"] - float(np.mean(gaps))
+
+
+def pitch_shift_errors(clip: Clip, cents: int = PITCH_SHIFT_CENTS) -> tuple[float, float]:
+    """(change of F0 median in st - cents/100, change of F0 range in st) when sox shifts the pitch by ``cents``."""
+    sox = shutil.which("sox") or "sox"
+    with tempfile.TemporaryDirectory() as folder:
+        shifted = Path(folder) / "shifted.wav"
+        subprocess.run([sox, str(clip.path), "-r", str(SR), str(shifted), "pitch", str(cents)], check=True,
+                       capture_output=True)
+        before = analyse(load(clip), sr=SR).features
+        after = analyse(load_audio(shifted, target_sr=SR).samples, sr=SR).features
+    return (after["f0_median_st"] - before["f0_median_st"] - cents / 100,
+            after["f0_range_st"] - before["f0_range_st"])
