@@ -185,6 +185,7 @@ case "$redirect" in 30[18]\ https://*) ;; *) fail "plain HTTP is not redirected 
 
 step "A clinician (management commands in the web container)"
 PASSWORD="smoke-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+TOTP_SECRET="$(python3 -c 'import base64, os; print(base64.b32encode(os.urandom(20)).decode())')"
 compose exec -T web python manage.py create_care_team "Smoke clinic" | sed 's/^/    /'
 printf '%s\n' "$PASSWORD" | compose exec -T web python manage.py add_clinician smoke --team "Smoke clinic" --lead \
   --password-stdin | sed 's/^/    /'
@@ -195,7 +196,6 @@ print('TOTP authenticator added')" | sed 's/^/    /'
 
 # Staff need a second factor (CADENCE_REQUIRE_MFA, on in the stack): the clinician gets a TOTP authenticator
 # and the script computes its codes (RFC 6238) as an authenticator app would.
-TOTP_SECRET="$(python3 -c 'import base64, os; print(base64.b32encode(os.urandom(20)).decode())')"
 LAST_STEP=0
 fresh_otp() {  # sets OTP to the code of a time step not used yet (a code is accepted once)
   while [ "$(( $(date +%s) / 30 ))" -le "$LAST_STEP" ]; do sleep 1; done
