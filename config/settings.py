@@ -26,8 +26,16 @@ _DEV_SECRET = "insecure-development-key-only-for-the-embedded-default"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
     raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false")
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# Behind the TLS proxy (docker/compose.yaml, scripts/run.sh with HTTPS=1) the public address follows from
+# CADENCE_DOMAIN (and CADENCE_HTTPS_PORT when it is not 443): the allowed host, the trusted origin for CSRF
+# and the base URL of links in e-mails, unless each is set explicitly.
+CADENCE_DOMAIN = env_str("CADENCE_DOMAIN", "")
+CADENCE_HTTPS_PORT = env_int("CADENCE_HTTPS_PORT", 443)
+_PUBLIC_ORIGIN = (f"https://{CADENCE_DOMAIN}" + (f":{CADENCE_HTTPS_PORT}" if CADENCE_HTTPS_PORT != 443 else "")
+                  if CADENCE_DOMAIN else "")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [CADENCE_DOMAIN] if CADENCE_DOMAIN else
+                         ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [_PUBLIC_ORIGIN] if _PUBLIC_ORIGIN else [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -178,6 +186,9 @@ CADENCE_AUDIO_RETENTION_DAYS = env_int("CADENCE_AUDIO_RETENTION_DAYS", 0)
 CADENCE_REQUIRE_CONSENT = env_bool("CADENCE_REQUIRE_CONSENT", False)
 # A new patient's time zone (IANA name) when the enrolment does not give one.
 CADENCE_DEFAULT_TIME_ZONE = env_str("CADENCE_DEFAULT_TIME_ZONE", "UTC")
+# Every erasure appends its tombstone (a keyed hash, never the code) here; manage.py restore re-applies the
+# erasures made after its backup from it. Keep it with the backups (docs/operators.md, "Backups").
+CADENCE_ERASURE_LEDGER = Path(env_str("CADENCE_ERASURE_LEDGER", str(VAR_DIR / "erasure-ledger.jsonl")))
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard:triage"
@@ -192,8 +203,9 @@ CADENCE_SESSION_MAX_AGE_S = env_int("CADENCE_SESSION_MAX_AGE_S", 12 * 3600)
 # Connect single sign-on; CADENCE_REQUIRE_MFA, CADENCE_OIDC_* and the rest are read in config/identity_settings.py.
 globals().update(identity_settings(debug=DEBUG))  # also the mail (EMAIL_*), reset and lockout settings
 
-# Links and messages that leave the server (enrolment links, e-mails, webhooks) are built from this address.
-CADENCE_BASE_URL = env_str("CADENCE_BASE_URL", "http://127.0.0.1:8000")
+# Links and messages that leave the server (enrolment links, e-mails, webhooks) are built from this address
+# (behind the TLS proxy: from CADENCE_DOMAIN).
+CADENCE_BASE_URL = env_str("CADENCE_BASE_URL", _PUBLIC_ORIGIN or "http://127.0.0.1:8000")
 # Behind N reverse proxies that append to X-Forwarded-For, the client is the Nth address from the right.
 CADENCE_TRUSTED_PROXY_COUNT = env_int("CADENCE_TRUSTED_PROXY_COUNT", 0)
 
