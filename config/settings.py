@@ -26,9 +26,8 @@ _DEV_SECRET = "insecure-development-key-only-for-the-embedded-default"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
     raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false")
-# Behind the TLS proxy (docker/compose.yaml, scripts/run.sh with HTTPS=1) the public address follows from
-# CADENCE_DOMAIN (and CADENCE_HTTPS_PORT when it is not 443): the allowed host, the trusted origin for CSRF
-# and the base URL of links in e-mails, unless each is set explicitly.
+# Behind the TLS proxy (docker/compose.yaml, HTTPS=1 scripts/run.sh) CADENCE_DOMAIN (and CADENCE_HTTPS_PORT) give the
+# allowed host, the CSRF trusted origin and the base URL of links, unless each is set explicitly.
 CADENCE_DOMAIN = env_str("CADENCE_DOMAIN", "")
 CADENCE_HTTPS_PORT = env_int("CADENCE_HTTPS_PORT", 443)
 _PUBLIC_ORIGIN = (f"https://{CADENCE_DOMAIN}" + (f":{CADENCE_HTTPS_PORT}" if CADENCE_HTTPS_PORT != 443 else "")
@@ -180,14 +179,13 @@ STORAGES = {
 CADENCE_AUDIO_KEYS = env_str("CADENCE_AUDIO_KEYS", "")
 CADENCE_AUDIO_DEV_KEY_FILE = VAR_DIR / "audio-dev.key" if DEBUG and not CADENCE_AUDIO_KEYS else None
 
-# Data lifecycle: raw audio is deleted this many days after processing (0 = kept); uploads need
-# recorded consent where the deployment requires it.
+# Data lifecycle: raw audio deleted this many days after processing (0 = kept); consent required or not.
 CADENCE_AUDIO_RETENTION_DAYS = env_int("CADENCE_AUDIO_RETENTION_DAYS", 0)
 CADENCE_REQUIRE_CONSENT = env_bool("CADENCE_REQUIRE_CONSENT", False)
 # A new patient's time zone (IANA name) when the enrolment does not give one.
 CADENCE_DEFAULT_TIME_ZONE = env_str("CADENCE_DEFAULT_TIME_ZONE", "UTC")
-# Every erasure appends its tombstone (a keyed hash, never the code) here; manage.py restore re-applies the
-# erasures made after its backup from it. Keep it with the backups (docs/operators.md, "Backups").
+# Every erasure appends its tombstone (a keyed hash, never the code) here; restore re-applies later erasures
+# from it. Keep it with the backups (docs/operators.md, "Backups").
 CADENCE_ERASURE_LEDGER = Path(env_str("CADENCE_ERASURE_LEDGER", str(VAR_DIR / "erasure-ledger.jsonl")))
 
 LOGIN_URL = "account_login"
@@ -407,8 +405,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Outreach (docs/notifications.md): alert e-mails and webhooks, escalation (CADENCE_ESCALATE_AFTER_MIN), Web Push
-# (CADENCE_VAPID_*) and reminders (CADENCE_REMINDER_*), read in config/outreach_settings.py.
+# Outreach (docs/notifications.md): alert e-mails, webhooks, escalation, Web Push, reminders (config/outreach_settings.py).
 globals().update(outreach_settings())
 
 # Screening
