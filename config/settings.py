@@ -192,9 +192,8 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard:triage"
 LOGOUT_REDIRECT_URL = "account_login"
 SESSION_COOKIE_AGE = env_int("CADENCE_SESSION_TIMEOUT_S", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True  # idle timeout ...
+SESSION_SAVE_EVERY_REQUEST = True  # idle timeout, and an absolute limit from sign-in (NIST SP 800-63B AAL2: 12 h)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-# ... and an absolute limit from sign-in, however active the session (NIST SP 800-63B AAL2: 12 h).
 CADENCE_SESSION_MAX_AGE_S = env_int("CADENCE_SESSION_MAX_AGE_S", 12 * 3600)
 
 # Staff identity (web/identity/, docs/operators.md): django-allauth for the sign-in, its second factors and OpenID
