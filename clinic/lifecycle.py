@@ -1,8 +1,11 @@
 """The life cycle of patient data: erasure, audio retention and master-key rotation."""
 
+import json
 import logging
+import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
@@ -38,11 +41,13 @@ def erasure_allowed(user, patient: Patient) -> bool:
     return bool(user.is_staff or user.is_superuser or _leads_team(user, patient.care_team))
 
 
-def patient_erase(*, patient: Patient, erased_by=None, via: str) -> ErasureResult:
+def patient_erase(*, patient: Patient, erased_by=None, via: str, ledger: bool = True) -> ErasureResult:
     """Erase everything of a patient (GDPR art. 17); the audit log keeps only a keyed-hash tombstone.
 
     Rows go in one transaction; files go after the commit (a rolled-back erasure keeps its
-    audio). The team's bulk exports held the patient too, so they are deleted with it.
+    audio). The team's bulk exports held the patient too, so they are deleted with it. The
+    tombstone is also appended to the erasure ledger kept with the backups, from which a restore
+    re-applies erasures made after its backup (``ledger=False`` when a restore re-applies one).
     """
     with transaction.atomic():
         patient = Patient.objects.select_for_update().get(pk=patient.pk)
@@ -58,8 +63,39 @@ def patient_erase(*, patient: Patient, erased_by=None, via: str) -> ErasureResul
         code = patient.code
         patient.delete()  # tokens, baselines, scores, alerts cascade
         tombstone = audit_tombstone(code=code, actor=erased_by, via=via)
+        if ledger:
+            transaction.on_commit(lambda: erasure_ledger_append(tombstone=tombstone, at=timezone.now()))
         transaction.on_commit(lambda: _delete_files(files))
     return ErasureResult(tombstone, n_recordings, n_phq9, len(files), n_exports)
+
+
+def erasure_ledger_append(*, tombstone: str, at: datetime) -> None:
+    """Append one erasure to the ledger (CADENCE_ERASURE_LEDGER): a keyed hash and a time, never the code."""
+    path = Path(settings.CADENCE_ERASURE_LEDGER)
+    line = json.dumps({"tombstone": tombstone, "at": at.isoformat()}) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a") as out:
+            out.write(line)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as exc:
+        logger.error("erasure ledger %s not writable (%s): a restore from an older backup would not re-apply this "
+                     "erasure; erase the patient again after such a restore", path, exc.strerror)
+
+
+def erasure_ledger_read(path: Path) -> set[str]:
+    """The tombstones in a ledger file (lines that are not ledger entries are skipped)."""
+    found = set()
+    for raw in path.read_text().splitlines():
+        try:
+            tombstone = json.loads(raw).get("tombstone", "")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(tombstone, str) and tombstone.startswith("erased:"):
+            found.add(tombstone)
+    return found
 
 
 def _scrub_admin_log(patient: Patient) -> None:

@@ -26,8 +26,15 @@ _DEV_SECRET = "insecure-development-key-only-for-the-embedded-default"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", _DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
     raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false")
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# Behind the TLS proxy (docker/compose.yaml, HTTPS=1 scripts/run.sh) CADENCE_DOMAIN (and CADENCE_HTTPS_PORT) give the
+# allowed host, the CSRF trusted origin and the base URL of links, unless each is set explicitly.
+CADENCE_DOMAIN = env_str("CADENCE_DOMAIN", "")
+CADENCE_HTTPS_PORT = env_int("CADENCE_HTTPS_PORT", 443)
+_PUBLIC_ORIGIN = (f"https://{CADENCE_DOMAIN}" + (f":{CADENCE_HTTPS_PORT}" if CADENCE_HTTPS_PORT != 443 else "")
+                  if CADENCE_DOMAIN else "")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [CADENCE_DOMAIN] if CADENCE_DOMAIN else
+                         ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [_PUBLIC_ORIGIN] if _PUBLIC_ORIGIN else [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -172,28 +179,30 @@ STORAGES = {
 CADENCE_AUDIO_KEYS = env_str("CADENCE_AUDIO_KEYS", "")
 CADENCE_AUDIO_DEV_KEY_FILE = VAR_DIR / "audio-dev.key" if DEBUG and not CADENCE_AUDIO_KEYS else None
 
-# Data lifecycle: raw audio is deleted this many days after processing (0 = kept); uploads need
-# recorded consent where the deployment requires it.
+# Data lifecycle: raw audio deleted this many days after processing (0 = kept); consent required or not.
 CADENCE_AUDIO_RETENTION_DAYS = env_int("CADENCE_AUDIO_RETENTION_DAYS", 0)
 CADENCE_REQUIRE_CONSENT = env_bool("CADENCE_REQUIRE_CONSENT", False)
 # A new patient's time zone (IANA name) when the enrolment does not give one.
 CADENCE_DEFAULT_TIME_ZONE = env_str("CADENCE_DEFAULT_TIME_ZONE", "UTC")
+# Every erasure appends its tombstone (a keyed hash, never the code) here; restore re-applies later erasures
+# from it. Keep it with the backups (docs/operators.md, "Backups").
+CADENCE_ERASURE_LEDGER = Path(env_str("CADENCE_ERASURE_LEDGER", str(VAR_DIR / "erasure-ledger.jsonl")))
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard:triage"
 LOGOUT_REDIRECT_URL = "account_login"
 SESSION_COOKIE_AGE = env_int("CADENCE_SESSION_TIMEOUT_S", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True  # idle timeout ...
+SESSION_SAVE_EVERY_REQUEST = True  # idle timeout, and an absolute limit from sign-in (NIST SP 800-63B AAL2: 12 h)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-# ... and an absolute limit from sign-in, however active the session (NIST SP 800-63B AAL2: 12 h).
 CADENCE_SESSION_MAX_AGE_S = env_int("CADENCE_SESSION_MAX_AGE_S", 12 * 3600)
 
 # Staff identity (web/identity/, docs/operators.md): django-allauth for the sign-in, its second factors and OpenID
 # Connect single sign-on; CADENCE_REQUIRE_MFA, CADENCE_OIDC_* and the rest are read in config/identity_settings.py.
 globals().update(identity_settings(debug=DEBUG))  # also the mail (EMAIL_*), reset and lockout settings
 
-# Links and messages that leave the server (enrolment links, e-mails, webhooks) are built from this address.
-CADENCE_BASE_URL = env_str("CADENCE_BASE_URL", "http://127.0.0.1:8000")
+# Links and messages that leave the server (enrolment links, e-mails, webhooks) are built from this address
+# (behind the TLS proxy: from CADENCE_DOMAIN).
+CADENCE_BASE_URL = env_str("CADENCE_BASE_URL", _PUBLIC_ORIGIN or "http://127.0.0.1:8000")
 # Behind N reverse proxies that append to X-Forwarded-For, the client is the Nth address from the right.
 CADENCE_TRUSTED_PROXY_COUNT = env_int("CADENCE_TRUSTED_PROXY_COUNT", 0)
 
@@ -395,8 +404,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Outreach (docs/notifications.md): alert e-mails and webhooks, escalation (CADENCE_ESCALATE_AFTER_MIN), Web Push
-# (CADENCE_VAPID_*) and reminders (CADENCE_REMINDER_*), read in config/outreach_settings.py.
+# Outreach (docs/notifications.md): alert e-mails, webhooks, escalation, Web Push, reminders (config/outreach_settings.py).
 globals().update(outreach_settings())
 
 # Screening

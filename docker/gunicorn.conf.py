@@ -6,9 +6,11 @@ request URIs lose their query values. The access log has no query string at all
 (``%(U)s`` is the path only; recording and patient URLs carry numeric ids, not codes).
 """
 
+import os
+
 bind = "0.0.0.0:8000"
-workers = 4
-threads = 4
+workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
 timeout = 60
 accesslog = "-"

@@ -19,6 +19,7 @@ def _private_storage(settings, tmp_path):
             "location": str(tmp_path / "private"), "file_permissions_mode": 0o600, "directory_permissions_mode": 0o700}}}
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.CADENCE_AUDIO_KEYS, settings.CADENCE_AUDIO_DEV_KEY_FILE = TEST_AUDIO_KEY, None
+    settings.CADENCE_ERASURE_LEDGER = tmp_path / "erasure-ledger.jsonl"
     from config.celery_app import app
 
     app.conf.task_always_eager = True

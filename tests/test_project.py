@@ -65,20 +65,29 @@ def test_it_fails_loudly_on_a_bad_boolean():
     assert result.returncode != 0 and "DJANGO_DEBUG" in result.stderr
 
 
-def test_it_ships_a_compose_file_docker_compose_accepts():
+@pytest.mark.parametrize("files", [["docker/compose.yaml"], ["docker/compose.yaml", "docker/compose.test.yaml"]])
+def test_it_ships_a_compose_file_docker_compose_accepts(files):
     binary = shutil.which("docker-compose")
     if binary is None:
         if os.environ.get("CI") == "true":
             pytest.fail("docker-compose (Debian package) is needed to validate docker/compose.yaml")
         pytest.skip("docker-compose not installed")
-    result = subprocess.run([binary, "-f", "docker/compose.yaml", "config"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60, env={**os.environ, "DJANGO_SECRET_KEY": "compose-config-check",
-                                                  "MINIO_ROOT_PASSWORD": "compose-config-check",
-                                                  "CADENCE_AUDIO_KEYS": "compose-config-check"})
+    env = {**os.environ, "DJANGO_SECRET_KEY": "compose-config-check", "CADENCE_AUDIO_KEYS": "compose-config-check",
+           "CADENCE_DOMAIN": "cadence.example.org", "CADENCE_TLS": "ops@example.org",
+           "POSTGRES_PASSWORD": "compose-config-check", "S3_SECRET_KEY": "compose-config-check"}
+    args = [arg for name in files for arg in ("-f", name)]
+    result = subprocess.run([binary, *args, "config"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
-    for service in ("web:", "worker:", "worker-batch:", "beat:", "redis:", "postgres:", "minio:", "createbucket:"):
+    for service in ("caddy:", "web:", "worker:", "worker-batch:", "beat:", "redis:", "postgres:", "s3:", "createbucket:"):
         assert service in result.stdout
     assert "CADENCE_STORAGE: s3" in result.stdout
+    # The public address follows from the domain; Caddy is the one trusted proxy.
+    assert "DJANGO_ALLOWED_HOSTS: cadence.example.org,web,localhost,127.0.0.1" in result.stdout
+    assert "CADENCE_TRUSTED_PROXY_COUNT: '1'" in result.stdout
+    assert "CADENCE_TLS: ops@example.org" in result.stdout
+    missing = subprocess.run([binary, *args, "config"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                             env={k: v for k, v in env.items() if k != "CADENCE_AUDIO_KEYS"})
+    assert missing.returncode != 0 and "CADENCE_AUDIO_KEYS" in missing.stderr
 
 
 def test_it_schedules_only_tasks_the_workers_know():

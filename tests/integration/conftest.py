@@ -1,9 +1,12 @@
 import os
+import subprocess
+import sys
 
 import pytest
 from django.db import connection
 
 from tests.conftest import require_service
+from tests.integration.processes import free_port, stop, wait_until_listening
 
 
 @pytest.fixture
@@ -57,3 +60,21 @@ def live_broker(redis_url, settings):
     app.conf.update(task_always_eager=True, broker_url=settings.CELERY_BROKER_URL,
                     broker_transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS)
     reset_connections()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(tmp_path_factory):
+    try:
+        import moto.server  # noqa: F401
+    except ImportError as exc:
+        require_service("moto S3 server", False, str(exc))
+    port = free_port()
+    log = tmp_path_factory.mktemp("s3") / "moto.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until_listening(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)

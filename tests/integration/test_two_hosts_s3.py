@@ -9,7 +9,6 @@ import io
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -18,37 +17,18 @@ import soundfile as sf
 
 from clinic.models import Recording
 from clinic.processing.models import FeatureSet
-from tests.conftest import require_service, speech_wav
+from tests.conftest import speech_wav
 from tests.integration.processes import (
     free_port,
     start_web,
     start_worker,
     stop,
     wait_final,
-    wait_until_listening,
     worker_env,
 )
 
 pytestmark = pytest.mark.integration
 BUCKET = "cadence-recordings"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint(tmp_path_factory):
-    try:
-        import moto.server  # noqa: F401
-    except ImportError as exc:
-        require_service("moto S3 server", False, str(exc))
-    port = free_port()
-    log = tmp_path_factory.mktemp("s3") / "moto.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_until_listening(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
 
 
 @pytest.fixture
