@@ -110,7 +110,7 @@ def test_it_processes_uploads_made_through_the_other_hosts_web_process(cast, hos
 
     stored = [item["Key"] for item in bucket.list_objects_v2(Bucket=BUCKET).get("Contents", [])
               if not item["Key"].endswith("audio-key-check.bin")]
-    assert len(stored) == 2 and all(key.endswith(".enc") for key in stored)  # encrypted before it left the host
+    assert len(stored) == 2 and all(key.endswith(".enc") for key in stored), stored  # encrypted before it left the host
     assert a.local_files() == [] and b.local_files() == []  # nothing of the audio on either host's disk
     assert FeatureSet.objects.filter(recording_id__in=[through_a, through_b]).count() == 2
 

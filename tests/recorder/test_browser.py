@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from playwright.sync_api import Error as PlaywrightError
 
 from clinic.models import EnrolmentLink, Phq9Response, Recording
 from clinic.services import enrolment_link_create
@@ -82,9 +83,20 @@ def _enrol(page, url: str) -> None:
 def _until(page, expression: str, *, timeout_s: float) -> None:
     """Poll ``expression`` from the test (page.wait_for_function compiles it with eval, which the CSP refuses)."""
     deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
+    while not _evaluated(page, expression):
         assert time.monotonic() < deadline, f"not true within {timeout_s} s: {expression}"
         page.wait_for_timeout(50)
+
+
+def _evaluated(page, expression: str):
+    """The expression's value, or None while the page is navigating (the recorder reloads itself in the patient's
+    language: an evaluation caught by that reload is simply tried again)."""
+    try:
+        return page.evaluate(expression)
+    except PlaywrightError as exc:
+        if "Execution context was destroyed" in str(exc) or "navigat" in str(exc):
+            return None
+        raise
 
 
 def _record(page, seconds: float = RECORD_S, *, shot: str | None = None) -> None:

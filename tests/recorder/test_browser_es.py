@@ -8,7 +8,7 @@ import pytest
 from clinic.models import Patient, Phq9Response
 from clinic.services import enrolment_link_create
 from screening.models import Alert
-from tests.recorder.test_browser import _axe, _phone, _pin_day, _shot
+from tests.recorder.test_browser import _axe, _phone, _pin_day, _shot, _until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,8 +28,8 @@ def test_a_spanish_speaking_patient_gets_the_recorder_phq9_and_crisis_text_in_sp
     page.set_extra_http_headers({"Accept-Language": "en-US,en;q=0.9"})  # the phone itself is set to English
     _pin_day(page, 0)
     page.goto(f"{live_server.url}/r/enrol/#{key}")
-    page.wait_for_function("document.documentElement.lang === 'es' && location.pathname.endsWith('/r/') "
-                           "&& !location.search && document.getElementById('start').disabled === false")
+    _until(page, "document.documentElement.lang === 'es' && location.pathname.endsWith('/r/') "
+                 "&& !location.search && document.getElementById('start').disabled === false", timeout_s=30)
     assert page.locator("#task-name").inner_text() == "Lea este texto en voz alta"
     assert page.locator("#task-text").inner_text().startswith("El viento norte y el sol porfiaban")
     assert page.get_by_role("button", name="Empezar a grabar").is_visible()

@@ -7,6 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from clinic.services import enrolment_link_create
+from tests.recorder.test_browser import _until
 
 pytestmark = pytest.mark.browser
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -43,7 +44,7 @@ def test_it_explains_add_to_home_screen_on_an_iphone_and_subscribes_elsewhere(ph
     page.reload()
     page.wait_for_selector("#reminders:not([hidden])")
     status = page.locator("#reminders-status")
-    page.wait_for_function("document.getElementById('reminders-status').textContent.length > 0", timeout=15000)
+    _until(page, "document.getElementById('reminders-status').textContent.length > 0", timeout_s=15)
     assert status.inner_text() in ("Reminders are on for this phone.",
                                    "Reminders could not be turned on; your care team can still remind you by e-mail.")
     assert page.locator("#ios-hint").is_hidden()

@@ -3,6 +3,8 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
+from clinic.services import BCP47_PATTERN
+
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     target_class = "web.api.authentication.BearerTokenAuthentication"
@@ -101,11 +103,33 @@ def patient_form_rules(result, generator, request, public):
             continue
         form["properties"]["timezone"] |= {"enum": sorted(available_timezones())}
         if "language" in form["properties"]:  # checked by PatientSerializer.validate_language
-            form["properties"]["language"] |= {"pattern": r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"}
+            form["properties"]["language"] |= {"pattern": f"^{BCP47_PATTERN.pattern}$"}
         if name == "PatientRequest":
             form["anyOf"] = [
                 {"properties": {"consent_version": {"maxLength": 0}, "consent_given_at": {"enum": [None]}}},
                 {"required": ["consent_version", "consent_given_at"],
                  "properties": {"consent_version": {"minLength": 1}, "consent_given_at": {"type": "string"}}},
             ]
+    return result
+
+
+def push_subscription_rules(result, generator, request, public):
+    """A Web Push subscription as PushSubscription.toJSON() gives it: the endpoint URL and both keys."""
+    form = result.get("components", {}).get("schemas", {}).get("PushSubscriptionRequest")
+    if form:
+        form["properties"]["endpoint"] = {"type": "string", "pattern": r"^https?://[!-~]+$", "maxLength": 1000}
+        key = {"type": "string", "minLength": 1, "maxLength": 200}
+        form["properties"]["keys"] = {"type": "object", "properties": {"p256dh": key, "auth": key},
+                                      "required": ["p256dh", "auth"], "additionalProperties": False}
+    return delete_bodies(result, generator, request, public)
+
+
+def delete_bodies(result, generator, request, public):
+    """drf-spectacular drops the body of a DELETE; the push-subscription DELETE needs one (which endpoint to turn
+    off), so the schema says so and a client that sends none is told why (400), as the server does."""
+    operation = result.get("paths", {}).get("/api/v1/push/subscription/", {}).get("delete")
+    if operation is not None:
+        body = {"type": "object", "properties": {"endpoint": {"type": "string", "minLength": 1, "maxLength": 1000}},
+                "required": ["endpoint"]}
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return result
