@@ -39,7 +39,8 @@ def test_it_stores_ciphertext_that_does_not_decode_as_audio(stored):
     assert raw.startswith(storage.MAGIC) and data[:64] not in raw and len(raw) > len(data)
     with pytest.raises(sf.LibsndfileError):
         sf.read(io.BytesIO(raw))
-    with pytest.raises(av.error.FFmpegError):
+    # FFmpeg refuses the random bytes, or (now and then) takes them for a container that has no audio stream.
+    with pytest.raises((av.error.FFmpegError, IndexError, StopIteration)):
         av.open(io.BytesIO(raw)).decode(audio=0).__next__()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert cast_code_not_in(recording.file.name, recording.patient.code)
