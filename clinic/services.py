@@ -308,7 +308,7 @@ def recording_ingest(
         with transaction.atomic():
             recording.file.name = audio_store(prefix="recordings", chunks=upload.chunks())
             recording.save()
-            transaction.on_commit(lambda: _enqueue(recording.pk))
+            transaction.on_commit(lambda: _enqueue(recording.pk, bulk=bulk))
     except IntegrityError:
         audio_delete(recording.file.name)
         existing = _existing(patient, sha256=sha256, idempotency_key=idempotency_key)
@@ -343,13 +343,13 @@ def _require_consent(patient: Patient) -> None:
 BULK_QUEUE = "bulk"
 
 
-def _enqueue(recording_id: int) -> None:
+def _enqueue(recording_id: int, *, bulk: bool) -> None:
     """Hand the stored recording to the workers (a bulk one to its own queue). With the broker down the upload
     still succeeds: the row is marked and every worker queues it again once the broker is back
     (clinic.processing.tasks.recover_recordings)."""
     from clinic.processing.tasks import recordings_enqueue  # tasks import this module
 
-    recordings_enqueue([recording_id])
+    recordings_enqueue([recording_id], bulk={recording_id} if bulk else set())  # the upload knows: no query
 
 
 def phq9_answered_at_check(answered_at: datetime) -> None:

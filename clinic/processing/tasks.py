@@ -43,11 +43,13 @@ def process_recording(self, recording_id: int) -> str | None:
         raise  # autoretry_for: Celery schedules the retry with the backoff above
 
 
-def recordings_enqueue(recording_ids: list[int]) -> bool:
+def recordings_enqueue(recording_ids: list[int], *, bulk: set[int] | None = None) -> bool:
     """Queue recordings for processing; when the broker is unreachable, mark them so that a worker queues them
-    again (recover_recordings) as soon as the broker is back. True when every one was queued."""
+    again (recover_recordings) as soon as the broker is back. True when every one was queued. ``bulk``: which
+    of them are bulk recordings, when the caller knows (else read from the rows)."""
     sent = []
-    bulk = set(services.Recording.objects.filter(pk__in=recording_ids, bulk=True).values_list("pk", flat=True))
+    if bulk is None:
+        bulk = set(services.Recording.objects.filter(pk__in=recording_ids, bulk=True).values_list("pk", flat=True))
     try:
         for recording_id in recording_ids:  # a demo recording goes to its own queue, never ahead of a patient's
             if recording_id in bulk:
