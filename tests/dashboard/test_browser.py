@@ -4,8 +4,6 @@ Screenshots go to artifacts/screenshots/. Needs Debian's /usr/bin/chromium and t
 package; without them the tests skip, except when CI=true, where they fail.
 """
 
-import os
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,12 +13,11 @@ from django.utils import timezone
 
 from clinic.models import Phq9Response
 from screening.models import Alert
-from tests.conftest import require_service
 from tests.dashboard import factories
+from tests.support.browser import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("CADENCE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "screenshots"
 TABLET = {"width": 820, "height": 1180}
 DESKTOP = {"width": 1366, "height": 900}
@@ -28,21 +25,9 @@ DESKTOP = {"width": 1366, "height": 900}
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        require_service("playwright", False, str(exc))
-    require_service("Chromium", bool(shutil.which(CHROMIUM)), f"{CHROMIUM} not found (apt-get install chromium)")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the
-    # test itself between browser steps are still plain synchronous code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with chromium() as launched:
+        yield launched
 
 
 def _page(browser, viewport=DESKTOP):

@@ -4,17 +4,14 @@ recovery codes, and a security key through Chromium's virtual authenticator (Dev
 Every page visited runs no inline script: each <script> has a src or is a JSON data block.
 """
 
-import os
-import shutil
 
 import pyotp
 import pytest
 
-from tests.conftest import require_service
+from tests.support.browser import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("CADENCE_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(autouse=True)
@@ -26,18 +23,8 @@ def _settings(settings):
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        require_service("playwright", False, str(exc))
-    require_service("Chromium", bool(shutil.which(CHROMIUM)), f"{CHROMIUM} not found (apt-get install chromium)")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with chromium() as launched:
+        yield launched
 
 
 def _page(browser):

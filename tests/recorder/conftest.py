@@ -13,10 +13,10 @@ from clinic.protocols import PASSAGES
 from tests.conftest import require_service
 from tests.integration.conftest import live_broker, postgres, redis_url  # noqa: F401  (for the real worker)
 from tests.integration.processes import MAIN_QUEUES, start_worker, stop, worker_env
+from tests.support.browser import chromium
 
 AXE_VERSION = "4.14.1"
 TOOLS = Path(django_settings.BASE_DIR) / "var" / "test-tools"
-CHROMIUM = os.environ.get("CADENCE_CHROMIUM", "/usr/bin/chromium")
 PASSAGE = PASSAGES["north_wind"].text
 
 
@@ -78,17 +78,7 @@ def axe_script() -> Path:
 
 @pytest.fixture(scope="module")
 def phone_browser(fake_microphone_wav):
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        require_service("playwright", False, str(exc))
-    require_service("Chromium", bool(shutil.which(CHROMIUM)), f"{CHROMIUM} not found (apt-get install chromium)")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={fake_microphone_wav}", "--autoplay-policy=no-user-gesture-required"])
-        yield chromium
-        chromium.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    with chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-audio-capture={fake_microphone_wav}",
+                  "--autoplay-policy=no-user-gesture-required") as launched:
+        yield launched
