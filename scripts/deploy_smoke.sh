@@ -117,7 +117,7 @@ if wheels --no-index >/dev/null 2>&1; then log "every wheel was in the cache ($C
 elif ! wheels >"$WORK/pip.log" 2>&1; then
   grep -v "^WARNING: Location" "$WORK/pip.log" | tail -20; fail "pip could not build every wheel"
 fi
-if ls "$CACHE/wheels" | grep -qiE '^(nvidia|triton)'; then fail "a CUDA package reached the wheelhouse"; fi
+if ls "$CACHE/wheels" | grep -iE '^(nvidia|triton)' >/dev/null; then fail "a CUDA package reached the wheelhouse"; fi
 find docker/wheels -name '*.whl' -delete
 cp -l "$CACHE"/wheels/*.whl docker/wheels/ 2>/dev/null || cp "$CACHE"/wheels/*.whl docker/wheels/
 log "$(ls docker/wheels/*.whl | wc -l) wheels, $(du -sh docker/wheels | cut -f1)"
@@ -151,7 +151,7 @@ wait_healthy() {  # wait_healthy TIMEOUT SERVICE...
   local deadline=$(( $(date +%s) + timeout )) service id state
   for service in "$@"; do
     while :; do
-      id="$(compose ps -q "$service" 2>/dev/null | head -1)"
+      id="$(compose ps -q "$service" 2>/dev/null | awk 'NR == 1')"
       state="$( [ -n "$id" ] && docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id" 2>/dev/null || echo missing)"
       [ "$state" = healthy ] && break
       [ "$(date +%s)" -lt "$deadline" ] || fail "$service is $state after ${timeout} s"
@@ -207,7 +207,9 @@ digest = hmac.new(base64.b32decode(sys.argv[1]), struct.pack(">Q", int(sys.argv[
 offset = digest[-1] & 15
 print("%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000))' "$TOTP_SECRET" "$LAST_STEP")"
 }
-csrf_of() { grep -o 'name="csrfmiddlewaretoken" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//'; }
+# Filters in a pipeline read their whole input: under pipefail, a reader that stops early (grep -q, head)
+# can kill the writer with SIGPIPE and fail a check that matched (it did once in CI, after the sign-in).
+csrf_of() { grep -o 'name="csrfmiddlewaretoken" value="[^"]*"' | awk 'NR == 1' | sed 's/.*value="//; s/"$//'; }
 login() {  # the dashboard sign-in over HTTPS: password, then the second factor; CSRF, Secure cookies, Referer
   local jar="$WORK/cookies" token
   rm -f "$jar"
@@ -222,7 +224,7 @@ login() {  # the dashboard sign-in over HTTPS: password, then the second factor;
   https -c "$jar" -b "$jar" -o /dev/null -H "Referer: $BASE/accounts/2fa/authenticate/" \
     --data-urlencode "csrfmiddlewaretoken=$token" --data-urlencode "code=$OTP" "$BASE/accounts/2fa/authenticate/" \
     || fail "second factor refused"
-  https -b "$jar" "$BASE/" | grep -qi "triage" || fail "the triage page is not shown after signing in"
+  https -b "$jar" "$BASE/" | grep -i "triage" >/dev/null || fail "the triage page is not shown after signing in"
   [ "$(awk '$6 == "sessionid" {print $4}' "$jar")" = TRUE ] || fail "the session cookie is not Secure"
 }
 api_token() {  # sets TOKEN
@@ -263,7 +265,7 @@ for _ in $(seq 200); do
   sleep 3
 done
 [ "$status" = done ] || fail "recording $RECORDING_ID ended as '$status', not done"
-compose logs --no-color worker 2>/dev/null | grep -q "process_recording.*succeeded" \
+compose logs --no-color worker 2>/dev/null | grep "process_recording.*succeeded" >/dev/null \
   || fail "the worker container's log does not show process_recording succeeding"
 log "recording $RECORDING_ID is done; processed in the worker container"
 https -o "$WORK/played.wav" "$BASE/api/v1/recordings/$RECORDING_ID/audio/" -H "Authorization: Bearer $TOKEN"
