@@ -133,3 +133,26 @@ def delete_bodies(result, generator, request, public):
                 "required": ["endpoint"]}
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return result
+
+
+#: DRF's CharField refuses the NUL character in every string it reads (body fields and query parameters alike).
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+
+
+def no_null_characters(result, generator, request, public):
+    """Postprocessing hook: every free-text string the API reads refuses NUL (as DRF does), and the schema says
+    so, so that a client's validator refuses what the server would."""
+    def mark(schema: dict) -> None:
+        if schema.get("type") == "string" and not ({"pattern", "enum", "format"} & schema.keys()):
+            schema["pattern"] = NO_NUL_PATTERN
+
+    for name, form in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            for prop in form.get("properties", {}).values():
+                mark(prop)
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter.get("in") == "query":
+                    mark(parameter.get("schema", {}))
+    return result
