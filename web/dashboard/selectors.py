@@ -27,6 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.models import AuditEvent, Patient, Phq9Response, Recording
 from clinic.phq9 import severity_band
@@ -155,7 +156,7 @@ def sparkline_series(patient_ids: list[int], *, points: int = SPARKLINE_POINTS) 
     series: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
     for patient_id, at, value in recent:
         series[patient_id].append((at, value))
-    return {pid: [v for _, v in sorted(rows, key=lambda r: r[0])] for pid, rows in series.items()}
+    return {pid: [v for _at, v in sorted(rows, key=lambda r: r[0])] for pid, rows in series.items()}
 
 
 def _open_alert_kinds(patient_ids: list[int]) -> dict[int, list[tuple[AlertKind, int]]]:
@@ -243,11 +244,11 @@ def monitoring_teams() -> list[dict]:
             "psi_rows": sorted(((k, v, v is not None and v >= psi_limit) for k, v in latest["feature_psi"].items()),
                                key=lambda row: -(row[1] or 0))[:15] if latest else [],
             "trends": [
-                TrendLine(max_psi, low=0.0, high=0.5, threshold=psi_limit, label="Largest feature PSI"),
+                TrendLine(max_psi, low=0.0, high=0.5, threshold=psi_limit, label=_("Largest feature PSI")),
                 TrendLine(rejection, low=0.0, high=1.0, threshold=settings.CADENCE_MONITORING_REJECTION_THRESHOLD,
-                          label="Quality-rejection rate"),
+                          label=_("Quality-rejection rate")),
                 TrendLine(mae, low=0.0, high=10.0, threshold=settings.CADENCE_MONITORING_MAE_THRESHOLD,
-                          label="MAE of predicted PHQ-9 (points)"),
+                          label=_("MAE of predicted PHQ-9 (points)")),
                 *_emotion_trends(payloads, psi_limit),
             ],
         })
@@ -273,6 +274,6 @@ def _emotion_trends(payloads: list[dict], psi_limit: float) -> list:
         if recalls:
             lowest.append(min(recalls))
     return [TrendLine(lowest, low=0.0, high=1.0, threshold=settings.CADENCE_MONITORING_EMOTION_RECALL_THRESHOLD,
-                      label=f"Lowest emotion recall (classes with ≥ {EMOTION_RECALL_MIN_LABELS} labels)"),
+                      label=_("Lowest emotion recall (classes with ≥ %(n)d labels)") % {"n": EMOTION_RECALL_MIN_LABELS}),
             TrendLine([e["psi"] for e in emotion if e.get("psi") is not None], low=0.0, high=0.5,
-                      threshold=psi_limit, label="Emotion class-mix PSI")]
+                      threshold=psi_limit, label=_("Emotion class-mix PSI"))]
