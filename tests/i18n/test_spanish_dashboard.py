@@ -172,3 +172,13 @@ def test_the_pages_before_sign_in_follow_the_browser(client):
                                    ("/login/", "Las sesiones terminan tras un periodo de inactividad", "Sessions end")):
         html = client.get(path, HTTP_ACCEPT_LANGUAGE="es").content.decode()
         assert _lang(html) == "es" and spanish in html and english not in html, path
+
+
+def test_the_lockout_page_says_why_in_spanish(cast, client):
+    for n in range(10):
+        client.post("/login/", {"username": "bob", "password": f"nope-{n}"}, HTTP_ACCEPT_LANGUAGE="es")
+    page = client.post("/login/", {"username": "bob", "password": "nope"}, HTTP_ACCEPT_LANGUAGE="es")
+    html = page.content.decode()
+    assert page.status_code == 429 and _lang(html) == "es"
+    assert "Demasiados inicios de sesión fallidos para esta cuenta o desde esta dirección." in html
+    assert "dentro de 15 minutos o restablezca su contraseña" in html and "Too many failed logins" not in html
