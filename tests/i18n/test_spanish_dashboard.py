@@ -91,9 +91,12 @@ def test_a_phq9_entered_in_spanish_is_confirmed_in_spanish(cast, alicia):
     assert "PHQ-9 recorded" not in html and "Item 9 was answered" not in html
 
 
-def test_the_triage_filters_offer_spanish_choices(cast, alicia):
-    _spanish(alicia, "/", "Todos los pacientes", "Con alertas abiertas", "Más urgentes primero",
-             absent=("All patients", "With open alerts", "Most urgent first"))
+def test_the_triage_filters_and_rows_are_in_spanish(cast, alicia):
+    history(cast.patient_a, n=6)
+    phq9_record(patient=cast.patient_a, items=[1] * 9, answered_at=timezone.now() - timedelta(hours=1))
+    html = _spanish(alicia, "/", "Todos los pacientes", "Con alertas abiertas", "Más urgentes primero", "9 · leve",
+                    absent=("All patients", "With open alerts", "Most urgent first", "· mild", " scores</small>"))
+    assert re.search(r'<small class="change">[+-]?\d+,\d en \d+ puntuaciones</small>', html)
 
 
 def test_the_audit_log_is_in_spanish(cast, alicia, operadora):

@@ -28,6 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from clinic.models import AuditEvent, Patient, Phq9Response, Recording
 from clinic.phq9 import severity_band
@@ -40,7 +41,9 @@ from web.dashboard.charts import Sparkline
 __all__ = [
     "KEY_FEATURES",
     "SPARKLINE_POINTS",
+    "SEVERITY_LABELS",
     "TriageRow",
+    "severity_label",
     "triage_queryset",
     "triage_rows",
     "sparkline_series",
@@ -126,6 +129,18 @@ def _filtered(patients: QuerySet[Patient], *, show: str, query: str) -> QuerySet
     return patients
 
 
+#: The PHQ-9 severity bands (clinic.phq9, stored in English) as the reader's language shows them.
+SEVERITY_LABELS = {"minimal": pgettext_lazy("PHQ-9 severity", "minimal"), "mild": pgettext_lazy("PHQ-9 severity", "mild"),
+                   "moderate": pgettext_lazy("PHQ-9 severity", "moderate"),
+                   "moderately severe": pgettext_lazy("PHQ-9 severity", "moderately severe"),
+                   "severe": pgettext_lazy("PHQ-9 severity", "severe")}
+
+
+def severity_label(band: str | None) -> str:
+    """A severity band in the reader's language (the stored English band when it has no translation)."""
+    return str(SEVERITY_LABELS.get(band, band)) if band is not None else ""
+
+
 @dataclass
 class TriageRow:
     """One line of the triage list, ready for the template."""
@@ -136,6 +151,10 @@ class TriageRow:
     overdue: bool
     sparkline: list[float] = field(default_factory=list)
     alert_kinds: list[tuple[AlertKind, int]] = field(default_factory=list)
+
+    @property
+    def severity_label(self) -> str:
+        return severity_label(self.severity)
 
     @cached_property
     def spark(self) -> Sparkline:

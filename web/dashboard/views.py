@@ -16,7 +16,7 @@ from django.utils.dates import MONTHS_3
 from django.utils.formats import get_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -52,23 +52,13 @@ from web.dashboard.forms import (
     TriageFilterForm,
 )
 from web.dashboard.outreach_views import adherence_report, outreach_health, patient_outreach_context
+from web.dashboard.selectors import severity_label
 from web.locale import SESSION_KEY
 
 TRIAGE_PAGE_SIZE = 100
 #: Most recent processed recordings offered for emotion labelling on the patient page.
 EMOTION_LABEL_ROWS = 20
 AUDIT_PAGE_SIZE = 50
-#: The PHQ-9 severity bands (clinic.phq9, stored in English) as the reader's language shows them.
-SEVERITY_LABELS = {"minimal": pgettext_lazy("PHQ-9 severity", "minimal"), "mild": pgettext_lazy("PHQ-9 severity", "mild"),
-                   "moderate": pgettext_lazy("PHQ-9 severity", "moderate"),
-                   "moderately severe": pgettext_lazy("PHQ-9 severity", "moderately severe"),
-                   "severe": pgettext_lazy("PHQ-9 severity", "severe")}
-
-
-def severity_label(band: str) -> str:
-    return str(SEVERITY_LABELS.get(band, band))
-
-
 #: The dashboard's key voice features and their units (voice_features.registry, plain Python in English) as the
 #: reader's language names them; a feature or unit not listed here is shown as the registry has it.
 FEATURE_LABELS = {"speech_rate_syl_s": gettext_lazy("Speech rate"), "articulation_rate_syl_s": gettext_lazy(
