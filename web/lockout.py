@@ -21,6 +21,7 @@ from django.contrib.auth.models import User
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import ngettext
 
 from clinic.accounts import has_second_factor
 
@@ -72,8 +73,10 @@ def _retry_after_s() -> int:
 def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
     retry = _retry_after_s()
     minutes = max(1, round(retry / 60))
-    detail = (f"Too many failed logins for this account or from this address. "
-              f"Try again in {minutes} minute{'s' if minutes != 1 else ''}, or reset your password.")
+    detail = ngettext("Too many failed logins for this account or from this address. Try again in %(minutes)d "
+                      "minute, or reset your password.",
+                      "Too many failed logins for this account or from this address. Try again in %(minutes)d "
+                      "minutes, or reset your password.", minutes) % {"minutes": minutes}
     if request.path.startswith("/api/"):
         response = JsonResponse({"error": "locked_out", "detail": detail}, status=429)
     else:

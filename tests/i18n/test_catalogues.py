@@ -20,7 +20,8 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%[sdif]|\{(\w*)\}")
 
 
 def parse_po(text: str) -> list[dict]:
-    """Entries of a .po file: ``msgid``, ``msgid_plural`` and ``msgstr`` (a list: one per plural form)."""
+    """Entries of a .po file: ``msgctxt`` (or None), ``msgid``, ``msgid_plural`` and ``msgstr`` (a list: one per
+    plural form)."""
     entries = []
     for block in re.split(r"\n\s*\n", text):
         if re.search(r"^#~", block, flags=re.M):
@@ -30,7 +31,7 @@ def parse_po(text: str) -> list[dict]:
         for line in block.splitlines():
             if line.startswith("#"):
                 continue
-            head = re.match(r"^(msgid_plural|msgid|msgstr(?:\[\d+\])?)\s+(\".*\")$", line)
+            head = re.match(r"^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)\s+(\".*\")$", line)
             if head:
                 key = head.group(1)
                 fields[key] = ast.literal_eval(head.group(2))
@@ -38,7 +39,8 @@ def parse_po(text: str) -> list[dict]:
                 fields[key] += ast.literal_eval(line)
         if fields.get("msgid"):
             strings = [v for k, v in sorted(fields.items()) if k.startswith("msgstr")]
-            entries.append({"msgid": fields["msgid"], "msgid_plural": fields.get("msgid_plural"),
+            entries.append({"msgctxt": fields.get("msgctxt"), "msgid": fields["msgid"],
+                            "msgid_plural": fields.get("msgid_plural"),
                             "msgstr": strings, "fuzzy": "#, fuzzy" in block or ", fuzzy" in block})
     return entries
 
@@ -82,7 +84,9 @@ def test_the_shipped_mo_holds_what_the_po_says(po):
     with open(po.with_suffix(".mo"), "rb") as handle:
         compiled = gettext.GNUTranslations(handle)
     for entry in parse_po(po.read_text(encoding="utf-8")):
-        if entry["msgid_plural"]:
+        if entry["msgctxt"] is not None:  # a word with two meanings ("same" speaker, "none" of the keys)
+            assert compiled.pgettext(entry["msgctxt"], entry["msgid"]) == entry["msgstr"][0], entry["msgid"]
+        elif entry["msgid_plural"]:
             assert compiled.ngettext(entry["msgid"], entry["msgid_plural"], 1) == entry["msgstr"][0]
         else:
             assert compiled.gettext(entry["msgid"]) == entry["msgstr"][0], entry["msgid"]

@@ -2,6 +2,10 @@
 
 from collections.abc import Sequence
 
+from django.utils.formats import get_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from clinic.phq9 import MAX_TOTAL, MINIMAL_IMPORTANT_DIFFERENCE, SCREENING_CUTOFF
 
 __all__ = ["Sparkline", "sparkline"]
@@ -10,6 +14,11 @@ __all__ = ["Sparkline", "sparkline"]
 #: The y range of a sparkline spans at least this many PHQ-9 points, so a change of one
 #: minimal important difference (5 points) fills about half the height and noise stays small.
 MIN_SPAN = 2 * MINIMAL_IMPORTANT_DIFFERENCE
+
+
+def _number(value: float, places: int) -> str:
+    """A figure for the reader (the active language's decimal mark), never for SVG geometry."""
+    return f"{value:.{places}f}".replace(".", get_format("DECIMAL_SEPARATOR"))
 
 
 class Sparkline:
@@ -64,11 +73,11 @@ class Sparkline:
     @property
     def description(self) -> str:
         if not self.values:
-            return "No predicted PHQ-9 yet"
+            return _("No predicted PHQ-9 yet")
         if len(self.values) == 1:
-            return f"Predicted PHQ-9 {self.values[0]:.1f} (one score)"
-        return (f"Predicted PHQ-9 from {self.values[0]:.1f} to {self.values[-1]:.1f} "
-                f"over the last {len(self.values)} scores")
+            return _("Predicted PHQ-9 %(value)s (one score)") % {"value": _number(self.values[0], 1)}
+        return _("Predicted PHQ-9 from %(first)s to %(last)s over the last %(n)d scores") % {
+            "first": _number(self.values[0], 1), "last": _number(self.values[-1], 1), "n": len(self.values)}
 
 
 def sparkline(values: Sequence[float], **kwargs) -> Sparkline:
@@ -93,6 +102,7 @@ class TrendLine(Sparkline):
     @property
     def description(self) -> str:
         if not self.values:
-            return f"No {self.label} yet"
+            return _("No %(label)s yet") % {"label": self.label}
         n = len(self.values)
-        return f"{self.label}: {self.values[-1]:.2f} now, {n} daily value{'' if n == 1 else 's'}"
+        return ngettext("%(label)s: %(value)s now, %(n)d daily value", "%(label)s: %(value)s now, %(n)d daily values",
+                        n) % {"label": self.label, "value": _number(self.values[-1], 2), "n": n}

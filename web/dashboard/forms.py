@@ -7,6 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.utils import timezone, translation
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
@@ -16,8 +17,12 @@ from clinic.services import BCP47_PATTERN, Phq9Rejected, phq9_answered_at_check,
 from web.dashboard.selectors import TRIAGE_FILTERS, TRIAGE_SORTS
 from web.locale import supported_language
 
-__all__ = ["StaffPasswordResetForm", "PHQ9_QUESTIONS", "TriageFilterForm", "PatientDetailsForm", "PatientAddForm",
+__all__ = ["StaffPasswordResetForm", "PHQ9_QUESTIONS", "SEX_LABELS", "TriageFilterForm", "PatientDetailsForm", "PatientAddForm",
            "Phq9Form", "AlertNoteForm", "ReminderScheduleForm", "TeamChannelForm", "TIME_ZONES"]
+
+#: Patient.Sex (stored in English) as the reader's language names it.
+SEX_LABELS = {Patient.Sex.FEMALE: _("Female"), Patient.Sex.MALE: _("Male"), Patient.Sex.OTHER: _("Other"),
+              Patient.Sex.UNKNOWN: _("Unknown")}
 
 #: IANA names offered as the time-zone field's suggestions (any valid name is accepted).
 TIME_ZONES = sorted(name for name in available_timezones() if "/" in name and not name.startswith(("Etc/", "SystemV/")))
@@ -48,20 +53,24 @@ PHQ9_QUESTIONS = (
                  "fidgety or restless that you have been moving around a lot more than usual"),
     gettext_noop("Thoughts that you would be better off dead, or of hurting yourself in some way"),
 )
-FREQUENCY = [(0, "0 Not at all"), (1, "1 Several days"), (2, "2 More than half the days"), (3, "3 Nearly every day")]
-DIFFICULTY = [("", "Not answered"), (0, "Not difficult at all"), (1, "Somewhat difficult"), (2, "Very difficult"),
-              (3, "Extremely difficult")]
+#: The answers (score, then the same words as the patient's questionnaire: web/recorder/views.py, whose Spanish is
+#: the published version) and the difficulty question's answers.
+FREQUENCY = [(score, format_lazy("{} {}", score, text)) for score, text in (
+    (0, _("Not at all")), (1, _("Several days")), (2, _("More than half the days")), (3, _("Nearly every day")))]
+DIFFICULTY = [("", _("Not answered")), (0, _("Not difficult at all")), (1, _("Somewhat difficult")),
+              (2, _("Very difficult")), (3, _("Extremely difficult"))]
 
 
 class TriageFilterForm(forms.Form):
     show = forms.ChoiceField(
-        required=False, label="Show",
-        choices=[("all", "All patients"), ("alerts", "With open alerts"), ("overdue", "Overdue recording"),
-                 ("problems", "Processing problems"), ("missing", "Missing data (missed recordings, 2 weeks)")],
+        required=False, label=_("Show"),
+        choices=[("all", _("All patients")), ("alerts", _("With open alerts")), ("overdue", _("Overdue recording")),
+                 ("problems", _("Processing problems")),
+                 ("missing", _("Missing data (missed recordings, 2 weeks)"))],
     )
-    q = forms.CharField(required=False, max_length=64, label="Patient code")
-    sort = forms.ChoiceField(required=False, label="Order", choices=[
-        ("priority", "Most urgent first"), ("missing", "Most missed recordings first")])
+    q = forms.CharField(required=False, max_length=64, label=_("Patient code"))
+    sort = forms.ChoiceField(required=False, label=_("Order"), choices=[
+        ("priority", _("Most urgent first")), ("missing", _("Most missed recordings first"))])
 
     def cleaned(self) -> tuple[str, str]:
         if not self.is_valid():
@@ -77,7 +86,9 @@ class TriageFilterForm(forms.Form):
 class PatientDetailsForm(forms.Form):
     """What a clinician records about a patient and may change later (the API's and the admin's fields)."""
 
-    sex = forms.ChoiceField(label=_("Sex"), choices=Patient.Sex.choices, initial=Patient.Sex.UNKNOWN)
+    sex = forms.ChoiceField(label=_("Sex"), choices=[(value, SEX_LABELS.get(value, label))
+                                                     for value, label in Patient.Sex.choices],
+                            initial=Patient.Sex.UNKNOWN)
     birth_year = forms.IntegerField(label=_("Birth year"), required=False, min_value=1900, max_value=2100,
                                     widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
     language = forms.CharField(label=_("Language"), max_length=16, initial="en",
@@ -171,17 +182,18 @@ class PatientAddForm(PatientDetailsForm):
 
 class Phq9Form(forms.Form):
     answered_at = forms.DateTimeField(
-        label="Answered at", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        label=_("Answered at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
     )
     difficulty = forms.TypedChoiceField(choices=DIFFICULTY, coerce=int, empty_value=None, required=False,
-                                        label="How difficult have these problems made daily life?")
+                                        label=_("How difficult have these problems made daily life?"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for number, question in enumerate(PHQ9_QUESTIONS, start=1):
             self.fields[f"item{number}"] = forms.TypedChoiceField(
-                choices=FREQUENCY, coerce=int, widget=forms.RadioSelect, label=f"{number}. {question}")
+                choices=FREQUENCY, coerce=int, widget=forms.RadioSelect,
+                label=format_lazy("{}. {}", number, _(question)))
         self.fields["difficulty"] = self.fields.pop("difficulty")  # after the nine items
         if not self.is_bound:
             self.initial.setdefault("answered_at", timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
@@ -203,7 +215,7 @@ class Phq9Form(forms.Form):
 
 
 class AlertNoteForm(forms.Form):
-    note = forms.CharField(required=False, max_length=2000, label="Note",
+    note = forms.CharField(required=False, max_length=2000, label=_("Note"),
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 

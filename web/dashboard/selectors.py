@@ -27,6 +27,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from clinic.models import AuditEvent, Patient, Phq9Response, Recording
 from clinic.phq9 import severity_band
@@ -39,7 +41,9 @@ from web.dashboard.charts import Sparkline
 __all__ = [
     "KEY_FEATURES",
     "SPARKLINE_POINTS",
+    "SEVERITY_LABELS",
     "TriageRow",
+    "severity_label",
     "triage_queryset",
     "triage_rows",
     "sparkline_series",
@@ -125,6 +129,18 @@ def _filtered(patients: QuerySet[Patient], *, show: str, query: str) -> QuerySet
     return patients
 
 
+#: The PHQ-9 severity bands (clinic.phq9, stored in English) as the reader's language shows them.
+SEVERITY_LABELS = {"minimal": pgettext_lazy("PHQ-9 severity", "minimal"), "mild": pgettext_lazy("PHQ-9 severity", "mild"),
+                   "moderate": pgettext_lazy("PHQ-9 severity", "moderate"),
+                   "moderately severe": pgettext_lazy("PHQ-9 severity", "moderately severe"),
+                   "severe": pgettext_lazy("PHQ-9 severity", "severe")}
+
+
+def severity_label(band: str | None) -> str:
+    """A severity band in the reader's language (the stored English band when it has no translation)."""
+    return str(SEVERITY_LABELS.get(band, band)) if band is not None else ""
+
+
 @dataclass
 class TriageRow:
     """One line of the triage list, ready for the template."""
@@ -135,6 +151,10 @@ class TriageRow:
     overdue: bool
     sparkline: list[float] = field(default_factory=list)
     alert_kinds: list[tuple[AlertKind, int]] = field(default_factory=list)
+
+    @property
+    def severity_label(self) -> str:
+        return severity_label(self.severity)
 
     @cached_property
     def spark(self) -> Sparkline:
@@ -155,7 +175,7 @@ def sparkline_series(patient_ids: list[int], *, points: int = SPARKLINE_POINTS) 
     series: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
     for patient_id, at, value in recent:
         series[patient_id].append((at, value))
-    return {pid: [v for _, v in sorted(rows, key=lambda r: r[0])] for pid, rows in series.items()}
+    return {pid: [v for _at, v in sorted(rows, key=lambda r: r[0])] for pid, rows in series.items()}
 
 
 def _open_alert_kinds(patient_ids: list[int]) -> dict[int, list[tuple[AlertKind, int]]]:
@@ -243,11 +263,11 @@ def monitoring_teams() -> list[dict]:
             "psi_rows": sorted(((k, v, v is not None and v >= psi_limit) for k, v in latest["feature_psi"].items()),
                                key=lambda row: -(row[1] or 0))[:15] if latest else [],
             "trends": [
-                TrendLine(max_psi, low=0.0, high=0.5, threshold=psi_limit, label="Largest feature PSI"),
+                TrendLine(max_psi, low=0.0, high=0.5, threshold=psi_limit, label=_("Largest feature PSI")),
                 TrendLine(rejection, low=0.0, high=1.0, threshold=settings.CADENCE_MONITORING_REJECTION_THRESHOLD,
-                          label="Quality-rejection rate"),
+                          label=_("Quality-rejection rate")),
                 TrendLine(mae, low=0.0, high=10.0, threshold=settings.CADENCE_MONITORING_MAE_THRESHOLD,
-                          label="MAE of predicted PHQ-9 (points)"),
+                          label=_("MAE of predicted PHQ-9 (points)")),
                 *_emotion_trends(payloads, psi_limit),
             ],
         })
@@ -273,6 +293,6 @@ def _emotion_trends(payloads: list[dict], psi_limit: float) -> list:
         if recalls:
             lowest.append(min(recalls))
     return [TrendLine(lowest, low=0.0, high=1.0, threshold=settings.CADENCE_MONITORING_EMOTION_RECALL_THRESHOLD,
-                      label=f"Lowest emotion recall (classes with ≥ {EMOTION_RECALL_MIN_LABELS} labels)"),
+                      label=_("Lowest emotion recall (classes with ≥ %(n)d labels)") % {"n": EMOTION_RECALL_MIN_LABELS}),
             TrendLine([e["psi"] for e in emotion if e.get("psi") is not None], low=0.0, high=0.5,
-                      threshold=psi_limit, label="Emotion class-mix PSI")]
+                      threshold=psi_limit, label=_("Emotion class-mix PSI"))]

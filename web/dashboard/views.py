@@ -12,7 +12,11 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.dates import MONTHS_3
+from django.utils.formats import get_format
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -40,6 +44,7 @@ from screening.validation.sections import section_overview
 from voice_features.registry import FEATURES
 from web.dashboard import selectors
 from web.dashboard.forms import (
+    SEX_LABELS,
     TIME_ZONES,
     AlertNoteForm,
     PatientDetailsForm,
@@ -47,12 +52,52 @@ from web.dashboard.forms import (
     TriageFilterForm,
 )
 from web.dashboard.outreach_views import adherence_report, outreach_health, patient_outreach_context
+from web.dashboard.selectors import severity_label
 from web.locale import SESSION_KEY
 
 TRIAGE_PAGE_SIZE = 100
 #: Most recent processed recordings offered for emotion labelling on the patient page.
 EMOTION_LABEL_ROWS = 20
 AUDIT_PAGE_SIZE = 50
+#: The dashboard's key voice features and their units (voice_features.registry, plain Python in English) as the
+#: reader's language names them; a feature or unit not listed here is shown as the registry has it.
+FEATURE_LABELS = {"speech_rate_syl_s": gettext_lazy("Speech rate"), "articulation_rate_syl_s": gettext_lazy(
+    "Articulation rate"), "pause_rate_per_min": gettext_lazy("Pause frequency"), "pause_mean_s": gettext_lazy(
+    "Mean pause"), "speech_rate_cv": gettext_lazy("Speech-rate variability"), "f0_range_st": gettext_lazy("F0 range"),
+    "intensity_mean_db": gettext_lazy("Loudness")}
+UNIT_LABELS = {"syllables/s": gettext_lazy("syllables/s"), "pauses/min": gettext_lazy("pauses/min"),
+               "semitones": gettext_lazy("semitones")}
+
+
+#: The recording tasks (clinic.protocols, stored in English) as the reader's language names them.
+TASK_LABELS = {"read_passage": gettext_lazy("Read passage"), "free_speech": gettext_lazy("Free speech"),
+               "sustained_vowel": gettext_lazy("Sustained vowel"), "counting": gettext_lazy("Counting")}
+
+
+def _feature_label(name: str, label: str) -> str:
+    return str(FEATURE_LABELS.get(name, label))
+
+
+def _unit_label(unit: str) -> str:
+    return str(UNIT_LABELS.get(unit, unit))
+
+
+def _mdc_note(change: dict) -> str:
+    """screening.selectors.feature_changes' verdict in the reader's language (the API keeps its English note)."""
+    if change["change"] is None:
+        return ""
+    unit = _unit_label(change["unit"])
+    mark = get_format("DECIMAL_SEPARATOR")
+    figures = {"change": f"{change['change']:+.3g}".replace(".", mark), "unit": unit}
+    if change["beyond_mdc"] is None:
+        return _("Latest change from baseline %(change)s %(unit)s; its test–retest reliability is not measured "
+                 "yet.") % figures
+    figures |= {"mdc": f"{change['mdc95']:.3g}".replace(".", mark), "icc": f"{change['icc']:.2f}".replace(".", mark)}
+    if change["beyond_mdc"]:
+        return _("Latest change from baseline %(change)s %(unit)s: beyond the minimal detectable change (MDC95 "
+                 "%(mdc)s %(unit)s, ICC %(icc)s).") % figures
+    return _("Latest change from baseline %(change)s %(unit)s: within the minimal detectable change (MDC95 "
+             "%(mdc)s %(unit)s, ICC %(icc)s).") % figures
 
 
 @require_GET
@@ -97,6 +142,22 @@ def _new_phone(recordings: list[dict]) -> dict | None:
             "complete": any(r["scored"] for r in since)}
 
 
+def _plot_words() -> dict:
+    """The sentences plots.js writes into the charts (their titles for screen readers, legends, axes), in the
+    reader's language; ``{name}`` marks what the script fills in."""
+    return {
+        "months": [str(MONTHS_3[m]).capitalize() for m in range(1, 13)],
+        "risk_summary": _("Predicted PHQ-9 over time: {scores} scores, {answers} PHQ-9 answers"),
+        "risk_latest": _("; latest predicted {value}"),
+        "risk_point": _("predicted PHQ-9"),
+        "legend": [_("Predicted PHQ-9"), _("Interval"), "P(PHQ-9 ≥ 10)", _("PHQ-9 answered")],
+        "feature_summary": _("{label}: {n} measurements"),
+        "feature_baseline": _(", baseline {median} ± {scale} {unit}"),
+        "feature_no_baseline": _(", no baseline"),
+        "no_data": _("No measurements yet"),
+    }
+
+
 def _plot_data(timeline: dict) -> dict:
     """What the patient-page plots need, and nothing else (sent as JSON to plots.js)."""
     baseline = (_default_baseline(timeline) or {}).get("features", {})
@@ -107,7 +168,7 @@ def _plot_data(timeline: dict) -> dict:
     for name, label, unit in selectors.KEY_FEATURES:
         stats = baseline.get(name) or {}
         features[name] = {
-            "label": label, "unit": unit,
+            "label": _feature_label(name, label), "unit": _unit_label(unit),
             "points": [{"t": r["recorded_at"], "v": _finite(r["features"].get(name))} for r in done],
             "baseline": {"median": _finite(stats.get("median")), "scale": _finite(stats.get("scale"))}
             if stats else None,
@@ -115,17 +176,19 @@ def _plot_data(timeline: dict) -> dict:
     return {
         "scores": [{"t": s["at"], "v": s["predicted_phq9"], "lo": s["predicted_phq9_low"],
                     "hi": s["predicted_phq9_high"], "p": s["prob_ge10"]} for s in timeline["scores"]],
-        "phq9": [{"t": p["answered_at"], "v": p["total"], "severity": p["severity"]} for p in timeline["phq9"]],
+        "phq9": [{"t": p["answered_at"], "v": p["total"], "severity": severity_label(p["severity"])}
+                 for p in timeline["phq9"]],
         "features": features,
-        "phq9_scale": {"max": MAX_TOTAL, "cutoff": SCREENING_CUTOFF, "bands": [low for low, _ in SEVERITY_BANDS]},
+        "phq9_scale": {"max": MAX_TOTAL, "cutoff": SCREENING_CUTOFF, "bands": [low for low, _band in SEVERITY_BANDS]},
+        "text": _plot_words(),
     }
 
 
 def _feature_panels(timeline: dict) -> list[dict]:
     """Each key feature with its latest change from baseline, judged against the minimal detectable change
     (the verdict of :func:`screening.selectors.feature_changes`, which the API serves too)."""
-    return [{"name": c["feature"], "label": c["label"], "unit": c["unit"], "mdc_note": c["note"],
-             "beyond_mdc": c["beyond_mdc"]} for c in timeline["feature_changes"]]
+    return [{"name": c["feature"], "label": _feature_label(c["feature"], c["label"]), "unit": _unit_label(c["unit"]),
+             "mdc_note": _mdc_note(c), "beyond_mdc": c["beyond_mdc"]} for c in timeline["feature_changes"]]
 
 
 def _withheld(quality: dict) -> list[dict]:
@@ -142,6 +205,7 @@ def _recording_view(row: dict) -> dict:
     quality = row["quality"] or {}
     clipping = _finite(quality.get("clipping_fraction"))
     return {**row, "recorded": datetime.fromisoformat(row["recorded_at"]),
+            "task_label": str(TASK_LABELS.get(row.get("task"), row.get("task_label", ""))),
             "speech_s": _finite(quality.get("speech_s")), "snr_db": _finite(quality.get("snr_db")),
             "clipping_pct": None if clipping is None else 100 * clipping, "withheld": _withheld(quality),
             "withheld_count": len(quality.get("withheld_features") or {})}
@@ -170,11 +234,12 @@ def _patient_context(patient: Patient, phq9_form: Phq9Form, user=None, *, detail
     early = [e for e in timeline["early_estimates"] if latest is None or e["at"] > latest["at"]]
     recordings = [_recording_view(r) for r in reversed(timeline["recordings"])]
     return {
-        "patient": patient, "timeline": timeline, "latest": latest, "plot_data": _plot_data(timeline),
+        "patient": patient, "sex_label": SEX_LABELS.get(patient.sex, patient.get_sex_display()), "timeline": timeline, "latest": latest, "plot_data": _plot_data(timeline),
         "latest_early": early[-1] if early else None,
         "recordings": recordings,
         "mismatches": [r for r in recordings if r["speaker_mismatch"]],
-        "phq9_history": [{**q, "answered": datetime.fromisoformat(q["answered_at"])}
+        "phq9_history": [{**q, "answered": datetime.fromisoformat(q["answered_at"]),
+                          "severity_label": severity_label(q["severity"])}
                          for q in reversed(timeline["phq9"])],
         "open_alerts": [a for a in timeline["alerts"] if a["state"] != Alert.State.RESOLVED],
         "baseline": _default_baseline(timeline), "new_phone": _new_phone(recordings),
@@ -208,10 +273,11 @@ def patient_phq9_create(request: HttpRequest, patient_id: int) -> HttpResponse:
     response = clinic_services.phq9_record(patient=patient, items=form.items, answered_at=form.cleaned_data[
         "answered_at"], difficulty=form.cleaned_data.get("difficulty"), entered_by=request.user)
     audit_record(request=request, action="create", resource="phq9", patient=patient, object_id=response.pk)
-    messages.success(request, f"PHQ-9 recorded: total {response.total} ({response.severity}).")
+    messages.success(request, _("PHQ-9 recorded: total %(total)s (%(severity)s).") % {
+        "total": response.total, "severity": severity_label(response.severity)})
     if is_safety_signal(response.item9):
-        messages.warning(request, "Item 9 was answered above 0: a high-priority self-harm alert has been raised "
-                                  "for the care team. Contact the patient today.")
+        messages.warning(request, _("Item 9 was answered above 0: a high-priority self-harm alert has been raised "
+                                    "for the care team. Contact the patient today."))
     return redirect(reverse("dashboard:patient", args=[patient.pk]) + "#phq9")
 
 
@@ -232,8 +298,8 @@ def patient_emotion_label(request: HttpRequest, patient_id: int, recording_id: i
         row, created = clinic_services.emotion_label_set(recording=recording, label=label, labelled_by=request.user)
         audit_record(request=request, action="create" if created else "update", resource="emotion_label",
                      patient=patient, object_id=recording.pk)
-    messages.success(request, f"Emotion label saved: {row.label} for the recording of "
-                              f"{recording.recorded_at:%Y-%m-%d %H:%M}.")
+    messages.success(request, _("Emotion label saved: %(label)s for the recording of %(at)s.") % {
+        "label": row.label, "at": f"{recording.recorded_at:%Y-%m-%d %H:%M}"})
     return back
 
 
@@ -260,7 +326,10 @@ def _alert_action(request: HttpRequest, alert_id: int, action) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         audit_record(request=request, action="update", resource="alert", patient=alert.patient, object_id=alert.pk)
-        messages.success(request, f"Alert for {alert.patient.code} {alert.get_state_display().lower()}.")
+        done = {Alert.State.ACKNOWLEDGED: _("Alert for %(code)s acknowledged."),
+                Alert.State.RESOLVED: _("Alert for %(code)s resolved.")}.get(alert.state)
+        messages.success(request, (done or f"Alert for %(code)s {alert.get_state_display().lower()}.") % {
+            "code": alert.patient.code})
     return redirect(request.POST.get("next") if _safe_next(request) else reverse("dashboard:alerts"))
 
 
@@ -300,16 +369,17 @@ def validation_report_generate(request: HttpRequest) -> HttpResponse:
     scope = report_scope(request.user)
     if scope == []:
         audit_record(request=request, action="denied", resource="validation_report")
-        messages.error(request, "You are in no care team, so there is no report to generate for you.")
+        messages.error(request, _("You are in no care team, so there is no report to generate for you."))
         return redirect("dashboard:validation")
     try:
         validation_report_request(care_team_ids=scope, trigger="dashboard")
     except KombuOperationalError:  # the broker is unreachable; the message names no internals
-        messages.error(request, "The report could not be queued: the task queue is unavailable. Try again later.")
+        messages.error(request, _("The report could not be queued: the task queue is unavailable. Try again "
+                                  "later."))
     else:
         audit_record(request=request, action="create", resource="validation_report")
-        messages.success(request, "A new validation report has been queued; it appears here when the worker has "
-                                  "built it (usually within a few minutes).")
+        messages.success(request, _("A new validation report has been queued; it appears here when the worker has "
+                                    "built it (usually within a few minutes)."))
     return redirect("dashboard:validation")
 
 
@@ -328,7 +398,7 @@ def processing(request: HttpRequest) -> HttpResponse:
 def audit_log(request: HttpRequest) -> HttpResponse:
     lead_of = None if request.user.is_staff else lead_team_ids(request.user)
     if lead_of is not None and not lead_of.exists():
-        raise PermissionDenied("The audit log is for administrators and care-team leads.")
+        raise PermissionDenied(_("The audit log is for administrators and care-team leads."))
     code = request.GET.get("patient", "").strip()[:64]
     page = Paginator(selectors.audit_events(patient_code=code, lead_of=lead_of), AUDIT_PAGE_SIZE).get_page(
         request.GET.get("page"))
@@ -341,7 +411,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 def monitoring(request: HttpRequest) -> HttpResponse:
     """Model monitoring for operators (staff): aggregates only, no patient appears on this page."""
     if not request.user.is_staff:
-        raise PermissionDenied("Model monitoring is for administrators.")
+        raise PermissionDenied(_("Model monitoring is for administrators."))
     return render(request, "dashboard/monitoring.html", {"teams": selectors.monitoring_teams(), "nav": "monitoring",
                                                          "outreach": outreach_health()})
 

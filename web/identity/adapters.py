@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clinic.accounts import access_revoke, care_team_create
 from clinic.audit import audit_identity
@@ -24,7 +26,8 @@ def user_display(user) -> str:
 
 class AccountAdapter(DefaultAccountAdapter):
     error_messages = {**DefaultAccountAdapter.error_messages,
-                      "username_password_mismatch": "Your username and password did not match. Please try again."}
+                      "username_password_mismatch": gettext_lazy(
+                          "Your username and password did not match. Please try again.")}
 
     def is_open_for_signup(self, request) -> bool:
         return False
@@ -83,26 +86,27 @@ def _sso_user(sociallogin) -> User:
     username = claims.username(data)
     user = sociallogin.user if sociallogin.is_existing else User.objects.filter(username=username).first()
     if user is not None and user.is_superuser and not sociallogin.is_existing:
-        raise SsoRefused("This username belongs to a Cadence administrator account, which is never taken over by "
-                         "single sign-on: sign in with its password and second factor.")
+        raise SsoRefused(_("This username belongs to a Cadence administrator account, which is never taken over by "
+                           "single sign-on: sign in with its password and second factor."))
     if user is not None and not user.is_active:
-        raise SsoRefused("Your Cadence account has been deactivated. Ask your administrator if you need access again.")
+        raise SsoRefused(_("Your Cadence account has been deactivated. Ask your administrator if you need access "
+                           "again."))
     if user is None and not granted:
-        raise SsoRefused("Your organisation's account is not one that may use Cadence: it is in none of the groups "
-                         "that Cadence's administrator has given access to a care team, and no Cadence account was "
-                         "made for it. Ask your administrator for access.")
+        raise SsoRefused(_("Your organisation's account is not one that may use Cadence: it is in none of the groups "
+                           "that Cadence's administrator has given access to a care team, and no Cadence account was "
+                           "made for it. Ask your administrator for access."))
     with transaction.atomic():
         if user is None:
             if not username:
-                raise SsoRefused(f"The identity provider sent no {settings.CADENCE_OIDC_USERNAME_CLAIM!r} claim, so "
-                                 "Cadence cannot tell who you are. Ask your administrator.")
+                raise SsoRefused(_("The identity provider sent no %(claim)s claim, so Cadence cannot tell who you "
+                                   "are. Ask your administrator.") % {"claim": repr(settings.CADENCE_OIDC_USERNAME_CLAIM)})
             user = User(username=username, email=str(claims.claims(data).get("email") or ""))
             user.set_unusable_password()
             user.save()
         _sync_memberships(user, granted, governed={g.team for g in grants.values()})
     if not Membership.objects.filter(user=user).exists() and not user.is_staff:
-        raise SsoRefused("You are no longer in a group that gives access to a Cadence care team, so you cannot sign "
-                         "in. Ask your administrator if you need access again.")
+        raise SsoRefused(_("You are no longer in a group that gives access to a Cadence care team, so you cannot "
+                           "sign in. Ask your administrator if you need access again."))
     return user
 
 
@@ -113,7 +117,7 @@ def _sync_memberships(user: User, granted: list[claims.TeamGrant], *, governed: 
     for grant in granted:
         wanted[grant.team] = wanted.get(grant.team, False) or grant.lead
     for team_name, lead in wanted.items():
-        team, _ = care_team_create(team_name)
+        team, _created = care_team_create(team_name)
         role = Membership.Role.LEAD if lead else Membership.Role.CLINICIAN
         Membership.objects.update_or_create(care_team=team, user=user, defaults={"role": role})
     Membership.objects.filter(user=user, care_team__name__in=governed - set(wanted)).delete()

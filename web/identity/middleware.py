@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from web.identity.policy import needs_second_factor, session_too_old
 
@@ -26,7 +27,7 @@ class StaffSessionMiddleware:
                 if request.path.startswith("/api/"):
                     return JsonResponse({"error": "session_expired", "detail": "Your session has reached its time "
                                          "limit; sign in again."}, status=401)
-                messages.info(request, "Your session reached its time limit; please sign in again.")
+                messages.info(request, _("Your session reached its time limit; please sign in again."))
                 return redirect(f"{reverse('account_login')}?{urlencode({'next': request.path})}")
             if not request.path.startswith(_ENROLMENT_PREFIXES) and needs_second_factor(request):
                 if request.path.startswith("/api/"):

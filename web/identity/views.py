@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic import services as clinic_services
@@ -16,6 +18,9 @@ from clinic.accounts import has_second_factor
 from clinic.audit import audit_identity
 from clinic.models import ApiToken
 from web.identity.policy import IDP_MFA, is_demo_account, needs_second_factor
+
+#: Stored with the token in English; the account page shows it in the reader's language.
+DASHBOARD_TOKEN_LABEL = gettext_noop("made on the dashboard")
 
 
 def _tokens(user) -> list[dict]:
@@ -46,11 +51,11 @@ def account_security(request: HttpRequest) -> HttpResponse:
 @login_required
 def token_create(request: HttpRequest) -> HttpResponse:
     if needs_second_factor(request):
-        messages.error(request, "Add a second factor first: API tokens reach patient data.")
+        messages.error(request, _("Add a second factor first: API tokens reach patient data."))
         return redirect("account_security")
     second = has_second_factor(request.user.pk) or bool(request.session.get(IDP_MFA))
     key = clinic_services.clinician_token_issue(user=request.user, second_factor=second,
-                                               label="made on the dashboard")
+                                               label=DASHBOARD_TOKEN_LABEL)
     audit_identity(request=request, actor=request.user, action="login", resource="api_token")
     return render(request, "identity/account.html", _context(request, new_token=key), status=201)
 
@@ -63,5 +68,5 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     audit_identity(request=request, actor=request.user, action="delete", resource="api_token", object_id=token.pk)
-    messages.success(request, "The token is revoked: it no longer opens the API.")
+    messages.success(request, _("The token is revoked: it no longer opens the API."))
     return redirect("account_security")

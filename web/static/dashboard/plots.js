@@ -5,6 +5,17 @@
   "use strict";
   var NS = "http://www.w3.org/2000/svg";
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  /* The page's sentences in its language (the patient view's "text"), English when absent; {name} is filled in. */
+  var WORDS = {risk_summary: "Predicted PHQ-9 over time: {scores} scores, {answers} PHQ-9 answers",
+    risk_latest: "; latest predicted {value}", risk_point: "predicted PHQ-9",
+    legend: ["Predicted PHQ-9", "Interval", "P(PHQ-9 ≥ 10)", "PHQ-9 answered"],
+    feature_summary: "{label}: {n} measurements", feature_baseline: ", baseline {median} ± {scale} {unit}",
+    feature_no_baseline: ", no baseline", no_data: "No measurements yet"};
+  function say(key, values) {
+    return String(WORDS[key]).replace(/\{(\w+)\}/g, function (all, name) {
+      return values && values[name] !== undefined ? String(values[name]) : all;
+    });
+  }
 
   function el(name, attrs, parent) {
     var node = document.createElementNS(NS, name);
@@ -84,8 +95,8 @@
     var scores = data.scores, phq9 = data.phq9;
     // The PHQ-9 scale comes from the page (clinic.phq9 is the one place that defines it).
     var MAX_PHQ9 = data.phq9_scale.max, CUTOFF = data.phq9_scale.cutoff;
-    var svg = newSvg(fig, W, H, "Predicted PHQ-9 over time: " + scores.length + " scores, " + phq9.length +
-      " PHQ-9 answers" + (scores.length ? "; latest predicted " + fmt(scores[scores.length - 1].v, 1) : ""));
+    var svg = newSvg(fig, W, H, say("risk_summary", {scores: scores.length, answers: phq9.length}) +
+      (scores.length ? say("risk_latest", {value: fmt(scores[scores.length - 1].v, 1)}) : ""));
     var x = scale(domain[0], domain[1], m.l, W - m.r);
     var y = scale(0, MAX_PHQ9, H - m.b, m.t), yp = scale(0, 1, H - m.b, m.t);
     valueAxis(svg, y, data.phq9_scale.bands.concat([MAX_PHQ9]), m.l, W - m.r, "left", String);
@@ -107,15 +118,15 @@
       if (isNum(s.p)) el("circle", {"class": "dot-prob", cx: r1(x(s.t)), cy: r1(yp(s.p)), r: 2.5}, svg);
       if (!isNum(s.v)) return;
       var c = el("circle", {"class": "dot-risk", cx: r1(x(s.t)), cy: r1(y(s.v)), r: 3}, svg);
-      title(c, fmtDate(s.t) + ": predicted PHQ-9 " + fmt(s.v, 1) + (isNum(s.lo) ? " (" + fmt(s.lo, 1) + "–" +
+      title(c, fmtDate(s.t) + ": " + say("risk_point") + " " + fmt(s.v, 1) + (isNum(s.lo) ? " (" + fmt(s.lo, 1) + "–" +
         fmt(s.hi, 1) + ")" : "") + (isNum(s.p) ? ", P(≥10) " + Math.round(s.p * 100) + "%" : ""));
     });
     phq9.forEach(function (q) {
       var d = el("path", {"class": "phq9 phq9-point", d: diamond(x(q.t), y(q.v), 6)}, svg);
       title(d, fmtDate(q.t) + ": PHQ-9 " + q.v + " (" + q.severity + ")");
     });
-    legend(svg, m.l + 4, 14, [["series-risk", "Predicted PHQ-9"], ["band", "Interval"],
-      ["series-prob", "P(PHQ-9 ≥ 10)"], ["phq9", "PHQ-9 answered"]]);
+    legend(svg, m.l + 4, 14, [["series-risk", WORDS.legend[0]], ["band", WORDS.legend[1]],
+      ["series-prob", WORDS.legend[2]], ["phq9", WORDS.legend[3]]]);
   }
 
   function legend(svg, x0, y0, items) {
@@ -133,10 +144,11 @@
     var W = 360, H = 170, m = {l: 44, r: 10, t: 10, b: 26};
     var points = feat.points.filter(function (p) { return isNum(p.v); });
     var base = feat.baseline && isNum(feat.baseline.median) ? feat.baseline : null;
-    var svg = newSvg(fig, W, H, feat.label + ": " + points.length + " measurements" +
-      (base ? ", baseline " + fmt(base.median, 2) + " ± " + fmt(base.scale, 2) + " " + feat.unit : ", no baseline"));
+    var svg = newSvg(fig, W, H, say("feature_summary", {label: feat.label, n: points.length}) +
+      (base ? say("feature_baseline", {median: fmt(base.median, 2), scale: fmt(base.scale, 2), unit: feat.unit})
+        : say("feature_no_baseline")));
     if (!points.length) {
-      text(svg, W / 2, H / 2, "No measurements yet", {"class": "no-data", "text-anchor": "middle"});
+      text(svg, W / 2, H / 2, say("no_data"), {"class": "no-data", "text-anchor": "middle"});
       return;
     }
     var values = points.map(function (p) { return p.v; });
@@ -185,6 +197,10 @@
     var source = document.getElementById("plot-data");
     if (!source) return;
     var data = parseTimes(JSON.parse(source.textContent));
+    if (data.text) {
+      Object.keys(data.text).forEach(function (k) { if (k !== "months") WORDS[k] = data.text[k]; });
+      if (data.text.months && data.text.months.length === 12) MONTHS = data.text.months;
+    }
     var domain = timeDomain(data);
     document.querySelectorAll("figure[data-plot='risk']").forEach(function (fig) { drawRisk(fig, data, domain); });
     document.querySelectorAll("figure[data-plot='feature']").forEach(function (fig) {

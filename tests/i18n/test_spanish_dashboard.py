@@ -1,0 +1,187 @@
+"""The clinician dashboard in Spanish, page by page, for a clinician whose own language is Spanish (issue 27): the
+patient, audit, monitoring, validation and account pages and the second-factor pages say it in Spanish, with
+``<html lang="es">``, whatever the browser asks for; patient codes and feature keys stay as they are."""
+
+import json
+import re
+from datetime import timedelta
+
+import pyotp
+import pytest
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
+from django.test import Client
+from django.utils import timezone
+
+from clinic.accounts import staff_language_set
+from clinic.services import phq9_record
+from screening.models import MonitoringSnapshot, ValidationReport
+from tests.dashboard.factories import history
+
+pytestmark = pytest.mark.django_db
+
+ENGLISH_BROWSER = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+def _lang(html: str) -> str:
+    return re.search(r'<html lang="([^"]+)"', html).group(1)
+
+
+def _spanish(client: Client, path: str, *present: str, absent: tuple[str, ...] = ()) -> str:
+    response = client.get(path, **ENGLISH_BROWSER)
+    assert response.status_code == 200, path
+    html = response.content.decode()
+    assert _lang(html) == "es", path
+    missing = [text for text in present if text not in html]
+    english = [text for text in absent if text in html]
+    assert missing == [] and english == [], (path, missing, english)
+    return html
+
+
+@pytest.fixture
+def alicia(cast) -> Client:
+    """alice, whose own language is Spanish, signed in (her language is read at login)."""
+    staff_language_set(user=cast.alice, language="es")
+    client = Client()
+    client.force_login(cast.alice)
+    return client
+
+
+@pytest.fixture
+def operadora(django_user_model) -> Client:
+    """An administrator (audit log, monitoring) whose own language is Spanish."""
+    ops = django_user_model.objects.create_user("ops", password="ops-password-1", is_staff=True)
+    staff_language_set(user=ops, language="es")
+    client = Client()
+    client.force_login(ops)
+    return client
+
+
+def test_the_patient_page_is_in_spanish(cast, alicia):
+    history(cast.patient_a, n=6, mismatch_index=2)
+    phq9_record(patient=cast.patient_a, items=[2, 2, 2, 2, 2, 2, 2, 1, 0], answered_at=timezone.now() - timedelta(hours=1))
+    html = _spanish(
+        alicia, f"/patients/{cast.patient_a.pk}/",
+        "Paciente N-001", "Mujer, nacido/a en 1980", "Habla libre", "Riesgo a lo largo del tiempo", "Por qué la última puntuación",
+        "Características de la voz frente a la línea base personal", "Velocidad del habla",
+        '<h2 id="recordings-title">Grabaciones</h2>', "Hablante distinto:", "¿hablante distinto?",
+        '<h2 id="phq9-title">PHQ-9</h2>', "Historial del PHQ-9", "Gravedad", "moderadamente grave",
+        "Introducir un PHQ-9 de N-001", "Guardar PHQ-9", "Respondido el (UTC)",
+        "0 Ningún día", "3 Casi todos los días", "Sin respuesta", "Extremadamente difícil",
+        "9. Pensamientos de que estaría mejor muerto(a) o de lastimarse de alguna manera",
+        "Datos y supervisión",
+        absent=("Risk over time", "Why the latest score", "Voice features against the personal baseline",
+                "Speech rate", "Different speaker:", "PHQ-9 history", "Save PHQ-9", "Answered at (UTC)",
+                "Not at all", "Nearly every day", "Not answered", "moderately severe", "Thoughts that you would",
+                "Female", "Free speech"),
+    )
+    assert 'data-feature="speech_rate_syl_s"' in html and 'id="speaker-mismatch-notice"' in html  # data kept
+    plot = json.loads(re.search(r'<script id="plot-data" type="application/json">(.*?)</script>', html, re.S).group(1))
+    assert plot["features"]["speech_rate_syl_s"]["label"] == "Velocidad del habla"
+    assert plot["text"]["no_data"] == "Todavía no hay mediciones" and plot["text"]["months"][0] == "Ene"
+    assert plot["phq9"][-1]["severity"] == "moderadamente grave"
+
+
+def test_a_phq9_entered_in_spanish_is_confirmed_in_spanish(cast, alicia):
+    answers = {f"item{n}": "1" for n in range(1, 10)} | {"answered_at": "2026-01-05T10:00"}
+    response = alicia.post(f"/patients/{cast.patient_a.pk}/phq9/", answers, follow=True, **ENGLISH_BROWSER)
+    html = response.content.decode()
+    assert "PHQ-9 registrado: total 9 (leve)." in html
+    assert "El ítem 9 se respondió por encima de 0" in html and "Contacte con el paciente hoy." in html
+    assert "PHQ-9 recorded" not in html and "Item 9 was answered" not in html
+
+
+def test_the_triage_filters_and_rows_are_in_spanish(cast, alicia):
+    history(cast.patient_a, n=6)
+    phq9_record(patient=cast.patient_a, items=[1] * 9, answered_at=timezone.now() - timedelta(hours=1))
+    html = _spanish(alicia, "/", "Todos los pacientes", "Con alertas abiertas", "Más urgentes primero", "9 · leve",
+                    absent=("All patients", "With open alerts", "Most urgent first", "· mild", " scores</small>"))
+    assert re.search(r'<small class="change">[+-]?\d+,\d en \d+ puntuaciones</small>', html)
+
+
+def test_the_audit_log_is_in_spanish(cast, alicia, operadora):
+    alicia.get(f"/patients/{cast.patient_a.pk}/")  # an event to list
+    html = _spanish(operadora, "/audit/", "<h1>Registro de auditoría</h1>", 'aria-label="Filtrar el registro de auditoría"',
+                    "Código del paciente", ">Filtrar</button>", "Cuándo", "Quién", "Acción", "Recurso",
+                    absent=("Audit log", "Filter the audit log", ">Filter<", ">When<", ">Who<"))
+    assert re.search(r'<p class="count">\d+ eventos?\.</p>', html)
+    assert "N-001" in html and "patient_dashboard" in html  # data stays as it is
+    assert "No hay eventos." in operadora.get("/audit/?patient=nobody").content.decode()
+
+
+def test_the_monitoring_page_is_in_spanish(cast, operadora):
+    now = timezone.now()
+    MonitoringSnapshot.objects.create(care_team=cast.north, computed_at=now, window_start=now, window_end=now, payload={
+        "n": {"current": 12, "reference": 40}, "feature_psi": {"speech_rate_syl_s": 0.31},
+        "rejection": {"rate": 0.25, "n": 12}, "calibration": {"mae": 1.5, "n_pairs": 0}, "device_mix": {},
+        "scores": {"current": {"n": 0}}})
+    html = _spanish(operadora, "/monitoring/", "<h1>Supervisión de modelos</h1>", "Solo datos agregados",
+                    "Calculado el", "con 12 grabaciones procesadas (referencia: 40)",
+                    "Deriva de las características, de mayor a menor", "Tasa de rechazo por calidad",
+                    "25 % de 12", "PSI máximo de las características: 0,31 ahora, 1 valor diario",
+                    "Todavía no hay ningún PHQ-9 emparejado con predicciones.",
+                    "La etapa de emoción está desactivada (no hay ningún modelo activo).",
+                    absent=("Model monitoring", "Feature drift", "Quality-rejection rate", "daily value",
+                            "No PHQ-9 paired", "The emotion stage is off"))
+    assert "speech_rate_syl_s" in html  # feature keys are identifiers, not translated
+
+
+def test_the_validation_page_is_in_spanish(cast, alicia):
+    _spanish(alicia, "/reports/validation/", "Informe de validación del PHQ-9", "Generar ahora",
+             "Todavía no hay ningún informe de validación.", "Use «Generar ahora» para crear uno.",
+             absent=("PHQ-9 validation report", "Generate now", "No validation report yet"))
+    ValidationReport.objects.create(payload={}, html="<p>r = 0.31</p>", care_team_ids=[cast.north.pk])
+    _spanish(alicia, "/reports/validation/", "Informe del ", 'title="Informe de validación del ',
+             "Este informe abarca a los pacientes de su equipo de atención.",
+             absent=("Report of ", "This report covers"))
+
+
+def test_the_account_and_second_factor_pages_are_in_spanish(cast, settings):
+    settings.CADENCE_REQUIRE_MFA = True
+    staff_language_set(user=cast.alice, language="es")
+    secret = pyotp.random_base32()
+    TOTP.activate(cast.alice, secret)
+    RecoveryCodes.activate(cast.alice)
+    client = Client()
+    assert client.post("/login/", {"login": "alice", "password": "alice-password-1"}).status_code == 302
+    # Not signed in yet, so the browser's language: the second-factor page speaks it.
+    code_page = client.get("/accounts/2fa/authenticate/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert _lang(code_page) == "es" and "Confirme que es usted" in code_page and "Usar una llave de seguridad" in code_page
+    assert "Confirm it is you" not in code_page
+    assert client.post("/accounts/2fa/authenticate/", {"code": pyotp.TOTP(secret).now()}).status_code == 302
+
+    _spanish(client, "/account/", "Su cuenta: inicio de sesión y tokens de la API", "Segundo factor",
+             "Aplicación de autenticación:", "activada", "Códigos de recuperación:", "Tokens de la API",
+             "Caduca", "Revocar", "Crear un token", "manage.py reset_mfa alice --yes",
+             absent=("Your account:", "Second factor<", "API tokens", "Make a token", "No active tokens"))
+    made = client.post("/account/tokens/", **ENGLISH_BROWSER).content.decode()
+    assert "Su nuevo token (cópielo ahora; no se vuelve a mostrar):" in made
+    assert "creado en el panel, tras un segundo factor" in made and "made on the dashboard" not in made
+    _spanish(client, "/accounts/reauthenticate/", "Confirme su contraseña", "Los segundos factores protegen",
+             absent=("Confirm your password", "Second factors guard"))
+    client.post("/accounts/reauthenticate/", {"password": "alice-password-1"})
+    _spanish(client, "/accounts/2fa/recovery-codes/", "<h1 id=\"codes-title\">Códigos de recuperación</h1>",
+             "Descargar los códigos", "Volver a su cuenta", absent=("Unused codes", "Back to your account"))
+    _spanish(client, "/accounts/2fa/recovery-codes/generate/", "Códigos de recuperación nuevos",
+             absent=("New recovery codes", "Make new codes"))
+    _spanish(client, "/accounts/2fa/webauthn/add/", "Añadir una llave de seguridad o clave de acceso",
+             "Añadir la llave", absent=("Add the key", "Give it a name"))
+    _spanish(client, "/logout/", "Cerrar sesión en Cadence", absent=("Log out of Cadence",))
+
+
+def test_the_pages_before_sign_in_follow_the_browser(client):
+    for path, spanish, english in (("/accounts/signup/", "Las cuentas las crea la clínica", "Accounts are made"),
+                                   ("/accounts/inactive/", "Esta cuenta está inactiva", "This account is inactive"),
+                                   ("/login/", "Las sesiones terminan tras un periodo de inactividad", "Sessions end")):
+        html = client.get(path, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+        assert _lang(html) == "es" and spanish in html and english not in html, path
+
+
+def test_the_lockout_page_says_why_in_spanish(cast, client):
+    for n in range(10):
+        client.post("/login/", {"username": "bob", "password": f"nope-{n}"}, HTTP_ACCEPT_LANGUAGE="es")
+    page = client.post("/login/", {"username": "bob", "password": "nope"}, HTTP_ACCEPT_LANGUAGE="es")
+    html = page.content.decode()
+    assert page.status_code == 429 and _lang(html) == "es"
+    assert "Demasiados inicios de sesión fallidos para esta cuenta o desde esta dirección." in html
+    assert "dentro de 15 minutos o restablezca su contraseña" in html and "Too many failed logins" not in html
