@@ -11,6 +11,18 @@ import soundfile as sf
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 TEST_AUDIO_KEY = base64.b64encode(os.urandom(32)).decode()
 
+#: Markers of test files that take long (real workers, browsers, trained models): they are handed out first.
+HEAVY_MARKERS = ("slow", "integration", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Heavy files first, the rest in their usual order (a stable sort). pytest.ini runs xdist with
+    ``--dist loadfile --no-loadscope-reorder``: files are handed out in this order, so the long ones start at
+    once and the many short ones fill the gaps at the end, instead of a long file starting last on one worker
+    while the other has nothing left to do."""
+    heavy = {item.path for item in items if any(item.get_closest_marker(name) for name in HEAVY_MARKERS)}
+    items.sort(key=lambda item: item.path not in heavy)
+
 
 @pytest.fixture(autouse=True)
 def _private_storage(settings, tmp_path):

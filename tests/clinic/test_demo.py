@@ -1,9 +1,12 @@
 """The demo seed: patients, recordings through the upload service, PHQ-9s; idempotent."""
 
+import pytest
 from django.core.management import call_command
 
 from clinic.models import Patient, Phq9Response, Recording
 from screening.models import Alert
+
+pytestmark = pytest.mark.slow  # scheduled first (tests/conftest.py)
 
 
 def test_it_seeds_a_demo_cohort_once(db, monkeypatch, django_capture_on_commit_callbacks):

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from clinic.models import Recording
 
+pytestmark = pytest.mark.slow  # scheduled first (tests/conftest.py)
+
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
        "connect-src 'self'; font-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")

@@ -23,6 +23,8 @@ from screening.reports.html import render_html
 from screening.validation import build_report
 from screening.validation.stats import repeated_measures_correlation
 
+pytestmark = pytest.mark.slow  # scheduled first (tests/conftest.py)
+
 MEAN_PHQ9, SD_B, GAMMA, SD_U = 10.5, 1.5, -1.5, 1.5
 SD_E, BETA_W, SD_EPS, SD_R, K = 1.0, 2.5, 2.5, 1.0, 4
 SD_PRED = 8.0

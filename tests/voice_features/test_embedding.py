@@ -19,6 +19,8 @@ from voice_features.embedding import (
 )
 from voice_features.errors import VoiceFeaturesError
 
+pytestmark = pytest.mark.slow  # scheduled first (tests/conftest.py)
+
 SR = 16_000
 
 

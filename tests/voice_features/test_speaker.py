@@ -19,6 +19,8 @@ from voice_features.speaker import (
     speaker_trials,
 )
 
+pytestmark = pytest.mark.slow  # scheduled first (tests/conftest.py)
+
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "calibrate_speaker.py"
 
 

@@ -21,6 +21,8 @@ from tests.support import voices
 from tests.voice_features.conftest import require_binary
 from voice_features import analyse
 
+pytestmark = pytest.mark.slow  # scheduled first (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 MET = ("espeak", "festival-kal", "festival-ked", "festival-hts", "librivox", "cards", "studio-read", "words")
 

@@ -8,6 +8,8 @@ from django.core.management import CommandError, call_command
 
 from voice_features.emotion import registry
 
+pytestmark = pytest.mark.slow  # scheduled first (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def corpus(emodb_corpus):

@@ -21,6 +21,8 @@ from voice_features.errors import VoiceFeaturesError
 
 from .synthetic_corpus import SR, synthesise_utterance
 
+pytestmark = pytest.mark.slow  # scheduled first (tests/conftest.py)
+
 LABELS = ["anger", "happiness", "neutral", "sadness"]
 # 11 epochs (was 15) keeps a clear margin, measured with seed 0 on this corpus: held-out UAR 0.8125
 # (0.896 at 15, 0.6875 at 8; the test asks >= 0.6, chance 0.25), INT8 top-class agreement 1.0 and
