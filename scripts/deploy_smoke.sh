@@ -118,23 +118,42 @@ elif ! wheels >"$WORK/pip.log" 2>&1; then
   grep -v "^WARNING: Location" "$WORK/pip.log" | tail -20; fail "pip could not build every wheel"
 fi
 if ls "$CACHE/wheels" | grep -iE '^(nvidia|triton)' >/dev/null; then fail "a CUDA package reached the wheelhouse"; fi
-find docker/wheels -name '*.whl' -delete
-cp -l "$CACHE"/wheels/*.whl docker/wheels/ 2>/dev/null || cp "$CACHE"/wheels/*.whl docker/wheels/
-log "$(ls docker/wheels/*.whl | wc -l) wheels, $(du -sh docker/wheels | cut -f1)"
+log "$(ls "$CACHE"/wheels/*.whl | wc -l) wheels in $CACHE/wheels"
 
-step "Cadence image (docker/Dockerfile, BASE_IMAGE=cadence-base:bookworm, PYTHON_PACKAGES=wheels)"
-# The packages stage gets a tag of its own, so that it is kept (a stage no tag refers to is a dangling
-# image, and with it would go the build cache of the pip install, the longest step by far).
-for target in packages final; do
-  nice -n 10 docker build --quiet --force-rm --build-arg BASE_IMAGE=cadence-base:bookworm \
-    --build-arg PYTHON_PACKAGES=wheels --file docker/Dockerfile \
-    $([ "$target" = packages ] && echo "--target packages --tag cadence-smoke:packages" || echo "--tag cadence:smoke") \
-    . >/dev/null 2> >(grep -v -e DEPRECATED -e 'Install the buildx' -e 'docs.docker.com/go/buildx' -e '^$' >&2)
-done
-find docker/wheels -name '*.whl' -delete
-docker run --rm --entrypoint python cadence:smoke -c \
-  "import torch; assert torch.__version__ == '2.13.0+cpu' and torch.version.cuda is None; print('torch', torch.__version__, 'CPU')" \
-  | sed 's/^/    /'
+build_image() {  # build_image TREE: the Cadence image of the source tree TREE as cadence:smoke
+  local tree="$1"
+  find "$tree/docker/wheels" -name '*.whl' -delete
+  cp -l "$CACHE"/wheels/*.whl "$tree/docker/wheels/" 2>/dev/null || cp "$CACHE"/wheels/*.whl "$tree/docker/wheels/"
+  # The packages stage gets a tag of its own, so that it is kept (a stage no tag refers to is a dangling
+  # image, and with it would go the build cache of the pip install, the longest step by far).
+  for target in packages final; do
+    nice -n 10 docker build --quiet --force-rm --build-arg BASE_IMAGE=cadence-base:bookworm \
+      --build-arg PYTHON_PACKAGES=wheels --file "$tree/docker/Dockerfile" \
+      $([ "$target" = packages ] && echo "--target packages --tag cadence-smoke:packages" || echo "--tag cadence:smoke") \
+      "$tree" >/dev/null 2> >(grep -v -e DEPRECATED -e 'Install the buildx' -e 'docs.docker.com/go/buildx' -e '^$' >&2)
+  done
+  find "$tree/docker/wheels" -name '*.whl' -delete
+  docker run --rm --entrypoint python cadence:smoke -c \
+    "import torch; assert torch.__version__ == '2.13.0+cpu' and torch.version.cuda is None; print('torch', torch.__version__, 'CPU')" \
+    | sed 's/^/    /'
+}
+
+# The upgrade: the stack first runs the previous release's image (docker/PREVIOUS_RELEASE names its commit),
+# is given work, and is then upgraded to this tree's image as the README says, volumes and queue kept.
+PREVIOUS="$(awk '!/^#/ && NF {print $1; exit}' docker/PREVIOUS_RELEASE 2>/dev/null || true)"
+UPGRADE=""
+if [ -n "$PREVIOUS" ] && git -C "$ROOT" cat-file -e "$PREVIOUS^{commit}" 2>/dev/null; then
+  UPGRADE=1
+  step "Previous release's image ($PREVIOUS, docker/PREVIOUS_RELEASE), to upgrade from"
+  mkdir -p "$WORK/previous"
+  git -C "$ROOT" archive "$PREVIOUS" | tar -x -C "$WORK/previous"
+  mkdir -p "$WORK/previous/docker/wheels"
+  build_image "$WORK/previous"
+else
+  log "no upgrade test: the previous release '${PREVIOUS:-?}' (docker/PREVIOUS_RELEASE) is not in this clone"
+  step "Cadence image (docker/Dockerfile, BASE_IMAGE=cadence-base:bookworm, PYTHON_PACKAGES=wheels)"
+  build_image "$ROOT"
+fi
 
 step "docker/.env from docker/make_env.py (LAN pilot: tls internal), domain $DOMAIN, HTTPS on host port $HTTPS_PORT"
 # The smoke stack names an SMTP host that nothing answers (the flow sends no e-mail): the deploy checks then see
@@ -254,6 +273,12 @@ from voice_features.synth import synth_speech
 speech = synth_speech(seed=7, run_durations_s=(2.0, 2.4, 1.8, 2.2, 2.0), pause_durations_s=(0.6, 0.8, 0.5, 0.7))
 buf = io.BytesIO(); sf.write(buf, speech.samples, speech.sample_rate, subtype='PCM_16', format='WAV')
 sys.stdout.buffer.write(buf.getvalue())" >"$WORK/speech.wav"
+compose exec -T web python -c "
+import io, sys, soundfile as sf
+from voice_features.synth import synth_speech
+speech = synth_speech(seed=8, run_durations_s=(2.2, 1.9, 2.4, 2.0, 2.1), pause_durations_s=(0.7, 0.5, 0.8, 0.6))
+buf = io.BytesIO(); sf.write(buf, speech.samples, speech.sample_rate, subtype='PCM_16', format='WAV')
+sys.stdout.buffer.write(buf.getvalue())" >"$WORK/speech-2.wav"
 UPLOAD_SHA="$(sha256sum "$WORK/speech.wav" | cut -d' ' -f1)"
 RECORDING_ID="$(https -X POST "$BASE/api/v1/recordings/" -H "Authorization: Bearer $UPLOAD_TOKEN" \
   -H 'Idempotency-Key: smoke-1' -F "audio=@$WORK/speech.wav" | json_field '["id"]')"
@@ -268,6 +293,34 @@ done
 compose logs --no-color worker 2>/dev/null | grep "process_recording.*succeeded" >/dev/null \
   || fail "the worker container's log does not show process_recording succeeding"
 log "recording $RECORDING_ID is done; processed in the worker container"
+
+wait_status() {  # wait_status RECORDING_ID: sets status once it is done, rejected or failed (10 min at most)
+  status=""
+  for _ in $(seq 200); do
+    status="$(https "$BASE/api/v1/recordings/$1/" -H "Authorization: Bearer $UPLOAD_TOKEN" | json_field '["status"]')"
+    case "$status" in done|rejected|failed) break;; esac
+    sleep 3
+  done
+}
+if [ -n "$UPGRADE" ]; then
+  step "Upgrade to this version as the README says, with a recording waiting in the queue"
+  compose stop --timeout 120 worker worker-batch 2>&1 | sed 's/^/    /'
+  QUEUED_ID="$(https -X POST "$BASE/api/v1/recordings/" -H "Authorization: Bearer $UPLOAD_TOKEN" \
+    -H 'Idempotency-Key: smoke-queued' -F "audio=@$WORK/speech-2.wav" | json_field '["id"]')"
+  status="$(https "$BASE/api/v1/recordings/$QUEUED_ID/" -H "Authorization: Bearer $UPLOAD_TOKEN" | json_field '["status"]')"
+  log "recording $QUEUED_ID accepted with the workers stopped: '$status', queued in Redis"
+  [ "$status" = received ] || fail "recording $QUEUED_ID is '$status' with no worker running"
+  compose exec -T web python manage.py backup --to /backups/pre-upgrade | sed 's/^/    /'
+  build_image "$ROOT"
+  compose run --rm --no-deps web python manage.py migrate --noinput 2>&1 | sed 's/^/    /'
+  compose up -d --no-build 2>&1 | sed 's/^/    /'
+  wait_healthy 300 postgres redis s3 web caddy
+  compose exec -T web python manage.py migrate --check >/dev/null || fail "migrations are missing after the upgrade"
+  compose exec -T web python manage.py check --deploy --fail-level WARNING 2>&1 | sed 's/^/    /'
+  wait_status "$QUEUED_ID"
+  [ "$status" = done ] || fail "the recording queued before the upgrade ended as '$status', not done"
+  log "upgraded from $PREVIOUS: migrations applied, the queued recording $QUEUED_ID processed by the new worker"
+fi
 https -o "$WORK/played.wav" "$BASE/api/v1/recordings/$RECORDING_ID/audio/" -H "Authorization: Bearer $TOKEN"
 [ "$(sha256sum "$WORK/played.wav" | cut -d' ' -f1)" = "$UPLOAD_SHA" ] \
   || fail "the audio played back differs from the upload"
