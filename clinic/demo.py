@@ -97,6 +97,7 @@ def _espeak(patient: DemoPatient, *, sentences: list[str], wpm: int, pause_ms: i
 
 
 def _generated(patient: DemoPatient, *, wpm: int, pause_ms: int, seed: int) -> bytes:
+    # start-up: synth imports scipy.signal (about 1 CPU-s), needed only to generate the demo cohort
     from voice_features.synth import synth_speech
 
     f0 = 110.0 if patient.sex == "male" else 200.0

@@ -58,6 +58,7 @@ class PipelineCollector(Collector):
     """Gauges and counters derived from the database at scrape time (shared by all processes)."""
 
     def collect(self) -> Iterator:
+        # this module is imported (config/celery_app.py) before Django's apps are ready
         from clinic.models import Recording
 
         recordings = Recording.objects.all()

@@ -25,6 +25,7 @@ from clinic.models import (
     Recording,
     patient_code_validator,
 )
+from clinic.processing.tasks import recordings_enqueue
 from clinic.protocols import Task, UnknownTaskDetail, task_detail_check
 from clinic.signals import phq9_recorded
 from clinic.storage import audio_delete, audio_store
@@ -339,16 +340,10 @@ def _require_consent(patient: Patient) -> None:
         )
 
 
-#: The Celery queue of bulk recordings (the demo cohort); patients' own uploads go to ``extraction``.
-BULK_QUEUE = "bulk"
-
-
 def _enqueue(recording_id: int, *, bulk: bool) -> None:
     """Hand the stored recording to the workers (a bulk one to its own queue). With the broker down the upload
     still succeeds: the row is marked and every worker queues it again once the broker is back
     (clinic.processing.tasks.recover_recordings)."""
-    from clinic.processing.tasks import recordings_enqueue  # tasks import this module
-
     recordings_enqueue([recording_id], bulk={recording_id} if bulk else set())  # the upload knows: no query
 
 

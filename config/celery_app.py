@@ -20,6 +20,7 @@ logger = logging.getLogger("config.celery_app")
 @signals.worker_init.connect
 def _verify_audio_keys(**kwargs) -> None:
     """A worker with a missing or wrong audio key refuses to start instead of failing every recording."""
+    # config.celery_app is imported by config/__init__.py before Django's apps are ready: the domain loads at run time
     from clinic.storage import audio_keys_verify
 
     audio_keys_verify()
@@ -50,6 +51,7 @@ def _count_retry(sender=None, **kwargs) -> None:
 def _start_recovery(**kwargs) -> None:
     """At start and every CADENCE_RECOVERY_INTERVAL_S, in the worker's main process: queue again what a dead
     worker or an unreachable broker left behind (clinic.processing.tasks.recover_recordings). No beat needed."""
+    # config.celery_app is imported by config/__init__.py before Django's apps are ready: the domain loads at run time
     from django.conf import settings
 
     stop = threading.Event()
@@ -59,6 +61,7 @@ def _start_recovery(**kwargs) -> None:
 
 
 def _recover_every(interval_s: float, stop: threading.Event) -> None:
+    # config.celery_app is imported by config/__init__.py before Django's apps are ready: the domain loads at run time
     from django.db import connections
 
     from clinic.processing.tasks import recover_recordings

@@ -9,6 +9,7 @@ built from ``CADENCE_BASE_URL``.
 from datetime import datetime
 from urllib.parse import urljoin
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -19,7 +20,7 @@ from clinic.models import Patient
 from outreach.models import Delivery
 from screening.models import Alert
 
-__all__ = ["OutreachError", "deliveries_create", "enqueue", "language_of", "link", "message"]
+__all__ = ["DELIVERY_SEND_TASK", "OutreachError", "deliveries_create", "enqueue", "language_of", "link", "message"]
 
 
 class OutreachError(Exception):
@@ -40,9 +41,19 @@ def language_of(user=None, patient: Patient | None = None) -> str:
 # ---------------------------------------------------------------- creating and queueing messages
 
 
-def enqueue(delivery_ids: list[int]) -> None:
-    from outreach.tasks import delivery_send as task
+#: The Celery task that sends one message (``outreach.tasks.delivery_send``), looked up by this name in Celery's
+#: registry instead of imported. Sending is recursive: the task calls ``services.delivery_send``, which, when a
+#: phone's push subscription is gone, stores fallback messages through ``deliveries_create`` below, which queue
+#: through the same task. An import here would close that loop into an import cycle (tasks -> services ->
+#: messages -> tasks) whatever the modules were called; naming the task keeps the imports one-way (the
+#: ``outreach-layers`` contract in .importlinter) and still runs it in place when CELERY_TASK_ALWAYS_EAGER is on
+#: (the registry holds the task object itself; ``send_task`` would not). ``OutreachConfig.ready`` imports the
+#: tasks, so every process (web, worker, shell) has them registered.
+DELIVERY_SEND_TASK = "outreach.tasks.delivery_send"
 
+
+def enqueue(delivery_ids: list[int]) -> None:
+    task = current_app.tasks[DELIVERY_SEND_TASK]
     now = timezone.now()
     for pk in delivery_ids:
         task.delay(pk)

@@ -10,6 +10,7 @@ __all__ = ["OutreachCollector"]
 
 class OutreachCollector(Collector):
     def collect(self) -> Iterator:
+        # models at collect time, as clinic.metrics must (no cycle: a matter of load order)
         from outreach.models import AlertNotice, Delivery
         from outreach.selectors import delivery_state_counts
 

@@ -1,11 +1,10 @@
 """Outreach's subscriptions to screening's signals (connected in ``OutreachConfig.ready``)."""
 
+from outreach.tasks import alerts_notify
 from screening.signals import alert_opened
 
 
 def notify_opened_alerts(sender, *, patient_ids: list[int], **kwargs) -> None:
-    from outreach.tasks import alerts_notify
-
     alerts_notify.delay()
 
 

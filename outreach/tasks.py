@@ -3,9 +3,10 @@
 from celery import shared_task
 
 from outreach import reminders, services
+from outreach.messages import DELIVERY_SEND_TASK
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
+@shared_task(name=DELIVERY_SEND_TASK, bind=True, acks_late=True, max_retries=None)  # queued by name (messages.py)
 def delivery_send(self, delivery_id: int) -> str:
     """Send one message; a failure is kept with its reason and retried with back-off (services decide how long)."""
     outcome = services.delivery_send(delivery_id=delivery_id)

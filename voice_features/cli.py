@@ -34,6 +34,7 @@ def extract_record(path: str, *, with_embedding: bool = True, emotion_registry: 
 
     ``task`` (one of :data:`voice_features.registry.TASKS`) nulls the features it has no meaning for, with the reason.
     """
+    # start-up: --help and argument errors answer without loading the analysis stack
     from voice_features.pipeline import analyse_file
 
     try:

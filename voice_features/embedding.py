@@ -10,9 +10,9 @@ L2-normalised mean of the window vectors; its ``spread`` is the mean cosine dist
 the windows from that mean (0 = every window identical; larger = a less stable voice or
 a mixture of speakers). The mel spectrogram is computed once over the joined speech and
 the windows are views into it (each second of audio is transformed once, not four times);
-when a long recording has more windows than :data:`MAX_WINDOWS`, only the frames of the
-windows that are encoded are computed. torch is imported on the first embedding, not with
-this module (which the screening layer imports for the model name).
+when a long recording has more windows than :data:`MAX_WINDOWS`, only that many, evenly spread,
+are encoded. torch is imported on the first embedding, not with this module (which the
+screening layer imports for the model name); librosa loads its spectrum code on first use.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import librosa
 import numpy as np
 
 from voice_features.errors import VoiceFeaturesError
-from voice_features.melspec import mel_power, n_frames
 
 if TYPE_CHECKING:
     from torch import nn
@@ -167,15 +167,13 @@ def load_encoder() -> nn.Module:
     return _encoder
 
 
-def ge2e_mel_spectrogram(samples: np.ndarray, *, frames: np.ndarray | None = None) -> np.ndarray:
-    """Power mel spectrogram exactly as resemblyzer's ``wav_to_mel_spectrogram``.
+def ge2e_mel_spectrogram(samples: np.ndarray) -> np.ndarray:
+    """Power mel spectrogram exactly as resemblyzer's ``wav_to_mel_spectrogram`` (``librosa.feature.melspectrogram``).
 
     Parameters
     ----------
     samples : np.ndarray, shape (n,)
         Mono audio at 16 kHz, float, full scale ±1.
-    frames : np.ndarray of int, optional
-        Compute only these frames (sorted, unique); the other rows are 0.
 
     Returns
     -------
@@ -183,7 +181,8 @@ def ge2e_mel_spectrogram(samples: np.ndarray, *, frames: np.ndarray | None = Non
         Power (not log) mel energies; 25-ms periodic Hann frames every 10 ms, centred
         with zero padding (librosa ≥ 0.10 defaults).
     """
-    mel = mel_power(samples, sr=SAMPLE_RATE_HZ, n_fft=_N_FFT, hop_length=_HOP_LENGTH, n_mels=_N_MELS, frames=frames)
+    mel = librosa.feature.melspectrogram(y=np.asarray(samples, dtype=np.float32), sr=SAMPLE_RATE_HZ, n_fft=_N_FFT,
+                                         hop_length=_HOP_LENGTH, n_mels=_N_MELS)
     return mel.T
 
 
@@ -279,16 +278,15 @@ def embed_speech(
     window = int(round(WINDOW_S * SAMPLE_RATE_HZ / _HOP_LENGTH))
     hop = int(round(HOP_S * SAMPLE_RATE_HZ / _HOP_LENGTH))
     speech = _normalise_level(speech)
-    total = n_frames(speech.size, hop_length=_HOP_LENGTH)
+    mel = ge2e_mel_spectrogram(speech)
+    total = mel.shape[0]  # 1 + speech.size // _HOP_LENGTH centred frames
     if total < window:
-        mel = np.pad(ge2e_mel_spectrogram(speech), ((0, window - total), (0, 0)))
+        mel = np.pad(mel, ((0, window - total), (0, 0)))
         starts = np.zeros(1, dtype=np.intp)
     else:
         starts = np.arange((total - window) // hop + 1) * hop
         if starts.size > MAX_WINDOWS:
             starts = starts[np.linspace(0, starts.size - 1, MAX_WINDOWS).round().astype(int)]
-        needed = np.unique((starts[:, np.newaxis] + np.arange(window)).reshape(-1))
-        mel = ge2e_mel_spectrogram(speech, frames=needed)
     windows = np.lib.stride_tricks.sliding_window_view(mel, window, axis=0)[starts].transpose(0, 2, 1)
     vectors = embed_mel_windows(windows)
     mean = vectors.mean(axis=0)

@@ -43,6 +43,7 @@ def analyse_file(
     VoiceFeaturesError
         The file cannot be decoded (empty, corrupt, NaN samples, too long, ...).
     """
+    # start-up (not a cycle): each stage's stack loads when it runs
     from voice_features import analyse
 
     audio = load_audio(source, max_duration_s=max_duration_s)

@@ -12,9 +12,11 @@ semitones are re 27.5 Hz so speakers of different pitch are comparable.
 
 from __future__ import annotations
 
-import numpy as np
+from functools import lru_cache
 
-from voice_features.dsp import bandpass, butter_bandpass_sos, prominent_peaks
+import numpy as np
+from scipy.signal import butter, find_peaks, sosfilt
+
 from voice_features.segmentation import in_segments
 
 __all__ = [
@@ -62,6 +64,12 @@ def hz_to_semitones(f0_hz: np.ndarray | float) -> np.ndarray | float:
     return 12.0 * np.log2(np.asarray(f0_hz) / ST_REFERENCE_HZ)
 
 
+@lru_cache(maxsize=8)
+def _bandpass_sos(low_hz: float, high_hz: float, sr: int) -> np.ndarray:
+    """Second-order sections of the 4th-order Butterworth band-pass, designed once per band and rate."""
+    return butter(4, (low_hz, high_hz), btype="bandpass", fs=sr, output="sos")  # sosfilt reads it, never writes
+
+
 def nucleus_contour_db(
     samples: np.ndarray,
     *,
@@ -72,7 +80,7 @@ def nucleus_contour_db(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Energy of the vowel band, smoothed, in dB re full scale: the contour whose peaks are syllable nuclei.
 
-    The signal goes through a 4th-order Butterworth band-pass (``band_hz``; :mod:`voice_features.dsp`, upper edge kept below
+    The signal goes through a 4th-order Butterworth band-pass (``band_hz``; ``scipy.signal``, upper edge kept below
     Nyquist; at sample rates too low to hold the band, below about 1.1 kHz, it is left unfiltered), its power is averaged over ``step_s`` blocks, and the blocks are smoothed with a Hann
     window of about ``window_s``. Cost is one IIR pass over the samples (chunked, so memory stays
     bounded on long recordings).
@@ -95,12 +103,15 @@ def nucleus_contour_db(
         return np.empty(0), np.empty(0)
     low, high = band_hz
     high = min(high, 0.45 * sr)
-    sos = butter_bandpass_sos(low, high, sr) if high > 1.25 * low else None
+    sos = _bandpass_sos(float(low), float(high), int(sr)) if high > 1.25 * low else None
+    state = None if sos is None else np.zeros((sos.shape[0], 2))  # the filter's state, carried from chunk to chunk
     power = np.empty(n_blocks)
     chunk = max(1, int(_BLOCK_CHUNK_S * sr) // hop) * hop
-    bounds = [(start, min(start + chunk, n_blocks * hop)) for start in range(0, n_blocks * hop, chunk)]
-    pieces = (np.asarray(samples[start:stop], dtype=np.float64) for start, stop in bounds)
-    for (start, stop), y in zip(bounds, bandpass(pieces, sos) if sos is not None else pieces, strict=True):
+    for start in range(0, n_blocks * hop, chunk):
+        stop = min(start + chunk, n_blocks * hop)
+        y = np.asarray(samples[start:stop], dtype=np.float64)
+        if sos is not None:
+            y, state = sosfilt(sos, y, zi=state)
         power[start // hop: stop // hop] = np.mean((y * y).reshape(-1, hop), axis=1)
     taps = max(1, round(window_s / step_s))
     times = (np.arange(n_blocks) + 0.5) * hop / sr
@@ -144,7 +155,7 @@ def syllable_nuclei(
     """
     if len(segments) == 0 or pitch_times_s.size == 0:
         return np.empty(0)
-    peaks = prominent_peaks(intensity_db, min_dip_db)
+    peaks = find_peaks(intensity_db, prominence=min_dip_db)[0]
     peaks = peaks[intensity_db[peaks] > threshold_db]
     times = frame_times_s[peaks]
     times = times[in_segments(times, segments)]

@@ -8,6 +8,7 @@ so their cost does not grow with the length of the recording.
 
 from __future__ import annotations
 
+import librosa
 import numpy as np
 import parselmouth
 from parselmouth.praat import call
@@ -103,9 +104,7 @@ def mfcc_stats(speech: np.ndarray, *, sr: int) -> dict[str, float]:
     rms = float(np.sqrt(np.mean(np.square(speech, dtype=np.float64)))) if speech.size else 0.0
     if speech.size < n_fft * 2 or rms == 0:
         return dict.fromkeys(keys, _NAN)
-    from voice_features.melspec import mfcc as librosa_mfcc  # only extraction pays for librosa's import
-
-    mfcc = librosa_mfcc((np.asarray(speech) / rms).astype(np.float32), sr=sr, n_mfcc=N_MFCC + 1, n_fft=n_fft,
-                        hop_length=int(round(_MFCC_HOP * sr / 16000)), n_mels=40)[1:]
+    mfcc = librosa.feature.mfcc(y=(np.asarray(speech) / rms).astype(np.float32), sr=sr, n_mfcc=N_MFCC + 1,
+                                n_fft=n_fft, hop_length=int(round(_MFCC_HOP * sr / 16000)), n_mels=40)[1:]
     means, sds = mfcc.mean(axis=1), mfcc.std(axis=1, ddof=1)
     return {f"mfcc{k}_{s}": float(v) for k in range(1, N_MFCC + 1) for s, v in (("mean", means[k - 1]), ("sd", sds[k - 1]))}

@@ -137,6 +137,7 @@ def _finish(recording_id: int, *, claimant: str, status: str, reason: str = "") 
 
 def _extract(recording: Recording) -> dict:
     """Decode and analyse; returns the analysis as a JSON-safe dict (raises VoiceFeaturesError)."""
+    # start-up: the analysis stack (Praat, scipy.signal, librosa, torch) loads in the process that extracts, not in every one that imports this module
     from voice_features.pipeline import analyse_file
 
     with audio_open(recording.file.name) as handle:

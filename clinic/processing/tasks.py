@@ -7,9 +7,13 @@ from django.conf import settings
 
 from clinic.metrics import ENQUEUE_FAILURES
 from clinic.processing import services
-from clinic.services import BULK_QUEUE
 
 logger = logging.getLogger(__name__)
+
+#: The Celery queue of bulk recordings (the demo cohort); patients' own uploads go to ``extraction``. It lives
+#: here, with the tasks that use it, so that clinic.services (the upload) can import this module and not the
+#: reverse (no import cycle).
+BULK_QUEUE = "bulk"
 
 
 #: First retry after up to 30 s, doubling per retry, never more than 15 min; full jitter so

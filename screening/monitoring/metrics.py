@@ -7,6 +7,7 @@ from prometheus_client.registry import Collector
 
 class OperatorAlertCollector(Collector):
     def collect(self):
+        # models at collect time, as clinic.metrics must (no cycle: a matter of load order)
         from screening.models import OperatorAlert
 
         gauge = GaugeMetricFamily("cadence_operator_alerts_open", "Open model-monitoring alerts", labels=["kind"])

@@ -91,7 +91,7 @@ def _finite(value) -> bool:
 def feature_reliability(pairs: Sequence[tuple[RetestRecording, RetestRecording]], *, task: str,
                         features: Sequence[str]) -> list[Reliability]:
     """ICC(3,1), its 95 % CI, SEM and MDC95 per feature over the pairs of one task."""
-    import pingouin
+    import pingouin  # loaded for a report, not with the module
 
     task_pairs = [p for p in pairs if p[0].task == task]
     out = []

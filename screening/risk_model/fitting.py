@@ -49,7 +49,7 @@ class ModelNotBetter(Exception):
 
 def group_folds(groups: pd.Series, n_splits: int = 5):
     """Patient-grouped folds (scikit-learn GroupKFold): no patient in train and test."""
-    from sklearn.model_selection import GroupKFold
+    from sklearn.model_selection import GroupKFold  # loaded when fitting, not with the module
 
     n_groups = groups.nunique()
     if n_groups < 2:
@@ -78,7 +78,7 @@ def fit_mixedlm(df: pd.DataFrame, features: Sequence[str] = DIRECTIONAL_FEATURES
     intercept is the population's mean level at baseline voice; tau2 and sigma2 are
     the MixedLM's variance components.
     """
-    import statsmodels.api as sm
+    import statsmodels.api as sm  # loaded when fitting, not with the module
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     weights = dict(weights or composite_weights(features))
@@ -145,6 +145,7 @@ def repeated_measures_corr(df: pd.DataFrame, *, x: str, y: str, group: str = GRO
 
 def cv_metrics(oof: pd.DataFrame) -> dict[str, float]:
     """Error and AUC for PHQ-9 >= 10 of the prospective predictions; within/between-patient correlation."""
+    # loaded when fitting, not with the module (not a cycle)
     from sklearn.metrics import mean_absolute_error, roc_auc_score, root_mean_squared_error
 
     positive = oof[TARGET] >= PHQ9_CUTOFF

@@ -152,7 +152,7 @@ def _logistic_recalibration(data: pd.DataFrame, y: np.ndarray, p: np.ndarray,
                             confidence: float) -> dict[str, Any]:
     """Calibration slope (logit(y) ~ logit(p)) and intercept (calibration-in-the-large, slope fixed at 1),
     with intervals from patient-clustered standard errors (statsmodels GLM)."""
-    import statsmodels.api as sm
+    import statsmodels.api as sm  # loaded for a report, not with the module
 
     eps = 1e-6
     lp = np.log(np.clip(p, eps, 1 - eps) / (1 - np.clip(p, eps, 1 - eps)))

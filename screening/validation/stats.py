@@ -92,7 +92,7 @@ def _too_little(pairs: pd.DataFrame, *, repeats: bool = False) -> dict[str, Any]
 
 def fisher_ci(r: float, n: int, *, confidence: float = CONFIDENCE) -> list[float]:
     """Interval for a correlation by Fisher's z, standard error 1/sqrt(n - 3) (pingouin)."""
-    import pingouin
+    import pingouin  # loaded for a report, not with the module
 
     return [float(v) for v in pingouin.compute_esci(r, nx=n, eftype="pearson", confidence=confidence,
                                                     decimals=15)]
@@ -100,7 +100,7 @@ def fisher_ci(r: float, n: int, *, confidence: float = CONFIDENCE) -> list[float
 
 def wilson_ci(successes: int, n: int, *, confidence: float = CONFIDENCE) -> list[float]:
     """Wilson score interval of a proportion (statsmodels)."""
-    from statsmodels.stats.proportion import proportion_confint
+    from statsmodels.stats.proportion import proportion_confint  # loaded for a report, not with the module
 
     if n == 0:
         return [float("nan"), float("nan")]
@@ -206,7 +206,7 @@ def _mixed_model_frame(pairs: pd.DataFrame, *, x: str, y: str) -> pd.DataFrame:
 
 def _fit_mixed(data: pd.DataFrame, re_formula: str | None):
     """Fit by REML; returns (result or None, list of convergence problems)."""
-    import statsmodels.formula.api as smf
+    import statsmodels.formula.api as smf  # loaded for a report, not with the module
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     model = smf.mixedlm(

@@ -148,3 +148,22 @@ def test_it_writes_each_clinicians_alert_e_mail_in_their_own_language(team):
     assert "Una alerta urgente espera a su equipo de atención North" in alice.body
     assert "inicie sesión en Cadence" in alice.body
     assert bob.subject == "Urgent alert for your care team" and "An urgent alert is waiting" in bob.body
+
+
+def test_it_queues_due_messages_through_the_send_task_it_names(team, monkeypatch, django_capture_on_commit_callbacks):
+    """outreach.messages queues ``delivery_send`` by its registered name (no import cycle): the name is the task's."""
+    from celery import current_app
+
+    from outreach import services, tasks
+    from outreach.messages import DELIVERY_SEND_TASK
+    from outreach.models import Delivery
+
+    assert current_app.tasks[DELIVERY_SEND_TASK].name == tasks.delivery_send.name == DELIVERY_SEND_TASK
+    queued = []
+    monkeypatch.setattr(tasks.delivery_send, "delay", queued.append)
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    _alert(team.patient_a, "self_harm", now)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.alerts_notify(now=now) == 1
+    sent = Delivery.objects.all()
+    assert sorted(queued) == sorted(d.pk for d in sent) and queued and all(d.queued_at for d in sent)

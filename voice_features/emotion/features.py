@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import librosa
 import numpy as np
-
-from voice_features.melspec import mel_power
 
 __all__ = [
     "SAMPLE_RATE_HZ",
@@ -43,7 +42,8 @@ def log_mel(samples: np.ndarray) -> np.ndarray:
     np.ndarray, shape (1 + n // 160, 64), float32
         ``log(mel power + 1e-6)`` every 10 ms over 25-ms frames.
     """
-    mel = mel_power(samples, sr=SAMPLE_RATE_HZ, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS)
+    mel = librosa.feature.melspectrogram(y=np.asarray(samples, dtype=np.float32), sr=SAMPLE_RATE_HZ, n_fft=N_FFT,
+                                         hop_length=HOP_LENGTH, n_mels=N_MELS)
     return np.log(mel.T + _FLOOR).astype(np.float32)
 
 

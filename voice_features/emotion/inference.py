@@ -181,6 +181,7 @@ def _onnx_runner(root: Path, version: str, metadata: dict, *, graph: str, precis
     try:
         import onnxruntime
 
+        # start-up: ONNX Runtime loads only with an active model
         from voice_features.emotion.quantize import onnx_session
 
         session = onnx_session(path, threads=1)

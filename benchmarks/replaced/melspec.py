@@ -11,6 +11,10 @@ and the tests check them against librosa. :func:`mel_power` can also compute onl
 frames (the voice embedding reads a bounded number of 2-s windows of a long recording).
 """
 
+# Not part of the product any more: Cadence calls librosa again. This was voice_features/melspec.py until
+# benchmarks/bench_dsp_vs_library.py showed that, in a long-lived worker, it saved nothing per recording (it was
+# slower than the library); it is kept unchanged only so that the benchmark can be run again.
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -13,6 +13,10 @@ functions; this module gives the same results (tests compare them with scipy.sig
   ``scipy.signal.butter`` (imported then, and only then).
 """
 
+# Not part of the product any more: Cadence calls scipy.signal again. This was voice_features/dsp.py until
+# benchmarks/bench_dsp_vs_library.py showed that, in a long-lived worker, it saved nothing per recording (it was
+# slower than the library); it is kept unchanged only so that the benchmark can be run again.
+
 from __future__ import annotations
 
 from functools import lru_cache
