@@ -30,6 +30,9 @@ def _private_storage(settings, tmp_path):
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {
             "location": str(tmp_path / "private"), "file_permissions_mode": 0o600, "directory_permissions_mode": 0o700}}}
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # A production hasher costs about 0.4 s a password on this machine, and every cast has three users; no test
+    # checks the hasher (subprocesses such as check --deploy run with the real settings).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CADENCE_AUDIO_KEYS, settings.CADENCE_AUDIO_DEV_KEY_FILE = TEST_AUDIO_KEY, None
     settings.CADENCE_ERASURE_LEDGER = tmp_path / "erasure-ledger.jsonl"
     from config.celery_app import app
