@@ -104,7 +104,9 @@ def test_it_retries_a_recording_whose_worker_was_killed_mid_task(cast, api, post
 
 
 def test_phone_formats_reach_done_in_a_real_worker(cast, api, worker):
-    """3GP/AMR-NB at every mode and CAF (AAC, ALAC, PCM) from iOS: decoded, analysed, done; voice quality withheld for AMR."""
+    """3GP/AMR-NB at its lowest and highest modes and CAF (AAC, ALAC, PCM) from iOS: decoded, analysed, done in a
+    worker process. Every AMR-NB mode is decoded with its speech in place in tests/voice_features/test_codecs.py and
+    accepted by the upload in tests/clinic/test_upload.py."""
     import io
 
     import soundfile as sf
@@ -112,7 +114,8 @@ def test_phone_formats_reach_done_in_a_real_worker(cast, api, worker):
     from tests.support import codecs
 
     samples, sr = sf.read(io.BytesIO(speech_wav(seed=21)), dtype="float32")
-    uploads = {f"amr-{rate}.3gp": codecs.amr_nb_3gp(samples, sr, bit_rate=rate) for rate in codecs.AMR_NB_MODES}
+    modes = (min(codecs.AMR_NB_MODES), max(codecs.AMR_NB_MODES))
+    uploads = {f"amr-{rate}.3gp": codecs.amr_nb_3gp(samples, sr, bit_rate=rate) for rate in modes}
     uploads |= {"aac.caf": codecs.caf_aac(samples, sr), "alac.caf": codecs.encode(samples, sr, fmt="caf", codec="alac"),
                 "pcm.caf": codecs.encode(samples, sr, fmt="caf", codec="pcm_s16be")}
     ids = {}

@@ -60,12 +60,13 @@ def synthesise_utterance(letter: str, speaker: str, rng: np.random.Generator) ->
     return (wave + 0.001 * rng.standard_normal(wave.size)).astype(np.float32)
 
 
-def write_emodb_corpus(root: Path, *, seed: int = 0) -> Path:
-    """Write ``root/wav/<speaker><text><emotion><version>.wav`` files; returns ``root``."""
+def write_emodb_corpus(root: Path, *, seed: int = 0, texts: list[str] = TEXTS) -> Path:
+    """Write ``root/wav/<speaker><text><emotion><version>.wav`` files; returns ``root``. ``texts``: which of
+    the sentences each speaker says in each emotion (all six by default: 144 utterances)."""
     rng = np.random.default_rng(seed)
     (root / "wav").mkdir(parents=True, exist_ok=True)
     for speaker in SPEAKERS:
-        for text in TEXTS:
+        for text in texts:
             for letter in CLASSES:
                 wave = synthesise_utterance(letter, speaker, rng)
                 sf.write(root / "wav" / f"{speaker}{text}{letter}a.wav", wave, SR, subtype="PCM_16")
