@@ -21,6 +21,17 @@ from enum import IntEnum, StrEnum
 __all__ = ["ALERT_KINDS", "AlertKind", "Merge", "Priority", "Silence", "kind_spec", "kind_for_rule"]
 
 
+def gettext_noop(text: str) -> str:
+    """Marks ``text`` for the translation catalogues (``makemessages`` reads this name) and returns it as it
+    is: the labels stay English here, where no Django is loaded, and the dashboard translates them when it
+    shows them (``{% translate kind.label %}``)."""
+    return text
+
+
+#: The priorities' labels (``Alert.Priority``'s choices, from the names below), for the catalogues.
+PRIORITY_LABELS = (gettext_noop("High"), gettext_noop("Medium"), gettext_noop("Low"))
+
+
 class Priority(IntEnum):
     """Stored in ``Alert.priority``; lower is more urgent (the inbox and triage sort on it)."""
 
@@ -98,16 +109,16 @@ class AlertKind:
 
 #: Every alert kind, in the order the validation report lists them.
 ALERT_KINDS: tuple[AlertKind, ...] = (
-    AlertKind("self_harm", rule="phq9_item9", label="PHQ-9 item 9 (self-harm thoughts)", badge="Item 9",
-              priority=Priority.HIGH, merge=Merge.EACH, silence=Silence.NOT_WHOLE_TEAM, urgent=True),
-    AlertKind("phq9_rise", rule="phq9_rise", label="Predicted PHQ-9 rise", badge="PHQ-9 rise",
-              priority=Priority.MEDIUM, merge=Merge.UNRESOLVED, silence=Silence.CLINICIAN, risk=True),
-    AlertKind("risk_threshold", rule="p_phq9_ge10", label="Risk above threshold", badge="High risk",
-              priority=Priority.MEDIUM, merge=Merge.UNRESOLVED, silence=Silence.CLINICIAN, risk=True),
-    AlertKind("overdue", rule="overdue", label="No recent recording", badge="Overdue",
-              priority=Priority.LOW, merge=Merge.UNTIL_RECORDING, silence=Silence.CLINICIAN),
-    AlertKind("speaker_mismatch", rule="speaker_mismatch", label="Different speaker", badge="Speaker?",
-              priority=Priority.MEDIUM, merge=Merge.UNRESOLVED, silence=Silence.CLINICIAN),
+    AlertKind("self_harm", rule="phq9_item9", label=gettext_noop("PHQ-9 item 9 (self-harm thoughts)"),
+              badge=gettext_noop("Item 9"), priority=Priority.HIGH, merge=Merge.EACH, silence=Silence.NOT_WHOLE_TEAM, urgent=True),
+    AlertKind("phq9_rise", rule="phq9_rise", label=gettext_noop("Predicted PHQ-9 rise"),
+              badge=gettext_noop("PHQ-9 rise"), priority=Priority.MEDIUM, merge=Merge.UNRESOLVED, silence=Silence.CLINICIAN, risk=True),
+    AlertKind("risk_threshold", rule="p_phq9_ge10", label=gettext_noop("Risk above threshold"),
+              badge=gettext_noop("High risk"), priority=Priority.MEDIUM, merge=Merge.UNRESOLVED, silence=Silence.CLINICIAN, risk=True),
+    AlertKind("overdue", rule="overdue", label=gettext_noop("No recent recording"),
+              badge=gettext_noop("Overdue"), priority=Priority.LOW, merge=Merge.UNTIL_RECORDING, silence=Silence.CLINICIAN),
+    AlertKind("speaker_mismatch", rule="speaker_mismatch", label=gettext_noop("Different speaker"),
+              badge=gettext_noop("Speaker?"), priority=Priority.MEDIUM, merge=Merge.UNRESOLVED, silence=Silence.CLINICIAN),
 )
 
 _BY_NAME = {kind.name: kind for kind in ALERT_KINDS}

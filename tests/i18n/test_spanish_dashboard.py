@@ -99,6 +99,28 @@ def test_the_triage_filters_and_rows_are_in_spanish(cast, alicia):
     assert re.search(r'<small class="change">[+-]?\d+,\d en \d+ puntuaciones</small>', html)
 
 
+def test_every_alert_kind_and_priority_has_its_spanish_label():
+    """Adding an alert kind (screening.alerts.kinds) without its Spanish label and badge fails here."""
+    from django.utils import translation
+
+    from screening.alerts.kinds import ALERT_KINDS, PRIORITY_LABELS
+
+    with translation.override("es"):
+        untranslated = [text for kind in ALERT_KINDS for text in (kind.label, kind.badge)
+                        if translation.gettext(text) == text] + [
+                        text for text in PRIORITY_LABELS if translation.gettext(text) == text]
+    assert untranslated == []
+
+
+def test_alert_badges_and_the_alert_inbox_are_in_spanish(cast, alicia, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # the self-harm alert opens once the answer is stored
+        phq9_record(patient=cast.patient_a, items=[0] * 8 + [2], answered_at=timezone.now() - timedelta(hours=1))
+    _spanish(alicia, "/", 'title="PHQ-9 ítem 9 (pensamientos de autolesión)"', ">Ítem 9<",
+             absent=("self-harm thoughts", ">Item 9<"))
+    _spanish(alicia, "/alerts/", "Alta</span> PHQ-9 ítem 9 (pensamientos de autolesión)",
+             absent=("High</span>", "(self-harm thoughts)"))
+
+
 def test_the_audit_log_is_in_spanish(cast, alicia, operadora):
     alicia.get(f"/patients/{cast.patient_a.pk}/")  # an event to list
     html = _spanish(operadora, "/audit/", "<h1>Registro de auditoría</h1>", 'aria-label="Filtrar el registro de auditoría"',
