@@ -19,6 +19,9 @@ swap and the held-out windows are pooled. Printed per seed:
   severity, pooled over the window by precision and shrunk by its known reliability
   (``tests/support/score_signal.py``, ``_oracle_terms``). The ceiling has no measurement noise at
   all; the oracle says how much of it a window of noisy recordings can reach;
+* a diagnostic: the served curve with each patient's *true* loadings (gain x effect per point / noise
+  SD, in z units) in place of the estimated personal weights: what better weights alone could add on
+  the served z's (their baselines, early and bridged estimates unchanged);
 * calibration slope (PHQ-9 on estimate) of the early estimates once the clinic has fitted.
 
 Targets (issue 30): coverage >= 85 %; predicted >= 0.9 x ceiling and never below the best single
@@ -48,6 +51,7 @@ ROWS = (
     ("rm-corr: predicted PHQ-9 (weighted, leave-one-window-out)", "predicted", "{:.3f}"),
     ("rm-corr: predicted PHQ-9 (weights fitted on all windows)", "predicted_in_sample", "{:.3f}"),
     ("rm-corr: predicted PHQ-9 (model's fixed shares)", "predicted_uniform", "{:.3f}"),
+    ("rm-corr: predicted PHQ-9 with each patient's true loadings (diagnostic)", "predicted_true_loadings", "{:.3f}"),
     ("rm-corr: best single measure", "best_single", "{:.3f}"),
     ("  which", "best_single_feature", "{}"),
     ("rm-corr: ceiling (noise-free voice-visible severity)", "ceiling", "{:.3f}"),

@@ -13,7 +13,7 @@ cohorts, several seeds) and by fast tests (small cohorts). The product never imp
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,13 @@ from screening.risk_model.early import (
 )
 from screening.risk_model.fitting import fit_population_model, repeated_measures_corr
 from screening.risk_model.model import RiskModel, predict_frame
-from screening.risk_model.personal import fit_loading_prior, personal_combination, personalise_model
+from screening.risk_model.personal import (
+    PersonalCombination,
+    _blup_weights,
+    fit_loading_prior,
+    personal_combination,
+    personalise_model,
+)
 from screening.validation.pairing import pair_phq9_with_voice, window_slices
 from tests.support.simulation import _SHARED_DAY
 
@@ -180,10 +186,27 @@ def _level_predictions(model: RiskModel, z: pd.DataFrame, frame: pd.DataFrame, p
     return out
 
 
+def _true_combination(models: Models, loadings: dict[str, float]) -> PersonalCombination:
+    """The personal combination with a patient's true loadings (signed z per PHQ-9 point) and each
+    feature's window-mean z noise 1/3 (about three recordings of unit-variance z), the population
+    weights from the clinic's loadings under the same noise (so that the model's scale is kept alike)."""
+    prior = replace(models.loadings, noise=dict.fromkeys(FEATURES, 1 / 3))
+    population = _blup_weights({k: max(v, 0.0) for k, v in prior.mu.items()}, prior, None)
+    return PersonalCombination(loadings, _blup_weights(loadings, prior, None), population, {}, 0)
+
+
+def _true_loadings(cohort, pid: str) -> dict[str, float]:
+    """A patient's true loading per feature in z units: gain x |effect per point| / their median noise SD."""
+    known, gains, beta = cohort.truth["known"], cohort.truth["gains"][pid], cohort.truth["beta"]
+    ids = cohort.recordings.loc[cohort.recordings.patient_id == pid, "recording_id"]
+    return {k: gains[k] * abs(beta[k]) / float(np.median([known[r]["noise_sd"][k] for r in ids])) for k in FEATURES}
+
+
 def _personal_predictions(models: Models, frame: pd.DataFrame, phq9: pd.DataFrame, *, weighted: bool,
-                          leave_out: bool) -> pd.Series:
+                          leave_out: bool, true_loadings: dict | None = None) -> pd.Series:
     """Personal (and bridged) recordings' population PHQ-9 from the personalised model; with
-    ``leave_out`` each PHQ-9 window's recordings get weights from the patient's *other* windows."""
+    ``leave_out`` each PHQ-9 window's recordings get weights from the patient's *other* windows; with
+    ``true_loadings`` (patient -> feature -> loading) the weights rest on those instead (a diagnostic)."""
     z = _pick(frame["type"].eq(PERSONAL), _z(frame, "p_"), _z(frame, "b_"))
     out = pd.Series(np.nan, index=frame.index)
     for pid, mine in frame.groupby("patient_id"):
@@ -195,8 +218,12 @@ def _personal_predictions(models: Models, frame: pd.DataFrame, phq9: pd.DataFram
             use = pairs
             if weighted and leave_out and pairs is not None and not pairs.empty:
                 use = pairs[pairs.phq9_id != window]
-            model = (personalise_model(models.population, personal_combination(use, prior=models.loadings))
-                     if weighted else models.population)
+            if true_loadings is not None:
+                model = personalise_model(models.population, _true_combination(models, true_loadings[pid]))
+            elif weighted:
+                model = personalise_model(models.population, personal_combination(use, prior=models.loadings))
+            else:
+                model = models.population
             out[members.index] = predict_frame(model, z.loc[members.index])["raw_prediction"]
     return out
 
@@ -250,9 +277,13 @@ def _held_out(cohort, train: set[str], held: set[str]):
     # Served PHQ-9 per recording, each estimate type from its own model and level.
     early = _level_predictions(models.early, _z(frame, "e_"), frame, phq9)
     pb = frame[frame.type != EARLY]
-    for name, weighted, leave_out in (("uniform", False, False), ("weighted", True, True),
-                                      ("weighted_in_sample", True, False)):
-        population = _personal_predictions(models, pb, phq9, weighted=weighted, leave_out=leave_out)
+    variants = [("uniform", False, False, None), ("weighted", True, True, None),
+                ("weighted_in_sample", True, False, None)]
+    if "known" in cohort.truth:
+        variants.append(("true_loadings", True, False, {pid: _true_loadings(cohort, pid) for pid in held}))
+    for name, weighted, leave_out, true_loadings in variants:
+        population = _personal_predictions(models, pb, phq9, weighted=weighted, leave_out=leave_out,
+                                           true_loadings=true_loadings)
         served = early.copy()
         if not pb.empty:
             # One level for the patient's personal curve, from the PHQ-9s paired with it.
@@ -371,7 +402,7 @@ def _figures(seed: int, frame: pd.DataFrame, phq9: pd.DataFrame, with_recording:
     columns = ["visible", "served_uniform", "served_weighted", "served_weighted_in_sample", "early_only",
                "early_prospective", "early_population", "early_prior", "is_personal",
                *[f"z_{k}" for k in FEATURES],
-               *(["oracle_num", "oracle_info", "oracle_rec", "oracle_var"] if oracle else [])]
+               *(["oracle_num", "oracle_info", "oracle_rec", "oracle_var", "served_true_loadings"] if oracle else [])]
     pairs = _pairs(phq9, frame, columns)
     if oracle:
         pairs = _oracle_windows(pairs, severity_var)
@@ -406,6 +437,7 @@ def _figures(seed: int, frame: pd.DataFrame, phq9: pd.DataFrame, with_recording:
     })
     if oracle:
         values.update({name: rm(pairs, name) for name in ("oracle", "oracle_blue", "oracle_mean")})
+        values["predicted_true_loadings"] = rm(pairs, "served_true_loadings")
         values["oracle_personal"] = rm(personal_pairs, "oracle")
     values.update(_calibration(pairs))
     return Figures(seed, values)
