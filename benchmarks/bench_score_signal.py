@@ -13,6 +13,15 @@ swap and the held-out windows are pooled. Printed per seed:
   personal combination, each window's weights from the patient's *other* PHQ-9s), of the same with
   the population model's fixed shares, of the best single voice measure (chosen after the fact on
   the held-out data, which flatters it), and of the noise-free voice-visible severity (the ceiling);
+* the oracle: what the same recordings' features allow at best with every simulation parameter known
+  (each patient's true per-feature gains, the true noise SDs and their shared "tired day" part, the true
+  natural levels, task, phone and cold offsets): per recording the generalised-least-squares (BLUE)
+  severity, pooled over the window by precision and shrunk by its known reliability
+  (``tests/support/score_signal.py``, ``_oracle_terms``). The ceiling has no measurement noise at
+  all; the oracle says how much of it a window of noisy recordings can reach;
+* a diagnostic: the served curve with each patient's *true* loadings (gain x effect per point / noise
+  SD, in z units) in place of the estimated personal weights: what better weights alone could add on
+  the served z's (their baselines, early and bridged estimates unchanged);
 * calibration slope (PHQ-9 on estimate) of the early estimates once the clinic has fitted.
 
 Targets (issue 30): coverage >= 85 %; predicted >= 0.9 x ceiling and never below the best single
@@ -42,14 +51,20 @@ ROWS = (
     ("rm-corr: predicted PHQ-9 (weighted, leave-one-window-out)", "predicted", "{:.3f}"),
     ("rm-corr: predicted PHQ-9 (weights fitted on all windows)", "predicted_in_sample", "{:.3f}"),
     ("rm-corr: predicted PHQ-9 (model's fixed shares)", "predicted_uniform", "{:.3f}"),
+    ("rm-corr: predicted PHQ-9 with each patient's true loadings (diagnostic)", "predicted_true_loadings", "{:.3f}"),
     ("rm-corr: best single measure", "best_single", "{:.3f}"),
     ("  which", "best_single_feature", "{}"),
     ("rm-corr: ceiling (noise-free voice-visible severity)", "ceiling", "{:.3f}"),
+    ("rm-corr: oracle (true parameters, BLUE pooled per window, shrunk)", "oracle", "{:.3f}"),
+    ("rm-corr: oracle, recordings' BLUEs averaged as served", "oracle_mean", "{:.3f}"),
     ("predicted / ceiling", "ratio", "{:.2f}"),
+    ("oracle / ceiling", "oracle_ratio", "{:.2f}"),
+    ("predicted / oracle", "predicted_oracle", "{:.2f}"),
     ("personal windows only: predicted", "predicted_personal", "{:.3f}"),
     ("personal windows only: fixed shares", "uniform_personal", "{:.3f}"),
     ("personal windows only: best single", "best_single_personal", "{:.3f}"),
     ("personal windows only: ceiling", "ceiling_personal", "{:.3f}"),
+    ("personal windows only: oracle", "oracle_personal", "{:.3f}"),
     ("early model", "early_model", "{}"),
     ("early slope, as served (level from earlier PHQ-9s)", "early_slope_prospective", "{:.2f}"),
     ("early slope, windows served early", "early_slope_served_windows", "{:.2f}"),
@@ -74,6 +89,8 @@ def main() -> None:
         figures = evaluate(simulate_hard_cohort(n_patients=args.patients, n_weeks=args.weeks, seed=seed), seed=seed)
         values = dict(figures.values)
         values["ratio"] = values["predicted"] / values["ceiling"]
+        values["oracle_ratio"] = values["oracle"] / values["ceiling"]
+        values["predicted_oracle"] = values["predicted"] / values["oracle"]
         results.append(values)
         print(f"seed {seed}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     width = max(len(label) for label, _, _ in ROWS)
@@ -91,8 +108,11 @@ def main() -> None:
             print(f"  {pid} ({responder[pid]:>6}, {item['n_pairs']} PHQ-9s): x{item['total_weight'] / item['population_weight']:.2f}; "
                   + ", ".join(f"{k} {v:.0%}" for k, v in top))
     ratios = ", ".join(f"{v['ratio']:.2f}" for v in results)
+    attainable = ", ".join(f"{v['oracle_ratio']:.2f}" for v in results)
+    reached = ", ".join(f"{v['predicted_oracle']:.2f}" for v in results)
     print(f"\ncoverage >= 85 %, predicted >= best single, early slope 0.8-1.2: {'yes' if ok else 'NO'}; "
-          f"predicted / ceiling: {ratios} (target 0.9)")
+          f"predicted / ceiling: {ratios} (target 0.9); oracle / ceiling: {attainable}; "
+          f"predicted / oracle: {reached}")
 
 
 if __name__ == "__main__":

@@ -155,3 +155,17 @@ def test_on_the_harder_simulation_early_estimates_fill_the_windows_a_baseline_le
     assert len(types) == frame["window"].nunique()  # every window with a valid recording has an estimate
     assert personal < len(types)  # ... which the personal baseline alone would not give
     assert frame.loc[frame.type == "early", [f"e_{k}" for k in DIRECTIONAL_FEATURES]].notna().any(axis=1).all()
+
+
+def test_the_oracle_estimates_the_visible_severity_with_the_variance_it_states():
+    from tests.support.hard_simulation import simulate_hard_cohort
+    from tests.support.score_signal import _oracle_terms
+
+    cohort = simulate_hard_cohort(n_patients=9, n_weeks=8, seed=4)
+    valid = cohort.recordings[~cohort.recordings.rejected & ~cohort.recordings.speaker_mismatch]
+    terms = _oracle_terms(cohort, valid[["recording_id", "patient_id"]])
+    responders = terms["oracle_info"] > 0
+    assert (~responders).any() and (terms.loc[~responders, "oracle_num"] == 0).all()  # non-responders: no information
+    error = (terms["oracle_rec"] - valid["recording_id"].map(cohort.truth["visible"]))[responders]
+    z = error / np.sqrt(terms.loc[responders, "oracle_var"])
+    assert abs(z.mean()) < 0.2 and 0.8 < z.std() < 1.2

@@ -18,6 +18,7 @@ from screening.risk_model.fitting import (
     repeated_measures_corr,
 )
 from screening.risk_model.model import (
+    MODEL_Z_CLIP,
     PRIOR_MODEL,
     PRIOR_POINTS_PER_COMPOSITE_SD,
     RiskModel,
@@ -81,9 +82,19 @@ def test_it_adds_contributions_and_the_personal_offset():
 
 
 def test_it_clips_predictions_to_the_phq9_scale():
-    pred = predict_risk(_dev(speech_rate_syl_s=-6.0), model=TOY)
+    pred = predict_risk(_dev(speech_rate_syl_s=-6.0, pause_ratio=-6.0), model=TOY)
     assert pred.predicted_phq9 == 0.0 and pred.interval_low == 0.0
     assert pred.p_phq9_ge10 < 0.01
+
+
+def test_one_extreme_feature_counts_as_three_sds_but_is_reported_as_it_is():
+    extreme = predict_risk(_dev(speech_rate_syl_s=6.0), model=TOY)
+    assert extreme.predicted_phq9 == predict_risk(_dev(speech_rate_syl_s=MODEL_Z_CLIP), model=TOY).predicted_phq9
+    assert_allclose(extreme.predicted_phq9, 8.0 + 2.0 * MODEL_Z_CLIP)
+    assert extreme.drivers[0].text == "speech slower than usual (z = 6.0)"
+    assert_allclose(extreme.drivers[0].contribution, 2.0 * MODEL_Z_CLIP)
+    frame = predict_frame(TOY, pd.DataFrame({"speech_rate_syl_s": [6.0, -6.0], "pause_ratio": [0.0, -6.0]}))
+    assert_allclose(frame["raw_prediction"], [8.0 + 2.0 * MODEL_Z_CLIP, 8.0 - 3.0 * MODEL_Z_CLIP])
 
 
 def test_it_explains_drivers_in_plain_language():

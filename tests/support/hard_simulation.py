@@ -81,8 +81,10 @@ def simulate_hard_cohort(
     SimulatedCohort
         ``patients`` adds ``age_band``-free ``responder`` and ``gain``; ``recordings`` adds ``task``,
         ``device_model``, ``codec``, ``uploaded_at`` and ``sick``; ``truth`` adds ``visible`` (recording
-        id -> noise-free voice-visible severity), ``gains`` (patient -> feature -> gain) and
-        ``phone_change`` (patient -> time of the change or None).
+        id -> noise-free voice-visible severity), ``gains`` (patient -> feature -> gain),
+        ``phone_change`` (patient -> time of the change or None) and ``known`` (recording id -> per
+        directional feature its ``offset`` and ``noise_sd``: everything but severity and noise, for
+        the oracle of :mod:`tests.support.score_signal`).
     """
     rng = np.random.default_rng(seed)
     patients = _patient_table(n_patients, start, rng)
@@ -93,6 +95,7 @@ def simulate_hard_cohort(
     visible: dict[str, float] = {}
     gains_by_patient: dict[str, dict[str, float]] = {}
     changes: dict[str, datetime | None] = {}
+    known: dict[str, dict[str, dict[str, float]]] = {}
     days = np.arange(n_weeks * 7 + 1)
     for _, patient in patients.iterrows():
         pid = patient["patient_id"]
@@ -121,11 +124,13 @@ def simulate_hard_cohort(
                 phone = 1 if change_day is not None and index >= change_day else 0
                 model, codec = phones[phone]
                 task = "read_passage" if rng.random() < 0.4 else "free_speech"
+                parts: dict[str, dict[str, float]] = {}
                 row = _recording(pid, made, start, index,
                                  habits, severity[index], gains, noise_scale, task,
-                                 families[_FAMILY_OF[codec]], handset[phone], codec, index in sick, rng)
+                                 families[_FAMILY_OF[codec]], handset[phone], codec, index in sick, rng, parts)
                 row.update(device_model=model, codec=codec)
                 visible[row["recording_id"]] = float(severity[index]) if gain > 0 else 0.0
+                known[row["recording_id"]] = parts
                 recordings.append(row)
                 made += 1
         phq9 += _phq9(pid, start, n_weeks, phq9_every_weeks, severity, rng)
@@ -135,6 +140,7 @@ def simulate_hard_cohort(
         "gains": gains_by_patient,
         "beta": {k: _effect_per_point(k) for k in _DAY_SD},
         "phone_change": changes,
+        "known": known,
     }
     return SimulatedCohort(patients, pd.DataFrame(recordings), pd.DataFrame(phq9), truth)
 
@@ -155,7 +161,10 @@ def _gap(n_weeks: int, rng: np.random.Generator) -> set[int]:
 
 
 def _recording(pid, n, start, index, habits, severity, gains, noise_scale, task, family, handset, codec, sick,
-               rng) -> dict[str, Any]:
+               rng, parts: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
+    """One recording's row; ``parts`` (if given) receives what is known apart from severity and noise:
+    per directional feature the ``offset`` (natural level, task, codec family, handset, cold) and the
+    ``noise_sd`` (the day-to-day SD of this recording's noise)."""
     shared = rng.normal()
     noise_factor = (_READ_NOISE if task == "read_passage" else 1.0) * (1.3 if codec.startswith("amr") else 1.0)
     f: dict[str, float] = {}
@@ -168,6 +177,11 @@ def _recording(pid, n, start, index, habits, severity, gains, noise_scale, task,
                   + day_sd * noise_scale[key] * noise_factor * noise)
         if sick:  # a cold: slower, quieter, flatter, whatever the mood
             f[key] += sign * 2.0 * day_sd
+        if parts is not None:
+            parts.setdefault("offset", {})[key] = (
+                habits[key] + (_READ_SHIFT[key] if task == "read_passage" else 0.0) + family[key] + handset[key]
+                + (sign * 2.0 * day_sd if sick else 0.0))
+            parts.setdefault("noise_sd", {})[key] = day_sd * noise_scale[key] * noise_factor
     f["f0_median_hz"] = habits["f0_median_hz"] * np.exp(rng.normal(0, 0.03))
     for key, sd in (("jitter_local", 0.002), ("shimmer_local", 0.008), ("hnr_db", 1.0), ("voiced_fraction", 0.03)):
         f[key] = habits[key] + rng.normal(0, sd)

@@ -13,7 +13,7 @@ cohorts, several seeds) and by fast tests (small cohorts). The product never imp
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ import pandas as pd
 from screening.baselines.baseline import BaselineRecording, build_baseline
 from screening.baselines.segments import DeviceInfo, codec_family, device_segments
 from screening.risk_model.calibration import Calibrations, phq9_residuals
-from screening.risk_model.deviation import DIRECTIONAL_FEATURES, deviation_from_baseline
+from screening.risk_model.deviation import DEPRESSION_DIRECTIONS, DIRECTIONAL_FEATURES, deviation_from_baseline
 from screening.risk_model.early import (
     BRIDGED,
     EARLY,
@@ -35,8 +35,15 @@ from screening.risk_model.early import (
 )
 from screening.risk_model.fitting import fit_population_model, repeated_measures_corr
 from screening.risk_model.model import RiskModel, predict_frame
-from screening.risk_model.personal import fit_loading_prior, personal_combination, personalise_model
+from screening.risk_model.personal import (
+    PersonalCombination,
+    _blup_weights,
+    fit_loading_prior,
+    personal_combination,
+    personalise_model,
+)
 from screening.validation.pairing import pair_phq9_with_voice, window_slices
+from tests.support.simulation import _SHARED_DAY
 
 __all__ = ["score_recordings", "evaluate", "Figures"]
 
@@ -179,10 +186,27 @@ def _level_predictions(model: RiskModel, z: pd.DataFrame, frame: pd.DataFrame, p
     return out
 
 
+def _true_combination(models: Models, loadings: dict[str, float]) -> PersonalCombination:
+    """The personal combination with a patient's true loadings (signed z per PHQ-9 point) and each
+    feature's window-mean z noise 1/3 (about three recordings of unit-variance z), the population
+    weights from the clinic's loadings under the same noise (so that the model's scale is kept alike)."""
+    prior = replace(models.loadings, noise=dict.fromkeys(FEATURES, 1 / 3))
+    population = _blup_weights({k: max(v, 0.0) for k, v in prior.mu.items()}, prior, None)
+    return PersonalCombination(loadings, _blup_weights(loadings, prior, None), population, {}, 0)
+
+
+def _true_loadings(cohort, pid: str) -> dict[str, float]:
+    """A patient's true loading per feature in z units: gain x |effect per point| / their median noise SD."""
+    known, gains, beta = cohort.truth["known"], cohort.truth["gains"][pid], cohort.truth["beta"]
+    ids = cohort.recordings.loc[cohort.recordings.patient_id == pid, "recording_id"]
+    return {k: gains[k] * abs(beta[k]) / float(np.median([known[r]["noise_sd"][k] for r in ids])) for k in FEATURES}
+
+
 def _personal_predictions(models: Models, frame: pd.DataFrame, phq9: pd.DataFrame, *, weighted: bool,
-                          leave_out: bool) -> pd.Series:
+                          leave_out: bool, true_loadings: dict | None = None) -> pd.Series:
     """Personal (and bridged) recordings' population PHQ-9 from the personalised model; with
-    ``leave_out`` each PHQ-9 window's recordings get weights from the patient's *other* windows."""
+    ``leave_out`` each PHQ-9 window's recordings get weights from the patient's *other* windows; with
+    ``true_loadings`` (patient -> feature -> loading) the weights rest on those instead (a diagnostic)."""
     z = _pick(frame["type"].eq(PERSONAL), _z(frame, "p_"), _z(frame, "b_"))
     out = pd.Series(np.nan, index=frame.index)
     for pid, mine in frame.groupby("patient_id"):
@@ -194,8 +218,12 @@ def _personal_predictions(models: Models, frame: pd.DataFrame, phq9: pd.DataFram
             use = pairs
             if weighted and leave_out and pairs is not None and not pairs.empty:
                 use = pairs[pairs.phq9_id != window]
-            model = (personalise_model(models.population, personal_combination(use, prior=models.loadings))
-                     if weighted else models.population)
+            if true_loadings is not None:
+                model = personalise_model(models.population, _true_combination(models, true_loadings[pid]))
+            elif weighted:
+                model = personalise_model(models.population, personal_combination(use, prior=models.loadings))
+            else:
+                model = models.population
             out[members.index] = predict_frame(model, z.loc[members.index])["raw_prediction"]
     return out
 
@@ -208,9 +236,18 @@ def evaluate(cohort, *, seed: int, folds: int = 2) -> Figures:
     parts = [_held_out(cohort, set(ids) - set(held), set(held)) for held in np.array_split(ids, folds)]
     figures = _figures(seed, pd.concat([p[0] for p in parts], ignore_index=True),
                        pd.concat([p[1] for p in parts], ignore_index=True),
-                       [w for p in parts for w in p[2]], parts[0][3])
+                       [w for p in parts for w in p[2]], parts[0][3], _severity_var(cohort))
     figures.values["shares"] = {pid: share for p in parts for pid, share in _shares(p[0], p[1], p[3]).items()}
     return figures
+
+
+def _severity_var(cohort) -> float:
+    """The population's within-patient variance of the latent severity (a simulation parameter)."""
+    severity = cohort.truth.get("severity")
+    if severity is None or severity.empty:
+        return 16.0
+    centred = severity["severity"] - severity.groupby("patient_id")["severity"].transform("mean")
+    return float((centred ** 2).mean())
 
 
 def _shares(frame: pd.DataFrame, phq9: pd.DataFrame, models: Models) -> dict[str, dict]:
@@ -235,12 +272,18 @@ def _held_out(cohort, train: set[str], held: set[str]):
     phq9 = sub.phq9
     frame["window"] = _window_of(frame, phq9)
     frame["visible"] = frame["recording_id"].map(cohort.truth["visible"])
+    if "known" in cohort.truth:
+        frame = frame.join(_oracle_terms(cohort, frame))
     # Served PHQ-9 per recording, each estimate type from its own model and level.
     early = _level_predictions(models.early, _z(frame, "e_"), frame, phq9)
     pb = frame[frame.type != EARLY]
-    for name, weighted, leave_out in (("uniform", False, False), ("weighted", True, True),
-                                      ("weighted_in_sample", True, False)):
-        population = _personal_predictions(models, pb, phq9, weighted=weighted, leave_out=leave_out)
+    variants = [("uniform", False, False, None), ("weighted", True, True, None),
+                ("weighted_in_sample", True, False, None)]
+    if "known" in cohort.truth:
+        variants.append(("true_loadings", True, False, {pid: _true_loadings(cohort, pid) for pid in held}))
+    for name, weighted, leave_out, true_loadings in variants:
+        population = _personal_predictions(models, pb, phq9, weighted=weighted, leave_out=leave_out,
+                                           true_loadings=true_loadings)
         served = early.copy()
         if not pb.empty:
             # One level for the patient's personal curve, from the PHQ-9s paired with it.
@@ -266,6 +309,78 @@ def _held_out(cohort, train: set[str], held: set[str]):
     return frame, phq9, with_recording, models
 
 
+def _oracle_terms(cohort, frame: pd.DataFrame) -> pd.DataFrame:
+    """Per recording, the terms of the oracle: the generalised-least-squares (BLUE) estimate of the
+    severity from the recording's directional features with every simulation parameter known.
+
+    With ``y_k = feature_k - offset_k`` (the patient's natural level, task, codec family, handset and
+    cold removed at their true values), ``c_k = gain_k * beta_k`` (the patient's true per-feature gain
+    times the published effect per PHQ-9 point) and the true noise covariance
+    ``Sigma = D (l l' + diag(1 - l_k^2)) D`` (``D`` the recording's true noise SDs, ``l`` the shared
+    "tired day" loadings), ``oracle_num = c' Sigma^-1 y`` and ``oracle_info = c' Sigma^-1 c`` (the
+    BLUE is their ratio, its variance ``1 / oracle_info``). Features missing on the recording drop
+    out. Non-responders (all gains 0) carry no information: both are 0.
+    """
+    known, gains, beta = cohort.truth["known"], cohort.truth["gains"], cohort.truth["beta"]
+    raw = cohort.recordings.set_index("recording_id")
+    signs = np.array([DEPRESSION_DIRECTIONS[k].sign for k in FEATURES], dtype=float)
+    load = np.sqrt(np.array([_SHARED_DAY.get(k, 0.0) for k in FEATURES])) * signs
+    shared = np.outer(load, load) + np.diag(1 - load ** 2)
+    num, info, blue, var = [], [], [], []
+    for rid, pid in zip(frame["recording_id"], frame["patient_id"], strict=True):
+        parts = known[rid]
+        y = np.array([raw.at[rid, k] - parts["offset"][k] for k in FEATURES], dtype=float)
+        c = np.array([gains[pid][k] * beta[k] for k in FEATURES])
+        sd = np.array([parts["noise_sd"][k] for k in FEATURES])
+        ok = np.isfinite(y)
+        if not np.any(c[ok] != 0):
+            num.append(0.0)
+            info.append(0.0)
+            blue.append(0.0)
+            var.append(0.0)
+            continue
+        cov = shared[np.ix_(ok, ok)] * np.outer(sd[ok], sd[ok])
+        a = np.linalg.solve(cov, c[ok])
+        num.append(float(a @ y[ok]))
+        info.append(float(a @ c[ok]))
+        blue.append(num[-1] / info[-1])
+        var.append(1 / info[-1])
+    return pd.DataFrame({"oracle_num": num, "oracle_info": info, "oracle_rec": blue, "oracle_var": var},
+                        index=frame.index)
+
+
+def _oracle_windows(pairs: pd.DataFrame, severity_var: float) -> pd.DataFrame:
+    """Each window's oracle estimates from the window means of ``oracle_num`` / ``oracle_info``.
+
+    ``oracle_blue``: the window's recordings pooled by their precision, ``sum num / sum info`` (the
+    BLUE of the window's severity, variance ``1 / sum info``). ``oracle``: that shrunk toward the
+    patient's precision-weighted mean estimate by the known reliability ``S info_w / (1 + S info_w)``
+    (``S`` the population's within-patient severity variance): the best linear predictor, which weighs
+    a noisy window (a weak responder's, one recording) less. ``oracle_mean``: the recordings' BLUEs
+    averaged as the served score is (plain mean), then shrunk the same way. Constant for non-responders.
+    """
+    out = pairs.copy()
+    n = out["n_recordings"].astype(float)
+    info = out["oracle_info"] * n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        blue = np.where(info > 0, out["oracle_num"] / out["oracle_info"], 0.0)
+    out["oracle_blue"] = blue
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_info = np.where(out["oracle_var"] > 0, n / out["oracle_var"], 0.0)  # 1 / var of the plain mean
+    for name, estimate, precision in (("oracle", out["oracle_blue"], info),
+                                      ("oracle_mean", out["oracle_rec"], pd.Series(mean_info, index=out.index))):
+        shrunk = pd.Series(0.0, index=out.index)
+        for _, mine in out.groupby("patient_id"):
+            w = precision[mine.index]
+            if w.sum() <= 0:
+                continue
+            centre = float((w * estimate[mine.index]).sum() / w.sum())
+            k = severity_var * w / (1 + severity_var * w)
+            shrunk[mine.index] = centre + k * (estimate[mine.index] - centre)
+        out[name] = shrunk
+    return out
+
+
 def _prospective(model: RiskModel, z: pd.DataFrame, frame: pd.DataFrame, phq9: pd.DataFrame) -> pd.Series:
     """Population prediction plus the level from the PHQ-9s answered before each recording (as served then)."""
     population = predict_frame(model, z)["raw_prediction"]
@@ -280,12 +395,17 @@ def _prospective(model: RiskModel, z: pd.DataFrame, frame: pd.DataFrame, phq9: p
     return out
 
 
-def _figures(seed: int, frame: pd.DataFrame, phq9: pd.DataFrame, with_recording: list, models: Models) -> Figures:
+def _figures(seed: int, frame: pd.DataFrame, phq9: pd.DataFrame, with_recording: list, models: Models,
+             severity_var: float = 16.0) -> Figures:
     values = {}
+    oracle = "oracle_num" in frame
     columns = ["visible", "served_uniform", "served_weighted", "served_weighted_in_sample", "early_only",
                "early_prospective", "early_population", "early_prior", "is_personal",
-               *[f"z_{k}" for k in FEATURES]]
+               *[f"z_{k}" for k in FEATURES],
+               *(["oracle_num", "oracle_info", "oracle_rec", "oracle_var", "served_true_loadings"] if oracle else [])]
     pairs = _pairs(phq9, frame, columns)
+    if oracle:
+        pairs = _oracle_windows(pairs, severity_var)
     personal_pairs = pairs[pairs.is_personal == 1.0]
     rm = lambda df, col: repeated_measures_corr(df, x=col, y="phq9_total")  # noqa: E731
     singles = {k: rm(pairs, f"z_{k}") for k in FEATURES}
@@ -315,6 +435,10 @@ def _figures(seed: int, frame: pd.DataFrame, phq9: pd.DataFrame, with_recording:
         "early_model": models.early.version, "early_calibrated": models.early.calibrated,
         "loadings_source": models.loadings.source,
     })
+    if oracle:
+        values.update({name: rm(pairs, name) for name in ("oracle", "oracle_blue", "oracle_mean")})
+        values["predicted_true_loadings"] = rm(pairs, "served_true_loadings")
+        values["oracle_personal"] = rm(personal_pairs, "oracle")
     values.update(_calibration(pairs))
     return Figures(seed, values)
 
