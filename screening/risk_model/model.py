@@ -149,7 +149,7 @@ def _prior_model() -> RiskModel:
         for key, d in DEPRESSION_DIRECTIONS.items()
     }
     return RiskModel(
-        version="prior-2025.1",
+        version="prior-2026.1",
         kind="prior",
         intercept=PRIOR_INTERCEPT,
         coefficients=coefficients,

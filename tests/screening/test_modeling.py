@@ -35,7 +35,7 @@ def test_it_refuses_to_fit_on_too_little_data(db):
 def test_it_refuses_a_fit_that_does_not_beat_the_active_model_saying_why(screened):
     # 16 simulated patients over 10 weeks: the fit does not beat the literature prior out of fold
     with pytest.raises(CommandError, match=r"out-of-fold mean absolute error \(\d+\.\d\d PHQ-9 points\) is not lower "
-                                           r"than the active model prior-2025.1's"):
+                                           r"than the active model prior-2026.1's"):
         call_command("fit_risk_model")
     assert not RiskModel.objects.exists()
 
