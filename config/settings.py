@@ -313,9 +313,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["web.api.permissions.ApiDocsAccess"],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "web.api.schema.upload_task_combinations",
-                             "web.api.schema.patient_form_rules", "web.api.schema.push_subscription_rules",
-                             "web.api.schema.no_null_characters"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "web.api.schema.postprocess"],
 }
 # /api/schema/ and /api/docs/ are public unless this is true (then a login or a bearer token is needed).
 CADENCE_API_DOCS_REQUIRE_AUTH = env_bool("CADENCE_API_DOCS_REQUIRE_AUTH", False)

@@ -156,3 +156,10 @@ def no_null_characters(result, generator, request, public):
                 if parameter.get("in") == "query":
                     mark(parameter.get("schema", {}))
     return result
+
+
+def postprocess(result, generator, request, public):
+    """Cadence's postprocessing hooks (settings.SPECTACULAR_SETTINGS), in order."""
+    for hook in (upload_task_combinations, patient_form_rules, push_subscription_rules, no_null_characters):
+        result = hook(result, generator, request, public)
+    return result
