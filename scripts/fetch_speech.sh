@@ -12,7 +12,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="var/speech"
+# The clips are kept outside the checkout too (like pip's cache), so that another clone on this machine copies
+# them instead of fetching three sdists again: CADENCE_SPEECH_CACHE, default ~/.cache/cadence/speech.
+cache="${CADENCE_SPEECH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cadence/speech}"
 mkdir -p "$out"
+if [ -f "$cache/arctic/arctic_a0007.wav" ] && [ -f "$cache/arctic/arctic_a0009.wav" ] \
+   && [ -n "$(ls "$cache/digits/"*.wav 2>/dev/null)" ] && [ ! -f "$out/arctic/arctic_a0007.wav" ]; then
+  cp -r "$cache/arctic" "$cache/digits" "$out/"
+fi
 [ -x .venv/bin/pip ] && PIP=.venv/bin/pip || PIP="python3 -m pip"
 
 fetch_sdist() {  # name -> path of the downloaded .tar.gz
@@ -48,4 +55,5 @@ fi
 if [ -z "$(ls "$out/digits/"*.wav 2>/dev/null)" ]; then
   extract "$(fetch_sdist praat-parselmouth)" "docs/examples/audio/*.wav" "$out/digits"
 fi
+mkdir -p "$cache" && cp -r "$out/arctic" "$out/digits" "$cache/" 2>/dev/null || true
 ls "$out"/*/ | sed 's/^/  /'
