@@ -2,9 +2,11 @@
 # Deployment smoke test: docker/compose.yaml for real, over HTTPS through Caddy with the stack's own CA.
 #
 # Brings the stack up (docker/compose.yaml + docker/compose.test.yaml: images built here from Debian packages,
-# since no image registry is reachable in CI), waits for health, then over HTTPS: logs in to the dashboard
-# (CSRF and secure cookies behind the proxy), takes an API token, enrols a patient, uploads a recording
-# that a worker container takes to `done`, plays it back, checks /readyz and /metrics, writes a backup
+# since no image registry is reachable in CI), first with the previous release's image (docker/PREVIOUS_RELEASE),
+# waits for health, then over HTTPS: logs in to the dashboard (CSRF and secure cookies behind the proxy), takes
+# an API token, enrols a patient, uploads a recording that a worker container takes to `done`; upgrades the
+# stack to this tree as the README says with a recording waiting in the queue (backup, build, migrate, up -d)
+# and sees it processed; plays the first back, checks /readyz and /metrics, writes a backup
 # inside the stack, restarts the whole stack (containers recreated, volumes kept) and finds everything
 # still there. Tears down what it started (containers, volumes, networks; a dockerd it started); keeps the
 # cached images for the next run. Skips, exit 0 with a message, where Docker cannot run.
