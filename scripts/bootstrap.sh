@@ -31,12 +31,13 @@ install_if_changed() {
   wanted="$(cat "$@" | sha256sum)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     pip install -q --upgrade pip
-    # --no-compile: Python compiles a module's bytecode the first time it is imported, so only what runs
-    # pays for it (byte-compiling every installed file, torch's and SciPy's tests included, took ~30 s).
+    # Byte-compiled at install (pip's default): with PYTHONDONTWRITEBYTECODE set, as on CI machines, nothing
+    # is compiled later, and every process would compile what it imports from source (measured: it doubled
+    # the subprocess-heavy tests' time).
     for req in "$@"; do
       case "$req" in
-        requirements-nodeps.txt) pip install -q --no-compile --no-deps -r "$req" ;;
-        *) pip install -q --no-compile -r "$req" ;;
+        requirements-nodeps.txt) pip install -q --no-deps -r "$req" ;;
+        *) pip install -q -r "$req" ;;
       esac
     done
     echo "$wanted" > "$stamp"
