@@ -27,8 +27,8 @@ from schemathesis.specs.openapi.checks import (
 
 pytestmark = pytest.mark.slow  # scheduled first (tests/conftest.py)
 
-EXAMPLES = int(__import__('os').environ.get('SCHEMATHESIS_EXAMPLES', 12))
-NEGATIVE_EXAMPLES = 10  # invalid requests per operation (clinician run), on top of EXAMPLES valid ones
+EXAMPLES = int(__import__('os').environ.get('SCHEMATHESIS_EXAMPLES', 10))
+NEGATIVE_EXAMPLES = 8  # invalid requests per operation (clinician run), on top of EXAMPLES valid ones
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 
