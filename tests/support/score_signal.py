@@ -174,15 +174,22 @@ class Figures:
         return self.values[key]
 
 
-def _level_predictions(model: RiskModel, z: pd.DataFrame, frame: pd.DataFrame, phq9: pd.DataFrame) -> pd.Series:
-    """Population prediction plus the patient's one level from every PHQ-9 (as served)."""
+def _level_predictions(model: RiskModel, z: pd.DataFrame, frame: pd.DataFrame, phq9: pd.DataFrame, *,
+                       prospective: bool = False) -> pd.Series:
+    """Population prediction plus the patient's level from the PHQ-9s: from every PHQ-9 (as served now), or,
+    ``prospective``, from those answered before each recording (as served then)."""
     population = predict_frame(model, z)["raw_prediction"]
     out = pd.Series(np.nan, index=frame.index)
     for pid, mine in frame.groupby("patient_id"):
         answers = phq9[phq9.patient_id == pid].sort_values("answered_at")
         residuals = phq9_residuals(list(zip(answers.answered_at, answers.phq9_total, strict=True)),
                                    list(zip(mine.recorded_at, population[mine.index], strict=True)))
-        out[mine.index] = population[mine.index] + Calibrations(residuals, model).latest.offset
+        levels = Calibrations(residuals, model)
+        if prospective:
+            out[mine.index] = [population[i] + levels.at(at).offset
+                               for i, at in zip(mine.index, mine.recorded_at, strict=True)]
+        else:
+            out[mine.index] = population[mine.index] + levels.latest.offset
     return out
 
 
@@ -301,7 +308,7 @@ def _held_out(cohort, train: set[str], held: set[str]):
         frame[f"z_{key}"] = served_z[key]
     frame["early_only"] = early
     frame["is_personal"] = frame["type"].eq(PERSONAL).astype(float)
-    frame["early_prospective"] = _prospective(models.early, _z(frame, "e_"), frame, phq9)
+    frame["early_prospective"] = _level_predictions(models.early, _z(frame, "e_"), frame, phq9, prospective=True)
     frame["early_population"] = predict_frame(models.early, _z(frame, "e_"))["raw_prediction"]
     frame["early_prior"] = predict_frame(EARLY_PRIOR_MODEL, _z(frame, "e_"))["raw_prediction"]
     valid = sub.recordings[~sub.recordings.rejected & ~sub.recordings.speaker_mismatch]
@@ -378,20 +385,6 @@ def _oracle_windows(pairs: pd.DataFrame, severity_var: float) -> pd.DataFrame:
             k = severity_var * w / (1 + severity_var * w)
             shrunk[mine.index] = centre + k * (estimate[mine.index] - centre)
         out[name] = shrunk
-    return out
-
-
-def _prospective(model: RiskModel, z: pd.DataFrame, frame: pd.DataFrame, phq9: pd.DataFrame) -> pd.Series:
-    """Population prediction plus the level from the PHQ-9s answered before each recording (as served then)."""
-    population = predict_frame(model, z)["raw_prediction"]
-    out = pd.Series(np.nan, index=frame.index)
-    for pid, mine in frame.groupby("patient_id"):
-        answers = phq9[phq9.patient_id == pid].sort_values("answered_at")
-        residuals = phq9_residuals(list(zip(answers.answered_at, answers.phq9_total, strict=True)),
-                                   list(zip(mine.recorded_at, population[mine.index], strict=True)))
-        levels = Calibrations(residuals, model)
-        out[mine.index] = [population[i] + levels.at(at).offset for i, at in zip(mine.index, mine.recorded_at,
-                                                                                  strict=True)]
     return out
 
 
