@@ -65,6 +65,17 @@ def wait_final(recording_id: int, timeout_s: float = 120) -> Recording:
     raise AssertionError(f"recording {recording_id} still {recording.status} after {timeout_s} s")
 
 
+def wait_for(predicate, what: str = "the condition", timeout_s: float = 60.0, interval_s: float = 0.05):
+    """``predicate()``'s first truthy value, polled every ``interval_s``; fails saying ``what`` was not seen."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"{what} within {timeout_s} s")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

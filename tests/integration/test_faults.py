@@ -17,7 +17,7 @@ from django.test import Client
 
 from clinic.models import Recording
 from tests.conftest import require_service, tone_wav
-from tests.integration.processes import free_port, start_worker, stop, wait_until_listening, worker_env
+from tests.integration.processes import free_port, start_worker, stop, wait_for, wait_until_listening, worker_env
 
 pytestmark = pytest.mark.integration
 WITHIN_S = 60  # the bound: done within a minute of a worker being available again
@@ -88,13 +88,7 @@ def _upload(api, key, data: bytes, name: str):
 
 
 def _wait(predicate, what: str, timeout_s: float = WITHIN_S):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} within {timeout_s} s")
+    return wait_for(predicate, what, timeout_s)
 
 
 def _claimed(recording_id: int, *, not_by: str = "") -> str:

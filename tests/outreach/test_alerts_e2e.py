@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.integration.processes import start_worker, stop, worker_env
+from tests.integration.processes import start_worker, stop, wait_for, worker_env
 from tests.outreach.conftest import verify_signature
 
 pytestmark = pytest.mark.integration
@@ -17,13 +17,7 @@ BASE = "https://cadence.example.org"
 
 
 def _wait(condition, timeout_s: float = 60.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting")
+    return wait_for(condition, "the condition", timeout_s, interval_s=0.2)
 
 
 def test_it_finds_the_care_team_escalates_and_stops_when_acknowledged(
