@@ -39,7 +39,8 @@ STEP_START=$START
 
 log() { printf '%s [deploy-smoke +%4ss] %s\n' "$(date -u +%H:%M:%S)" "$(( $(date +%s) - START ))" "$*"; }
 step() { local now; now=$(date +%s); log "step done in $(( now - STEP_START )) s"; STEP_START=$now; log "== $*"; }
-fail() { log "FAILED: $*"; exit 1; }
+FAILED_AT=""
+fail() { FAILED_AT="$*"; log "FAILED: $*"; exit 1; }
 skip() { log "SKIPPED: $*"; exit 0; }
 
 rm -rf "$WORK" && mkdir -p "$WORK" "$CACHE/wheels"
@@ -76,6 +77,8 @@ cleanup() {
     kill "$DOCKERD_PID" 2>/dev/null || true
     for _ in $(seq 60); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 1; done
   fi
+  # repeated last: the stack's logs above can push the first FAILED line out of a CI log's tail
+  [ -z "$FAILED_AT" ] || log "FAILED: $FAILED_AT"
   log "total $(( $(date +%s) - START )) s, exit $rc"
   exit "$rc"
 }
@@ -220,8 +223,11 @@ print('TOTP authenticator added')" | sed 's/^/    /'
 # Staff need a second factor (CADENCE_REQUIRE_MFA, on in the stack): the clinician gets a TOTP authenticator
 # and the script computes its codes (RFC 6238) as an authenticator app would.
 LAST_STEP=0
+# The server accepts only the current step (allauth's default tolerance, 0): a code made in the last seconds of
+# a step can reach it in the next one and be refused (it was, in CI: code made at hh:24:59.9, checked at
+# hh:25:00.2). Like a person reading the app's countdown, the script waits for a new step when <6 s are left.
 fresh_otp() {  # sets OTP to the code of a time step not used yet (a code is accepted once)
-  while [ "$(( $(date +%s) / 30 ))" -le "$LAST_STEP" ]; do sleep 1; done
+  while [ "$(( $(date +%s) / 30 ))" -le "$LAST_STEP" ] || [ "$(( $(date +%s) % 30 ))" -ge 24 ]; do sleep 1; done
   LAST_STEP=$(( $(date +%s) / 30 ))
   OTP="$(python3 -c 'import base64, hashlib, hmac, struct, sys
 digest = hmac.new(base64.b32decode(sys.argv[1]), struct.pack(">Q", int(sys.argv[2])), hashlib.sha1).digest()
@@ -229,7 +235,7 @@ offset = digest[-1] & 15
 print("%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000))' "$TOTP_SECRET" "$LAST_STEP")"
 }
 # Filters in a pipeline read their whole input: under pipefail, a reader that stops early (grep -q, head)
-# can kill the writer with SIGPIPE and fail a check that matched (it did once in CI, after the sign-in).
+# can kill the writer with SIGPIPE and fail a check that matched.
 csrf_of() { grep -o 'name="csrfmiddlewaretoken" value="[^"]*"' | awk 'NR == 1' | sed 's/.*value="//; s/"$//'; }
 login() {  # the dashboard sign-in over HTTPS: password, then the second factor; CSRF, Secure cookies, Referer
   local jar="$WORK/cookies" token
