@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 want_dev="${1:-}"
 packages=(espeak-ng sox libsox-fmt-all)
 # --dev: recorded and synthesised speech for the voice-family tests (tests/support/voices.py, voices_es.py: Spanish
-# prompts from Asterisk), and GNU gettext for the translation workflow (scripts/translations.sh)
+# prompts from Asterisk), GNU gettext for the translation workflow (scripts/translations.sh), and certutil
+# (libnss3-tools) for the deploy smoke test's phone walk-through (its browser trusts the stack's CA)
 [ "$want_dev" = "--dev" ] && packages+=(festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts pocketsphinx-testdata codec2-examples
                                        sphinxtrain chromium chromium-driver docker-compose postgresql-client
-                                       gettext asterisk-core-sounds-es asterisk-core-sounds-es-wav)
+                                       gettext asterisk-core-sounds-es asterisk-core-sounds-es-wav libnss3-tools)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -49,6 +49,7 @@ need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 { docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null; } || need+=(docker-compose)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v certutil >/dev/null || need+=(libnss3-tools)  # the phone walk-through's browser trusts the stack's CA
 if [ "${#need[@]}" -gt 0 ]; then
   [ "$(id -u)" = 0 ] || skip "missing ${need[*]} and not root to install them"
   log "installing ${need[*]} (Debian packages)"
@@ -342,6 +343,26 @@ code="$(curl -s -o /dev/null -w '%{http_code}' --cacert "$WORK/ca.crt" --resolve
 https "$BASE/metrics" -H "Authorization: Bearer $CADENCE_METRICS_TOKEN" >"$WORK/metrics.txt"
 grep -q '^cadence_' "$WORK/metrics.txt" || fail "/metrics has no cadence_ series"
 log "/metrics: $code without the token, $(grep -c '^cadence_' "$WORK/metrics.txt") cadence_ samples with it"
+
+step "A patient's phone records through the browser (Chromium trusting only the stack's CA, a fake microphone)"
+# The newcomer's path end to end: the clinician signs in and adds the patient on the dashboard, the phone opens
+# the enrolment link, records today's task, sends it, and the clinician finds it in triage (scripts/phone_walkthrough.py).
+WALK_PY="$ROOT/.venv/bin/python"
+if [ -x "$WALK_PY" ] && "$WALK_PY" -c 'import playwright' 2>/dev/null && [ -x /usr/bin/chromium ] \
+    && command -v certutil >/dev/null && command -v espeak-ng >/dev/null; then
+  espeak-ng -v en+f3 -s 160 -w "$WORK/microphone-raw.wav" "The North Wind and the Sun were disputing which \
+was the stronger, when a traveler came along wrapped in a warm cloak. They agreed that the one who first succeeded \
+in making the traveler take his cloak off should be considered stronger than the other."
+  sox "$WORK/microphone-raw.wav" "$WORK/microphone.wav" gain -n -6
+  CADENCE_WALK_PASSWORD="$PASSWORD" CADENCE_WALK_TOTP_SECRET="$TOTP_SECRET" "$WALK_PY" "$ROOT/scripts/phone_walkthrough.py" \
+    --base "$BASE" --resolve "$DOMAIN:127.0.0.1" --ca "$WORK/ca.crt" --username smoke --after-step "$LAST_STEP" \
+    --microphone "$WORK/microphone.wav" --out "$WORK/screenshots" || fail "the phone walk-through did not get through"
+  log "a phone's take, recorded in the browser over HTTPS, is done and its patient is in triage"
+elif [ "${CI:-}" = "true" ]; then
+  fail "the phone walk-through needs .venv with Playwright (bash scripts/test.sh sets it up), chromium, certutil and espeak-ng"
+else
+  log "SKIPPED the phone walk-through: needs .venv with Playwright (bash scripts/bootstrap.sh --dev), chromium, certutil (libnss3-tools) and espeak-ng"
+fi
 
 step "Workers healthy (celery inspect ping in each container)"
 wait_healthy 240 worker worker-batch
