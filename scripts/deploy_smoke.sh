@@ -344,19 +344,25 @@ https "$BASE/metrics" -H "Authorization: Bearer $CADENCE_METRICS_TOKEN" >"$WORK/
 grep -q '^cadence_' "$WORK/metrics.txt" || fail "/metrics has no cadence_ series"
 log "/metrics: $code without the token, $(grep -c '^cadence_' "$WORK/metrics.txt") cadence_ samples with it"
 
-step "A patient's phone records through the browser (Chromium trusting only the stack's CA, a fake microphone)"
-# The newcomer's path end to end: the clinician signs in and adds the patient on the dashboard, the phone opens
-# the enrolment link, records today's task, sends it, and the clinician finds it in triage (scripts/phone_walkthrough.py).
+step "A newcomer's first day in a real browser: README's add_clinician, first sign-in with a second factor, a phone's take"
+# As the README says: add_clinician without a password prints a one-time link; in Chromium (trusting only the
+# stack's CA, through an NSS database, and a fake microphone) the clinician chooses a password, adds an
+# authenticator app at the first sign-in, adds a patient, and a phone opens the enrolment link, records today's
+# task and sends it; it must reach done and the patient show in triage (scripts/phone_walkthrough.py).
 WALK_PY="$ROOT/.venv/bin/python"
 if [ -x "$WALK_PY" ] && "$WALK_PY" -c 'import playwright' 2>/dev/null && [ -x /usr/bin/chromium ] \
     && command -v certutil >/dev/null && command -v espeak-ng >/dev/null; then
+  SET_PASSWORD_LINK="$(compose exec -T web python manage.py add_clinician dana --team "Smoke clinic" --lead \
+    | grep -o 'https://[^ ]*/password/set/[^ ]*/' | awk 'NR == 1')"
+  [ -n "$SET_PASSWORD_LINK" ] || fail "add_clinician printed no one-time set-password link"
+  case "$SET_PASSWORD_LINK" in "$BASE"/*) ;; *) fail "the set-password link $SET_PASSWORD_LINK is not under $BASE";; esac
   espeak-ng -v en+f3 -s 160 -w "$WORK/microphone-raw.wav" "The North Wind and the Sun were disputing which \
 was the stronger, when a traveler came along wrapped in a warm cloak. They agreed that the one who first succeeded \
 in making the traveler take his cloak off should be considered stronger than the other."
   sox "$WORK/microphone-raw.wav" "$WORK/microphone.wav" gain -n -6
-  CADENCE_WALK_PASSWORD="$PASSWORD" CADENCE_WALK_TOTP_SECRET="$TOTP_SECRET" "$WALK_PY" "$ROOT/scripts/phone_walkthrough.py" \
-    --base "$BASE" --resolve "$DOMAIN:127.0.0.1" --ca "$WORK/ca.crt" --username smoke --after-step "$LAST_STEP" \
-    --microphone "$WORK/microphone.wav" --out "$WORK/screenshots" || fail "the phone walk-through did not get through"
+  "$WALK_PY" "$ROOT/scripts/phone_walkthrough.py" --base "$BASE" --resolve "$DOMAIN:127.0.0.1" --ca "$WORK/ca.crt" \
+    --username dana --set-password-link "$SET_PASSWORD_LINK" --microphone "$WORK/microphone.wav" \
+    --out "$WORK/screenshots" || fail "the newcomer's walk-through did not get through"
   log "a phone's take, recorded in the browser over HTTPS, is done and its patient is in triage"
 elif [ "${CI:-}" = "true" ]; then
   fail "the phone walk-through needs .venv with Playwright (bash scripts/test.sh sets it up), chromium, certutil and espeak-ng"

@@ -1,9 +1,11 @@
-"""A pilot's first day through a real browser, against a running Cadence over HTTPS.
+"""A pilot's first day through a real browser, against a running Cadence over HTTPS, as the README tells it.
 
-A clinician signs in on the dashboard (password, then the authenticator app's code), adds a patient, creates
-the enrolment link; a phone (Android Chrome's screen and user agent, a microphone playing recorded speech)
-opens the link, records today's task, checks and sends it; the take reaches "Received and processed" on the
-phone, and the clinician finds it on the patient's page and the patient in triage.
+A clinician just made by ``manage.py add_clinician`` (no password) opens the one-time link it printed,
+chooses a password, signs in, is made to add a second factor (an authenticator app: the QR code's secret, a
+code, recovery codes), signs in again with a code, adds a patient on the dashboard and creates the enrolment
+link; a phone (Android Chrome's screen and user agent, a microphone playing recorded speech) opens the link,
+records today's task, checks and sends it; the take reaches "Received and processed" on the phone, and the
+clinician finds it on the patient's page and the patient in triage.
 
 The browser trusts the deployment's certificate authority the way a phone does once its owner installs the
 CA (README, "A pilot without a server"): the CA goes into a throw-away NSS database (``certutil``, Debian
@@ -12,7 +14,8 @@ one whose certificate the CA did not sign, fails the walk-through (the recorder 
 the microphone).
 
     python scripts/phone_walkthrough.py --base https://cadence.test:8125 --resolve cadence.test:127.0.0.1 \\
-        --ca ca.crt --username smoke --password ... --totp-secret BASE32 --microphone speech.wav --out DIR
+        --ca ca.crt --username dana --set-password-link https://cadence.test:8125/password/set/.../ \\
+        --microphone speech.wav --out DIR
 
 Used by scripts/deploy_smoke.sh; it prints one line per step with the seconds it took, and exits non-zero with
 the reason on the first thing that does not work (screenshots of each screen in --out).
@@ -23,6 +26,7 @@ import base64
 import hashlib
 import hmac
 import os
+import secrets
 import shutil
 import struct
 import subprocess
@@ -103,7 +107,7 @@ def walk(args) -> None:
     host, _, address = args.resolve.partition(":")
     home = trusting_home(Path(args.ca))
     out = Walk(Path(args.out))
-    authenticator = Authenticator(args.totp_secret, args.after_step)
+    password = "walk-" + secrets.token_urlsafe(12)
     launch_env = {**os.environ, "HOME": str(home)}
     code = f"W-{date.today():%m%d}-{os.getpid() % 1000:03d}"
     try:
@@ -117,11 +121,43 @@ def walk(args) -> None:
 
             desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             try:
-                desk.goto(f"{base}/")
+                desk.goto(args.set_password_link)
             except Exception as exc:  # a certificate the CA did not sign ends here (net::ERR_CERT_...)
-                raise WalkthroughFailed(f"the dashboard did not open over HTTPS: {exc}") from exc
+                raise WalkthroughFailed(f"the set-password link did not open over HTTPS: {exc}") from exc
+            desk.wait_for_selector("#id_new_password1")
+            desk.fill("#id_new_password1", password)
+            desk.fill("#id_new_password2", password)
+            desk.get_by_role("button", name="Save the password").click()
+            desk.wait_for_url("**/password/set/done/**")
+            out.step("the new clinician chose a password through add_clinician's one-time link")
+
+            desk.goto(f"{base}/login/")
             desk.get_by_label("Username").fill(args.username)
-            desk.get_by_label("Password").fill(args.password)
+            desk.get_by_label("Password").fill(password)
+            desk.get_by_role("button", name="Log in").click()
+            desk.wait_for_load_state()
+            if not desk.locator("#enrol-needed").is_visible():
+                raise WalkthroughFailed(f"the first sign-in did not ask for a second factor (at {desk.url})")
+            desk.locator("#add-totp").click()
+            desk.wait_for_load_state()
+            if "/accounts/reauthenticate/" in desk.url:  # allauth asks for the password again before adding a factor
+                desk.get_by_role("textbox", name="Password").fill(password)
+                desk.get_by_role("button", name="Confirm").click()
+                desk.wait_for_load_state()
+            authenticator = Authenticator(desk.locator("#authenticator_secret").input_value())
+            out.shot(desk, "01-authenticator-qr")
+            desk.get_by_label("Code from the app").fill(authenticator.code())
+            desk.get_by_role("button", name="Turn on").click()
+            desk.wait_for_load_state()
+            if len(desk.locator("#recovery_codes").input_value().split()) != 10:
+                raise WalkthroughFailed("no recovery codes after turning the authenticator app on")
+            out.step("first sign-in: the authenticator app added (QR code), recovery codes shown")
+
+            desk.get_by_role("button", name="Log out").click()
+            desk.wait_for_load_state()
+            desk.goto(f"{base}/login/")
+            desk.get_by_label("Username").fill(args.username)
+            desk.get_by_label("Password").fill(password)
             desk.get_by_role("button", name="Log in").click()
             desk.wait_for_url("**/accounts/2fa/authenticate/")
             desk.get_by_label("Code", exact=True).fill(authenticator.code())
@@ -129,8 +165,8 @@ def walk(args) -> None:
             desk.wait_for_url(f"{base}/")
             if desk.get_by_role("heading", name="Triage").count() == 0:
                 raise WalkthroughFailed("signed in, but the triage page is not shown")
-            out.shot(desk, "01-triage")
-            out.step("clinician signed in (password, then the authenticator code)")
+            out.shot(desk, "02-triage")
+            out.step("signed in again: password, then the app's code; triage shown")
 
             desk.get_by_role("link", name="Add patient").click()
             desk.get_by_label("Patient code").fill(code)
@@ -147,7 +183,7 @@ def walk(args) -> None:
             link = desk.get_by_role("textbox", name="Enrolment link").input_value()
             if not link.startswith(f"{base}/r/enrol/#"):
                 raise WalkthroughFailed(f"the enrolment link {link!r} does not point at {base}")
-            out.shot(desk, "02-enrolment-link")
+            out.shot(desk, "03-enrolment-link")
             out.step(f"patient {code} added on the dashboard; enrolment link (QR code) created")
 
             phone_context = browser.new_context(viewport={"width": 360, "height": 640}, device_scale_factor=2,
@@ -162,7 +198,7 @@ def walk(args) -> None:
             if not phone.evaluate("window.isSecureContext"):
                 raise WalkthroughFailed("the recorder is not a secure context: no microphone on a phone")
             task = phone.locator("#task-name").inner_text()
-            out.shot(phone, "03-phone-ready")
+            out.shot(phone, "04-phone-ready")
             out.step(f"phone enrolled through the link; today's task: {task!r}")
 
             phone.get_by_role("button", name="Start recording").click()
@@ -178,17 +214,18 @@ def walk(args) -> None:
             except PlaywrightTimeout as exc:
                 states = phone.locator("#takes li").all_inner_texts()
                 raise WalkthroughFailed(f"the take was not processed within {args.timeout} s: {states}") from exc
-            out.shot(phone, "04-phone-processed")
+            out.shot(phone, "05-phone-processed")
             out.step("the phone shows the take received and processed by a worker")
 
             desk.goto(patient_url)
             if desk.locator("table.recordings .status-done").count() != 1:
                 raise WalkthroughFailed("the patient's page does not list the recording as done")
-            out.shot(desk, "05-patient-page")
+            out.shot(desk, "06-patient-page")
             desk.goto(f"{base}/")
-            if code not in desk.locator("main").inner_text():
-                raise WalkthroughFailed(f"{code} is not in triage after the phone's recording")
-            out.shot(desk, "06-triage-with-patient")
+            row = desk.locator("table.triage tr").filter(has_text=code)
+            if row.count() != 1 or "today" not in row.inner_text():
+                raise WalkthroughFailed(f"{code} is not in triage with a recording today")
+            out.shot(desk, "07-triage-with-patient")
             out.step(f"the clinician finds the recording on {code}'s page and {code} in triage")
             if errors:
                 raise WalkthroughFailed(f"the recorder page raised script errors: {errors}")
@@ -203,19 +240,12 @@ def main() -> int:
     parser.add_argument("--base", required=True, help="the deployment's HTTPS address, e.g. https://cadence.test:8125")
     parser.add_argument("--resolve", required=True, help="HOST:ADDRESS, the DNS answer the browser should use")
     parser.add_argument("--ca", required=True, help="the certificate authority the phone trusts (PEM)")
-    parser.add_argument("--username", required=True)
-    parser.add_argument("--password", default=os.environ.get("CADENCE_WALK_PASSWORD"),
-                        help="the clinician's password (or CADENCE_WALK_PASSWORD)")
-    parser.add_argument("--totp-secret", default=os.environ.get("CADENCE_WALK_TOTP_SECRET"),
-                        help="the clinician's authenticator secret, base32 (or CADENCE_WALK_TOTP_SECRET)")
-    parser.add_argument("--after-step", type=int, default=-1,
-                        help="the last TOTP time step already used by this clinician (a code is accepted once)")
+    parser.add_argument("--username", required=True, help="the clinician add_clinician created")
+    parser.add_argument("--set-password-link", required=True, help="the one-time link add_clinician printed")
     parser.add_argument("--microphone", required=True, help="a WAV file the fake microphone plays")
     parser.add_argument("--out", required=True, help="a folder for the screenshots")
     parser.add_argument("--timeout", type=float, default=240, help="seconds a take may take to be processed")
     args = parser.parse_args()
-    if not (args.password and args.totp_secret):
-        parser.error("the clinician's password and authenticator secret are needed")
     try:
         walk(args)
     except WalkthroughFailed as exc:
