@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from screening.alerts.kinds import ALERT_KINDS, kind_spec
 from screening.alerts.kinds import Priority as AlertPriority
@@ -115,6 +116,9 @@ class Alert(models.Model):
     priority = models.PositiveSmallIntegerField(choices=Priority.choices)
     state = models.CharField(max_length=12, choices=State.choices, default=State.OPEN, db_index=True)
     message = models.TextField()
+    #: ``{"msgid": the message's English template, "params": its values}`` (screening.alerts.rules): the dashboard
+    #: shows the message in the clinician's language from it; empty for alerts made before (shown as stored).
+    message_i18n = models.JSONField(default=dict, blank=True)
     episode_key = models.CharField(max_length=128)
     created_at = models.DateTimeField(auto_now_add=True)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -126,6 +130,17 @@ class Alert(models.Model):
     note = models.TextField(blank=True)
     recording = models.ForeignKey("clinic.Recording", null=True, blank=True, on_delete=models.SET_NULL)
     phq9 = models.ForeignKey("clinic.Phq9Response", null=True, blank=True, on_delete=models.SET_NULL)
+
+    def localized_message(self) -> str:
+        """The message in the active language (the dashboard's): its template translated and filled again; the
+        stored English message where there is no template (older alerts) or the translation does not fit."""
+        msgid, params = (self.message_i18n or {}).get("msgid"), (self.message_i18n or {}).get("params")
+        if not isinstance(msgid, str) or not isinstance(params, dict):
+            return self.message
+        try:
+            return gettext(msgid) % params
+        except (KeyError, TypeError, ValueError):
+            return self.message
 
     class Meta:
         ordering = ["priority", "-created_at"]

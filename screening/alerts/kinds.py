@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
-__all__ = ["ALERT_KINDS", "AlertKind", "Merge", "Priority", "Silence", "kind_spec", "kind_for_rule"]
+__all__ = ["ALERT_KINDS", "AlertKind", "Merge", "Priority", "Silence", "gettext_noop", "kind_spec", "kind_for_rule"]
 
 
 def gettext_noop(text: str) -> str:

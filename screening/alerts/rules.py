@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from clinic.phq9 import is_safety_signal
-from screening.alerts.kinds import Priority, kind_spec
+from screening.alerts.kinds import Priority, gettext_noop, kind_spec
 
 __all__ = [
     "HIGH",
@@ -38,6 +38,34 @@ __all__ = [
 HIGH, MEDIUM, LOW = Priority.HIGH, Priority.MEDIUM, Priority.LOW
 _SELF_HARM, _RISE, _CROSSING = kind_spec("self_harm"), kind_spec("phq9_rise"), kind_spec("risk_threshold")
 _OVERDUE, _SPEAKER = kind_spec("overdue"), kind_spec("speaker_mismatch")
+
+# Each alert's message is one of these English templates filled with pre-formatted values: the message is stored
+# in English (the API's and the audit's language), and the template with its values beside it, so the
+# dashboard shows the same sentence in the clinician's language (the templates are in the translation catalogues).
+_MSG_RISE = gettext_noop(
+    "Change from this patient's own baseline: voice-predicted PHQ-9 %(current)s on %(current_on)s, %(change)s "
+    "points from their usual %(baseline)s; first %(first_change)s over consecutive recordings since %(first_on)s.")
+_MSG_CROSSING = gettext_noop(
+    "Probability of PHQ-9 >= 10 is %(p)s%% on %(current_on)s; it first crossed the clinic threshold of "
+    "%(threshold)s%% at %(first_p)s%% on %(first_on)s.")
+_MSG_SELF_HARM = gettext_noop(
+    "PHQ-9 item 9 (thoughts of being better off dead or of self-harm) answered %(item9)s of 3 on %(answered_on)s "
+    "(PHQ-9 total %(total)s). Follow the clinic's safety protocol now.")
+_MSG_OVERDUE_RECORDING = gettext_noop("No recording for %(days)s days (since last recording on %(since_on)s).")
+_MSG_OVERDUE_ENROLMENT = gettext_noop(
+    "No recording for %(days)s days (since enrolment (no recording yet) on %(since_on)s).")
+_MSG_SPEAKER = gettext_noop(
+    "%(n)s recording(s) since %(first_on)s do not sound like this patient; they are kept out of the baseline and "
+    "the risk score.")
+
+
+def _message(template: str, **params: str) -> dict[str, Any]:
+    """The English message and what re-renders it in another language: ``{"message", "message_i18n"}``."""
+    return {"message": template % params, "message_i18n": {"msgid": template, "params": params}}
+
+
+def _percent(p: float) -> str:
+    return f"{p * 100:.0f}"  # what f"{p:.0%}" prints, without the sign (a language places it)
 
 
 @dataclass(frozen=True)
@@ -116,12 +144,15 @@ class AlertCandidate:
     triggered_at: datetime
     ongoing: bool = True
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    #: ``{"msgid": English template, "params": {name: text}}``: ``message`` is ``msgid % params``.
+    message_i18n: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "priority": int(self.priority),
             "message": self.message,
+            "message_i18n": dict(self.message_i18n),
             "episode_key": self.episode_key,
             "triggered_at": self.triggered_at.isoformat(),
             "ongoing": self.ongoing,
@@ -185,11 +216,9 @@ def _rise_alert(patient_id: str, episode: Mapping[str, Any], baseline: float, *,
     return AlertCandidate(
         kind=_RISE.name,
         priority=_RISE.priority,
-        message=(f"Change from this patient's own baseline: voice-predicted PHQ-9 "
-                 f"{current.predicted_phq9:.0f} on {current.recorded_at:%Y-%m-%d}, "
-                 f"{current.predicted_phq9 - baseline:+.0f} points from their usual "
-                 f"{baseline:.0f}; first {trigger.predicted_phq9 - baseline:+.0f} over consecutive "
-                 f"recordings since {first.recorded_at:%Y-%m-%d}."),
+        **_message(_MSG_RISE, current=f"{current.predicted_phq9:.0f}", current_on=f"{current.recorded_at:%Y-%m-%d}",
+                   change=f"{current.predicted_phq9 - baseline:+.0f}", baseline=f"{baseline:.0f}",
+                   first_change=f"{trigger.predicted_phq9 - baseline:+.0f}", first_on=f"{first.recorded_at:%Y-%m-%d}"),
         episode_key=f"{_RISE.rule}:{patient_id}:{first.recording_id}",
         triggered_at=trigger.recorded_at,
         ongoing=ongoing,
@@ -235,9 +264,9 @@ def _crossing_alert(patient_id: str, first: ScorePoint, current: ScorePoint, rul
     return AlertCandidate(
         kind=_CROSSING.name,
         priority=_CROSSING.priority,
-        message=(f"Probability of PHQ-9 >= 10 is {current.p_phq9_ge10:.0%} on "
-                 f"{current.recorded_at:%Y-%m-%d}; it first crossed the clinic threshold of "
-                 f"{rules.p_threshold:.0%} at {first.p_phq9_ge10:.0%} on {first.recorded_at:%Y-%m-%d}."),
+        **_message(_MSG_CROSSING, p=_percent(current.p_phq9_ge10), current_on=f"{current.recorded_at:%Y-%m-%d}",
+                   threshold=_percent(rules.p_threshold), first_p=_percent(first.p_phq9_ge10),
+                   first_on=f"{first.recorded_at:%Y-%m-%d}"),
         episode_key=f"{_CROSSING.rule}:{patient_id}:{first.recording_id}",
         triggered_at=first.recorded_at,
         ongoing=ongoing,
@@ -257,9 +286,7 @@ def item9_alerts(phq9s: Sequence[Phq9Point], *, patient_id: str) -> list[AlertCa
         AlertCandidate(
             kind=_SELF_HARM.name,
             priority=_SELF_HARM.priority,
-            message=(f"PHQ-9 item 9 (thoughts of being better off dead or of self-harm) "
-                     f"answered {p.item9} of 3 on {p.answered_at:%Y-%m-%d} "
-                     f"(PHQ-9 total {p.total}). Follow the clinic's safety protocol now."),
+            **_message(_MSG_SELF_HARM, item9=str(p.item9), answered_on=f"{p.answered_at:%Y-%m-%d}", total=str(p.total)),
             episode_key=f"{_SELF_HARM.rule}:{patient_id}:{p.response_id}",
             triggered_at=p.answered_at,
             evidence={"response_id": p.response_id, "item9": p.item9, "total": p.total},
@@ -285,11 +312,11 @@ def overdue_alert(
     if since is None or now - since < timedelta(days=rules.overdue_days):
         return []
     days = (now - since).total_seconds() / 86400
-    what = "last recording" if last_recording_at else "enrolment (no recording yet)"
+    template = _MSG_OVERDUE_RECORDING if last_recording_at else _MSG_OVERDUE_ENROLMENT
     return [AlertCandidate(
         kind=_OVERDUE.name,
         priority=_OVERDUE.priority,
-        message=f"No recording for {days:.0f} days (since {what} on {since:%Y-%m-%d}).",
+        **_message(template, days=f"{days:.0f}", since_on=f"{since:%Y-%m-%d}"),
         episode_key=f"{_OVERDUE.rule}:{patient_id}:{since.isoformat()}",
         triggered_at=since + timedelta(days=rules.overdue_days),
         evidence={"since": since.isoformat(), "days": days},
@@ -310,9 +337,7 @@ def speaker_mismatch_alerts(
             alerts.append(AlertCandidate(
                 kind=_SPEAKER.name,
                 priority=_SPEAKER.priority,
-                message=(f"{len(run)} recording(s) since {run[0].recorded_at:%Y-%m-%d} "
-                         f"do not sound like this patient; they are kept out of the "
-                         f"baseline and the risk score."),
+                **_message(_MSG_SPEAKER, n=str(len(run)), first_on=f"{run[0].recorded_at:%Y-%m-%d}"),
                 episode_key=f"{_SPEAKER.rule}:{patient_id}:{run[0].recording_id}",
                 triggered_at=run[0].recorded_at,
                 ongoing=rec is None,

@@ -25,12 +25,13 @@ class AlertTransitionError(Exception):
     """The alert is not in a state that allows this action (someone else got there first)."""
 
 
-def alert_open(*, patient, kind: str, priority: int, message: str, episode_key: str, **refs) -> Alert | None:
+def alert_open(*, patient, kind: str, priority: int, message: str, episode_key: str, message_i18n: dict | None = None,
+               **refs) -> Alert | None:
     """Open an alert unless one already exists for this episode (returns None then)."""
     try:
         with transaction.atomic():
             alert = Alert.objects.create(patient=patient, kind=kind, priority=priority, message=message,
-                                         episode_key=episode_key, **refs)
+                                         message_i18n=message_i18n or {}, episode_key=episode_key, **refs)
     except IntegrityError:
         return None
     _announce([patient.pk])
@@ -89,7 +90,8 @@ def alerts_open_or_update(candidates: list[Alert]) -> tuple[list[Alert], list[Al
     """
     patients = {a.patient_id for a in candidates}
     existing = list(Alert.objects.filter(patient_id__in=patients).only("pk", "patient_id", "kind", "episode_key",
-                                                                        "state", "message", "priority"))
+                                                                        "state", "message", "message_i18n",
+                                                                        "priority"))
     known = {(a.patient_id, a.kind, a.episode_key) for a in existing}
     merged = _MERGED
     unresolved = {(a.patient_id, a.kind): a for a in existing if a.state != Alert.State.RESOLVED and a.kind in merged}
@@ -98,7 +100,7 @@ def alerts_open_or_update(candidates: list[Alert]) -> tuple[list[Alert], list[Al
         current = unresolved.get((candidate.patient_id, candidate.kind))
         if current is not None:
             if current.message != candidate.message:
-                current.message = candidate.message
+                current.message, current.message_i18n = candidate.message, candidate.message_i18n
                 if current.pk is not None:
                     updated.append(current)
         elif (candidate.patient_id, candidate.kind, candidate.episode_key) not in known:
@@ -108,7 +110,7 @@ def alerts_open_or_update(candidates: list[Alert]) -> tuple[list[Alert], list[Al
     Alert.objects.bulk_create(fresh, batch_size=2000, ignore_conflicts=True)
     if fresh:
         _announce(sorted({a.patient_id for a in fresh}))
-    Alert.objects.bulk_update(updated, ["message", "priority"], batch_size=2000)
+    Alert.objects.bulk_update(updated, ["message", "message_i18n", "priority"], batch_size=2000)
     return fresh, updated
 
 
@@ -151,4 +153,5 @@ def phq9_response_screen(*, response_id: int) -> Alert | None:
         return None
     candidate = candidates[0]
     return alert_open(patient=response.patient, kind=candidate.kind, priority=candidate.priority,
-                      message=candidate.message, episode_key=candidate.episode_key, phq9=response)
+                      message=candidate.message, message_i18n=dict(candidate.message_i18n),
+                      episode_key=candidate.episode_key, phq9=response)

@@ -338,5 +338,5 @@ def patient_alerts(light: LightPatient, scores: list[ScoreRow], model: ScoringMo
         calibrated=model.calibrated,
     )
     return [Alert(patient=light.patient, kind=c.kind, priority=c.priority, message=c.message,
-                  episode_key=c.episode_key, **alert_trigger_refs(c.evidence))
+                  message_i18n=dict(c.message_i18n), episode_key=c.episode_key, **alert_trigger_refs(c.evidence))
             for c in candidates if c.ongoing]

@@ -4,7 +4,7 @@ patient, audit, monitoring, validation and account pages and the second-factor p
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pyotp
 import pytest
@@ -207,3 +207,63 @@ def test_the_lockout_page_says_why_in_spanish(cast, client):
     assert page.status_code == 429 and _lang(html) == "es"
     assert "Demasiados inicios de sesión fallidos para esta cuenta o desde esta dirección." in html
     assert "dentro de 15 minutos o restablezca su contraseña" in html and "Too many failed logins" not in html
+
+
+def _one_alert_of_each_kind():
+    """Candidates of every kind from the rules themselves (screening.alerts.rules), with both overdue wordings."""
+    from datetime import datetime
+
+    from screening.alerts.rules import Phq9Point, RecordingPoint, ScorePoint, evaluate_alerts, overdue_alert
+
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    scores = [ScorePoint(f"r{k}", t0 + timedelta(days=k), 6 + 4 * k, 0.2 * k) for k in range(5)]
+    candidates = evaluate_alerts(
+        patient_id="p1", now=t0 + timedelta(days=30), scores=scores, baseline_phq9=6.0,
+        phq9s=[Phq9Point("q1", t0, 14, 2)],
+        recordings=[RecordingPoint(f"r{k}", t0 + timedelta(days=k), k >= 3) for k in range(5)],
+        last_recording_at=t0 + timedelta(days=4), enrolled_at=t0)
+    candidates += overdue_alert(patient_id="p2", last_recording_at=None, now=t0 + timedelta(days=9), enrolled_at=t0)
+    return candidates
+
+
+def test_every_alert_message_is_its_template_filled_and_has_a_spanish_version():
+    """The stored English message is the template filled with its values, so the dashboard can say the same
+    in the clinician's language; a new message without its Spanish version fails here."""
+    from django.utils import translation
+
+    from screening.alerts.kinds import ALERT_KINDS
+
+    candidates = _one_alert_of_each_kind()
+    assert {c.kind for c in candidates} == {kind.name for kind in ALERT_KINDS}
+    assert len({c.message_i18n["msgid"] for c in candidates}) == len(candidates) == 6
+    for candidate in candidates:
+        msgid, params = candidate.message_i18n["msgid"], candidate.message_i18n["params"]
+        assert candidate.message == msgid % params
+        with translation.override("es"):
+            spanish = translation.gettext(msgid)
+        assert spanish != msgid, msgid
+        assert set(re.findall(r"%\((\w+)\)s", spanish)) == set(params), msgid  # every value, no other
+        assert all(value in spanish % params for value in params.values())
+
+
+def test_the_alert_messages_are_in_spanish_on_the_dashboard(cast, alicia, django_capture_on_commit_callbacks):
+    from screening.models import Alert
+
+    with django_capture_on_commit_callbacks(execute=True):  # the self-harm alert opens once the answer is stored
+        phq9_record(patient=cast.patient_a, items=[0] * 8 + [2], answered_at=timezone.now() - timedelta(hours=1))
+    alert = Alert.objects.get(patient=cast.patient_a, kind="self_harm")
+    assert alert.message.startswith("PHQ-9 item 9 (thoughts of being better off dead or of self-harm) answered 2 of 3")
+    english = ("Follow the clinic", "answered 2 of 3")
+    spanish = "respondido con 2 de 3"
+    _spanish(alicia, "/alerts/", spanish, "Siga ahora el protocolo de seguridad de la clínica.", absent=english)
+    _spanish(alicia, f"/alerts/{alert.pk}/", spanish, absent=english)
+    _spanish(alicia, f"/patients/{cast.patient_a.pk}/", spanish, absent=english)
+
+    # A clinician whose language is English reads the stored message itself.
+    english_client = Client()
+    english_client.force_login(cast.bob)
+    assert alert.message in english_client.get("/alerts/", **ENGLISH_BROWSER).content.decode().replace("&#x27;", "'")
+    # An alert stored before messages had their template, or one whose template no longer fits, shows as stored.
+    for stored in ({}, {"msgid": "%(missing)s", "params": {}}):
+        Alert.objects.filter(pk=alert.pk).update(message_i18n=stored)
+        _spanish(alicia, "/alerts/", "answered 2 of 3")

@@ -227,6 +227,12 @@ def _emotion_labelling(patient: Patient, recordings: list[dict], user) -> dict |
     return {"version": version, "choices": choices, "rows": rows}
 
 
+def _localized_alerts(rows: list[dict]) -> list[dict]:
+    """The timeline's alert rows with each message in the clinician's language (Alert.localized_message)."""
+    alerts = Alert.objects.in_bulk([row["id"] for row in rows])
+    return [{**row, "localized_message": alerts[row["id"]].localized_message()} for row in rows]
+
+
 def _patient_context(patient: Patient, phq9_form: Phq9Form, user=None, *, details_form=None) -> dict:
     timeline = patient_timeline(patient=patient)
     latest = timeline["scores"][-1] if timeline["scores"] else None
@@ -241,7 +247,7 @@ def _patient_context(patient: Patient, phq9_form: Phq9Form, user=None, *, detail
         "phq9_history": [{**q, "answered": datetime.fromisoformat(q["answered_at"]),
                           "severity_label": severity_label(q["severity"])}
                          for q in reversed(timeline["phq9"])],
-        "open_alerts": [a for a in timeline["alerts"] if a["state"] != Alert.State.RESOLVED],
+        "open_alerts": _localized_alerts([a for a in timeline["alerts"] if a["state"] != Alert.State.RESOLVED]),
         "baseline": _default_baseline(timeline), "new_phone": _new_phone(recordings),
         "phq9_form": phq9_form, "feature_panels": _feature_panels(timeline), "nav": "triage",
         "retention_days": settings.CADENCE_AUDIO_RETENTION_DAYS,
