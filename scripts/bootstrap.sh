@@ -7,17 +7,25 @@ cd "$(dirname "$0")/.."
 want_dev="${1:-}"
 packages=(espeak-ng sox libsox-fmt-all)
 # --dev: recorded and synthesised speech for the voice-family tests (tests/support/voices.py, voices_es.py: Spanish
-# prompts from Asterisk), GNU gettext for the translation workflow (scripts/translations.sh), and certutil
-# (libnss3-tools) for the deploy smoke test's phone walk-through (its browser trusts the stack's CA)
+# prompts from Asterisk, Tux Paint's spoken Spanish stamp descriptions), GNU gettext for the translation workflow
+# (scripts/translations.sh), and certutil (libnss3-tools) for the deploy smoke test's phone walk-through (its
+# browser trusts the stack's CA)
 [ "$want_dev" = "--dev" ] && packages+=(festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts pocketsphinx-testdata codec2-examples
                                        sphinxtrain chromium chromium-driver docker-compose postgresql-client
                                        gettext asterisk-core-sounds-es asterisk-core-sounds-es-wav libnss3-tools)
+# Data-only packages whose Recommends (the Tux Paint program itself) the tests do not need
+data_only=()
+[ "$want_dev" = "--dev" ] && data_only+=(tuxpaint-stamps-default)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ "${#missing[@]}" -gt 0 ]; then
+missing_data=()
+for p in "${data_only[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing_data+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ] || [ "${#missing_data[@]}" -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ "${#missing[@]}" -gt 0 ] && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ "${#missing_data[@]}" -gt 0 ] && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${missing_data[@]}" >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3.11}"

@@ -11,19 +11,30 @@ The same method as the English families (:mod:`tests.support.voices`), with Span
 
 Recorded Spanish speech found in Debian: ``asterisk-core-sounds-es-wav`` (prompts read by one
 professional voice (Allison Smith, the es_MX prompt set), 8 kHz, CC-BY-SA-3.0, transcripts in
-``asterisk-core-sounds-es``'s ``core-sounds-es.txt``). No Spanish speech with transcripts was found on
-PyPI; MBROLA and Festival Spanish voices are not in Debian's main archive (see docs/voices.md).
+``asterisk-core-sounds-es``'s ``core-sounds-es.txt``) and ``tuxpaint-stamps-default`` (Tux Paint's stamp
+descriptions read aloud in Spanish, ``*_desc_es.ogg``, 44.1 kHz, GPL-2; the text is the ``es.utf8=`` line of the
+stamp's ``.txt``; the changelog credits the Spanish descriptive sounds to Estefanía Ortiz). No Spanish speech with
+transcripts was found on PyPI; MBROLA and Festival Spanish voices are not in Debian's main archive (see
+docs/voices.md).
+
+**Transcripts that do not match their audio.** Both recorded sources ship text that was edited after the audio was
+recorded (a Tux Paint chess piece's description is 30 syllables, its audio 0.6 s). One rule, the same for every
+family and blind to the detector: a clip whose transcript implies a speech rate (its syllables over the reference
+span) more than :data:`IMPLIED_RATE_LIMIT` times above or below its family's median is left out
+(:func:`plausible_transcripts`), and a recording that is byte-for-byte another clip's is measured once.
 Synthesised clips are cached in ``var/speech/synth/``; nothing here is committed audio.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import re
 import shutil
 import subprocess
 import tempfile
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +44,8 @@ from voice_features import analyse
 from voice_features.audio import load_audio
 
 __all__ = ["SENTENCES_ES", "ES_FAMILY_SOURCES", "es_families", "spanish_syllables", "word_syllables",
-           "ASTERISK_ES_DIR", "rate_ratio", "passage", "pause_errors", "pitch_shift_errors"]
+           "ASTERISK_ES_DIR", "TUXPAINT_STAMPS_DIR", "IMPLIED_RATE_LIMIT", "plausible_transcripts", "rate_ratio",
+           "passage", "pause_errors", "pitch_shift_errors"]
 
 # Everyday sentences written for Cadence (GPL-3.0-or-later, like the code), varied in length and stress.
 SENTENCES_ES = (
@@ -67,10 +79,16 @@ _ESPEAK_ES = {  # voice, words per minute, pitch (0-99): varied speed and pitch
 ASTERISK_ES_DIR = Path("/usr/share/asterisk/sounds/es_MX_f_Allison")
 _ASTERISK_ES_TEXT = Path("/usr/share/doc/asterisk-core-sounds-es/core-sounds-es.txt.gz")
 
+TUXPAINT_STAMPS_DIR = Path("/usr/share/tuxpaint/stamps")
+IMPLIED_RATE_LIMIT = 1.5
+"""A clip's transcript-implied speech rate may be at most this factor above or below its family's median."""
+
 ES_FAMILY_SOURCES = {
     "espeak-es": "eSpeak NG es (Spain), es+f3, es+m3 at 130-175 wpm, pitch 35-60 (sentences written for Cadence)",
     "espeak-es-419": "eSpeak NG es-419 (Latin America), es-419+f2, es-419+m2 at 125-170 wpm, pitch 30-65",
     "asterisk-es-mx": "asterisk-core-sounds-es-wav: the Mexican-Spanish prompts (es_MX_f_Allison), one professional voice (8 kHz)",
+    "tuxpaint-es": "tuxpaint-stamps-default: Tux Paint's stamp descriptions read in Spanish (*_desc_es.ogg; one volunteer "
+                   "reader by the credits and F0, 44.1 kHz)",
 }
 
 
@@ -127,10 +145,70 @@ def _asterisk_clips(limit: int | None) -> list[Clip]:
     return clips[:limit] if limit else clips
 
 
-def es_families(*, per_family: int | None = None) -> list[Clip]:
-    """Every Spanish clip whose source is installed, with its syllable count (pylabeador)."""
-    clips = _espeak_clips(per_family) + _asterisk_clips(per_family)
-    return [Clip(c.family, c.name, c.path, c.text, spanish_syllables(c.text)) for c in clips if c.path.exists()]
+def _tuxpaint_clips() -> list[Clip]:
+    """Stamp descriptions read in Spanish whose text is one utterance in letters only, >= 6 words, that the
+    syllabifier can count (no digits, symbols, brackets or quoted names, which are read otherwise than spelt)."""
+    clips = []
+    for audio in sorted(TUXPAINT_STAMPS_DIR.glob("**/*_desc_es.ogg")):
+        description = audio.with_name(audio.name[: -len("_desc_es.ogg")] + ".txt")
+        if not description.exists():
+            continue
+        lines = [line.split("=", 1)[1].strip() for line in description.read_text(encoding="utf-8", errors="replace")
+                 .splitlines() if line.startswith("es.utf8=")]
+        if not lines:
+            continue
+        text = unicodedata.normalize("NFC", lines[0])
+        if re.search(r"[\d\[\]()<>«»\"$€¥]", text) or len(text.split()) < 6:
+            continue
+        try:
+            spanish_syllables(text)
+        except Exception:  # noqa: BLE001 - pylabeador refuses a word with no vowel ("B", "ñ"): read as a letter name
+            continue
+        clips.append(Clip("tuxpaint-es", str(audio.relative_to(TUXPAINT_STAMPS_DIR))[: -len("_desc_es.ogg")], audio,
+                          text))
+    return clips
+
+
+@lru_cache(maxsize=4096)
+def _implied_span_s(path: Path) -> tuple[float, str]:
+    """(reference span in s, digest of the file's bytes) of one recording."""
+    return reference_span_s(load_audio(path, target_sr=SR).samples), hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+def plausible_transcripts(clips: list[Clip]) -> list[Clip]:
+    """``clips`` less the recordings heard before (the same bytes) and those whose transcript-implied speech rate is
+    more than :data:`IMPLIED_RATE_LIMIT` times off its family's median (a transcript that is not what was said)."""
+    seen, unique = set(), []
+    for clip in clips:
+        digest = _implied_span_s(clip.path)[1]
+        if digest not in seen:
+            seen.add(digest)
+            unique.append(clip)
+    implied = {c: c.syllables / max(_implied_span_s(c.path)[0], 1e-3) for c in unique}
+    kept = []
+    for family in dict.fromkeys(c.family for c in unique):
+        median = float(np.median([implied[c] for c in unique if c.family == family]))
+        kept += [c for c in unique if c.family == family
+                 and 1 / IMPLIED_RATE_LIMIT <= implied[c] / median <= IMPLIED_RATE_LIMIT]
+    return kept
+
+
+def es_families(*, per_family: int | None = None, all_transcripts: bool = False) -> list[Clip]:
+    """Every Spanish clip whose source is installed, with its syllable count (pylabeador); the first ``per_family``
+    of each family. Unless ``all_transcripts``, only :func:`plausible_transcripts` (the rule applies to the whole
+    family before the first clips are taken)."""
+    clips = _espeak_clips(None) + _asterisk_clips(None) + _tuxpaint_clips()
+    clips = [Clip(c.family, c.name, c.path, c.text, spanish_syllables(c.text)) for c in clips if c.path.exists()]
+    if not all_transcripts:
+        clips = plausible_transcripts(clips)
+    if per_family is None:
+        return clips
+    first: dict[str, list[Clip]] = {}
+    for clip in clips:
+        first.setdefault(clip.family, [])
+        if len(first[clip.family]) < per_family:
+            first[clip.family].append(clip)
+    return [c for family in first.values() for c in family]
 
 
 
