@@ -171,6 +171,9 @@ class Recording(models.Model):
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     status_reason = models.TextField(blank=True)
+    # What status_reason says, for programs: the audio error's or the quality gate's code (voice_features), or
+    # "not_finished"; apps show their own words for it in the patient's language (the recorder does).
+    status_code = models.CharField(max_length=32, blank=True, default="", db_default="")
     attempts = models.PositiveSmallIntegerField(default=0)
     processing_started_at = models.DateTimeField(null=True, blank=True)
     # The lease of the worker process processing it ("host:pid"), renewed while it works; a lapsed lease, or a

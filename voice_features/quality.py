@@ -102,17 +102,22 @@ def _mask_in(times_s: np.ndarray, segments: np.ndarray, *, margin_s: float) -> n
     return np.cumsum(delta[:-1]) > 0
 
 
-def _rejection_reason(*, speech_s: float, snr_db: float, clipping: float, level_dbfs: float) -> str | None:
+def _rejection(*, speech_s: float, snr_db: float, clipping: float, level_dbfs: float) -> tuple[str, str] | None:
+    """(code, reason) of the first quality check that fails, or None: the code is what apps translate."""
     if speech_s <= 0:
-        return "No speech was detected in the recording."
+        return "no_speech", "No speech was detected in the recording."
     if np.isfinite(clipping) and clipping > MAX_CLIPPING_FRACTION:
-        return f"The recording is heavily clipped ({clipping:.0%} of samples); please record further from the microphone or at a lower volume."
+        return "clipped", (f"The recording is heavily clipped ({clipping:.0%} of samples); please record further from "
+                           "the microphone or at a lower volume.")
     if np.isfinite(level_dbfs) and level_dbfs < MIN_LEVEL_DBFS:
-        return f"The recording is too quiet (speech level {level_dbfs:.0f} dBFS; at least {MIN_LEVEL_DBFS:.0f} dBFS is needed)."
+        return "too_quiet", (f"The recording is too quiet (speech level {level_dbfs:.0f} dBFS; at least "
+                             f"{MIN_LEVEL_DBFS:.0f} dBFS is needed).")
     if speech_s < MIN_SPEECH_S:
-        return f"The recording has only {speech_s:.1f} s of speech; at least {MIN_SPEECH_S:.0f} s are needed."
+        return "too_little_speech", (f"The recording has only {speech_s:.1f} s of speech; at least "
+                                     f"{MIN_SPEECH_S:.0f} s are needed.")
     if np.isfinite(snr_db) and snr_db < MIN_SNR_DB:
-        return f"The recording is too noisy (estimated SNR {snr_db:.0f} dB; at least {MIN_SNR_DB:.0f} dB is needed)."
+        return "too_noisy", (f"The recording is too noisy (estimated SNR {snr_db:.0f} dB; at least "
+                             f"{MIN_SNR_DB:.0f} dB is needed).")
     return None
 
 
@@ -123,10 +128,12 @@ def quality_report(*, duration_s: float, speech_s: float, snr_db: float, clippin
     -------
     dict
         ``speech_s``, ``duration_s``, ``snr_db``, ``clipping_fraction``, ``voiced_fraction``,
-        ``level_dbfs`` (floats, NaN when undefined), ``accepted`` (bool) and
-        ``rejection_reason`` (str or None).
+        ``level_dbfs`` (floats, NaN when undefined), ``accepted`` (bool), ``rejection_reason`` (str or None)
+        and ``rejection_code`` (``no_speech``, ``clipped``, ``too_quiet``, ``too_little_speech``,
+        ``too_noisy``, or None).
     """
-    reason = _rejection_reason(speech_s=speech_s, snr_db=snr_db, clipping=clipping, level_dbfs=level_dbfs)
+    rejection = _rejection(speech_s=speech_s, snr_db=snr_db, clipping=clipping, level_dbfs=level_dbfs)
+    code, reason = rejection if rejection else (None, None)
     return {
         "speech_s": float(speech_s),
         "duration_s": float(duration_s),
@@ -136,4 +143,5 @@ def quality_report(*, duration_s: float, speech_s: float, snr_db: float, clippin
         "level_dbfs": float(level_dbfs),
         "accepted": reason is None,
         "rejection_reason": reason,
+        "rejection_code": code,
     }

@@ -129,9 +129,9 @@ class _LeaseKeeper:
             connections.close_all()
 
 
-def _finish(recording_id: int, *, claimant: str, status: str, reason: str = "") -> int:
+def _finish(recording_id: int, *, claimant: str, status: str, reason: str = "", code: str = "") -> int:
     return Recording.objects.filter(pk=recording_id, status=Status.PROCESSING, claimed_by=claimant).update(
-        status=status, status_reason=reason, finished_at=timezone.now(), lease_expires_at=None
+        status=status, status_reason=reason, status_code=code, finished_at=timezone.now(), lease_expires_at=None
     )
 
 
@@ -165,7 +165,7 @@ def recording_process(*, recording_id: int, keep_lease: bool = True) -> str | No
         with _LeaseKeeper(recording_id, claimant) if keep_lease else nullcontext():
             payload = _extract(recording)
     except VoiceFeaturesError as exc:
-        _finish(recording_id, claimant=claimant, status=Status.REJECTED, reason=exc.message)
+        _finish(recording_id, claimant=claimant, status=Status.REJECTED, reason=exc.message, code=exc.code)
         return Status.REJECTED
     except Exception:
         if not Recording.objects.filter(pk=recording_id).exists():  # erased while we read its audio
@@ -183,6 +183,7 @@ def _store(recording: Recording, payload: dict, *, claimant: str) -> str | None:
     quality = payload["quality"]
     status = Status.DONE if quality.get("accepted") else Status.REJECTED
     reason = "" if status == Status.DONE else (quality.get("rejection_reason") or "Rejected by the quality gate.")
+    code = "" if status == Status.DONE else (quality.get("rejection_code") or "quality")
     with transaction.atomic():
         # Lock the row: an erasure either finished before (nothing to store) or waits for this commit.
         held = Recording.objects.select_for_update().filter(pk=recording.pk).values_list("claimed_by", "status").first()
@@ -196,7 +197,7 @@ def _store(recording: Recording, payload: dict, *, claimant: str) -> str | None:
             defaults={"features": payload["features"], "quality": quality, "embedding": payload.get("embedding"),
                       "emotion": payload.get("emotion")},
         )
-        _finish(recording.pk, claimant=claimant, status=status, reason=reason)
+        _finish(recording.pk, claimant=claimant, status=status, reason=reason, code=code)
         if status == Status.DONE:
             transaction.on_commit(lambda: _hand_on_to_screening(recording.pk))
     return status
@@ -220,7 +221,8 @@ def recording_release_for_retry(*, recording_id: int, attempts: int, final: bool
               "and the service's operators can process it again." if final
               else f"Attempt {attempts} failed because of a problem on our side; it will be tried again shortly.")
     Recording.objects.filter(pk=recording_id, status=Status.PROCESSING, claimed_by=claimant_id()).update(
-        status=status, status_reason=reason, lease_expires_at=None, finished_at=timezone.now() if final else None)
+        status=status, status_reason=reason, status_code="processing_failed" if final else "retrying",
+        lease_expires_at=None, finished_at=timezone.now() if final else None)
 
 
 def recordings_recover(*, received_grace_s: float = 5.0) -> list[int]:
@@ -234,7 +236,7 @@ def recordings_recover(*, received_grace_s: float = 5.0) -> list[int]:
         lost |= Q(status=Status.PROCESSING, claimed_by__in=dead)
     exhausted = Recording.objects.filter(lost, attempts__gte=settings.CADENCE_MAX_PROCESSING_ATTEMPTS)
     exhausted.update(status=Status.FAILED, status_reason="Processing did not finish after repeated attempts.",
-                     finished_at=timezone.now(), lease_expires_at=None)
+                     status_code="not_finished", finished_at=timezone.now(), lease_expires_at=None)
     taken = list(Recording.objects.filter(lost).values_list("pk", flat=True))
     Recording.objects.filter(lost, pk__in=taken).update(status=Status.RECEIVED, lease_expires_at=None)
     unsent = list(Recording.objects.filter(status=Status.RECEIVED, enqueue_failed_at__lt=grace).values_list("pk", flat=True))
@@ -262,7 +264,7 @@ def recordings_sweep_stale() -> list[int]:
     )
     exhausted = stuck.filter(attempts__gte=settings.CADENCE_MAX_PROCESSING_ATTEMPTS)
     exhausted.update(status=Status.FAILED, status_reason="Processing did not finish after repeated attempts.",
-                     finished_at=timezone.now(), lease_expires_at=None)
+                     status_code="not_finished", finished_at=timezone.now(), lease_expires_at=None)
     ids = list(stuck.exclude(attempts__gte=settings.CADENCE_MAX_PROCESSING_ATTEMPTS).values_list("pk", flat=True))
     Recording.objects.filter(pk__in=ids, status=Status.PROCESSING).update(status=Status.RECEIVED, lease_expires_at=None)
     return ids

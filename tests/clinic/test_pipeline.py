@@ -128,6 +128,7 @@ def test_it_rejects_a_tone_or_silence_with_a_reason(received, monkeypatch):
     assert services.recording_process(recording_id=recording.pk) == "rejected"
     recording.refresh_from_db()
     assert recording.status == "rejected" and "speech" in recording.status_reason.lower()
+    assert recording.status_code == "no_speech"
     assert FeatureSet.objects.get(recording=recording).quality["accepted"] is False
 
 
@@ -154,6 +155,7 @@ def test_it_fails_for_good_after_the_last_attempt(received, monkeypatch, setting
     recording.refresh_from_db()
     assert (recording.status, recording.attempts) == ("failed", 2)
     assert "failed 2 times" in recording.status_reason and "Zero" not in recording.status_reason
+    assert recording.status_code == "processing_failed"
 
 
 def test_it_has_celery_retry_a_failed_attempt_with_backoff(received, monkeypatch):
@@ -205,7 +207,7 @@ def test_it_rejects_a_truncated_flac_at_once_without_retrying(received, monkeypa
     assert tasks.process_recording.run(recording.pk) == "rejected"  # as a worker runs it: retries possible
     recording.refresh_from_db()
     assert (recording.status, recording.attempts) == ("rejected", 1)
-    assert recording.status_reason.startswith("The FLAC file is cut short")
+    assert recording.status_reason.startswith("The FLAC file is cut short") and recording.status_code == "truncated"
     assert "Libsndfile" not in recording.status_reason and "158" not in recording.status_reason
 
 

@@ -5,10 +5,10 @@ axe-core checks the Spanish pages (``<html lang="es">``). Fixtures: tests/record
 
 import pytest
 
-from clinic.models import Patient, Phq9Response
+from clinic.models import Patient, Phq9Response, Recording
 from clinic.services import enrolment_link_create
 from screening.models import Alert
-from tests.recorder.test_browser import _axe, _phone, _pin_day, _shot, _until
+from tests.recorder.test_browser import _axe, _phone, _pin_day, _shot, _take_state, _until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -58,6 +58,40 @@ def test_a_spanish_speaking_patient_gets_the_recorder_phq9_and_crisis_text_in_sp
     assert response.item9 == 2 and response.total == 2 and response.source == "self_report"
     alert = Alert.objects.get(patient=patient, kind=Alert.Kind.SELF_HARM)
     assert alert.priority == 1
+    assert page.errors == []
+
+
+def test_a_take_the_server_cannot_use_is_explained_in_the_patients_language(phone_browser, live_server, cast,
+                                                                           monkeypatch):
+    """The server's quality gate refuses a real take (here: its noise limit raised out of reach); the phone shows
+    why from the recording's status_code, in Spanish, not the server's English sentence."""
+    from datetime import date, timedelta
+
+    import voice_features.quality
+
+    patient = cast.patient_a
+    type(patient).objects.filter(pk=patient.pk).update(language="es-MX",  # the pinned day is after enrolment
+                                                       enrolled_on=date.today() - timedelta(days=7))
+    _, key = enrolment_link_create(patient=patient, created_by=cast.alice)
+    monkeypatch.setattr(voice_features.quality, "MIN_SNR_DB", 500.0)  # Eager Celery: processed in the upload
+    page = _phone(phone_browser, live_server.url)
+    page.set_extra_http_headers({"Accept-Language": "en-US,en;q=0.9"})
+    _pin_day(page, 1)  # free speech: six seconds are enough for the on-device check
+    page.goto(f"{live_server.url}/r/enrol/#{key}")
+    _until(page, "document.documentElement.lang === 'es' && location.pathname.endsWith('/r/') "
+                 "&& !location.search && document.getElementById('start').disabled === false", timeout_s=30)
+    page.get_by_role("button", name="Empezar a grabar").click()
+    page.wait_for_timeout(6000)
+    page.get_by_role("button", name="Detener la grabación").click()
+    page.wait_for_selector("#check:not([hidden])")
+    page.get_by_role("button", name="Enviar", exact=True).click()
+    refused = _take_state(page, "rejected", timeout_s=60).inner_text()
+    recording = Recording.objects.get(patient=patient)
+    assert (recording.status, recording.status_code) == ("rejected", "too_noisy")
+    assert recording.status_reason.startswith("The recording is too noisy")
+    assert "No se puede usar: Había demasiado ruido a su alrededor." in refused
+    assert "too noisy" not in refused and "SNR" not in refused
+    _shot(page, "es-02-refused-take", at="#takes-section")
     assert page.errors == []
 
 

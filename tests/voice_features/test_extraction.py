@@ -20,7 +20,8 @@ CONTRACT_KEYS = {
     "f0_median_st", "f0_range_st", "f0_sd_st", "intensity_mean_db", "jitter_local", "shimmer_local", "hnr_db",
     "voiced_fraction",
 }
-QUALITY_KEYS = {"speech_s", "duration_s", "snr_db", "clipping_fraction", "voiced_fraction", "level_dbfs", "accepted", "rejection_reason"}
+QUALITY_KEYS = {"speech_s", "duration_s", "snr_db", "clipping_fraction", "voiced_fraction", "level_dbfs", "accepted", "rejection_reason",
+                "rejection_code"}
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ GOOD = dict(duration_s=30.0, speech_s=20.0, snr_db=25.0, clipping=0.0, voiced_fr
 
 def test_it_accepts_a_good_recording():
     report = quality_report(**GOOD)
-    assert report["accepted"] is True and report["rejection_reason"] is None
+    assert report["accepted"] is True and report["rejection_reason"] is None and report["rejection_code"] is None
 
 
 @pytest.mark.parametrize(
@@ -38,6 +38,9 @@ def test_it_accepts_a_good_recording():
 )
 def test_it_explains_each_rejection(change, reason):
     report = quality_report(**{**GOOD, **change})
+    code = {"speech_s": "no_speech" if change.get("speech_s") == 0 else "too_little_speech", "snr_db": "too_noisy",
+            "clipping": "clipped", "level_dbfs": "too_quiet"}[next(iter(change))]
+    assert report["rejection_code"] == code  # what an app translates (web/recorder/tasks.py: recorder_reasons)
     assert report["accepted"] is False
     assert report["rejection_reason"].startswith(reason)
 

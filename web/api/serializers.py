@@ -182,7 +182,7 @@ class RecordingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Recording
-        fields = ["id", "patient", "status", "status_reason", "attempts", "recorded_at", "uploaded_at", "task", "task_detail",
+        fields = ["id", "patient", "status", "status_reason", "status_code", "attempts", "recorded_at", "uploaded_at", "task", "task_detail",
                   "language", "finished_at", "container", "codec", "bit_rate", "sample_rate", "channels", "device_model", "duration_s", "size_bytes",
                   "sha256", "feature_sets", "emotion_stage"]
 

@@ -35,7 +35,29 @@ def recorder_tasks() -> list[dict]:
     ]
 
 
-def recorder_messages() -> dict[str, str]:
+def recorder_reasons() -> dict[str, str]:
+    """What the phone says about a take the server could not use, by its ``status_code`` (or the upload
+    error's code); ``other`` for any code not listed."""
+    again = str(_("The file did not arrive whole. Please record again."))
+    return {
+        "no_speech": str(_("We could not hear any speech in this recording. Please record again, speaking in "
+                           "your usual voice.")),
+        "too_little_speech": str(_("There was not enough speech in this recording. Please record again and keep "
+                                   "talking a little longer.")),
+        "too_quiet": str(_("We could hardly hear you. Move somewhere quieter or closer to the phone and speak "
+                           "in your usual voice, then record again.")),
+        "too_noisy": str(_("There was too much noise around you. Move somewhere quieter, then record again.")),
+        "clipped": str(_("The sound was so loud that it got distorted. Hold the phone a little further away, "
+                         "then record again.")),
+        "too_long": str(_("This recording is longer than the service accepts. Please record a shorter one.")),
+        "corrupt": again, "truncated": again, "empty": again, "not_audio": again,
+        "processing_failed": str(_("The service could not process this recording. Your care team can see it.")),
+        "not_finished": str(_("The service could not process this recording. Your care team can see it.")),
+        "other": str(_("This recording could not be used. Please record again.")),
+    }
+
+
+def recorder_messages() -> dict:
     """Sentences the page's script shows, translated on the server ({n} and {s} are filled in by the script)."""
     return {
         "queued": str(_("Waiting to send — kept safely on this phone")),
@@ -64,6 +86,8 @@ def recorder_messages() -> dict[str, str]:
         "tokenRevoked": str(_("This phone is no longer linked (the link was withdrawn). Your recordings are kept "
                               "here; ask your care team for a new link.")),
         "failed": str(_("The service could not process this recording. Your care team can see it.")),
+        # Why a take was not usable, by the server's status_code (docs/api.md), in the patient's words.
+        "reasons": recorder_reasons(),
         "phq9Due": str(_("Your care team asks you to answer these questions today.")),
         "phq9NotDue": str(_("Thank you, no questionnaire is due. The next one is due on {s}.")),
         "phq9Sent": str(_("Thank you. Your answers have been sent to your care team.")),

@@ -215,7 +215,11 @@
   }
 
   function stateText(take) {
-    if (take.state === "rejected") return M.rejected + ": " + (take.reason || "");
+    if (take.state === "rejected") {  // in the patient's words by the server's code; a take stored before codes: as sent
+      var reasons = M.reasons || {};
+      var why = take.reasonCode !== undefined ? (reasons[take.reasonCode] || reasons.other) : take.reason;
+      return M.rejected + ": " + (why || "");
+    }
     return M[take.state] || take.state;
   }
 

@@ -85,9 +85,10 @@
     });
   }
 
+  /* The refusal's sentence and code ({detail, code}); the page shows its own words for the code. */
   function problem(response) {
-    return response.json().then(function (body) { return body.detail || body.error || ""; },
-      function () { return "HTTP " + response.status; });
+    return response.json().then(function (body) { return { detail: body.detail || body.error || "", code: body.error || "" }; },
+      function () { return { detail: "HTTP " + response.status, code: "" }; });
   }
 
   function upload(take) {
@@ -112,8 +113,8 @@
       if (response.status === 429 || response.status >= 500) {
         return update(take.id, { attempts: take.attempts + 1, lastError: "HTTP " + response.status });
       }
-      return problem(response).then(function (detail) {
-        return update(take.id, { state: "rejected", reason: detail, blob: null });
+      return problem(response).then(function (refusal) {
+        return update(take.id, { state: "rejected", reason: refusal.detail, reasonCode: refusal.code, blob: null });
       });
     }, function (error) {
       if (error instanceof TokenRevoked) throw error;
@@ -130,9 +131,12 @@
       if (!response.ok) return take;
       return response.json().then(function (body) {
         if (body.status === "done") return update(take.id, { state: "processed" });
-        if (body.status === "rejected") return update(take.id, { state: "rejected", reason: body.status_reason });
+        if (body.status === "rejected") {
+          return update(take.id, { state: "rejected", reason: body.status_reason, reasonCode: body.status_code || "" });
+        }
         if (body.status === "failed") {
-          return update(take.id, { state: "rejected", reason: (messages && messages.failed) || body.status_reason });
+          return update(take.id, { state: "rejected", reason: (messages && messages.failed) || body.status_reason,
+            reasonCode: body.status_code || "processing_failed" });
         }
         return take;
       });
