@@ -25,8 +25,8 @@ from screening.risk_model.services import (
     alerts_frame,
     out_of_fold_scores,
     patients_frame,
-    prospective_scores,
     phq9_frame,
+    prospective_scores,
     recording_scores_frame,
 )
 from screening.validation import build_report
