@@ -10,7 +10,9 @@ swap and the held-out windows are pooled. Printed per seed:
 * coverage: share of PHQ-9 windows containing a valid recording that have a voice score, and how
   many of those rest on a personal baseline vs an early (or bridged) estimate only;
 * repeated-measures correlation with PHQ-9 of the served predicted PHQ-9 (reliability-weighted
-  personal combination, each window's weights from the patient's *other* PHQ-9s), of the same with
+  personal combination, each window's weights from the patient's *other* PHQ-9s; the personal curve
+  with its one level, the early curve offset from it by an amount estimated without the window's own
+  PHQ-9: ``HEADLINE`` in ``tests/support/score_signal.py``), of the same with
   the population model's fixed shares, of the best single voice measure (chosen after the fact on
   the held-out data, which flatters it), and of the noise-free voice-visible severity (the ceiling);
 * the oracle: what the same recordings' features allow at best with every simulation parameter known
@@ -22,7 +24,10 @@ swap and the held-out windows are pooled. Printed per seed:
 * a diagnostic: the served curve with each patient's *true* loadings (gain x effect per point / noise
   SD, in z units) in place of the estimated personal weights: what better weights alone could add on
   the served z's (their baselines, early and bridged estimates unchanged);
-* calibration slope (PHQ-9 on estimate) of the early estimates once the clinic has fitted.
+* calibration slope (PHQ-9 on estimate) of the early estimates once the clinic has fitted;
+* the predicted PHQ-9 levelled otherwise (``SERVED_MODES``): from every PHQ-9, each window's own
+  included (the headline until 2026-12-07, which leaks the early windows' PHQ-9s into their score), and
+  diagnostics that withhold the window's PHQ-9 in other ways.
 
 Targets (issue 30): coverage >= 85 %; predicted >= 0.9 x ceiling and never below the best single
 measure; early estimates' slope within 0.8-1.2. Run at low priority:
@@ -48,7 +53,12 @@ ROWS = (
     ("  with a voice score", "coverage", "{:.1%}"),
     ("  with a personal score", "coverage_personal", "{:.1%}"),
     ("  with an early/bridged estimate only", "coverage_early_only", "{:.1%}"),
-    ("rm-corr: predicted PHQ-9 (weighted, leave-one-window-out)", "predicted", "{:.3f}"),
+    ("rm-corr: predicted PHQ-9 (weighted, leave-one-window-out; no window levelled by its own PHQ-9)", "predicted", "{:.3f}"),
+    ("  levelled from every PHQ-9, each window's own included (LEAKS; the old headline)", "predicted_all", "{:.3f}"),
+    ("  early offset from the PHQ-9s answered before (diagnostic)", "predicted_difference_prospective", "{:.3f}"),
+    ("  early estimates unlevelled, as the service stores them (diagnostic)", "predicted_early_unlevelled", "{:.3f}"),
+    ("  every level from the PHQ-9s answered before (diagnostic)", "predicted_prospective", "{:.3f}"),
+    ("  every level from all PHQ-9s but the window's (diagnostic)", "predicted_leave_one_out", "{:.3f}"),
     ("rm-corr: predicted PHQ-9 (weights fitted on all windows)", "predicted_in_sample", "{:.3f}"),
     ("rm-corr: predicted PHQ-9 (model's fixed shares)", "predicted_uniform", "{:.3f}"),
     ("rm-corr: predicted PHQ-9 with each patient's true loadings (diagnostic)", "predicted_true_loadings", "{:.3f}"),

@@ -1,7 +1,9 @@
 """The validation report on the clinic's data: built in Celery, kept as history.
 
 Reports never evaluate a model on the patients it was fitted on: with a fitted model, predictions come from
-cross-validation split by patient (:func:`screening.risk_model.services.out_of_fold_scores`). The statistics
+cross-validation split by patient (:func:`screening.risk_model.services.out_of_fold_scores`). Nor do they compare
+a score with a PHQ-9 that levelled it: with a fitted model or the prior, each patient's level is re-estimated from
+the PHQ-9s answered before the recording (:func:`screening.risk_model.services.prospective_scores`). The statistics
 are in :mod:`screening.validation`, the sections in :mod:`.sections`, the HTML page in :mod:`.html`.
 """
 
@@ -24,6 +26,7 @@ from screening.risk_model.services import (
     out_of_fold_scores,
     patients_frame,
     phq9_frame,
+    prospective_scores,
     recording_scores_frame,
 )
 from screening.validation import build_report
@@ -36,7 +39,10 @@ def _report_inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataF
     scores, phq9 = recording_scores_frame(), phq9_frame()
     model, row = active_risk_model_row()
     if row is None:
-        scores["oof"] = True  # the prior was never fitted on any patient here
+        # The prior was never fitted on any patient here; each patient's level is taken from the PHQ-9s answered
+        # before the recording, as for a fitted model, not the stored one (which every PHQ-9 so far set).
+        scores = prospective_scores(scores, phq9, model) if len(scores) else scores
+        scores["oof"] = True
         source = PRIOR_SOURCE
     else:
         scores = out_of_fold_scores(scores, phq9) if len(scores) else scores.assign(oof=False)

@@ -11,13 +11,13 @@ carry the *same* level, the one estimated from every PHQ-9 answered so far
 put the model's learning into the patient's curve: on simulated cohorts those steps
 took the within-patient correlation of the predicted PHQ-9 with PHQ-9 from 0.60 (the
 voice's own) down to 0.35-0.47 (docs/screening.md, "Personal level").
-:meth:`Calibrations.at` (PHQ-9s answered up to a time) is kept for prospective
-evaluation. Pure Python / NumPy: no Django.
+:meth:`Calibrations.at` (PHQ-9s answered up to a time) and :meth:`Calibrations.before`
+(strictly before it) are kept for prospective evaluation. Pure Python / NumPy: no Django.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -130,7 +130,7 @@ class Calibrations:
 
     ``residuals`` must be in time order. :attr:`latest` uses all of them (what every
     served score carries); :meth:`at` is prospective: only PHQ-9s answered at or
-    before ``when``.
+    before ``when``; :meth:`before` only those answered strictly before it.
     """
 
     def __init__(self, residuals: Sequence[tuple[datetime, float]], model: RiskModel) -> None:
@@ -144,3 +144,9 @@ class Calibrations:
 
     def at(self, when: datetime) -> PatientCalibration:
         return self.by_count[bisect_right(self.times, when)]
+
+    def before(self, when: datetime) -> PatientCalibration:
+        """Only PHQ-9s answered strictly before ``when``: the level a score recorded at ``when`` can be
+        validated with, since a PHQ-9 answered at that very instant has it in its window
+        (``answered_at - window < recorded_at <= answered_at``)."""
+        return self.by_count[bisect_left(self.times, when)]

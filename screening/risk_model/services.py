@@ -35,7 +35,8 @@ from screening.risk_model.model import predict_frame
 from screening.risk_model.selectors import active_risk_model_row
 from screening.validation import pair_phq9_with_voice
 
-__all__ = ["ModelNotBetter", "NotEnoughData", "risk_model_fit", "out_of_fold_scores", "recording_scores_frame",
+__all__ = ["ModelNotBetter", "NotEnoughData", "risk_model_fit", "out_of_fold_scores", "prospective_scores",
+           "recording_scores_frame",
            "phq9_frame", "patients_frame", "alerts_frame", "early_reference_fit", "PRIOR_SOURCE"]
 
 MIN_FIT_PATIENTS = 10
@@ -169,27 +170,58 @@ def out_of_fold_scores(scores: pd.DataFrame, phq9: pd.DataFrame, *, n_splits: in
 
     The patient's level comes from their PHQ-9s answered before the recording, with its own posterior variance
     (the posterior the served scores use, :mod:`screening.risk_model.calibration`); never from the PHQ-9 it is
-    compared with.
+    compared with. Only the recordings the service scored against a personal baseline (a stored predicted PHQ-9)
+    are re-scored and level the patient, as in :func:`screening.nightly.scoring.score_patient`.
     """
     pairs = training_pairs(scores, phq9)
     out = scores.copy()
     out["oof"] = False
     if pairs["patient_id"].nunique() < 2:
         return out
+    scored = _scored(out)
     answers = dict(tuple(phq9.sort_values("answered_at").groupby("patient_id")))
     for train, test in group_folds(pairs["patient_id"], n_splits):
         fold_model = fit_mixedlm(pairs.iloc[train], DIRECTIONAL_FEATURES, version="cv-fold")
-        held_out = out["patient_id"].isin(set(pairs.iloc[test]["patient_id"]))
-        subset = out.loc[held_out]
-        offsets, variances = _prospective_levels(fold_model, subset, answers)
-        predicted = predict_frame(fold_model, subset, offsets=offsets, offset_variances=variances)
-        out.loc[held_out, "predicted_phq9"] = predicted["predicted_phq9"].to_numpy()
-        out.loc[held_out, "prob_ge10"] = predicted["p_phq9_ge10"].to_numpy()
+        held_out = out["patient_id"].isin(set(pairs.iloc[test]["patient_id"])) & scored
+        _relevel(out, held_out, fold_model, answers)
         out.loc[held_out, "oof"] = True
     return out
 
 
+def prospective_scores(scores: pd.DataFrame, phq9: pd.DataFrame, model: ScoringModel) -> pd.DataFrame:
+    """The stored scores of a model never fitted on these patients (the literature prior), each with the patient's
+    level from the PHQ-9s answered before the recording instead of the stored level.
+
+    A stored score carries the level from *every* PHQ-9 so far (:mod:`screening.risk_model.calibration`), the one it
+    is paired with included; the validation report must not compare it with that PHQ-9. One level per patient is
+    invisible to a within-patient correlation, but not to the error, the calibration or the probability.
+    """
+    out = scores.copy()
+    answers = dict(tuple(phq9.sort_values("answered_at").groupby("patient_id")))
+    _relevel(out, out["patient_id"].notna() & _scored(out), model, answers)
+    return out
+
+
+def _scored(scores: pd.DataFrame) -> pd.Series:
+    """The recordings the service scored against a personal baseline (early estimates and pending ones are not)."""
+    return pd.Series(np.isfinite(scores["predicted_phq9"].to_numpy(dtype=float)), index=scores.index)
+
+
+def _relevel(out: pd.DataFrame, rows: pd.Series, model: ScoringModel, answers: dict) -> None:
+    """Predicted PHQ-9 and probability of ``out[rows]`` from ``model``, each with the patient's level from the
+    PHQ-9s answered before it (in place)."""
+    subset = out.loc[rows]
+    if subset.empty:
+        return
+    offsets, variances = _prospective_levels(model, subset, answers)
+    predicted = predict_frame(model, subset, offsets=offsets, offset_variances=variances)
+    out.loc[rows, "predicted_phq9"] = predicted["predicted_phq9"].to_numpy()
+    out.loc[rows, "prob_ge10"] = predicted["p_phq9_ge10"].to_numpy()
+
+
 def _prospective_levels(model: ScoringModel, scores: pd.DataFrame, answers: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Each score's level from its patient's PHQ-9s answered strictly before it was recorded: a PHQ-9 answered at
+    that very instant has the recording in its window (:meth:`Calibrations.before`)."""
     population = predict_frame(model, scores)["predicted_phq9"]
     offsets = pd.Series(0.0, index=scores.index)
     variances = pd.Series(model.tau2, index=scores.index)
@@ -201,7 +233,7 @@ def _prospective_levels(model: ScoringModel, scores: pd.DataFrame, answers: dict
         residuals = phq9_residuals(list(zip(mine_answers["answered_at"], mine_answers["total"], strict=True)),
                                    list(zip(times, population[mine.index], strict=True)))
         calibrations = Calibrations(residuals, model)
-        levels = [calibrations.at(t) for t in times]
+        levels = [calibrations.before(t) for t in times]
         offsets[mine.index] = [c.offset for c in levels]
         variances[mine.index] = [c.variance for c in levels]
     return offsets.to_numpy(), variances.to_numpy()

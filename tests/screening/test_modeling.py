@@ -139,3 +139,67 @@ def test_the_report_reads_alerts_at_their_trigger_time_and_the_recording_conditi
     assert content["alerts"]["ppv"]["kinds"] == ["phq9_rise", "risk_threshold"]
     assert [row["group"] for row in content["subgroups"]["task"]] == ["free_speech"]
     assert content["subgroups"]["task"][0]["n_recordings"] == int(scores["voice_score"].notna().sum())
+
+
+def _recordings_and_answers(totals, *, at_answer=False):
+    """One patient: three scored recordings before each of three PHQ-9s two weeks apart (one pending early
+    estimate as well); with ``at_answer`` the last recording of each window is made as the PHQ-9 is answered."""
+    import numpy as np
+
+    from screening.risk_model.deviation import DIRECTIONAL_FEATURES
+
+    start = pd.Timestamp("2026-01-05", tz="UTC")
+    answered = [start + pd.Timedelta(days=14 * (k + 1)) for k in range(3)]
+    times = [a - pd.Timedelta(days=d) for a in answered for d in (10, 5, 0 if at_answer else 1)]
+    rng = np.random.default_rng(0)
+    scores = pd.DataFrame({"patient_id": 1, "recording_id": range(len(times)), "recorded_at": times,
+                           "voice_score": rng.normal(0, 1, len(times)), "predicted_phq9": 9.0, "prob_ge10": 0.4,
+                           **{k: rng.normal(0, 1, len(times)) for k in DIRECTIONAL_FEATURES}})
+    pending = {"patient_id": 1, "recording_id": 99, "recorded_at": start + pd.Timedelta(days=1), "voice_score": np.nan,
+               "predicted_phq9": np.nan, "prob_ge10": np.nan, **dict.fromkeys(DIRECTIONAL_FEATURES, np.nan)}
+    scores = pd.concat([scores, pd.DataFrame([pending])], ignore_index=True)
+    phq9 = pd.DataFrame({"patient_id": 1, "phq9_id": [10, 11, 12], "answered_at": answered, "total": totals,
+                         "item9": 0})
+    return scores, phq9
+
+
+@pytest.mark.parametrize("at_answer", [False, True])
+@pytest.mark.parametrize("window", [0, 1, 2])
+def test_a_validated_score_is_never_levelled_by_the_phq9_it_is_compared_with(window, at_answer):
+    from screening.risk_model.model import PRIOR_MODEL
+    from screening.validation import pair_phq9_with_voice
+
+    totals = [12, 6, 15]
+    scores, phq9 = _recordings_and_answers(totals, at_answer=at_answer)
+    _, moved = _recordings_and_answers([t + 9 if k == window else t for k, t in enumerate(totals)],
+                                       at_answer=at_answer)
+    before = pair_phq9_with_voice(phq9, modeling.prospective_scores(scores, phq9, PRIOR_MODEL)).pairs
+    after = pair_phq9_with_voice(moved, modeling.prospective_scores(scores, moved, PRIOR_MODEL)).pairs
+    assert before.loc[window, "predicted_phq9"] == pytest.approx(after.loc[window, "predicted_phq9"], abs=1e-12)
+    assert before.loc[window, "prob_ge10"] == pytest.approx(after.loc[window, "prob_ge10"], abs=1e-12)
+    if window < 2:  # a later window is levelled by it (the PHQ-9s answered before it)
+        assert after.loc[window + 1, "predicted_phq9"] > before.loc[window + 1, "predicted_phq9"]
+    # the pending early estimate is neither re-scored nor part of the level
+    assert pd.isna(modeling.prospective_scores(scores, phq9, PRIOR_MODEL)["predicted_phq9"].iloc[-1])
+
+
+def test_under_the_prior_the_report_does_not_compare_a_score_with_the_phq9_that_levelled_it(screened):
+    # The stored scores carry the level from every PHQ-9, each pair's own included; the report must not use it.
+    from clinic.models import Phq9Response
+
+    first = reports.validation_report_content(n_bootstrap=20).pairs.set_index("phq9_id")
+    response = Phq9Response.objects.get(pk=int(first.index[len(first) // 2]))
+    stored_before = list(RiskScore.objects.filter(patient=response.patient, scope="recording",
+                                                  predicted_phq9__isnull=False)
+                         .order_by("pk").values_list("predicted_phq9", flat=True))
+    Phq9Response.objects.filter(pk=response.pk).update(total=27 if response.total < 14 else 0)
+    services.patients_screen(patient_ids=[response.patient_id], now=response.answered_at + timedelta(days=90))
+    stored_after = list(RiskScore.objects.filter(patient=response.patient, scope="recording",
+                                                 predicted_phq9__isnull=False)
+                        .order_by("pk").values_list("predicted_phq9", flat=True))
+    assert stored_after != stored_before  # the served curve did move with the new total
+    second = reports.validation_report_content(n_bootstrap=20).pairs.set_index("phq9_id")
+    assert second.loc[response.pk, "phq9_total"] != first.loc[response.pk, "phq9_total"]
+    assert second.loc[response.pk, "predicted_phq9"] == pytest.approx(first.loc[response.pk, "predicted_phq9"],
+                                                                      abs=1e-9)
+    assert second.loc[response.pk, "prob_ge10"] == pytest.approx(first.loc[response.pk, "prob_ge10"], abs=1e-9)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from screening.baselines.baseline import BaselineRecording, build_baseline
 from screening.baselines.segments import DeviceInfo, codec_family, device_segments
-from screening.risk_model.calibration import Calibrations, phq9_residuals
+from screening.risk_model.calibration import Calibrations, patient_calibration, phq9_residuals
 from screening.risk_model.deviation import DEPRESSION_DIRECTIONS, DIRECTIONAL_FEATURES, deviation_from_baseline
 from screening.risk_model.early import (
     BRIDGED,
@@ -174,23 +174,87 @@ class Figures:
         return self.values[key]
 
 
-def _level_predictions(model: RiskModel, z: pd.DataFrame, frame: pd.DataFrame, phq9: pd.DataFrame, *,
-                       prospective: bool = False) -> pd.Series:
-    """Population prediction plus the patient's level from the PHQ-9s: from every PHQ-9 (as served now), or,
-    ``prospective``, from those answered before each recording (as served then)."""
-    population = predict_frame(model, z)["raw_prediction"]
-    out = pd.Series(np.nan, index=frame.index)
-    for pid, mine in frame.groupby("patient_id"):
+#: How the served curve is levelled from the patient's PHQ-9s (:func:`_served`). The service gives the
+#: patient's personal curve one level, from every PHQ-9 so far (``screening.nightly.scoring.score_patient``,
+#: re-levelled as PHQ-9s arrive); the benchmark levels the early (and bridged) estimates too, by the same
+#: empirical-Bayes shrinkage of their own residuals. One level per patient is invisible to the repeated-measures
+#: correlation; what a PHQ-9 can leak into it is a level that differs *within* a patient: the early curve's
+#: offset from the personal curve. For each PHQ-9 window, that must not come from the window's own PHQ-9.
+#:
+#: * ``difference_leave_one_out`` (the headline): the personal curve keeps its one level (from every PHQ-9,
+#:   as served now); the early curve is placed at that level plus its offset from the personal curve,
+#:   ``early level - personal level``, both estimated from every PHQ-9 but the one whose window holds the
+#:   recording: the curve as the service levels it now, with only the window's own PHQ-9 withheld. If
+#:   anything it errs low (an early window's offset moves against its own PHQ-9 by about 1 / (n - 1));
+#: * ``all`` (diagnostic, **leaks**): both curves levelled from every PHQ-9, each early window's own
+#:   included (the headline before 2026-12-07);
+#: * ``difference_prospective`` (diagnostic): the offset from the PHQ-9s answered before the recording;
+#: * ``early_unlevelled`` (diagnostic): early estimates with no level at all, as the service stores them
+#:   today (``screening.risk_model.early.early_estimate``), the personal curve with its one level;
+#: * ``prospective`` and ``leave_one_out`` (diagnostics): each recording's levels, personal and early, from
+#:   the PHQ-9s answered before it, or from all but its window's. No PHQ-9 of its own window, but the level
+#:   then varies from window to window within a patient, and that enters the rm-corr: prospective levels step
+#:   at every PHQ-9 (the first windows sit at the population's level, later ones at the patient's), and a
+#:   left-out level moves against what was left out (about -1 / (n - 1) of the window's own residual).
+SERVED_MODES = ("difference_leave_one_out", "all", "difference_prospective", "early_unlevelled", "prospective",
+                "leave_one_out")
+HEADLINE = SERVED_MODES[0]
+
+
+def _offsets(model: RiskModel, source: pd.DataFrame, population: pd.Series, targets: pd.DataFrame,
+             phq9: pd.DataFrame, mode: str) -> pd.Series:
+    """The patient's level (points) at each recording of ``targets``, from the residuals of their PHQ-9s against
+    the mean ``population`` (raw PHQ-9 per recording of ``source``) of each window (:func:`phq9_residuals`):
+    from every PHQ-9 (``all``), from those answered strictly before the recording (``prospective``), or from all
+    but the one whose window holds it (``leave_one_out``). 0 for a patient without residuals."""
+    out = pd.Series(0.0, index=targets.index)
+    for pid, mine in targets.groupby("patient_id"):
         answers = phq9[phq9.patient_id == pid].sort_values("answered_at")
+        own = source[source.patient_id == pid]
         residuals = phq9_residuals(list(zip(answers.answered_at, answers.phq9_total, strict=True)),
-                                   list(zip(mine.recorded_at, population[mine.index], strict=True)))
+                                   list(zip(own.recorded_at, population[own.index], strict=True)))
         levels = Calibrations(residuals, model)
-        if prospective:
-            out[mine.index] = [population[i] + levels.at(at).offset
-                               for i, at in zip(mine.index, mine.recorded_at, strict=True)]
+        if mode == "all":
+            out[mine.index] = levels.latest.offset
+        elif mode == "prospective":
+            out[mine.index] = [levels.before(at).offset for at in mine.recorded_at]
+        elif mode == "leave_one_out":
+            answered = dict(zip(answers.response_id, answers.answered_at, strict=True))
+            for window, members in mine.groupby(mine["window"].fillna("-"), sort=False):
+                left_out = answered.get(window)
+                out[members.index] = patient_calibration([r for t, r in residuals if t != left_out],
+                                                         model=model).offset
         else:
-            out[mine.index] = population[mine.index] + levels.latest.offset
+            raise ValueError(f"unknown level mode {mode!r}")
     return out
+
+
+def _served(models: Models, frame: pd.DataFrame, early_population: pd.Series, population: pd.Series,
+            phq9: pd.DataFrame, mode: str) -> pd.Series:
+    """The served PHQ-9 of every recording of ``frame``: early estimates from ``early_population`` (the early
+    model's raw PHQ-9, every recording), personal and bridged ones from ``population`` (the personalised
+    model's, indexed by those recordings), each levelled as ``mode`` says (:data:`SERVED_MODES`)."""
+    personal = frame.loc[population.index]
+    early = frame[~frame.index.isin(population.index)]
+    served = pd.Series(np.nan, index=frame.index)
+    if mode in ("all", "prospective", "leave_one_out"):
+        served[early.index] = early_population[early.index] + _offsets(models.early, frame, early_population,
+                                                                       early, phq9, mode)
+        served[personal.index] = population + _offsets(models.population, personal, population, personal,
+                                                       phq9, mode)
+        return served
+    level = _offsets(models.population, personal, population, frame, phq9, "all")  # one per patient
+    served[personal.index] = population + level[personal.index]
+    if mode == "early_unlevelled":
+        served[early.index] = early_population[early.index]
+    elif mode in ("difference_leave_one_out", "difference_prospective"):
+        held = mode.removeprefix("difference_")
+        offset = (_offsets(models.early, frame, early_population, early, phq9, held)
+                  - _offsets(models.population, personal, population, early, phq9, held))
+        served[early.index] = early_population[early.index] + level[early.index] + offset
+    else:
+        raise ValueError(f"unknown level mode {mode!r}")
+    return served
 
 
 def _true_combination(models: Models, loadings: dict[str, float]) -> PersonalCombination:
@@ -281,8 +345,9 @@ def _held_out(cohort, train: set[str], held: set[str]):
     frame["visible"] = frame["recording_id"].map(cohort.truth["visible"])
     if "known" in cohort.truth:
         frame = frame.join(_oracle_terms(cohort, frame))
-    # Served PHQ-9 per recording, each estimate type from its own model and level.
-    early = _level_predictions(models.early, _z(frame, "e_"), frame, phq9)
+    # Served PHQ-9 per recording, each estimate type from its own model and level: ``served_<variant>`` levelled
+    # as the headline says (HEADLINE), ``served_weighted_<mode>`` the weighted variant with the other levellings.
+    early_population = predict_frame(models.early, _z(frame, "e_"))["raw_prediction"]
     pb = frame[frame.type != EARLY]
     variants = [("uniform", False, False, None), ("weighted", True, True, None),
                 ("weighted_in_sample", True, False, None)]
@@ -290,26 +355,18 @@ def _held_out(cohort, train: set[str], held: set[str]):
         variants.append(("true_loadings", True, False, {pid: _true_loadings(cohort, pid) for pid in held}))
     for name, weighted, leave_out, true_loadings in variants:
         population = _personal_predictions(models, pb, phq9, weighted=weighted, leave_out=leave_out,
-                                           true_loadings=true_loadings)
-        served = early.copy()
-        if not pb.empty:
-            # One level for the patient's personal curve, from the PHQ-9s paired with it.
-            levelled = pd.Series(np.nan, index=pb.index)
-            for pid, mine in pb.groupby("patient_id"):
-                answers = phq9[phq9.patient_id == pid].sort_values("answered_at")
-                residuals = phq9_residuals(list(zip(answers.answered_at, answers.phq9_total, strict=True)),
-                                           list(zip(mine.recorded_at, population[mine.index], strict=True)))
-                levelled[mine.index] = population[mine.index] + Calibrations(residuals, models.population).latest.offset
-            served[pb.index] = levelled
-        frame[f"served_{name}"] = served
+                                           true_loadings=true_loadings)[pb.index]
+        for mode in SERVED_MODES if name == "weighted" else (HEADLINE,):
+            frame[f"served_{name}" if mode == HEADLINE else f"served_{name}_{mode}"] = \
+                _served(models, frame, early_population, population, phq9, mode)
     served_z = _pick(frame["type"].eq(EARLY), _z(frame, "e_"),
                      _pick(frame["type"].eq(PERSONAL), _z(frame, "p_"), _z(frame, "b_")))
     for key in FEATURES:
         frame[f"z_{key}"] = served_z[key]
-    frame["early_only"] = early
     frame["is_personal"] = frame["type"].eq(PERSONAL).astype(float)
-    frame["early_prospective"] = _level_predictions(models.early, _z(frame, "e_"), frame, phq9, prospective=True)
-    frame["early_population"] = predict_frame(models.early, _z(frame, "e_"))["raw_prediction"]
+    frame["early_prospective"] = early_population + _offsets(models.early, frame, early_population, frame, phq9,
+                                                             "prospective")
+    frame["early_population"] = early_population
     frame["early_prior"] = predict_frame(EARLY_PRIOR_MODEL, _z(frame, "e_"))["raw_prediction"]
     valid = sub.recordings[~sub.recordings.rejected & ~sub.recordings.speaker_mismatch]
     with_recording = sorted(set(_window_of(valid, phq9).dropna()))
@@ -392,7 +449,8 @@ def _figures(seed: int, frame: pd.DataFrame, phq9: pd.DataFrame, with_recording:
              severity_var: float = 16.0) -> Figures:
     values = {}
     oracle = "oracle_num" in frame
-    columns = ["visible", "served_uniform", "served_weighted", "served_weighted_in_sample", "early_only",
+    columns = ["visible", "served_uniform", "served_weighted", "served_weighted_in_sample",
+               *[f"served_weighted_{mode}" for mode in SERVED_MODES[1:]],
                "early_prospective", "early_population", "early_prior", "is_personal",
                *[f"z_{k}" for k in FEATURES],
                *(["oracle_num", "oracle_info", "oracle_rec", "oracle_var", "served_true_loadings"] if oracle else [])]
@@ -418,6 +476,7 @@ def _figures(seed: int, frame: pd.DataFrame, phq9: pd.DataFrame, with_recording:
         "coverage_early_only": len((scored_windows - personal_windows) & with_recording) / n if n else math.nan,
         "ceiling": rm(pairs, "visible"),
         "predicted": rm(pairs, "served_weighted"),
+        **{f"predicted_{mode}": rm(pairs, f"served_weighted_{mode}") for mode in SERVED_MODES[1:]},
         "predicted_in_sample": rm(pairs, "served_weighted_in_sample"),
         "predicted_uniform": rm(pairs, "served_uniform"),
         "best_single": singles[best], "best_single_feature": best,
