@@ -114,10 +114,11 @@ def _scores(patient, recordings, levels, rng, *, calibrated, baseline) -> list[R
             predicted_phq9=predicted, predicted_phq9_low=max(0.0, predicted - 4), predicted_phq9_high=min(27.0, predicted + 4),
             prob_ge10=prob, voice_deviation=float(rng.normal(0.5, 0.3)),
             deviations={"speech_rate_syl_s": -1.2}, drivers=[
-                {"feature": "speech_rate_syl_s", "z": -1.8, "contribution": 1.4,
-                 "text": "Speech is slower than this patient's usual (1.8 baseline SDs below)."},
+                # as screening.risk_model.model stores them: z signed toward depression, the model's sentence
+                {"feature": "speech_rate_syl_s", "z": 1.8, "contribution": 1.4,
+                 "text": "speech slower than usual (z = 1.8)"},
                 {"feature": "pause_mean_s", "z": 1.5, "contribution": 0.9,
-                 "text": "Pauses are longer than usual (1.5 baseline SDs above)."},
+                 "text": "longer pauses than usual (z = 1.5)"},
             ]))
     return RiskScore.objects.bulk_create(rows)
 

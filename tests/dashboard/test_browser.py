@@ -88,7 +88,7 @@ def test_it_walks_through_the_dashboard(browser, live_server, populated):
         assert plot.locator("rect.baseline-band").count() == 1
         assert plot.locator("circle").count() == 13 and plot.locator("path.series-feature").count() == 1
     assert page.locator("#speaker-mismatch-notice").is_visible()
-    assert page.get_by_text("Speech is slower than this patient's usual").is_visible()
+    assert page.get_by_text("speech slower than usual (z = 1.8)").is_visible()
     _shot(page, "02-patient")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts").click()

@@ -209,7 +209,7 @@ def test_it_shows_drivers_flags_and_plot_data_on_the_patient_page(cast, alice):
     body = alice.get(_patient_url(cast.patient_a)).content.decode()
     assert 'id="uncalibrated-notice"' in body and "not calibrated" in body
     assert 'id="speaker-mismatch-notice"' in body and "different speaker?" in body
-    assert "Speech is slower than this patient&#x27;s usual" in body
+    assert "speech slower than usual (z = 1.8)" in body
     assert '<script id="plot-data" type="application/json">' in body
     assert 'data-feature="speech_rate_syl_s"' in body and 'data-feature="intensity_mean_db"' in body
 

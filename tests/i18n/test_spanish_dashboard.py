@@ -267,3 +267,32 @@ def test_the_alert_messages_are_in_spanish_on_the_dashboard(cast, alicia, django
     for stored in ({}, {"msgid": "%(missing)s", "params": {}}):
         Alert.objects.filter(pk=alert.pk).update(message_i18n=stored)
         _spanish(alicia, "/alerts/", "answered 2 of 3")
+
+
+def test_why_the_latest_score_is_said_in_spanish(cast, alicia):
+    """The stored drivers are English sentences (z signed toward depression); the patient page says each in the
+    reader's language, with the reader's decimal mark, and an English reader gets exactly the stored sentence."""
+    from screening.models import RiskScore
+    from voice_features.registry import DEPRESSION_DIRECTIONS
+    from web.dashboard.views import DRIVER_SENTENCES, _driver_text
+
+    history(cast.patient_a, n=6)
+    RiskScore.objects.filter(patient=cast.patient_a).update(drivers=[
+        {"feature": "speech_rate_syl_s", "z": 1.34, "contribution": 1.2, "text": "speech slower than usual (z = 1.3)"},
+        {"feature": "f0_sd_st", "z": -0.75, "contribution": -0.4, "text": "intonation livelier than usual (z = 0.8)"}])
+    _spanish(alicia, f"/patients/{cast.patient_a.pk}/", "habla más lenta de lo habitual (z = 1,3)",
+             "entonación más viva de lo habitual (z = 0,8)", absent=("than usual",))
+
+    # Every direction of every feature in the model has its sentence, the English one is the stored one word for
+    # word (screening.risk_model.model._driver_text), and the Spanish one differs.
+    from django.utils import translation
+
+    from screening.risk_model.model import _driver_text as stored_text
+    for feature, direction in DEPRESSION_DIRECTIONS.items():
+        for z in (1.26, -0.81):
+            assert (direction.phrase if z >= 0 else direction.opposite) in DRIVER_SENTENCES, feature
+            driver = {"feature": feature, "z": z, "text": stored_text(feature, z)}
+            with translation.override("en"):
+                assert _driver_text(driver) == driver["text"]
+            with translation.override("es"):
+                assert _driver_text(driver) != driver["text"] and "usual" not in _driver_text(driver)

@@ -41,7 +41,7 @@ from screening.selectors import (
 )
 from screening.tasks import validation_report_request
 from screening.validation.sections import section_overview
-from voice_features.registry import FEATURES
+from voice_features.registry import DEPRESSION_DIRECTIONS, FEATURES
 from web.dashboard import selectors
 from web.dashboard.forms import (
     SEX_LABELS,
@@ -67,6 +67,40 @@ FEATURE_LABELS = {"speech_rate_syl_s": gettext_lazy("Speech rate"), "articulatio
     "intensity_mean_db": gettext_lazy("Loudness")}
 UNIT_LABELS = {"syllables/s": gettext_lazy("syllables/s"), "pauses/min": gettext_lazy("pauses/min"),
                "semitones": gettext_lazy("semitones")}
+
+#: Why a score moved, as the reader's language says it: the stored driver sentence is English
+#: (screening.risk_model.model._driver_text: the feature's direction phrase + " than usual (z = …)"); keyed
+#: by that phrase (voice_features.registry), both directions. A phrase not listed is shown as stored.
+DRIVER_SENTENCES = {
+    "speech slower": gettext_lazy("speech slower than usual"), "speech faster": gettext_lazy("speech faster than usual"),
+    "articulation slower": gettext_lazy("articulation slower than usual"),
+    "articulation faster": gettext_lazy("articulation faster than usual"),
+    "more frequent pauses": gettext_lazy("more frequent pauses than usual"),
+    "fewer pauses": gettext_lazy("fewer pauses than usual"),
+    "longer pauses": gettext_lazy("longer pauses than usual"), "shorter pauses": gettext_lazy("shorter pauses than usual"),
+    "more time in pauses": gettext_lazy("more time in pauses than usual"),
+    "less time in pauses": gettext_lazy("less time in pauses than usual"),
+    "speech rate more uneven": gettext_lazy("speech rate more uneven than usual"),
+    "speech rate steadier": gettext_lazy("speech rate steadier than usual"),
+    "pitch range narrower": gettext_lazy("pitch range narrower than usual"),
+    "pitch range wider": gettext_lazy("pitch range wider than usual"),
+    "intonation flatter": gettext_lazy("intonation flatter than usual"),
+    "intonation livelier": gettext_lazy("intonation livelier than usual"),
+    "voice quieter": gettext_lazy("voice quieter than usual"), "voice louder": gettext_lazy("voice louder than usual"),
+}
+
+
+def _driver_text(driver: dict) -> str:
+    """A stored driver's sentence in the reader's language, its z with the reader's decimal mark."""
+    direction = DEPRESSION_DIRECTIONS.get(driver.get("feature"))
+    z = driver.get("z")
+    if direction is None or not isinstance(z, int | float) or not math.isfinite(z):
+        return driver.get("text", "")
+    sentence = DRIVER_SENTENCES.get(direction.phrase if z >= 0 else direction.opposite)
+    if sentence is None:
+        return driver.get("text", "")
+    return _("%(sentence)s (z = %(z)s)") % {"sentence": sentence,
+                                             "z": f"{abs(z):.1f}".replace(".", get_format("DECIMAL_SEPARATOR"))}
 
 
 #: The recording tasks (clinic.protocols, stored in English) as the reader's language names them.
@@ -236,6 +270,8 @@ def _localized_alerts(rows: list[dict]) -> list[dict]:
 def _patient_context(patient: Patient, phq9_form: Phq9Form, user=None, *, details_form=None) -> dict:
     timeline = patient_timeline(patient=patient)
     latest = timeline["scores"][-1] if timeline["scores"] else None
+    if latest is not None:
+        latest = {**latest, "drivers": [{**d, "text": _driver_text(d)} for d in latest.get("drivers") or []]}
     # The newest early estimate made after the latest personal score (first recordings, or a new phone).
     early = [e for e in timeline["early_estimates"] if latest is None or e["at"] > latest["at"]]
     recordings = [_recording_view(r) for r in reversed(timeline["recordings"])]
