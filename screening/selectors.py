@@ -36,6 +36,7 @@ def _recording_row(recording: Recording) -> dict:
         "recorded_at": recording.recorded_at.isoformat(),
         "status": recording.status,
         "status_reason": recording.status_reason,
+        "status_code": recording.status_code,
         "task": recording.task,
         "task_label": recording.get_task_display(),
         "task_detail": recording.task_detail,

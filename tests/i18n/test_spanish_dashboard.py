@@ -296,3 +296,20 @@ def test_why_the_latest_score_is_said_in_spanish(cast, alicia):
                 assert _driver_text(driver) == driver["text"]
             with translation.override("es"):
                 assert _driver_text(driver) != driver["text"] and "usual" not in _driver_text(driver)
+
+
+def test_why_a_recording_was_not_used_is_said_in_spanish(cast, alicia):
+    """The processing page and the patient's recordings say a rejected recording's reason from its status_code in
+    the reader's language; an English reader gets the stored sentence with its measured values."""
+    from clinic.models import Recording
+
+    history(cast.patient_a, n=3)
+    sentence = "The recording is too noisy (estimated SNR 8 dB; at least 15 dB is needed)."
+    Recording.objects.filter(patient=cast.patient_a).update(status="rejected", status_code="too_noisy",
+                                                            status_reason=sentence)
+    spanish = "La grabación tiene demasiado ruido (relación señal/ruido por debajo del mínimo)."
+    _spanish(alicia, "/processing/", spanish, absent=("too noisy",))
+    _spanish(alicia, f"/patients/{cast.patient_a.pk}/", spanish, absent=("too noisy",))
+    english = Client()
+    english.force_login(cast.bob)
+    assert "estimated SNR 8 dB" in english.get("/processing/", **ENGLISH_BROWSER).content.decode()

@@ -26,6 +26,8 @@ class TimelineRecordingSerializer(serializers.Serializer):
     recorded_at = serializers.DateTimeField()
     status = serializers.CharField()
     status_reason = serializers.CharField(allow_blank=True)
+    status_code = serializers.CharField(allow_blank=True, help_text="What status_reason says, for programs "
+                                        "(docs/api.md); empty when done.")
     duration_s = serializers.FloatField(allow_null=True)
     feature_version = serializers.CharField(allow_null=True)
     features = serializers.DictField(child=serializers.FloatField(allow_null=True), allow_null=True)
