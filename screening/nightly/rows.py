@@ -136,6 +136,9 @@ class Writes:
     # Early estimates written in place (pk, early_estimate JSON): stored early rows re-levelled, and personal
     # scores given their recording's early population PHQ-9.
     early_estimates: list[tuple[int, dict]] = field(default_factory=list)
+    # Stored early estimates re-levelled from their stored population PHQ-9: (pk, the keys the level changes),
+    # merged into the stored JSON.
+    early_levels: list[tuple[int, dict]] = field(default_factory=list)
     screened: list[int] = field(default_factory=list)
 
 

@@ -34,7 +34,7 @@ from screening.risk_model.early import (
     PopulationNorms,
     early_estimate,
     early_level,
-    early_population_record,
+    early_population,
 )
 from screening.risk_model.model import (
     PredictiveNumbers,
@@ -181,6 +181,15 @@ def _estimate(data: PatientData, fs: FeatureRow, reference: tuple[PopulationNorm
                           codec=fs.recording.codec, norms=norms, model=model, level=level)
 
 
+def _population(data: PatientData, fs: FeatureRow, reference: tuple[PopulationNorms, ScoringModel]) -> dict:
+    """What a personal score keeps of its recording's early estimate (its early population PHQ-9)."""
+    patient = data.patient
+    age = None if patient.birth_year is None else fs.recording.recorded_at.year - patient.birth_year
+    norms, model = reference
+    return early_population(fs.features or {}, sex=patient.sex, age=age, task=fs.recording.task,
+                            codec=fs.recording.codec, norms=norms, model=model)
+
+
 def _early(data: PatientData, fs: FeatureRow, score: RiskScore, reference: tuple[PopulationNorms, ScoringModel],
            level=None) -> None:
     """A pending score's early estimate against population norms, levelled by the patient's early level. It never
@@ -208,8 +217,11 @@ class PatientPlan:
     rebuilt_weeks: set[datetime] = field(default_factory=set)
     fresh_weeks: set[datetime] = field(default_factory=set)      # weeks with a member scored afresh tonight
     pending: list[tuple[FeatureRow, RiskScore]] = field(default_factory=list)  # new pending scores: early estimates
-    # Stored early estimates whose baseline plan stands: re-levelled tonight if the patient's early level moved.
+    # Stored early estimates whose baseline plan stands, re-levelled tonight if the patient's early level moved:
+    # from their features (stored before early levels, or a population PHQ-9 clipped to the scale), or from their
+    # stored population PHQ-9 (``early_patch``, no features read).
     early_stored: list[tuple[FeatureRow, StoredScore]] = field(default_factory=list)
+    early_patch: list[StoredScore] = field(default_factory=list)
     # Stored personal scores without their recording's early population PHQ-9 (stored before early levels), of a
     # patient with early estimates: it is computed tonight, once.
     backfill: list[tuple[FeatureRow, StoredScore]] = field(default_factory=list)
@@ -256,7 +268,11 @@ def plan_patient(data: PatientData, model: ScoringModel, writes: Writes) -> Pati
                 plan.pending.append((fs_by_id[rec.recording_id], pending))
                 (writes.new_scores if stored is None else writes.changed_scores).append(pending)
             elif stored.row.estimate_type == RiskScore.EstimateType.EARLY:
-                plan.early_stored.append((fs_by_id[rec.recording_id], stored))
+                row = stored.row
+                if row.early_offset is not None and unclipped_population(row.early_population) is not None:
+                    plan.early_patch.append(stored)
+                else:
+                    plan.early_stored.append((fs_by_id[rec.recording_id], stored))
             continue
         week = week_start(rec.recorded_at, zone)
         members[week] += 1
@@ -268,7 +284,7 @@ def plan_patient(data: PatientData, model: ScoringModel, writes: Writes) -> Pati
         row = data.light.weeks.get(week)
         if row is None or row.n_recordings != n or _needs_deviations(row, model):
             plan.rebuilt_weeks.add(week)
-    if plan.pending or plan.early_stored:
+    if plan.pending or plan.early_stored or plan.early_patch:
         plan.backfill = [(fs_by_id[rec.recording_id], stored) for rec, baseline, stored in plan.entries
                          if baseline is None and not stored.row.early_kept]
     return plan
@@ -294,14 +310,15 @@ def score_patient(plan: PatientPlan, model: ScoringModel, writes: Writes, reliab
     populations = _early_populations(data.light)
     for fs, _ in plan.pending:
         populations.pop(fs.recording_id, None)
-    unlevelled: dict[int, dict] = {}
-    for fs, _ in plan.pending + plan.early_stored + plan.backfill:
+    for fs, _ in plan.pending + plan.early_stored:
         estimate = _estimate(data, fs, reference)
         if estimate is not None:
-            unlevelled[fs.recording_id] = estimate
             populations[fs.recording_id] = (fs.recording.recorded_at, estimate["population_phq9"])
     for fs, stored in plan.backfill:
-        writes.early_estimates.append((stored.row.pk, early_population_record(unlevelled.get(fs.recording_id))))
+        record = _population(data, fs, reference)
+        writes.early_estimates.append((stored.row.pk, record))
+        if record["population_phq9"] is not None:
+            populations[fs.recording_id] = (fs.recording.recorded_at, record["population_phq9"])
     fs_by_id = {fs.recording_id: fs for fs in plan.feature_rows()}
     full = {str(fs.recording_id): baseline_record(fs, data.segments) for fs in plan.feature_rows()}
     snapshots: dict[tuple, tuple[BaselineSnapshot, list[RiskScore]]] = {}
@@ -330,10 +347,9 @@ def score_patient(plan: PatientPlan, model: ScoringModel, writes: Writes, reliab
         record = full[rec.recording_id]
         deviation = deviation_from_baseline(record.features, baseline, embedding=record.embedding,
                                             reliability=reliability.get(rec.task))
-        estimate = _estimate(data, fs_by_id[int(rec.recording_id)], reference)
-        score.early_estimate = early_population_record(estimate)
-        if estimate is not None:
-            populations[int(rec.recording_id)] = (rec.recorded_at, estimate["population_phq9"])
+        score.early_estimate = _population(data, fs_by_id[int(rec.recording_id)], reference)
+        if score.early_estimate["population_phq9"] is not None:
+            populations[int(rec.recording_id)] = (rec.recorded_at, score.early_estimate["population_phq9"])
         else:
             populations.pop(int(rec.recording_id), None)
         scored.append((rec.recorded_at, population_phq9(deviation.z, model=model), deviation, score, stored))
@@ -365,7 +381,7 @@ def _level_early(plan: PatientPlan, populations: dict[int, tuple[datetime, float
     """The patient's early estimates, levelled by their early level from every PHQ-9 so far (the early model's
     residuals over the windows of every recording with an early population PHQ-9, personal scores' included):
     tonight's new ones, and the stored ones whose level moved (re-levelled in place)."""
-    if not plan.pending and not plan.early_stored:
+    if not plan.pending and not plan.early_stored and not plan.early_patch:
         return
     data = plan.data
     level = _early_level(data.light.phq9, populations.values(), reference[1])
@@ -379,6 +395,17 @@ def _level_early(plan: PatientPlan, populations: dict[int, tuple[datetime, float
         estimate = _estimate(data, fs, reference, level)
         if estimate is not None:
             writes.early_estimates.append((row.pk, estimate))
+    model = reference[1]
+    for stored in plan.early_patch:
+        row = stored.row
+        if _early_matches(row, level):
+            continue
+        # What early_estimate would give with this level, from the stored (unclipped) population PHQ-9.
+        numbers = predictive_numbers(row.early_population, model=model, calibration=level)
+        writes.early_levels.append((row.pk, {
+            "predicted_phq9": numbers.predicted_phq9, "interval": [numbers.interval_low, numbers.interval_high],
+            "p_phq9_ge10": numbers.p_phq9_ge10 if model.calibrated else None,
+            "personal_offset": numbers.personal_offset, "n_phq9": numbers.n_phq9}))
 
 
 def score_row(score: RiskScore) -> ScoreRow:

@@ -71,12 +71,14 @@ def apply_writes(writes: Writes) -> dict[str, int]:
                      [*_PREDICTION_FIELDS, "scored_at"])
         update_by_pk(RiskScore, [(pk, estimate, stamp) for pk, estimate in writes.early_estimates],
                      ["early_estimate", "scored_at"])
+        update_by_pk(RiskScore, [(pk, patch, stamp) for pk, patch in writes.early_levels],
+                     ["early_estimate", "scored_at"], merge=["early_estimate"])
         fresh, updated = alerts_open_or_update(writes.alerts)
         ended = overdue_resolve_ended(patient_ids=writes.screened, candidates=writes.alerts)
     return {"overdue_resolved": ended, "speaker_updates": len(writes.feature_sets), "baselines": len(writes.snapshots),
             "new_scores": len(writes.new_scores),
             "rescored": len(writes.changed_scores) + len(writes.repredicted) + len(writes.refilled),
-            "early_relevelled": len(writes.early_estimates), "alerts_opened": len(fresh),
+            "early_relevelled": len(writes.early_estimates) + len(writes.early_levels), "alerts_opened": len(fresh),
             "alerts_updated": len(updated)}
 
 

@@ -55,7 +55,7 @@ from screening.risk_model.deviation import (
     Deviation,
     composite_index,
 )
-from screening.risk_model.model import PRIOR_INTERCEPT, RiskModel, predict_risk
+from screening.risk_model.model import PRIOR_INTERCEPT, RiskModel, population_phq9, predict_risk
 from voice_features.codec_trust import codec_family
 
 __all__ = [
@@ -81,6 +81,7 @@ __all__ = [
     "early_estimate",
     "early_level",
     "early_population_record",
+    "early_population",
 ]
 
 #: What a score rests on: the patient's own baseline, the population norms, or the previous
@@ -440,6 +441,18 @@ def early_population_record(estimate: Mapping[str, Any] | None) -> dict[str, Any
         return {"population_phq9": None}
     return {"population_phq9": estimate["population_phq9"], "model_version": estimate["model_version"],
             "norms_version": estimate["norms_version"]}
+
+
+def early_population(features: Mapping[str, float | None], *, sex: str | None, age: float | None, task: str,
+                     codec: str, norms: PopulationNorms = LITERATURE_NORMS_MODEL,
+                     model: RiskModel = EARLY_PRIOR_MODEL) -> dict[str, Any]:
+    """:func:`early_population_record` of the recording's early estimate, computed without the rest of it (the
+    same floats as :func:`early_estimate`'s ``population_phq9``): what a personal score keeps."""
+    z = early_z(features, norms.reference(sex=sex, age=age, task=task, family=codec_family(codec)))
+    if not any(math.isfinite(v) for v in z.values()):
+        return early_population_record(None)
+    return {"population_phq9": population_phq9(z, model=model), "model_version": model.version,
+            "norms_version": norms.version}
 
 
 def early_level(phq9: Sequence[tuple[Any, float]], populations: Sequence[tuple[Any, float]], *,

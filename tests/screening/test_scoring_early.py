@@ -14,6 +14,7 @@ from screening.risk_model.early import (
     bridge_shift,
     early_estimate,
     early_level,
+    early_population,
     early_z,
     fit_early_model,
     learn_norms,
@@ -127,6 +128,9 @@ def test_an_early_estimate_is_levelled_by_the_patients_early_level_with_its_unce
     assert width == pytest.approx(2 * 1.2815515655446004 * math.sqrt(sigma2 + level.variance))
     assert 2 * 1.28 * math.sqrt(sigma2) < width < plain["interval"][1] - plain["interval"][0]
     assert levelled["p_phq9_ge10"] is None
+    # What a personal score keeps for the level: the same population PHQ-9, without the rest of the estimate.
+    kept = early_population(features, sex="female", age=40, task="free_speech", codec="aac")
+    assert kept["population_phq9"] == plain["population_phq9"] and kept["model_version"] == plain["model_version"]
 
 
 def _pairs(n: int, tracking: dict[str, float], seed: int) -> pd.DataFrame:
