@@ -160,13 +160,19 @@ def delete_by_pk(model: type[Model], pks: Sequence[int], *, batch_size: int = 50
                        f"WHERE {connection.ops.quote_name(model._meta.pk.column)} = ANY(%s::bigint[])", [int_array(pks)])
 
 
-def update_by_pk(model: type[Model], rows: Sequence[tuple], fields: Sequence[str], *, batch_size: int = 2000) -> None:
+def update_by_pk(model: type[Model], rows: Sequence[tuple], fields: Sequence[str], *, batch_size: int = 2000,
+                 merge: Sequence[str] = ()) -> None:
     """Set ``fields`` of many rows, each given as ``(pk, value, ...)`` in the order of ``fields`` (JSON fields
     as Python values): on PostgreSQL by COPY into a temporary table and one ``UPDATE ... FROM`` (a night after
-    a new model changes a few columns of hundreds of thousands of scores), elsewhere by ``bulk_update``."""
+    a new model changes a few columns of hundreds of thousands of scores), elsewhere by ``bulk_update``. The
+    JSON object fields named in ``merge`` are merged into the stored object (its other keys stand) instead."""
     if not rows:
         return
     if connection.vendor != "postgresql":
+        stored = ({row[0]: row[1:] for row in model.objects.filter(pk__in=[r[0] for r in rows]).values_list(
+            "pk", *merge)} if merge else {})
+        rows = [(row[0], *((dict(stored[row[0]][list(merge).index(f)] or {}) | value) if f in merge else value
+                           for f, value in zip(fields, row[1:], strict=True))) for row in rows]
         objs = [model(pk=row[0], **dict(zip(fields, row[1:], strict=True))) for row in rows]
         model.objects.bulk_update(objs, list(fields), batch_size=batch_size)
         return
@@ -185,5 +191,7 @@ def update_by_pk(model: type[Model], rows: Sequence[tuple], fields: Sequence[str
     with (transaction.atomic(), connection.cursor() as cursor,
           _staging(cursor, table, listed, f"cadence_update_{model._meta.db_table}") as staging):
         _copy(cursor, staging, listed, rows)
-        assignments = ", ".join(f"{column} = staged.{column}" for column in columns)
+        assignments = ", ".join(f"{column} = COALESCE({table}.{column}, '{{}}'::jsonb) || staged.{column}"
+                                if name in merge else f"{column} = staged.{column}"
+                                for name, column in zip(fields, columns, strict=True))
         cursor.execute(f"UPDATE {table} SET {assignments} FROM {staging} AS staged WHERE {table}.{pk} = staged.{pk}")

@@ -18,9 +18,9 @@ from datetime import datetime
 
 import orjson
 from django.db import connection
-from django.db.models import Case, F, TextField, Value, When
+from django.db.models import Case, F, FloatField, IntegerField, TextField, Value, When
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 
 from clinic.models import Patient, Phq9Response, Recording
 from clinic.processing.models import FeatureSet, vector_from_bytes
@@ -35,7 +35,19 @@ __all__ = ["light_load", "load_deviations", "load_plan_data", "load_speaker_embe
 
 
 _SCORE_VALUES = ("pk", "recording_id", "at_text", "risk_model_version", "predicted_phq9", "prob_ge10", "population_phq9",
-                 "personal_offset", "n_phq9", "n_recordings")
+                 "personal_offset", "n_phq9", "n_recordings", "estimate_type", "early_population", "early_offset",
+                 "early_n_phq9", "early_kept")
+
+
+def _early_columns() -> dict:
+    """The early estimate's numbers the light load reads (scalars out of the JSON): its population PHQ-9
+    (before the level; an early estimate stored before levelling has only ``predicted_phq9``, unlevelled)
+    and the level it carries."""
+    return {"early_population": Cast(Coalesce(KT("early_estimate__population_phq9"),
+                                              KT("early_estimate__predicted_phq9")), FloatField()),
+            "early_offset": Cast(KT("early_estimate__personal_offset"), FloatField()),
+            "early_n_phq9": Cast(KT("early_estimate__n_phq9"), IntegerField()),
+            "early_kept": Case(When(early_estimate__isnull=False, then=Value(True)), default=Value(False))}
 
 
 def _timestamp(name: str):
@@ -81,7 +93,7 @@ def light_load(patient_ids: list[int]) -> dict[int, LightPatient]:
            .order_by().values_list("recording__patient_id", flat=True).distinct())
     for patient_id in due:
         data[patient_id].speaker_check_due = True
-    scores = (RiskScore.objects.filter(patient_id__in=patient_ids).annotate(at_text=_timestamp("at"))
+    scores = (RiskScore.objects.filter(patient_id__in=patient_ids).annotate(at_text=_timestamp("at"), **_early_columns())
               .values_list("patient_id", "scope", *_SCORE_VALUES))
     for patient_id, scope, pk, recording_id, at, *values in scores.iterator(chunk_size=20000):
         row = ScoreRow(pk, recording_id, parse(at), *values)

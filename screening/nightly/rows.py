@@ -30,6 +30,14 @@ class ScoreRow:
     personal_offset: float | None
     n_phq9: int | None
     n_recordings: int
+    # From the early estimate (JSON): the type of estimate, the early model's population PHQ-9 of the recording
+    # (early rows, and personal rows that keep it: the input of the early level), and the early level an early
+    # row was levelled by (None: unlevelled, stored before early estimates were levelled).
+    estimate_type: str = ""
+    early_population: float | None = None
+    early_offset: float | None = None
+    early_n_phq9: int | None = None
+    early_kept: bool = False  # the score has an early estimate (or a personal score's early population record)
 
 
 @dataclass
@@ -125,6 +133,12 @@ class Writes:
     # Stored scores predicted again with their stored deviation (a new model): updated in place.
     refilled: list[RiskScore] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    # Early estimates written in place (pk, early_estimate JSON): stored early rows re-levelled, and personal
+    # scores given their recording's early population PHQ-9.
+    early_estimates: list[tuple[int, dict]] = field(default_factory=list)
+    # Stored early estimates re-levelled from their stored population PHQ-9: (pk, the keys the level changes),
+    # merged into the stored JSON.
+    early_levels: list[tuple[int, dict]] = field(default_factory=list)
     screened: list[int] = field(default_factory=list)
 
 

@@ -28,7 +28,14 @@ from screening.models import Alert, BaselineSnapshot, RiskScore
 from screening.nightly.rows import FeatureRow, LightPatient, PatientData, ScoreRow, StoredScore, Writes, compared
 from screening.risk_model.calibration import patient_calibration, phq9_residuals
 from screening.risk_model.deviation import Deviation, aggregate_deviations, deviation_from_baseline
-from screening.risk_model.early import EARLY_PRIOR_MODEL, LITERATURE_NORMS_MODEL, PopulationNorms, early_estimate
+from screening.risk_model.early import (
+    EARLY_PRIOR_MODEL,
+    LITERATURE_NORMS_MODEL,
+    PopulationNorms,
+    early_estimate,
+    early_level,
+    early_population,
+)
 from screening.risk_model.model import (
     PredictiveNumbers,
     population_phq9,
@@ -58,6 +65,24 @@ def _matches(row: ScoreRow, model: ScoringModel, calibration) -> bool:
             and row.personal_offset is not None and abs(row.personal_offset - calibration.offset) < 1e-9)
 
 
+def _early_populations(light: LightPatient) -> dict[int, tuple[datetime, float]]:
+    """Recording id -> (time, early population PHQ-9) of the stored scores of valid recordings that keep one."""
+    valid = {pk for pk, _ in light.valid}
+    return {r.recording_id: (r.at, r.early_population) for r in light.scores.values()
+            if r.early_population is not None and r.recording_id in valid
+            and r.estimate_type in (RiskScore.EstimateType.PERSONAL, RiskScore.EstimateType.EARLY)}
+
+
+def _early_level(phq9: list[tuple[int, datetime, int, int]], populations, model: ScoringModel):
+    """The patient's early level from every PHQ-9 so far (:func:`screening.risk_model.early.early_level`)."""
+    return early_level([(answered_at, total) for _, answered_at, total, _ in phq9], list(populations), model=model)
+
+
+def _early_matches(row: ScoreRow, level) -> bool:
+    return (row.early_offset is not None and row.early_n_phq9 == level.n
+            and abs(row.early_offset - level.offset) < 1e-9)
+
+
 def week_start(at: datetime, zone=None) -> datetime:
     zone = zone or timezone.get_current_timezone()
     return _monday(at.astimezone(zone).date(), zone)
@@ -69,10 +94,21 @@ def _monday(day: date, zone) -> datetime:
     return datetime(monday.year, monday.month, monday.day, tzinfo=zone)
 
 
-def needs_detail(light: LightPatient, model: ScoringModel) -> bool:
-    """Could anything stored for this patient be out of date?"""
+def needs_detail(light: LightPatient, model: ScoringModel, early_model: ScoringModel | None = None) -> bool:
+    """Could anything stored for this patient be out of date? ``early_model``: the active early model (None:
+    the early prior), which levels the patient's early estimates."""
     if light.speaker_check_due or any(pk not in light.scores for pk, _ in light.valid):
         return True
+    early_rows = [r for r in light.scores.values() if r.estimate_type == RiskScore.EstimateType.EARLY]
+    if early_rows:
+        # Early estimates carry the patient's early level: stale when it moved (a new PHQ-9), or where a personal
+        # score does not keep its recording's early population PHQ-9 yet (stored before early levels).
+        if any(r.population_phq9 is not None and not r.early_kept for r in light.scores.values()):
+            return True
+        level = _early_level(light.phq9, _early_populations(light).values(),
+                             early_model or EARLY_PRIOR_MODEL)
+        if any(not _early_matches(r, level) for r in early_rows):
+            return True
     scored = [r for r in light.scores.values() if r.population_phq9 is not None]
     level = _level(_residuals(light.phq9, [(r.at, r.population_phq9) for r in scored]), model)
     if any(not _matches(r, model, level) for r in scored):
@@ -134,15 +170,32 @@ def _pending(data: PatientData, fs: FeatureRow, plan: BaselinePlan) -> RiskScore
                      deviations=plan.pending_payload(fs.recording.task), estimate_type=RiskScore.EstimateType.PENDING)
 
 
-def _early(data: PatientData, fs: FeatureRow, score: RiskScore, reference: tuple[PopulationNorms, ScoringModel]) -> None:
-    """A pending score's early estimate against population norms (:mod:`screening.risk_model.early`). It never has
-    a predicted PHQ-9 of its own: the personal level, the alerts and the validation of personal scores do not read
-    it, and it is replaced by the personal score once the baseline forms."""
+def _estimate(data: PatientData, fs: FeatureRow, reference: tuple[PopulationNorms, ScoringModel],
+              level=None) -> dict | None:
+    """A recording's early estimate against population norms (:mod:`screening.risk_model.early`), levelled by
+    ``level`` (the patient's early level; None: the population estimate)."""
     patient = data.patient
     age = None if patient.birth_year is None else fs.recording.recorded_at.year - patient.birth_year
     norms, model = reference
-    estimate = early_estimate(fs.features or {}, sex=patient.sex, age=age, task=fs.recording.task,
-                              codec=fs.recording.codec, norms=norms, model=model)
+    return early_estimate(fs.features or {}, sex=patient.sex, age=age, task=fs.recording.task,
+                          codec=fs.recording.codec, norms=norms, model=model, level=level)
+
+
+def _population(data: PatientData, fs: FeatureRow, reference: tuple[PopulationNorms, ScoringModel]) -> dict:
+    """What a personal score keeps of its recording's early estimate (its early population PHQ-9)."""
+    patient = data.patient
+    age = None if patient.birth_year is None else fs.recording.recorded_at.year - patient.birth_year
+    norms, model = reference
+    return early_population(fs.features or {}, sex=patient.sex, age=age, task=fs.recording.task,
+                            codec=fs.recording.codec, norms=norms, model=model)
+
+
+def _early(data: PatientData, fs: FeatureRow, score: RiskScore, reference: tuple[PopulationNorms, ScoringModel],
+           level=None) -> None:
+    """A pending score's early estimate against population norms, levelled by the patient's early level. It never
+    has a predicted PHQ-9 of its own in the score's columns: the personal level, the alerts and the validation of
+    personal scores do not read it, and it is replaced by the personal score once the baseline forms."""
+    estimate = _estimate(data, fs, reference, level)
     if estimate is not None:
         score.early_estimate, score.estimate_type = estimate, RiskScore.EstimateType.EARLY
 
@@ -164,12 +217,20 @@ class PatientPlan:
     rebuilt_weeks: set[datetime] = field(default_factory=set)
     fresh_weeks: set[datetime] = field(default_factory=set)      # weeks with a member scored afresh tonight
     pending: list[tuple[FeatureRow, RiskScore]] = field(default_factory=list)  # new pending scores: early estimates
+    # Stored early estimates whose baseline plan stands, re-levelled tonight if the patient's early level moved:
+    # from their features (stored before early levels, or a population PHQ-9 clipped to the scale), or from their
+    # stored population PHQ-9 (``early_patch``, no features read).
+    early_stored: list[tuple[FeatureRow, StoredScore]] = field(default_factory=list)
+    early_patch: list[StoredScore] = field(default_factory=list)
+    # Stored personal scores without their recording's early population PHQ-9 (stored before early levels), of a
+    # patient with early estimates: it is computed tonight, once.
+    backfill: list[tuple[FeatureRow, StoredScore]] = field(default_factory=list)
 
     def feature_rows(self) -> list[FeatureRow]:
         """The feature sets the fresh deviations read: the recordings' own and their baselines'; and those of
         new pending scores, for their early estimates."""
         wanted = {rec.recording_id for rec, baseline, _ in self.entries if baseline is not None}
-        wanted.update(str(fs.recording_id) for fs, _ in self.pending)
+        wanted.update(str(fs.recording_id) for fs, _ in self.pending + self.early_stored + self.backfill)
         wanted.update(r.recording_id for _, baseline, _ in self.entries if baseline is not None
                       for r in baseline.chosen)
         return [fs for fs in self.data.feature_sets if str(fs.recording_id) in wanted]
@@ -206,6 +267,12 @@ def plan_patient(data: PatientData, model: ScoringModel, writes: Writes) -> Pati
                 pending.pk = stored.row.pk if stored is not None else None
                 plan.pending.append((fs_by_id[rec.recording_id], pending))
                 (writes.new_scores if stored is None else writes.changed_scores).append(pending)
+            elif stored.row.estimate_type == RiskScore.EstimateType.EARLY:
+                row = stored.row
+                if row.early_offset is not None and unclipped_population(row.early_population) is not None:
+                    plan.early_patch.append(stored)
+                else:
+                    plan.early_stored.append((fs_by_id[rec.recording_id], stored))
             continue
         week = week_start(rec.recorded_at, zone)
         members[week] += 1
@@ -217,6 +284,9 @@ def plan_patient(data: PatientData, model: ScoringModel, writes: Writes) -> Pati
         row = data.light.weeks.get(week)
         if row is None or row.n_recordings != n or _needs_deviations(row, model):
             plan.rebuilt_weeks.add(week)
+    if plan.pending or plan.early_stored or plan.early_patch:
+        plan.backfill = [(fs_by_id[rec.recording_id], stored) for rec, baseline, stored in plan.entries
+                         if baseline is None and not stored.row.early_kept]
     return plan
 
 
@@ -229,11 +299,27 @@ def score_patient(plan: PatientPlan, model: ScoringModel, writes: Writes, reliab
     The composite voice deviation weights each feature by its test–retest reliability for the
     recording's task (``reliability``: task -> factors, from ``manage.py feature_reliability``). A recording
     still waiting for its baseline gets an early estimate against ``early`` (the active early reference,
-    :func:`screening.risk_model.selectors.early_reference`; None: the literature norms and the early prior).
+    :func:`screening.risk_model.selectors.early_reference`; None: the literature norms and the early prior),
+    levelled by the patient's early level from every PHQ-9 so far (:func:`_level_early`); every new personal
+    score keeps its recording's early population PHQ-9, the input of that level.
     """
     data = plan.data
-    for fs, pending in plan.pending:
-        _early(data, fs, pending, early or (LITERATURE_NORMS_MODEL, EARLY_PRIOR_MODEL))
+    reference = early or (LITERATURE_NORMS_MODEL, EARLY_PRIOR_MODEL)
+    # The early population PHQ-9 of every recording that has one (the input of the early level): stored, else
+    # computed tonight from the loaded features.
+    populations = _early_populations(data.light)
+    for fs, _ in plan.pending:
+        populations.pop(fs.recording_id, None)
+    for fs, _ in plan.pending + plan.early_stored:
+        estimate = _estimate(data, fs, reference)
+        if estimate is not None:
+            populations[fs.recording_id] = (fs.recording.recorded_at, estimate["population_phq9"])
+    for fs, stored in plan.backfill:
+        record = _population(data, fs, reference)
+        writes.early_estimates.append((stored.row.pk, record))
+        if record["population_phq9"] is not None:
+            populations[fs.recording_id] = (fs.recording.recorded_at, record["population_phq9"])
+    fs_by_id = {fs.recording_id: fs for fs in plan.feature_rows()}
     full = {str(fs.recording_id): baseline_record(fs, data.segments) for fs in plan.feature_rows()}
     snapshots: dict[tuple, tuple[BaselineSnapshot, list[RiskScore]]] = {}
     # (recorded_at, population PHQ-9, deviation (None where not read), new score or None, stored score or None)
@@ -261,10 +347,16 @@ def score_patient(plan: PatientPlan, model: ScoringModel, writes: Writes, reliab
         record = full[rec.recording_id]
         deviation = deviation_from_baseline(record.features, baseline, embedding=record.embedding,
                                             reliability=reliability.get(rec.task))
+        score.early_estimate = _population(data, fs_by_id[int(rec.recording_id)], reference)
+        if score.early_estimate["population_phq9"] is not None:
+            populations[int(rec.recording_id)] = (rec.recorded_at, score.early_estimate["population_phq9"])
+        else:
+            populations.pop(int(rec.recording_id), None)
         scored.append((rec.recorded_at, population_phq9(deviation.z, model=model), deviation, score, stored))
     # One personal level for the patient's whole curve: the one from every PHQ-9 so far
     # (see screening.risk_model.calibration for why it does not step along the curve).
     calibration = _level(_residuals(data.light.phq9, [(at, population) for at, population, *_ in scored]), model)
+    _level_early(plan, populations, reference, writes)
     for _, population, deviation, score, stored in scored:
         if score is not None:
             _fill_score(score, deviation, predict_risk(deviation, model=model, calibration=calibration), model,
@@ -282,6 +374,38 @@ def score_patient(plan: PatientPlan, model: ScoringModel, writes: Writes, reliab
                         population)
             writes.refilled.append(score)
     _score_weeks(plan, scored, calibration, model, writes)
+
+
+def _level_early(plan: PatientPlan, populations: dict[int, tuple[datetime, float]],
+                 reference: tuple[PopulationNorms, ScoringModel], writes: Writes) -> None:
+    """The patient's early estimates, levelled by their early level from every PHQ-9 so far (the early model's
+    residuals over the windows of every recording with an early population PHQ-9, personal scores' included):
+    tonight's new ones, and the stored ones whose level moved (re-levelled in place)."""
+    if not plan.pending and not plan.early_stored and not plan.early_patch:
+        return
+    data = plan.data
+    level = _early_level(data.light.phq9, populations.values(), reference[1])
+    for fs, pending in plan.pending:
+        _early(data, fs, pending, reference, level)
+    for fs, stored in plan.early_stored:
+        row = stored.row
+        if _early_matches(row, level) and fs.recording_id in populations \
+                and populations[fs.recording_id][1] == row.early_population:
+            continue
+        estimate = _estimate(data, fs, reference, level)
+        if estimate is not None:
+            writes.early_estimates.append((row.pk, estimate))
+    model = reference[1]
+    for stored in plan.early_patch:
+        row = stored.row
+        if _early_matches(row, level):
+            continue
+        # What early_estimate would give with this level, from the stored (unclipped) population PHQ-9.
+        numbers = predictive_numbers(row.early_population, model=model, calibration=level)
+        writes.early_levels.append((row.pk, {
+            "predicted_phq9": numbers.predicted_phq9, "interval": [numbers.interval_low, numbers.interval_high],
+            "p_phq9_ge10": numbers.p_phq9_ge10 if model.calibrated else None,
+            "personal_offset": numbers.personal_offset, "n_phq9": numbers.n_phq9}))
 
 
 def score_row(score: RiskScore) -> ScoreRow:

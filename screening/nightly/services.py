@@ -69,11 +69,16 @@ def apply_writes(writes: Writes) -> dict[str, int]:
                      _LEVEL_FIELDS)
         update_by_pk(RiskScore, [(s.pk, *(getattr(s, f) for f in _PREDICTION_FIELDS), stamp) for s in writes.refilled],
                      [*_PREDICTION_FIELDS, "scored_at"])
+        update_by_pk(RiskScore, [(pk, estimate, stamp) for pk, estimate in writes.early_estimates],
+                     ["early_estimate", "scored_at"])
+        update_by_pk(RiskScore, [(pk, patch, stamp) for pk, patch in writes.early_levels],
+                     ["early_estimate", "scored_at"], merge=["early_estimate"])
         fresh, updated = alerts_open_or_update(writes.alerts)
         ended = overdue_resolve_ended(patient_ids=writes.screened, candidates=writes.alerts)
     return {"overdue_resolved": ended, "speaker_updates": len(writes.feature_sets), "baselines": len(writes.snapshots),
             "new_scores": len(writes.new_scores),
-            "rescored": len(writes.changed_scores) + len(writes.repredicted) + len(writes.refilled), "alerts_opened": len(fresh),
+            "rescored": len(writes.changed_scores) + len(writes.repredicted) + len(writes.refilled),
+            "early_relevelled": len(writes.early_estimates) + len(writes.early_levels), "alerts_opened": len(fresh),
             "alerts_updated": len(updated)}
 
 
@@ -82,7 +87,11 @@ def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> d
     now = now or timezone.now()
     model = active_risk_model()
     lights = light_load(patient_ids)
-    stale = [light for light in lights.values() if needs_detail(light, model)]
+    # The early reference is read only where a patient has early estimates (their level) or a recording waits for
+    # its baseline (one query).
+    early = (early_reference() if any(r.estimate_type == RiskScore.EstimateType.EARLY
+                                      for light in lights.values() for r in light.scores.values()) else None)
+    stale = [light for light in lights.values() if needs_detail(light, model, None if early is None else early[1])]
     writes = Writes(screened=list(lights))
     if stale:
         reliability = reliability_weights_by_task()
@@ -92,8 +101,8 @@ def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> d
         load_values([fs for plan in plans for fs in plan.feature_rows()])
         zone = timezone.get_current_timezone()
         deviations = load_deviations([pk for plan in plans for pk in plan.deviation_pks(model, zone)])
-        # The early reference is read only where a recording waits for its baseline (one query).
-        early = early_reference() if any(plan.pending for plan in plans) else None
+        if early is None and any(plan.pending for plan in plans):
+            early = early_reference()
         for plan in plans:
             score_patient(plan, model, writes, reliability, deviations, early)
     fresh_rows: dict[int, list[ScoreRow]] = defaultdict(list)

@@ -18,8 +18,14 @@ for people of the same sex, age band, recording task and codec family, and says 
   with its own between-patient (``tau2``) and residual (``sigma2``) variances, so the interval is
   wider than a personal score's; :func:`fit_early_model` fits it by least squares on the clinic's
   PHQ-9 windows (calibration-in-the-large and slope 1 on the fitting data by construction) with
-  variance components by moments. The patient's own PHQ-9s level it by the same empirical-Bayes
-  shrinkage as personal scores (:mod:`screening.risk_model.calibration`).
+  variance components by moments.
+* **the patient's early level** (:func:`early_level`): once the patient has answered PHQ-9s, early
+  estimates are levelled by the same empirical-Bayes shrinkage as personal scores
+  (:mod:`screening.risk_model.calibration`), of the residuals of every PHQ-9 so far against the mean
+  *early* population PHQ-9 of the recordings in its window (every valid recording has one, personal
+  or not), under the early model's ``tau2`` and ``sigma2``; re-levelled whenever a PHQ-9 arrives, like
+  the personal curve. A patient with no PHQ-9 keeps the population estimate (offset 0, interval from
+  ``tau2``); with a level the interval carries the level's posterior variance instead of ``tau2``.
 * **after a phone change** (:func:`bridge_shift`): where the clinic's norms know both codec
   families well enough (:data:`MIN_BRIDGE_PATIENTS` patients in each), the new phone's recordings
   are scored against the previous phone's personal baseline, moved by the population difference
@@ -41,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from screening.numbers import none_if_nan
+from screening.risk_model.calibration import PatientCalibration, patient_calibration, phq9_residuals
 from screening.risk_model.deviation import (
     DEPRESSION_DIRECTIONS,
     DIRECTIONAL_FEATURES,
@@ -48,7 +55,7 @@ from screening.risk_model.deviation import (
     Deviation,
     composite_index,
 )
-from screening.risk_model.model import PRIOR_INTERCEPT, RiskModel, predict_risk
+from screening.risk_model.model import PRIOR_INTERCEPT, RiskModel, population_phq9, predict_risk
 from voice_features.codec_trust import codec_family
 
 __all__ = [
@@ -72,6 +79,9 @@ __all__ = [
     "early_index",
     "LITERATURE_NORMS_MODEL",
     "early_estimate",
+    "early_level",
+    "early_population_record",
+    "early_population",
 ]
 
 #: What a score rests on: the patient's own baseline, the population norms, or the previous
@@ -383,26 +393,34 @@ LITERATURE_NORMS_MODEL = PopulationNorms()
 
 def early_estimate(features: Mapping[str, float | None], *, sex: str | None, age: float | None, task: str,
                    codec: str, norms: PopulationNorms = LITERATURE_NORMS_MODEL,
-                   model: RiskModel = EARLY_PRIOR_MODEL, interval_level: float = 0.8) -> dict[str, Any] | None:
+                   model: RiskModel = EARLY_PRIOR_MODEL, interval_level: float = 0.8,
+                   level: PatientCalibration | None = None) -> dict[str, Any] | None:
     """The early estimate of one recording, as stored with a score whose baseline is pending.
 
     Returns None when no directional feature could be compared (then there is nothing to say). The
     probability of PHQ-9 >= 10 is left out (None) under an uncalibrated early model: a probability from
-    literature assumptions about a patient the clinic does not know yet is not a risk. The interval
-    has no personal level (the patient's PHQ-9 history belongs to their personal scores).
+    literature assumptions about a patient the clinic does not know yet is not a risk. ``level`` is the
+    patient's early level (:func:`early_level`; None: no PHQ-9 yet, the population estimate):
+    ``predicted_phq9`` is ``population_phq9`` (the early model's estimate before any level) plus its
+    offset, and the interval carries the level's posterior variance (``tau2`` without a level).
     """
     family = codec_family(codec)
     z = early_z(features, norms.reference(sex=sex, age=age, task=task, family=family))
     if not any(math.isfinite(v) for v in z.values()):
         return None
     deviation = Deviation(z=z, composite=composite_index(z), embedding_drift=math.nan, embedding_drift_z=math.nan)
-    prediction = predict_risk(deviation, model=model, interval_level=interval_level)
+    prediction = predict_risk(deviation, model=model, calibration=level, interval_level=interval_level)
+    population = prediction if level is None else predict_risk(deviation, model=model, interval_level=interval_level)
     band = age_band(age)
     return {
         "predicted_phq9": prediction.predicted_phq9,
         "interval": [prediction.interval_low, prediction.interval_high],
         "interval_level": interval_level,
         "p_phq9_ge10": prediction.p_phq9_ge10 if model.calibrated else None,
+        # The early model's estimate before the patient's level, and the level (offset, PHQ-9s behind it).
+        "population_phq9": population.predicted_phq9,
+        "personal_offset": prediction.personal_offset,
+        "n_phq9": prediction.n_phq9,
         # Compared with similar speakers, not with the patient's own normal (which is not known yet).
         "drivers": [d.to_dict() | {"text": d.text.replace(" than usual", " than typical for similar speakers")}
                     for d in prediction.drivers],
@@ -413,3 +431,38 @@ def early_estimate(features: Mapping[str, float | None], *, sex: str | None, age
         "z": {k: none_if_nan(v) for k, v in z.items()},
         "index": none_if_nan(deviation.composite),
     }
+
+
+def early_population_record(estimate: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a personal score keeps of its recording's early estimate: the early model's population PHQ-9
+    (the input of the patient's early level, :func:`early_level`; null where no feature could be compared)
+    and the reference it came from."""
+    if estimate is None:
+        return {"population_phq9": None}
+    return {"population_phq9": estimate["population_phq9"], "model_version": estimate["model_version"],
+            "norms_version": estimate["norms_version"]}
+
+
+def early_population(features: Mapping[str, float | None], *, sex: str | None, age: float | None, task: str,
+                     codec: str, norms: PopulationNorms = LITERATURE_NORMS_MODEL,
+                     model: RiskModel = EARLY_PRIOR_MODEL) -> dict[str, Any]:
+    """:func:`early_population_record` of the recording's early estimate, computed without the rest of it (the
+    same floats as :func:`early_estimate`'s ``population_phq9``): what a personal score keeps."""
+    z = early_z(features, norms.reference(sex=sex, age=age, task=task, family=codec_family(codec)))
+    if not any(math.isfinite(v) for v in z.values()):
+        return early_population_record(None)
+    return {"population_phq9": population_phq9(z, model=model), "model_version": model.version,
+            "norms_version": norms.version}
+
+
+def early_level(phq9: Sequence[tuple[Any, float]], populations: Sequence[tuple[Any, float]], *,
+                model: RiskModel) -> PatientCalibration:
+    """The patient's early level: the empirical-Bayes shrinkage (:func:`patient_calibration`, the early
+    model's ``tau2`` and ``sigma2``) of each PHQ-9's residual against the mean early population PHQ-9 of
+    the recordings in its window (:func:`phq9_residuals`, the one pairing rule).
+
+    ``phq9``: (answered_at, total) of the PHQ-9s to level from (the service: every one so far);
+    ``populations``: (recorded_at, early population PHQ-9) of every valid recording, personal scores'
+    included (a patient's early windows are few; their level is the patient's, not the window's).
+    """
+    return patient_calibration([r for _, r in phq9_residuals(list(phq9), list(populations))], model=model)

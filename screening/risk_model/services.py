@@ -12,6 +12,7 @@ import pandas as pd
 from django.conf import settings
 from django.db import transaction
 from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clinic.models import Patient, Phq9Response
@@ -55,7 +56,10 @@ def recording_scores_frame() -> pd.DataFrame:
     """One row per scored recording: ids, time, composite, stored predictions, signed z's and the
     recording conditions (codec, bit rate, device, task) of the subgroup breakdown."""
     rows = RiskScore.objects.filter(scope=RiskScore.Scope.RECORDING).annotate(
-        early_phq9=KT("early_estimate__predicted_phq9")).values_list(
+        # The early estimate before the patient's early level (levelled from PHQ-9s, its window's own included):
+        # the validation report levels nothing from a PHQ-9 it compares with. Estimates stored before early
+        # levels have only their (unlevelled) predicted PHQ-9.
+        early_phq9=Coalesce(KT("early_estimate__population_phq9"), KT("early_estimate__predicted_phq9"))).values_list(
         "patient_id", "recording_id", "at", "voice_deviation", "predicted_phq9", "prob_ge10", "deviations",
         "estimate_type", "early_phq9", *(f"recording__{c}" for c in RECORDING_CONDITIONS))
     records = [{"patient_id": p, "recording_id": r, "recorded_at": at, "voice_score": v, "predicted_phq9": y,

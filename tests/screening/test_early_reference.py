@@ -5,12 +5,12 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
-from clinic.models import CareTeam, Recording
-from screening.models import EarlyReference, RiskScore
+from clinic.models import CareTeam, Phq9Response, Recording
+from screening.models import Alert, EarlyReference, RiskScore
 from screening.nightly import services
 from screening.risk_model import selectors as risk_selectors
 from screening.risk_model import services as risk_services
-from screening.risk_model.early import EARLY_PRIOR_MODEL
+from screening.risk_model.early import EARLY_PRIOR_MODEL, early_level
 from tests.support.cohort_db import cohort_to_db
 from tests.support.simulation import simulate_cohort
 
@@ -56,3 +56,63 @@ def test_without_enough_phq9s_the_norms_are_learnt_and_the_prior_model_stays(db)
     assert row.payload["model"] is None and row.payload["n_patients"] == 2
     norms, model = risk_selectors.early_reference()
     assert model is EARLY_PRIOR_MODEL and norms.cells
+
+
+def test_early_estimates_are_levelled_from_the_patients_phq9s_and_relevelled_when_one_arrives(db):
+    """An early estimate carries the patient's early level (:func:`early_level`) from the PHQ-9s in the database
+    when it is scored: none yet (the population estimate, interval from tau2), then every PHQ-9 so far, re-levelled
+    in place when one arrives, like the personal curve; the columns the personal curve, alerts and validation read
+    stay empty."""
+    team = CareTeam.objects.create(name="Level")
+    sim = simulate_cohort(n_patients=1, n_weeks=8, recordings_per_week=3, seed=8)
+    patient_id = next(iter(cohort_to_db(sim, care_team=team, with_embeddings=False).values()))
+    answers = list(Phq9Response.objects.filter(patient_id=patient_id).order_by("answered_at").values())
+    Phq9Response.objects.filter(patient_id=patient_id).delete()
+    end = max(Recording.objects.filter(patient_id=patient_id).values_list("recorded_at", flat=True))
+
+    # No PHQ-9 yet (a recording is screened on upload, before the PHQ-9 of its window is answered): no level.
+    services.patients_screen(patient_ids=[patient_id], now=end + timedelta(hours=1))
+    early = list(RiskScore.objects.filter(patient_id=patient_id, estimate_type="early"))
+    assert early
+    for score in early:
+        e = score.early_estimate
+        assert (e["personal_offset"], e["n_phq9"]) == (0.0, 0) and e["predicted_phq9"] == e["population_phq9"]
+        width = e["interval"][1] - e["interval"][0]
+        assert width == pytest.approx(2 * 1.2815515655446004 * (EARLY_PRIOR_MODEL.sigma2 + EARLY_PRIOR_MODEL.tau2)
+                                      ** 0.5, abs=1e-6) or e["interval"][0] == 0 or e["interval"][1] == 27
+    unlevelled = {s.pk: s.early_estimate for s in early}
+    personal = RiskScore.objects.filter(patient_id=patient_id, scope="recording", estimate_type="personal")
+    assert all(s.early_estimate and s.early_estimate["population_phq9"] is not None for s in personal)
+
+    # The PHQ-9s arrive: every early estimate is re-levelled from all of them, through the early model's residuals
+    # over every recording's window (personal scores keep their recording's early population PHQ-9 for that).
+    Phq9Response.objects.bulk_create([Phq9Response(**{k: v for k, v in a.items() if k != "id"}) for a in answers])
+    summary = services.patients_screen(patient_ids=[patient_id], now=end + timedelta(hours=2))
+    assert summary["early_relevelled"] == len(early)
+    scores = list(RiskScore.objects.filter(patient_id=patient_id, scope="recording").exclude(early_estimate=None))
+    expected = early_level([(a["answered_at"], a["total"]) for a in answers],
+                           [(s.at, s.early_estimate["population_phq9"]) for s in scores], model=EARLY_PRIOR_MODEL)
+    assert expected.n > 0 and abs(expected.offset) > 0.1
+    for score in RiskScore.objects.filter(patient_id=patient_id, estimate_type="early"):
+        e, before = score.early_estimate, unlevelled[score.pk]
+        assert e["n_phq9"] == expected.n and e["personal_offset"] == pytest.approx(expected.offset, abs=1e-9)
+        assert e["population_phq9"] == before["population_phq9"]
+        assert e["predicted_phq9"] == pytest.approx(min(max(before["population_phq9"] + expected.offset, 0), 27))
+        assert e["p_phq9_ge10"] is None and not e["calibrated"]  # no probability until calibrated
+        assert score.predicted_phq9 is None and score.personal_offset is None  # not part of the personal curve
+        # The interval carries the level's posterior variance instead of the between-patient variance.
+        width = e["interval"][1] - e["interval"][0]
+        assert width == pytest.approx(2 * 1.2815515655446004 * (EARLY_PRIOR_MODEL.sigma2 + expected.variance) ** 0.5,
+                                      abs=1e-6) or e["interval"][0] == 0 or e["interval"][1] == 27
+    assert not Alert.objects.filter(patient_id=patient_id, recording__risk_scores__estimate_type="early").exists()
+
+    # Nothing moved: nothing is written again.
+    again = services.patients_screen(patient_ids=[patient_id], now=end + timedelta(hours=3))
+    assert (again["early_relevelled"], again["rescored"], again["new_scores"]) == (0, 0, 0)
+
+    # An early estimate stored before early levels (no level in it) is levelled on the next run.
+    legacy = RiskScore.objects.filter(patient_id=patient_id, estimate_type="early").first()
+    old = {k: v for k, v in legacy.early_estimate.items() if k not in ("population_phq9", "personal_offset", "n_phq9")}
+    RiskScore.objects.filter(pk=legacy.pk).update(early_estimate=old | {"predicted_phq9": unlevelled[legacy.pk]["predicted_phq9"]})
+    assert services.patients_screen(patient_ids=[patient_id], now=end + timedelta(hours=4))["early_relevelled"] == 1
+    assert RiskScore.objects.get(pk=legacy.pk).early_estimate["n_phq9"] == expected.n

@@ -13,6 +13,8 @@ from screening.risk_model.early import (
     MIN_BRIDGE_PATIENTS,
     bridge_shift,
     early_estimate,
+    early_level,
+    early_population,
     early_z,
     fit_early_model,
     learn_norms,
@@ -102,6 +104,33 @@ def test_an_early_estimate_says_what_it_is_and_gives_no_probability_under_the_pr
     assert high - low > 2 * 1.2816 * math.sqrt(PRIOR_MODEL.sigma2 + PRIOR_MODEL.tau2) and low > 0
     assert EARLY_PRIOR_MODEL.sigma2 + EARLY_PRIOR_MODEL.tau2 > PRIOR_MODEL.sigma2 + PRIOR_MODEL.tau2
     assert early_estimate({}, sex="female", age=40, task="free_speech", codec="aac") is None
+
+
+def test_an_early_estimate_is_levelled_by_the_patients_early_level_with_its_uncertainty():
+    """The early level shrinks the PHQ-9s' residuals against the early population PHQ-9 of their windows'
+    recordings; the levelled estimate moves by it, keeps its population PHQ-9, and its interval carries the level's
+    posterior variance (between sigma alone and sigma with tau): no probability under the prior all the same."""
+    start = pd.Timestamp("2026-01-05", tz="UTC").to_pydatetime()
+    day = pd.Timedelta(days=1).to_pytimedelta()
+    populations = [(start + k * day, 8.0) for k in range(0, 40, 3)]
+    phq9 = [(start + 14 * day, 15), (start + 28 * day, 14), (start + 42 * day, 16)]
+    level = early_level(phq9, populations, model=EARLY_PRIOR_MODEL)
+    tau2, sigma2 = EARLY_PRIOR_MODEL.tau2, EARLY_PRIOR_MODEL.sigma2
+    assert level.n == 3 and level.offset == pytest.approx(3 * tau2 / (3 * tau2 + sigma2) * 7.0)
+    assert early_level([], populations, model=EARLY_PRIOR_MODEL).offset == 0.0  # no PHQ-9: the population's
+    features = {"speech_rate_syl_s": 3.0, "pause_ratio": 0.3}
+    plain = early_estimate(features, sex="female", age=40, task="free_speech", codec="aac")
+    levelled = early_estimate(features, sex="female", age=40, task="free_speech", codec="aac", level=level)
+    assert (plain["personal_offset"], plain["n_phq9"], plain["population_phq9"]) == (0.0, 0, plain["predicted_phq9"])
+    assert levelled["population_phq9"] == plain["population_phq9"] and levelled["n_phq9"] == 3
+    assert levelled["predicted_phq9"] == pytest.approx(plain["predicted_phq9"] + level.offset)
+    width = levelled["interval"][1] - levelled["interval"][0]
+    assert width == pytest.approx(2 * 1.2815515655446004 * math.sqrt(sigma2 + level.variance))
+    assert 2 * 1.28 * math.sqrt(sigma2) < width < plain["interval"][1] - plain["interval"][0]
+    assert levelled["p_phq9_ge10"] is None
+    # What a personal score keeps for the level: the same population PHQ-9, without the rest of the estimate.
+    kept = early_population(features, sex="female", age=40, task="free_speech", codec="aac")
+    assert kept["population_phq9"] == plain["population_phq9"] and kept["model_version"] == plain["model_version"]
 
 
 def _pairs(n: int, tracking: dict[str, float], seed: int) -> pd.DataFrame:

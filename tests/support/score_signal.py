@@ -29,6 +29,7 @@ from screening.risk_model.early import (
     PERSONAL,
     bridge_shift,
     bridged_z,
+    early_level,
     early_z,
     fit_early_model,
     learn_norms,
@@ -189,15 +190,21 @@ class Figures:
 #: * ``all`` (diagnostic, **leaks**): both curves levelled from every PHQ-9, each early window's own
 #:   included (the headline before 2026-12-07);
 #: * ``difference_prospective`` (diagnostic): the offset from the PHQ-9s answered before the recording;
-#: * ``early_unlevelled`` (diagnostic): early estimates with no level at all, as the service stores them
-#:   today (``screening.risk_model.early.early_estimate``), the personal curve with its one level;
+#: * ``service`` (the product's code path): early estimates levelled as the service levels them
+#:   (``screening.risk_model.early.early_level`` over every recording's early population PHQ-9, clipped to the
+#:   scale as ``early_estimate`` stores it, the served estimate clipped too; ``screening.nightly.scoring``), and
+#:   no bridge (the service has none: bridged recordings get early estimates), the personal curve with its one
+#:   level, measured like the headline: the early curve's offset from the personal curve with the window's own
+#:   PHQ-9 withheld from both levels;
+#: * ``early_unlevelled`` (diagnostic): early estimates with no level at all, as the service stored them until
+#:   2026-12-07, the personal curve with its one level;
 #: * ``prospective`` and ``leave_one_out`` (diagnostics): each recording's levels, personal and early, from
 #:   the PHQ-9s answered before it, or from all but its window's. No PHQ-9 of its own window, but the level
 #:   then varies from window to window within a patient, and that enters the rm-corr: prospective levels step
 #:   at every PHQ-9 (the first windows sit at the population's level, later ones at the patient's), and a
 #:   left-out level moves against what was left out (about -1 / (n - 1) of the window's own residual).
-SERVED_MODES = ("difference_leave_one_out", "all", "difference_prospective", "early_unlevelled", "prospective",
-                "leave_one_out")
+SERVED_MODES = ("difference_leave_one_out", "all", "difference_prospective", "service", "early_unlevelled",
+                "prospective", "leave_one_out")
 HEADLINE = SERVED_MODES[0]
 
 
@@ -229,6 +236,23 @@ def _offsets(model: RiskModel, source: pd.DataFrame, population: pd.Series, targ
     return out
 
 
+def _service_early_offsets(models: Models, frame: pd.DataFrame, stored: pd.Series, targets: pd.DataFrame,
+                           phq9: pd.DataFrame) -> pd.Series:
+    """The early level the service gives each early recording of ``targets``
+    (:func:`screening.risk_model.early.early_level`, the product's function, from the patient's PHQ-9s and the
+    early population PHQ-9 of every recording), with the PHQ-9 of the recording's own window withheld."""
+    out = pd.Series(0.0, index=targets.index)
+    for pid, mine in targets.groupby("patient_id"):
+        answers = phq9[phq9.patient_id == pid].sort_values("answered_at")
+        own = frame[frame.patient_id == pid]
+        populations = list(zip(own.recorded_at, stored[own.index], strict=True))
+        for window, members in mine.groupby(mine["window"].fillna("-"), sort=False):
+            kept = answers[answers.response_id != window]
+            out[members.index] = early_level(list(zip(kept.answered_at, kept.phq9_total, strict=True)), populations,
+                                             model=models.early).offset
+    return out
+
+
 def _served(models: Models, frame: pd.DataFrame, early_population: pd.Series, population: pd.Series,
             phq9: pd.DataFrame, mode: str) -> pd.Series:
     """The served PHQ-9 of every recording of ``frame``: early estimates from ``early_population`` (the early
@@ -243,10 +267,23 @@ def _served(models: Models, frame: pd.DataFrame, early_population: pd.Series, po
         served[personal.index] = population + _offsets(models.population, personal, population, personal,
                                                        phq9, mode)
         return served
+    if mode == "service":
+        # The service has no bridge: a recording without a personal baseline gets an early estimate.
+        own = frame[frame.type == PERSONAL]
+        own_population = population[own.index]
+        rest = frame[frame.type != PERSONAL]
+        level = _offsets(models.population, own, own_population, frame, phq9, "all")  # one per patient
+        served[own.index] = own_population + level[own.index]
+        stored = early_population.clip(0.0, 27.0)  # what early_estimate stores as population_phq9
+        offset = (_service_early_offsets(models, frame, stored, rest, phq9)
+                  - _offsets(models.population, own, own_population, rest, phq9, "leave_one_out"))
+        served[rest.index] = (stored[rest.index] + level[rest.index] + offset).clip(0.0, 27.0)
+        return served
     level = _offsets(models.population, personal, population, frame, phq9, "all")  # one per patient
     served[personal.index] = population + level[personal.index]
     if mode == "early_unlevelled":
         served[early.index] = early_population[early.index]
+
     elif mode in ("difference_leave_one_out", "difference_prospective"):
         held = mode.removeprefix("difference_")
         offset = (_offsets(models.early, frame, early_population, early, phq9, held)

@@ -44,7 +44,9 @@ class TimelineRecordingSerializer(serializers.Serializer):
     scored = serializers.BooleanField(help_text="The recording has a risk score.")
     early_estimate = _dict("While the baseline is pending: the early estimate against population norms "
                            "(predicted_phq9, interval, p_phq9_ge10 (null under the uncalibrated early model), "
-                           "drivers, model_version, calibrated, reference); null otherwise.", nullable=True)
+                           "population_phq9 (before the patient's early level), personal_offset and n_phq9 (the "
+                           "early level from the patient's PHQ-9s so far, 0 and 0 without one), drivers, "
+                           "model_version, calibrated, reference); null otherwise.", nullable=True)
 
 
 class TimelineBaselineSerializer(serializers.Serializer):
