@@ -35,6 +35,13 @@ def recorder_tasks() -> list[dict]:
     ]
 
 
+#: Sentences both the on-device check and the server's verdict use.
+TOO_QUIET = _("We could hardly hear you. Move somewhere quieter or closer to the phone and speak in your usual "
+              "voice, then record again.")
+CLIPPED = _("The sound was so loud that it got distorted. Hold the phone a little further away, then record again.")
+NOT_PROCESSED = _("The service could not process this recording. Your care team can see it.")
+
+
 def recorder_reasons() -> dict[str, str]:
     """What the phone says about a take the server could not use, by its ``status_code`` (or the upload
     error's code); ``other`` for any code not listed."""
@@ -44,15 +51,12 @@ def recorder_reasons() -> dict[str, str]:
                            "your usual voice.")),
         "too_little_speech": str(_("There was not enough speech in this recording. Please record again and keep "
                                    "talking a little longer.")),
-        "too_quiet": str(_("We could hardly hear you. Move somewhere quieter or closer to the phone and speak "
-                           "in your usual voice, then record again.")),
+        "too_quiet": str(TOO_QUIET),
         "too_noisy": str(_("There was too much noise around you. Move somewhere quieter, then record again.")),
-        "clipped": str(_("The sound was so loud that it got distorted. Hold the phone a little further away, "
-                         "then record again.")),
+        "clipped": str(CLIPPED),
         "too_long": str(_("This recording is longer than the service accepts. Please record a shorter one.")),
         "corrupt": again, "truncated": again, "empty": again, "not_audio": again,
-        "processing_failed": str(_("The service could not process this recording. Your care team can see it.")),
-        "not_finished": str(_("The service could not process this recording. Your care team can see it.")),
+        "processing_failed": str(NOT_PROCESSED), "not_finished": str(NOT_PROCESSED),
         "other": str(_("This recording could not be used. Please record again.")),
     }
 
@@ -70,10 +74,8 @@ def recorder_messages() -> dict:
         "tooShort": str(_("The recording is only {n} seconds long. Please record at least {s} seconds.")),
         "stoppedEarly": str(_("This recording is {n} seconds long: it looks like you stopped before the end of the "
                               "passage. Please read the whole passage, from the first word to the last.")),
-        "tooQuiet": str(_("We could hardly hear you. Move somewhere quieter or closer to the phone and speak "
-                          "in your usual voice, then record again.")),
-        "clipped": str(_("The sound was so loud that it got distorted. Hold the phone a little further away, "
-                         "then record again.")),
+        "tooQuiet": str(TOO_QUIET),
+        "clipped": str(CLIPPED),
         "checkOk": str(_("This recording sounds good. Listen to it if you like, then send it.")),
         "noMicrophone": str(_("The microphone could not be used. Allow this page to use the microphone in "
                               "your browser's settings, then try again.")),
@@ -85,7 +87,7 @@ def recorder_messages() -> dict:
                            "your care team gave you.")),
         "tokenRevoked": str(_("This phone is no longer linked (the link was withdrawn). Your recordings are kept "
                               "here; ask your care team for a new link.")),
-        "failed": str(_("The service could not process this recording. Your care team can see it.")),
+        "failed": str(NOT_PROCESSED),
         # Why a take was not usable, by the server's status_code (docs/api.md), in the patient's words.
         "reasons": recorder_reasons(),
         "phq9Due": str(_("Your care team asks you to answer these questions today.")),
