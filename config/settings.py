@@ -321,6 +321,8 @@ CADENCE_API_DOCS_REQUIRE_AUTH = env_bool("CADENCE_API_DOCS_REQUIRE_AUTH", False)
 # Celery
 _BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem"):  # any process may queue work (a command run before run.sh too)
+    _BROKER_DIR.mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"data_folder_in": str(_BROKER_DIR), "data_folder_out": str(_BROKER_DIR), "store_processed": False}
     if CELERY_BROKER_URL.startswith("filesystem")

@@ -115,3 +115,13 @@ def test_it_routes_uploads_screening_and_reports_to_their_own_queues(task, queue
 
     app.loader.import_default_modules()
     assert app.amqp.router.route({}, task)["queue"].name == queue
+
+
+def test_the_embedded_broker_folder_exists_once_settings_load(settings):
+    """A command run on a fresh clone before run.sh (or a benchmark) may queue work: the filesystem broker's folder
+    is there as soon as Django's settings are read, not only once run.sh made it (it crashed a benchmark)."""
+    from pathlib import Path
+
+    if not settings.CELERY_BROKER_URL.startswith("filesystem"):
+        pytest.skip("the embedded filesystem broker is not in use")
+    assert Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]).is_dir()
