@@ -170,24 +170,25 @@ def _pending(data: PatientData, fs: FeatureRow, plan: BaselinePlan) -> RiskScore
                      deviations=plan.pending_payload(fs.recording.task), estimate_type=RiskScore.EstimateType.PENDING)
 
 
+def _early_inputs(data: PatientData, fs: FeatureRow, reference: tuple[PopulationNorms, ScoringModel]) -> dict:
+    """The keyword arguments of :func:`early_estimate` and :func:`early_population` for one recording."""
+    patient = data.patient
+    age = None if patient.birth_year is None else fs.recording.recorded_at.year - patient.birth_year
+    norms, model = reference
+    return {"sex": patient.sex, "age": age, "task": fs.recording.task, "codec": fs.recording.codec,
+            "norms": norms, "model": model}
+
+
 def _estimate(data: PatientData, fs: FeatureRow, reference: tuple[PopulationNorms, ScoringModel],
               level=None) -> dict | None:
     """A recording's early estimate against population norms (:mod:`screening.risk_model.early`), levelled by
     ``level`` (the patient's early level; None: the population estimate)."""
-    patient = data.patient
-    age = None if patient.birth_year is None else fs.recording.recorded_at.year - patient.birth_year
-    norms, model = reference
-    return early_estimate(fs.features or {}, sex=patient.sex, age=age, task=fs.recording.task,
-                          codec=fs.recording.codec, norms=norms, model=model, level=level)
+    return early_estimate(fs.features or {}, **_early_inputs(data, fs, reference), level=level)
 
 
 def _population(data: PatientData, fs: FeatureRow, reference: tuple[PopulationNorms, ScoringModel]) -> dict:
     """What a personal score keeps of its recording's early estimate (its early population PHQ-9)."""
-    patient = data.patient
-    age = None if patient.birth_year is None else fs.recording.recorded_at.year - patient.birth_year
-    norms, model = reference
-    return early_population(fs.features or {}, sex=patient.sex, age=age, task=fs.recording.task,
-                            codec=fs.recording.codec, norms=norms, model=model)
+    return early_population(fs.features or {}, **_early_inputs(data, fs, reference))
 
 
 def _early(data: PatientData, fs: FeatureRow, score: RiskScore, reference: tuple[PopulationNorms, ScoringModel],
