@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CodecSetting", "MEASUREMENTS", "TOLERANCES", "codec_family", "codec_reason"]
+__all__ = ["CodecSetting", "MEASUREMENTS", "REASON_TEMPLATES", "TOLERANCES", "codec_family", "codec_reason"]
 
 _LOSSLESS = ("flac", "alac", "wavpack")
 
@@ -114,6 +114,29 @@ TOLERANCES: dict[str, tuple[float, str, str]] = {
     "mfcc_sd_db": (0.6, "dB", "the MFCC SDs"),         # twice their baseline scale floor (0.3 dB)
 }
 
+
+def gettext_noop(message: str) -> str:
+    """Marks an English template for the translation catalogues (makemessages finds the name); this package
+    needs no Django, and the sentences are stored in English."""
+    return message
+
+
+# Why a feature is withheld: these English templates filled with values already formatted. The stored reason is
+# English (quality["withheld_features"], served as is by the API); the dashboard finds the template and values a
+# reason was filled from (:func:`voice_features.registry.withheld_reason_fields`) and says it in the reader's
+# language (web/dashboard/views.py, WITHHELD_MEASURES names ``what``).
+NOT_MEASURED = gettext_noop("%(codec)s has not been measured for %(what)s, so it is withheld rather than reported "
+                            "without knowing what the codec does to it.")
+NOT_MEASURED_AT_RATE = gettext_noop("%(codec)s at %(rate)s kbit/s has not been measured for %(what)s, so it is "
+                                    "withheld rather than reported without knowing what the codec does to it.")
+MOVED = gettext_noop("%(setting)s moved %(what)s by up to %(moved)s %(unit)s in our codec measurements, more than "
+                     "the %(limit)s %(unit)s a personal baseline can tell from a real change.")
+MOVED_NARROWBAND = gettext_noop(
+    "Audio sampled below 16 kHz (measured as 8-kHz μ-law) moved %(what)s by up to %(moved)s %(unit)s in our codec "
+    "measurements, more than the %(limit)s %(unit)s a personal baseline can tell from a real change.")
+#: Most specific first: a reason is matched against them in this order.
+REASON_TEMPLATES = (NOT_MEASURED_AT_RATE, NOT_MEASURED, MOVED_NARROWBAND, MOVED)
+
 _NAMES = {"amrnb": "AMR-NB", "amrwb": "AMR-WB", "opus": "Opus", "aac": "AAC", "mp3": "MP3", "vorbis": "Vorbis"}
 _NARROWBAND = next(m for m in MEASUREMENTS if m.codec == "g711")
 
@@ -132,13 +155,13 @@ def _applicable(codec: str, bit_rate: int | None) -> CodecSetting | None:
     return measured[0] if bit_rate >= 0.6 * measured[0].bit_rate else None
 
 
-def _judge(setting: CodecSetting, check: str, *, label: str | None = None) -> str | None:
+def _judge(setting: CodecSetting, check: str, *, narrowband: bool = False) -> str | None:
     limit, unit, what = TOLERANCES[check]
     moved = setting.worst[check]
     if moved <= limit:
         return None
-    return (f"{label or setting.label} moved {what} by up to {moved:.1f} {unit} in our codec measurements, more than the "
-            f"{limit:g} {unit} a personal baseline can tell from a real change.")
+    params = {"what": what, "moved": f"{moved:.1f}", "limit": f"{limit:g}", "unit": unit}
+    return MOVED_NARROWBAND % params if narrowband else MOVED % (params | {"setting": setting.label})
 
 
 def codec_reason(check: str, *, codec: str | None, bit_rate: int | None, sample_rate: int | None) -> str | None:
@@ -163,15 +186,15 @@ def codec_reason(check: str, *, codec: str | None, bit_rate: int | None, sample_
         measured = _codec(codec)
         setting = _applicable(measured, bit_rate)
         if setting is None:
-            rate = f" at {bit_rate / 1000:g} kbit/s" if bit_rate else ""
-            name = _NAMES.get(measured, (codec or "").strip())
-            return (f"{name}{rate} has not been measured for {TOLERANCES[check][2]}, so it is withheld rather than "
-                    "reported without knowing what the codec does to it.")
+            params = {"codec": _NAMES.get(measured, (codec or "").strip()), "what": TOLERANCES[check][2]}
+            if bit_rate:
+                return NOT_MEASURED_AT_RATE % (params | {"rate": f"{bit_rate / 1000:g}"})
+            return NOT_MEASURED % params
         reason = _judge(setting, check)
         if reason:
             return reason
     if family == "g711":
         return _judge(_NARROWBAND, check)
     if sample_rate is not None and sample_rate < 16000:
-        return _judge(_NARROWBAND, check, label="Audio sampled below 16 kHz (measured as 8-kHz μ-law)")
+        return _judge(_NARROWBAND, check, narrowband=True)
     return None

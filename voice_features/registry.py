@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from voice_features.codec_trust import TOLERANCES, codec_reason
+import re
+
+from voice_features.codec_trust import REASON_TEMPLATES, TOLERANCES, codec_reason, gettext_noop
 
 __all__ = [
     "FEATURE_SET_VERSION",
@@ -34,6 +36,8 @@ __all__ = [
     "UCUM_UNITS",
     "valid_for",
     "withheld_features",
+    "withheld_reason_fields",
+    "WITHHELD_TEMPLATES",
     "features_table_markdown",
     "features_page",
 ]
@@ -233,7 +237,36 @@ SCALE_FLOOR: Mapping[str, float] = {f.key: f.scale_floor for f in FEATURES}
 DASHBOARD_FEATURES: tuple[tuple[str, str, str], ...] = tuple((f.key, f.label, f.unit) for f in FEATURES if f.dashboard)
 
 
-_TASK_REASON = {"sustained_vowel": "a sustained vowel has no running speech: no syllables, pauses or intonation"}
+_TASK_REASON = {"sustained_vowel": gettext_noop(
+    "Not defined for this task: a sustained vowel has no running speech: no syllables, pauses or intonation.")}
+
+#: Every English template a withheld feature's reason is filled from (codec_trust's, then the tasks'), most
+#: specific first; the dashboard translates a stored reason through them (docs/translation.md).
+WITHHELD_TEMPLATES: tuple[str, ...] = (*REASON_TEMPLATES, *_TASK_REASON.values())
+
+
+def _pattern(template: str) -> re.Pattern:
+    """A template as a regular expression: each ``%(name)s`` a group, a name seen before the same text again."""
+    out, seen = [], set()
+    for literal, name in re.findall(r"(.*?)(?:%\((\w+)\)s|$)", template, flags=re.S):
+        out.append(re.escape(literal))
+        if name:
+            out.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+            seen.add(name)
+    return re.compile("".join(out) + r"\Z", flags=re.S)
+
+
+_WITHHELD_PATTERNS = tuple((template, _pattern(template)) for template in WITHHELD_TEMPLATES)
+
+
+def withheld_reason_fields(reason: str) -> tuple[str, dict[str, str]] | None:
+    """The template and values a stored withheld-feature reason was filled from, or None (a reason worded by
+    another version): ``template % values == reason``."""
+    for template, pattern in _WITHHELD_PATTERNS:
+        found = pattern.match(reason or "")
+        if found and template % found.groupdict() == reason:
+            return template, found.groupdict()
+    return None
 
 
 def withheld_features(keys: Iterable[str], *, task: str | None = None, codec: str | None = None,
@@ -249,7 +282,7 @@ def withheld_features(keys: Iterable[str], *, task: str | None = None, codec: st
         if feature is None:
             continue
         if task is not None and task not in feature.tasks:
-            withheld[key] = f"Not defined for this task: {_TASK_REASON.get(task, task)}."
+            withheld[key] = _TASK_REASON.get(task) or f"Not defined for this task: {task}."
         elif feature.codec_check is not None:
             reason = codec_reason(feature.codec_check, codec=codec, bit_rate=bit_rate, sample_rate=sample_rate)
             if reason:

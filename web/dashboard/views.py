@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.dates import MONTHS_3
 from django.utils.formats import get_format
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -41,7 +41,7 @@ from screening.selectors import (
 )
 from screening.tasks import validation_report_request
 from screening.validation.sections import section_overview
-from voice_features.registry import DEPRESSION_DIRECTIONS, FEATURES
+from voice_features.registry import DEPRESSION_DIRECTIONS, FEATURES, withheld_reason_fields
 from web.dashboard import selectors
 from web.dashboard.forms import (
     SEX_LABELS,
@@ -124,6 +124,39 @@ def _status_reason(code: str | None, reason: str) -> str:
     if not code or code not in REASON_TEXTS or (get_language() or "en").split("-")[0] == "en":
         return reason
     return str(REASON_TEXTS[code])
+
+
+#: What a codec measurement checks (voice_features.codec_trust.TOLERANCES, the ``what`` of a withheld feature's
+#: reason) as the reader's language says it inside that sentence (with its article where the language needs one).
+WITHHELD_MEASURES = {
+    "jitter": pgettext_lazy("codec measurement", "jitter"), "shimmer": pgettext_lazy("codec measurement", "shimmer"),
+    "HNR": pgettext_lazy("codec measurement", "HNR"), "CPP": pgettext_lazy("codec measurement", "CPP"),
+    "F1": pgettext_lazy("codec measurement", "F1"), "F2": pgettext_lazy("codec measurement", "F2"),
+    "F3": pgettext_lazy("codec measurement", "F3"),
+    "the formant bandwidths": pgettext_lazy("codec measurement", "the formant bandwidths"),
+    "the MFCC means": pgettext_lazy("codec measurement", "the MFCC means"),
+    "the MFCC SDs": pgettext_lazy("codec measurement", "the MFCC SDs"),
+}
+
+
+def _withheld_reason(reason: str) -> str:
+    """Why a feature was left out, in the reader's language: the stored English reason's template
+    (voice_features.registry.WITHHELD_TEMPLATES, in the catalogues) filled again with its values, figures with the
+    reader's decimal mark; in English, or for a reason no template of this version fits, the stored sentence."""
+    fields = withheld_reason_fields(reason)
+    if fields is None or (get_language() or "en").split("-")[0] == "en":
+        return reason
+    template, params = fields
+    if "what" in params:
+        if params["what"] not in WITHHELD_MEASURES:
+            return reason
+        params = params | {"what": str(WITHHELD_MEASURES[params["what"]])}
+    mark = get_format("DECIMAL_SEPARATOR")
+    params |= {k: params[k].replace(".", mark) for k in ("moved", "limit", "rate") if k in params}
+    try:
+        return _(template) % params
+    except (KeyError, TypeError, ValueError):
+        return reason
 
 
 #: The recording tasks (clinic.protocols, stored in English) as the reader's language names them.
@@ -254,7 +287,7 @@ def _withheld(quality: dict) -> list[dict]:
     grouped: dict[str, list[str]] = {}
     for feature in FEATURES:
         if feature.key in reasons:
-            grouped.setdefault(reasons[feature.key], []).append(feature.label)
+            grouped.setdefault(_withheld_reason(reasons[feature.key]), []).append(_feature_label(feature.key, feature.label))
     return [{"reason": reason, "features": labels} for reason, labels in grouped.items()]
 
 
