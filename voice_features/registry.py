@@ -12,10 +12,9 @@ This module imports nothing heavy (no NumPy, no Praat): the scoring layer reads 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-
-import re
 
 from voice_features.codec_trust import REASON_TEMPLATES, TOLERANCES, codec_reason, gettext_noop
 
