@@ -32,9 +32,10 @@ from screening.risk_model.early import (
     EARLY_PRIOR_MODEL,
     LITERATURE_NORMS_MODEL,
     PopulationNorms,
-    early_estimate,
     early_level,
+    early_levelled,
     early_population,
+    population_early_estimate,
 )
 from screening.risk_model.model import (
     PredictiveNumbers,
@@ -179,11 +180,11 @@ def _early_inputs(data: PatientData, fs: FeatureRow, reference: tuple[Population
             "norms": norms, "model": model}
 
 
-def _estimate(data: PatientData, fs: FeatureRow, reference: tuple[PopulationNorms, ScoringModel],
-              level=None) -> dict | None:
-    """A recording's early estimate against population norms (:mod:`screening.risk_model.early`), levelled by
-    ``level`` (the patient's early level; None: the population estimate)."""
-    return early_estimate(fs.features or {}, **_early_inputs(data, fs, reference), level=level)
+def _estimate(data: PatientData, fs: FeatureRow,
+              reference: tuple[PopulationNorms, ScoringModel]) -> tuple[dict, float] | None:
+    """A recording's early estimate against population norms before the patient's level, and the early model's
+    linear predictor that levels it (:func:`screening.risk_model.early.population_early_estimate`)."""
+    return population_early_estimate(fs.features or {}, **_early_inputs(data, fs, reference))
 
 
 def _population(data: PatientData, fs: FeatureRow, reference: tuple[PopulationNorms, ScoringModel]) -> dict:
@@ -191,14 +192,11 @@ def _population(data: PatientData, fs: FeatureRow, reference: tuple[PopulationNo
     return early_population(fs.features or {}, **_early_inputs(data, fs, reference))
 
 
-def _early(data: PatientData, fs: FeatureRow, score: RiskScore, reference: tuple[PopulationNorms, ScoringModel],
-           level=None) -> None:
-    """A pending score's early estimate against population norms, levelled by the patient's early level. It never
-    has a predicted PHQ-9 of its own in the score's columns: the personal level, the alerts and the validation of
-    personal scores do not read it, and it is replaced by the personal score once the baseline forms."""
-    estimate = _estimate(data, fs, reference, level)
-    if estimate is not None:
-        score.early_estimate, score.estimate_type = estimate, RiskScore.EstimateType.EARLY
+def _levelled(estimate: tuple[dict, float], level, model: ScoringModel) -> dict:
+    """An early estimate (:func:`_estimate`) with the patient's early level: what
+    :func:`screening.risk_model.early.early_estimate` gives with that level."""
+    record, linear = estimate
+    return record | early_levelled(linear, level, model=model, interval_level=record["interval_level"])
 
 
 def _needs_deviations(row: ScoreRow, model: ScoringModel) -> bool:
@@ -311,10 +309,13 @@ def score_patient(plan: PatientPlan, model: ScoringModel, writes: Writes, reliab
     populations = _early_populations(data.light)
     for fs, _ in plan.pending:
         populations.pop(fs.recording_id, None)
+    # Tonight's early estimates before the patient's level (compared with the norms once; levelled below).
+    estimates: dict[int, tuple[dict, float]] = {}
     for fs, _ in plan.pending + plan.early_stored:
         estimate = _estimate(data, fs, reference)
         if estimate is not None:
-            populations[fs.recording_id] = (fs.recording.recorded_at, estimate["population_phq9"])
+            estimates[fs.recording_id] = estimate
+            populations[fs.recording_id] = (fs.recording.recorded_at, estimate[0]["population_phq9"])
     for fs, stored in plan.backfill:
         record = _population(data, fs, reference)
         writes.early_estimates.append((stored.row.pk, record))
@@ -357,7 +358,7 @@ def score_patient(plan: PatientPlan, model: ScoringModel, writes: Writes, reliab
     # One personal level for the patient's whole curve: the one from every PHQ-9 so far
     # (see screening.risk_model.calibration for why it does not step along the curve).
     calibration = _level(_residuals(data.light.phq9, [(at, population) for at, population, *_ in scored]), model)
-    _level_early(plan, populations, reference, writes)
+    _level_early(plan, populations, estimates, reference, writes)
     for _, population, deviation, score, stored in scored:
         if score is not None:
             _fill_score(score, deviation, predict_risk(deviation, model=model, calibration=calibration), model,
@@ -378,35 +379,36 @@ def score_patient(plan: PatientPlan, model: ScoringModel, writes: Writes, reliab
 
 
 def _level_early(plan: PatientPlan, populations: dict[int, tuple[datetime, float]],
-                 reference: tuple[PopulationNorms, ScoringModel], writes: Writes) -> None:
+                 estimates: dict[int, tuple[dict, float]], reference: tuple[PopulationNorms, ScoringModel],
+                 writes: Writes) -> None:
     """The patient's early estimates, levelled by their early level from every PHQ-9 so far (the early model's
     residuals over the windows of every recording with an early population PHQ-9, personal scores' included):
-    tonight's new ones, and the stored ones whose level moved (re-levelled in place)."""
+    tonight's new ones, and the stored ones whose level moved (re-levelled in place). ``estimates``: tonight's
+    early estimates before the level (:func:`_estimate`), of the pending and the re-read stored ones.
+
+    A pending score's early estimate never has a predicted PHQ-9 of its own in the score's columns: the personal
+    level, the alerts and the validation of personal scores do not read it, and it is replaced by the personal
+    score once the baseline forms."""
     if not plan.pending and not plan.early_stored and not plan.early_patch:
         return
-    data = plan.data
-    level = _early_level(data.light.phq9, populations.values(), reference[1])
+    model = reference[1]
+    level = _early_level(plan.data.light.phq9, populations.values(), model)
     for fs, pending in plan.pending:
-        _early(data, fs, pending, reference, level)
+        if fs.recording_id in estimates:
+            pending.early_estimate = _levelled(estimates[fs.recording_id], level, model)
+            pending.estimate_type = RiskScore.EstimateType.EARLY
     for fs, stored in plan.early_stored:
         row = stored.row
         if _early_matches(row, level) and fs.recording_id in populations \
                 and populations[fs.recording_id][1] == row.early_population:
             continue
-        estimate = _estimate(data, fs, reference, level)
-        if estimate is not None:
-            writes.early_estimates.append((row.pk, estimate))
-    model = reference[1]
+        if fs.recording_id in estimates:
+            writes.early_estimates.append((row.pk, _levelled(estimates[fs.recording_id], level, model)))
     for stored in plan.early_patch:
         row = stored.row
-        if _early_matches(row, level):
-            continue
-        # What early_estimate would give with this level, from the stored (unclipped) population PHQ-9.
-        numbers = predictive_numbers(row.early_population, model=model, calibration=level)
-        writes.early_levels.append((row.pk, {
-            "predicted_phq9": numbers.predicted_phq9, "interval": [numbers.interval_low, numbers.interval_high],
-            "p_phq9_ge10": numbers.p_phq9_ge10 if model.calibrated else None,
-            "personal_offset": numbers.personal_offset, "n_phq9": numbers.n_phq9}))
+        if not _early_matches(row, level):
+            # What early_estimate would give with this level, from the stored (unclipped) population PHQ-9.
+            writes.early_levels.append((row.pk, early_levelled(row.early_population, level, model=model)))
 
 
 def score_row(score: RiskScore) -> ScoreRow:

@@ -55,7 +55,14 @@ from screening.risk_model.deviation import (
     Deviation,
     composite_index,
 )
-from screening.risk_model.model import PRIOR_INTERCEPT, RiskModel, population_phq9, predict_risk
+from screening.risk_model.model import (
+    PRIOR_INTERCEPT,
+    RiskModel,
+    linear_predictor,
+    population_phq9,
+    predict_risk,
+    predictive_numbers,
+)
 from voice_features.codec_trust import codec_family
 
 __all__ = [
@@ -79,6 +86,8 @@ __all__ = [
     "early_index",
     "LITERATURE_NORMS_MODEL",
     "early_estimate",
+    "population_early_estimate",
+    "early_levelled",
     "early_level",
     "early_population_record",
     "early_population",
@@ -404,13 +413,28 @@ def early_estimate(features: Mapping[str, float | None], *, sex: str | None, age
     ``predicted_phq9`` is ``population_phq9`` (the early model's estimate before any level) plus its
     offset, and the interval carries the level's posterior variance (``tau2`` without a level).
     """
+    population = population_early_estimate(features, sex=sex, age=age, task=task, codec=codec, norms=norms,
+                                            model=model, interval_level=interval_level)
+    if population is None:
+        return None
+    estimate, linear = population
+    return estimate if level is None else estimate | early_levelled(linear, level, model=model,
+                                                                    interval_level=interval_level)
+
+
+def population_early_estimate(features: Mapping[str, float | None], *, sex: str | None, age: float | None,
+                              task: str, codec: str, norms: PopulationNorms = LITERATURE_NORMS_MODEL,
+                              model: RiskModel = EARLY_PRIOR_MODEL,
+                              interval_level: float = 0.8) -> tuple[dict[str, Any], float] | None:
+    """:func:`early_estimate` without a level, and the early model's unclipped linear predictor from which
+    :func:`early_levelled` gives it any level (the nightly run levels a new estimate once the patient's level
+    is known, without comparing the features again). None where no directional feature could be compared."""
     family = codec_family(codec)
     z = early_z(features, norms.reference(sex=sex, age=age, task=task, family=family))
     if not any(math.isfinite(v) for v in z.values()):
         return None
     deviation = Deviation(z=z, composite=composite_index(z), embedding_drift=math.nan, embedding_drift_z=math.nan)
-    prediction = predict_risk(deviation, model=model, calibration=level, interval_level=interval_level)
-    population = prediction if level is None else predict_risk(deviation, model=model, interval_level=interval_level)
+    prediction = predict_risk(deviation, model=model, interval_level=interval_level)
     band = age_band(age)
     return {
         "predicted_phq9": prediction.predicted_phq9,
@@ -418,7 +442,7 @@ def early_estimate(features: Mapping[str, float | None], *, sex: str | None, age
         "interval_level": interval_level,
         "p_phq9_ge10": prediction.p_phq9_ge10 if model.calibrated else None,
         # The early model's estimate before the patient's level, and the level (offset, PHQ-9s behind it).
-        "population_phq9": population.predicted_phq9,
+        "population_phq9": prediction.predicted_phq9,
         "personal_offset": prediction.personal_offset,
         "n_phq9": prediction.n_phq9,
         # Compared with similar speakers, not with the patient's own normal (which is not known yet).
@@ -430,7 +454,17 @@ def early_estimate(features: Mapping[str, float | None], *, sex: str | None, age
         "reference": {"sex": _sex(sex) or "any", "age_band": band or "any", "task": task, "codec_family": family or "any"},
         "z": {k: none_if_nan(v) for k, v in z.items()},
         "index": none_if_nan(deviation.composite),
-    }
+    }, linear_predictor(z, model=model)
+
+
+def early_levelled(linear: float, level: PatientCalibration | None, *, model: RiskModel,
+                   interval_level: float = 0.8) -> dict[str, Any]:
+    """The fields of an early estimate that the patient's early level sets, from the early model's unclipped
+    linear predictor: the same floats :func:`predict_risk` gives with that level (:func:`predictive_numbers`)."""
+    numbers = predictive_numbers(linear, model=model, calibration=level, interval_level=interval_level)
+    return {"predicted_phq9": numbers.predicted_phq9, "interval": [numbers.interval_low, numbers.interval_high],
+            "p_phq9_ge10": numbers.p_phq9_ge10 if model.calibrated else None,
+            "personal_offset": numbers.personal_offset, "n_phq9": numbers.n_phq9}
 
 
 def early_population_record(estimate: Mapping[str, Any] | None) -> dict[str, Any]:

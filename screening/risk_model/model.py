@@ -45,6 +45,7 @@ __all__ = [
     "PRIOR_POINTS_PER_COMPOSITE_SD",
     "Driver",
     "RiskPrediction",
+    "linear_predictor",
     "population_phq9",
     "predict_risk",
     "predict_frame",
@@ -171,10 +172,15 @@ PRIOR_SIGMA = 3.5
 PRIOR_MODEL: RiskModel = _prior_model()
 
 
+def linear_predictor(z: Mapping[str, float], *, model: RiskModel) -> float:
+    """The population model's unclipped linear predictor (``intercept + x @ beta``) for one set of signed z's: the
+    input of :func:`predictive_numbers`."""
+    return model.intercept + float(_model_inputs(z, _features(model)) @ _coefficients(model))
+
+
 def population_phq9(z: Mapping[str, float], *, model: RiskModel) -> float:
     """The population model's PHQ-9 for one set of signed z's: no personal offset, on the 0-27 scale."""
-    coefficients = _coefficients(model)
-    return _clip_phq9(model.intercept + float(_model_inputs(z, _features(model)) @ coefficients))
+    return _clip_phq9(linear_predictor(z, model=model))
 
 
 @dataclass(frozen=True)

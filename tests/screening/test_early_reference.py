@@ -116,3 +116,42 @@ def test_early_estimates_are_levelled_from_the_patients_phq9s_and_relevelled_whe
     RiskScore.objects.filter(pk=legacy.pk).update(early_estimate=old | {"predicted_phq9": unlevelled[legacy.pk]["predicted_phq9"]})
     assert services.patients_screen(patient_ids=[patient_id], now=end + timedelta(hours=4))["early_relevelled"] == 1
     assert RiskScore.objects.get(pk=legacy.pk).early_estimate["n_phq9"] == expected.n
+
+
+def test_a_night_compares_each_recording_with_the_norms_once(db, monkeypatch):
+    """A pending recording's early estimate is levelled from the one comparison with the norms that also gives the
+    patient's early level its input, not compared again once the level is known; the stored estimate is the one
+    :func:`screening.risk_model.early.early_estimate` gives with that level."""
+    from screening.risk_model import early as early_module
+    from screening.risk_model.early import early_estimate
+
+    team = CareTeam.objects.create(name="Once")
+    sim = simulate_cohort(n_patients=1, n_weeks=6, recordings_per_week=3, seed=11)
+    patient_id = next(iter(cohort_to_db(sim, care_team=team, with_embeddings=False).values()))
+    end = max(Recording.objects.filter(patient_id=patient_id).values_list("recorded_at", flat=True))
+    calls = []
+    real = early_module.early_z
+    monkeypatch.setattr(early_module, "early_z", lambda *a, **k: calls.append(1) or real(*a, **k))
+    services.patients_screen(patient_ids=[patient_id], now=end + timedelta(hours=1))
+    monkeypatch.undo()
+    scores = list(RiskScore.objects.filter(patient_id=patient_id, scope="recording").select_related("recording"))
+    early = [s for s in scores if s.estimate_type == "early"]
+    assert early and Phq9Response.objects.filter(patient_id=patient_id).exists()
+    assert len(calls) == len(scores)  # one comparison per scored recording, early or personal
+    answers = Phq9Response.objects.filter(patient_id=patient_id).values_list("answered_at", "total")
+    level = early_level(list(answers), [(s.at, s.early_estimate["population_phq9"]) for s in scores
+                                        if s.early_estimate and s.early_estimate["population_phq9"] is not None],
+                        model=EARLY_PRIOR_MODEL)
+    assert level.n > 0
+    patient = early[0].patient
+    for score in early:
+        recording = score.recording
+        features = recording.feature_sets.order_by("-computed_at").first().features
+        expected = early_estimate(features, sex=patient.sex, task=recording.task, codec=recording.codec,
+                                  age=None if patient.birth_year is None else recording.recorded_at.year - patient.birth_year,
+                                  level=level)
+        stored = score.early_estimate
+        assert stored["n_phq9"] == expected["n_phq9"] == level.n
+        for key in ("predicted_phq9", "population_phq9", "personal_offset"):
+            assert stored[key] == pytest.approx(expected[key], abs=1e-9)
+        assert stored["interval"] == pytest.approx(expected["interval"], abs=1e-9)
