@@ -101,6 +101,18 @@ class RiskScore(models.Model):
         ]
 
 
+def localized_message(message: str, message_i18n: dict | None) -> str:
+    """``message_i18n``'s English template in the active language filled with its values; the stored English
+    ``message`` where there is no template (older rows) or the translation does not fit."""
+    msgid, params = (message_i18n or {}).get("msgid"), (message_i18n or {}).get("params")
+    if not isinstance(msgid, str) or not isinstance(params, dict):
+        return message
+    try:
+        return gettext(msgid) % params
+    except (KeyError, TypeError, ValueError):
+        return message
+
+
 class Alert(models.Model):
     #: The kinds and priorities declared in screening.alerts.kinds (``Alert.Kind.SELF_HARM`` = "self_harm").
     Kind = models.TextChoices("Kind", [(kind.name.upper(), (kind.name, kind.label)) for kind in ALERT_KINDS])
@@ -134,13 +146,7 @@ class Alert(models.Model):
     def localized_message(self) -> str:
         """The message in the active language (the dashboard's): its template translated and filled again; the
         stored English message where there is no template (older alerts) or the translation does not fit."""
-        msgid, params = (self.message_i18n or {}).get("msgid"), (self.message_i18n or {}).get("params")
-        if not isinstance(msgid, str) or not isinstance(params, dict):
-            return self.message
-        try:
-            return gettext(msgid) % params
-        except (KeyError, TypeError, ValueError):
-            return self.message
+        return localized_message(self.message, self.message_i18n)
 
     class Meta:
         ordering = ["priority", "-created_at"]
@@ -221,11 +227,17 @@ class OperatorAlert(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN, db_index=True)
     message = models.TextField()
+    #: As an alert's (``Alert.message_i18n``): the English template and its values; empty for older ones.
+    message_i18n = models.JSONField(default=dict, blank=True)
     details = models.JSONField(default=dict)
     episode_key = models.CharField(max_length=64)
     snapshot = models.ForeignKey(MonitoringSnapshot, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+
+    def localized_message(self) -> str:
+        """The message in the active language, as an alert's (:meth:`Alert.localized_message`)."""
+        return localized_message(self.message, self.message_i18n)
 
     class Meta:
         ordering = ["state", "-created_at"]

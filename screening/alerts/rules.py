@@ -59,9 +59,13 @@ _MSG_SPEAKER = gettext_noop(
     "the risk score.")
 
 
-def _message(template: str, **params: str) -> dict[str, Any]:
-    """The English message and what re-renders it in another language: ``{"message", "message_i18n"}``."""
+def localizable_message(template: str, **params: str) -> dict[str, Any]:
+    """The English message and what re-renders it in another language: ``{"message", "message_i18n"}`` (an
+    alert's, and an operator alert's: screening.monitoring.service)."""
     return {"message": template % params, "message_i18n": {"msgid": template, "params": params}}
+
+
+_message = localizable_message
 
 
 def _percent(p: float) -> str:

@@ -15,10 +15,12 @@ import pandas as pd
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from clinic.models import CareTeam, EmotionLabel, Phq9Response, Recording
 from clinic.phq9 import WINDOW_DAYS
 from clinic.processing.models import FeatureSet
+from screening.alerts.rules import localizable_message as _message
 from screening.baselines.baseline import FEATURE_KEYS
 from screening.models import MonitoringSnapshot, OperatorAlert, RiskScore
 from screening.monitoring import stats
@@ -167,36 +169,46 @@ def monitoring_compute(*, team: CareTeam, now: datetime) -> dict:
     }
 
 
-def _findings(payload: dict) -> dict[str, tuple[str, dict]]:
-    """Operator-alert kinds raised by a snapshot, with their message and the figures behind them."""
+_MSG_FEATURE_DRIFT = gettext_noop("%(n)s input feature(s) drifted from the reference period: %(features)s. Device mix "
+                                  "PSI %(device_psi)s.")
+_MSG_REJECTION_RATE = gettext_noop("%(rate)s%% of the last %(n)s recordings were rejected by the quality gate.")
+_MSG_SCORE_DRIFT = gettext_noop("The predicted PHQ-9 distribution shifted (PSI %(psi)s).")
+_MSG_CALIBRATION = gettext_noop("Predicted PHQ-9 is off by %(mae)s points on average over %(n)s PHQ-9s.")
+_MSG_EMOTION_RECALL = gettext_noop("Low recall on clinician-labelled samples: %(classes)s.")
+_MSG_EMOTION_DRIFT = gettext_noop("The emotion predictions' class mix shifted (PSI %(psi)s).")
+
+
+def _findings(payload: dict) -> dict[str, tuple[dict, dict]]:
+    """Operator-alert kinds raised by a snapshot, with their message (English, and its template and values:
+    ``{"message", "message_i18n"}`` as an alert's, screening.alerts.rules) and the figures behind them."""
     psi_limit = settings.CADENCE_MONITORING_PSI_THRESHOLD
     found = {}
     drifted = sorted(((v, k) for k, v in payload["feature_psi"].items() if v is not None and v >= psi_limit),
                      reverse=True)
     if drifted:
         names = ", ".join(f"{k} (PSI {v:.2f})" for v, k in drifted[:5])
-        found[Kind.FEATURE_DRIFT] = (f"{len(drifted)} input feature(s) drifted from the reference period: {names}. "
-                                     f"Device mix PSI {payload['device_mix']['psi'] or 0:.2f}.",
+        found[Kind.FEATURE_DRIFT] = (_message(_MSG_FEATURE_DRIFT, n=str(len(drifted)), features=names,
+                                              device_psi=f"{payload['device_mix']['psi'] or 0:.2f}"),
                                      {"features": {k: v for v, k in drifted}})
     rejection = payload["rejection"]
     if rejection["n"] >= 20 and rejection["rate"] >= settings.CADENCE_MONITORING_REJECTION_THRESHOLD:
-        found[Kind.REJECTION_RATE] = (f"{rejection['rate']:.0%} of the last {rejection['n']} recordings were "
-                                      "rejected by the quality gate.", rejection)
+        found[Kind.REJECTION_RATE] = (_message(_MSG_REJECTION_RATE, rate=f"{rejection['rate'] * 100:.0f}",
+                                               n=str(rejection["n"])), rejection)
     if (payload["scores"]["psi"] or 0) >= psi_limit:
-        found[Kind.SCORE_DRIFT] = (f"The predicted PHQ-9 distribution shifted (PSI {payload['scores']['psi']:.2f}).",
+        found[Kind.SCORE_DRIFT] = (_message(_MSG_SCORE_DRIFT, psi=f"{payload['scores']['psi']:.2f}"),
                                    payload["scores"])
     calibration = payload["calibration"]
     if calibration["n_pairs"] >= 10 and calibration["mae"] >= settings.CADENCE_MONITORING_MAE_THRESHOLD:
-        found[Kind.CALIBRATION] = (f"Predicted PHQ-9 is off by {calibration['mae']:.1f} points on average over "
-                                   f"{calibration['n_pairs']} PHQ-9s.", calibration)
+        found[Kind.CALIBRATION] = (_message(_MSG_CALIBRATION, mae=f"{calibration['mae']:.1f}",
+                                            n=str(calibration["n_pairs"])), calibration)
     emotion = payload["emotion"] or {}
     low = {k: v for k, v in (emotion.get("recall") or {}).items()
            if v["n"] >= 10 and v["recall"] < settings.CADENCE_MONITORING_EMOTION_RECALL_THRESHOLD}
     if low:
-        found[Kind.EMOTION_RECALL] = ("Low recall on clinician-labelled samples: " + ", ".join(
-            f"{k} {v['recall']:.0%} (n={v['n']})" for k, v in low.items()) + ".", low)
+        found[Kind.EMOTION_RECALL] = (_message(_MSG_EMOTION_RECALL, classes=", ".join(
+            f"{k} {v['recall']:.0%} (n={v['n']})" for k, v in low.items())), low)
     if (emotion.get("psi") or 0) >= psi_limit:
-        found[Kind.EMOTION_DRIFT] = (f"The emotion predictions' class mix shifted (PSI {emotion['psi']:.2f}).",
+        found[Kind.EMOTION_DRIFT] = (_message(_MSG_EMOTION_DRIFT, psi=f"{emotion['psi']:.2f}"),
                                      {"reference": emotion["reference_mix"], "current": emotion["current_mix"]})
     return found
 
@@ -213,7 +225,7 @@ def monitoring_run(*, team: CareTeam, now: datetime | None = None) -> Monitoring
         for kind, (message, details) in findings.items():
             OperatorAlert.objects.get_or_create(
                 care_team=team, kind=kind, episode_key=f"{now:%G-W%V}",
-                defaults={"message": message, "details": details, "snapshot": snapshot})
+                defaults={**message, "details": details, "snapshot": snapshot})
         OperatorAlert.objects.filter(care_team=team, state=OperatorAlert.State.OPEN).exclude(
             kind__in=list(findings)).update(state=OperatorAlert.State.RESOLVED, resolved_at=now)
     return snapshot

@@ -64,3 +64,42 @@ def test_why_a_feature_was_left_out_is_said_in_spanish(cast, alicia):  # noqa: F
     _english(cast.bob, f"/patients/{cast.patient_a.pk}/",
              "AMR-NB 12.2 kbit/s moved jitter by up to 8.6 % in our codec measurements, more than the 5 % a "
              "personal baseline can tell from a real change.")
+
+
+# 2. Operator alerts ------------------------------------------------------------------------------------------
+
+def _every_finding() -> dict:
+    from screening.monitoring.service import _findings
+
+    return _findings({
+        "feature_psi": {"speech_rate_syl_s": 0.41, "f0_range_st": 0.3}, "device_mix": {"psi": 0.52},
+        "rejection": {"n": 40, "rate": 0.45}, "scores": {"psi": 0.33}, "calibration": {"n_pairs": 12, "mae": 6.25},
+        "emotion": {"recall": {"sad": {"n": 12, "recall": 0.25}}, "psi": 0.6, "reference_mix": {}, "current_mix": {}}})
+
+
+def test_every_operator_alert_message_is_its_template_filled_and_has_a_spanish_version():
+    from screening.models import localized_message
+
+    findings = _every_finding()
+    assert len(findings) == 6
+    for message, _details in findings.values():
+        msgid, params = message["message_i18n"]["msgid"], message["message_i18n"]["params"]
+        assert msgid % params == message["message"]
+        with translation.override("es"):
+            spanish = localized_message(message["message"], message["message_i18n"])
+        assert spanish != message["message"] and all(value in spanish for value in params.values()), spanish
+    assert findings["rejection_rate"][0]["message"] == "45% of the last 40 recordings were rejected by the quality gate."
+
+
+def test_operator_alerts_are_in_spanish_on_the_monitoring_page(cast, operadora, django_user_model):  # noqa: F811
+    from screening.models import OperatorAlert
+
+    message, details = _every_finding()["rejection_rate"]
+    OperatorAlert.objects.create(care_team=cast.north, kind="rejection_rate", episode_key="2026-W49", details=details,
+                                 **message)
+    OperatorAlert.objects.create(care_team=cast.north, kind="score_drift", episode_key="2026-W48",
+                                 message="An operator alert stored before its template was kept.")
+    _spanish(operadora, "/monitoring/", "El control de calidad rechazó el 45 % de las últimas 40 grabaciones.",
+             "An operator alert stored before its template was kept.", absent=("were rejected by the quality gate",))
+    english = django_user_model.objects.create_user("ops-en", password="ops-password-1", is_staff=True)
+    _english(english, "/monitoring/", "45% of the last 40 recordings were rejected by the quality gate.")
