@@ -59,20 +59,26 @@ def recording_scores_frame() -> pd.DataFrame:
         # The early estimate before the patient's early level (levelled from PHQ-9s, its window's own included):
         # the validation report levels nothing from a PHQ-9 it compares with. Estimates stored before early
         # levels have only their (unlevelled) predicted PHQ-9.
-        early_phq9=Coalesce(KT("early_estimate__population_phq9"), KT("early_estimate__predicted_phq9"))).values_list(
+        early_phq9=Coalesce(KT("early_estimate__population_phq9"), KT("early_estimate__predicted_phq9")),
+        early_model=KT("early_estimate__model_version")).values_list(
         "patient_id", "recording_id", "at", "voice_deviation", "predicted_phq9", "prob_ge10", "deviations",
-        "estimate_type", "early_phq9", *(f"recording__{c}" for c in RECORDING_CONDITIONS))
+        "estimate_type", "early_phq9", "early_model", *(f"recording__{c}" for c in RECORDING_CONDITIONS))
+    # When the clinic's early model behind an early estimate was fitted (on the PHQ-9s answered before then); none
+    # for the literature prior, which was never fitted on these patients.
+    fitted = {row["payload__model__version"]: row["fitted_at"] for row in
+              EarlyReference.objects.exclude(payload__model=None).values("payload__model__version", "fitted_at")}
     records = [{"patient_id": p, "recording_id": r, "recorded_at": at, "voice_score": v, "predicted_phq9": y,
                 "prob_ge10": prob, **{k: (d.get("z") or {}).get(k) for k in DIRECTIONAL_FEATURES},
-                "estimate_type": kind, "early_phq9": early,
+                "estimate_type": kind, "early_phq9": early, "early_fitted_at": fitted.get(early_model),
                 **dict(zip(RECORDING_CONDITIONS, conditions, strict=True))}
-               for p, r, at, v, y, prob, d, kind, early, *conditions in rows.iterator(chunk_size=5000)]
+               for p, r, at, v, y, prob, d, kind, early, early_model, *conditions in rows.iterator(chunk_size=5000)]
     columns = ["patient_id", "recording_id", "recorded_at", "voice_score", "predicted_phq9", "prob_ge10",
-               *DIRECTIONAL_FEATURES, "estimate_type", "early_phq9", *RECORDING_CONDITIONS]
+               *DIRECTIONAL_FEATURES, "estimate_type", "early_phq9", "early_fitted_at", *RECORDING_CONDITIONS]
     frame = pd.DataFrame.from_records(records, columns=columns)
     for key in (*DIRECTIONAL_FEATURES, "voice_score", "predicted_phq9", "prob_ge10", "early_phq9"):
         frame[key] = frame[key].astype(float)
     frame["recorded_at"] = pd.to_datetime(frame["recorded_at"], utc=True)
+    frame["early_fitted_at"] = pd.to_datetime(frame["early_fitted_at"], utc=True)
     return frame
 
 

@@ -9,7 +9,10 @@ on estimate) and, where patients have several such windows, the repeated-measure
 
 Input: the per-recording score table of the validation report with ``estimate_type``
 (``personal``, ``early``, ``pending``) and ``early_phq9`` (the early estimate's predicted PHQ-9);
-without ``estimate_type`` every row with a predicted PHQ-9 counts as personal.
+without ``estimate_type`` every row with a predicted PHQ-9 counts as personal. ``early_fitted_at``, where given,
+is when the clinic's early model behind an early estimate was fitted (missing: the literature prior, never fitted):
+such a model was fitted on the PHQ-9s answered before then, so its estimate's accuracy is measured only against
+PHQ-9s answered after it (a temporal validation); an earlier PHQ-9 still counts as covered.
 Pure pandas / NumPy: no Django.
 """
 
@@ -36,7 +39,8 @@ def _utc(series: pd.Series) -> np.ndarray:
 
 
 def _windows(phq9: pd.DataFrame, scores: pd.DataFrame, window_days: int) -> pd.DataFrame:
-    """Per PHQ-9: recordings in its window, personal ones and their mean prediction, early ones and theirs."""
+    """Per PHQ-9: recordings in its window, personal ones and their mean prediction, early ones and the mean of
+    those whose model was not fitted on that PHQ-9."""
     rows = []
     by_patient = dict(tuple(scores.groupby("patient_id", sort=False)))
     for patient_id, answers in phq9.groupby("patient_id", sort=False):
@@ -44,22 +48,28 @@ def _windows(phq9: pd.DataFrame, scores: pd.DataFrame, window_days: int) -> pd.D
         answers = answers.sort_values("answered_at", kind="stable")
         if mine is None or mine.empty:
             rows += [{"patient_id": patient_id, "phq9_total": float(t), "n_recordings": 0, "n_personal": 0,
-                      "n_early": 0, "personal": math.nan, "early": math.nan} for t in answers["total"]]
+                      "n_early": 0, "n_early_fitted_on": 0, "personal": math.nan, "early": math.nan}
+                     for t in answers["total"]]
             continue
         mine = mine.sort_values("recorded_at", kind="stable")
         lo, hi = window_slices(_utc(mine["recorded_at"]), _utc(answers["answered_at"]), float(window_days))
         kinds = mine["estimate_type"].to_numpy()
         personal = mine["predicted_phq9"].to_numpy(dtype=float)
         early = mine["early_phq9"].to_numpy(dtype=float)
-        for total, a, b in zip(answers["total"], lo, hi, strict=True):
+        fitted = _utc(mine["early_fitted_at"])
+        for total, answered, a, b in zip(answers["total"], _utc(answers["answered_at"]), lo, hi, strict=True):
             is_personal = (kinds[a:b] == "personal") & np.isfinite(personal[a:b])
             is_early = (kinds[a:b] == "early") & np.isfinite(early[a:b])
+            # An early model fitted at or after this PHQ-9 may have been fitted on it.
+            fitted_on = is_early & ~np.isnat(fitted[a:b]) & (fitted[a:b] >= answered)
+            usable = is_early & ~fitted_on
             rows.append({"patient_id": patient_id, "phq9_total": float(total), "n_recordings": int(b - a),
                          "n_personal": int(is_personal.sum()), "n_early": int(is_early.sum()),
+                         "n_early_fitted_on": int(fitted_on.sum()),
                          "personal": float(personal[a:b][is_personal].mean()) if is_personal.any() else math.nan,
-                         "early": float(early[a:b][is_early].mean()) if is_early.any() else math.nan})
+                         "early": float(early[a:b][usable].mean()) if usable.any() else math.nan})
     return pd.DataFrame(rows, columns=["patient_id", "phq9_total", "n_recordings", "n_personal", "n_early",
-                                       "personal", "early"])
+                                       "n_early_fitted_on", "personal", "early"])
 
 
 def _accuracy(windows: pd.DataFrame, column: str) -> dict[str, Any]:
@@ -88,12 +98,17 @@ def coverage_section(phq9: pd.DataFrame, scores: pd.DataFrame, *, window_days: i
         scores["estimate_type"] = np.where(np.isfinite(scores["predicted_phq9"].astype(float)), "personal", "pending")
     if "early_phq9" not in scores:
         scores["early_phq9"] = math.nan
-    windows = _windows(phq9, scores[["patient_id", "recorded_at", "predicted_phq9", "estimate_type", "early_phq9"]],
-                       window_days)
+    if "early_fitted_at" not in scores:
+        scores["early_fitted_at"] = pd.NaT
+    windows = _windows(phq9, scores[["patient_id", "recorded_at", "predicted_phq9", "estimate_type", "early_phq9",
+                                     "early_fitted_at"]], window_days)
     with_recording = windows[windows["n_recordings"] > 0]
     n = len(with_recording)
     personal = int((with_recording["n_personal"] > 0).sum())
     early_only = int(((with_recording["n_personal"] == 0) & (with_recording["n_early"] > 0)).sum())
+    # Early-only windows whose every early estimate came from a model fitted on their PHQ-9: covered, not scored.
+    fitted_on = int(((with_recording["n_personal"] == 0) & (with_recording["n_early"] > 0)
+                     & (with_recording["n_early"] == with_recording["n_early_fitted_on"])).sum())
 
     def share(k: int) -> float | None:
         return k / n if n else None
@@ -111,11 +126,15 @@ def coverage_section(phq9: pd.DataFrame, scores: pd.DataFrame, *, window_days: i
         "share_with_personal_score": share(personal),
         "share_with_early_estimate_only": share(early_only),
         "accuracy": {"personal": _accuracy(with_recording, "personal"),
-                     "early": _accuracy(with_recording[with_recording["n_personal"] == 0], "early")},
+                     "early": _accuracy(with_recording[with_recording["n_personal"] == 0], "early")
+                     | {"n_windows_fitted_on": fitted_on}},
         "interpretation": (
             f"Of {n} PHQ-9s with a recording in the {window_days} days before, "
             f"{personal} ({(share(personal) or 0):.0%}) can be compared with a personal voice score and "
             f"{early_only} more ({(share(early_only) or 0):.0%}) only with an early estimate against population "
-            "norms (no personal baseline yet: first recordings or a new phone)." if n else
+            "norms (no personal baseline yet: first recordings or a new phone)."
+            + (f" {fitted_on} of these are left out of the early estimates' accuracy: their estimates came from an "
+               "early model fitted on the clinic's PHQ-9s when that PHQ-9 was already answered."
+               if fitted_on else "") if n else
             "No PHQ-9 has a recording in its window yet."),
     }

@@ -46,6 +46,11 @@ def test_fit_early_model_learns_the_clinics_norms_and_new_early_estimates_use_th
         assert score.early_estimate["model_version"] == model.version and score.early_estimate["calibrated"]
         assert 0 <= score.early_estimate["p_phq9_ge10"] <= 1
         assert score.predicted_phq9 is None  # never part of the personal curve
+    # The validation report knows when the model behind them was fitted (it measures them only against later PHQ-9s).
+    frame = risk_services.recording_scores_frame()
+    mine = frame[frame["estimate_type"] == "early"]
+    assert len(mine) == early.count() and (mine["early_fitted_at"] == row.fitted_at).all()
+    assert frame.loc[frame["estimate_type"] == "personal", "early_fitted_at"].isna().all()
 
 
 def test_without_enough_phq9s_the_norms_are_learnt_and_the_prior_model_stays(db):

@@ -49,3 +49,30 @@ def test_it_counts_the_phq9s_each_kind_of_estimate_covers_and_their_accuracy():
     # Without the estimate type (an older table) a predicted PHQ-9 means a personal score.
     plain = coverage_section(phq9, scores.drop(columns=["estimate_type", "early_phq9"]))
     assert plain["n_with_personal_score"] == 72 and plain["n_with_early_estimate_only"] == 0
+
+
+def test_an_early_estimate_is_not_scored_against_a_phq9_its_model_may_have_been_fitted_on():
+    """A clinic's early model is fitted on the PHQ-9s answered before it (``manage.py fit_early_model``). Its
+    estimates still cover an earlier PHQ-9, but their accuracy is measured only against PHQ-9s answered after the
+    fit: a temporal validation, never against the answers the model learnt from."""
+    phq9, scores = _clinic(n_patients=24)
+    early = scores["estimate_type"] == "early"
+    first_answer = phq9.groupby("patient_id")["answered_at"].min()
+    # Half the patients' early estimates come from a model fitted a day after their first PHQ-9 (fitted on it),
+    # the other half from one fitted a day before it (not fitted on it); the literature prior has no fit time.
+    fitted_on = scores["patient_id"] < 12
+    shift = np.where(fitted_on, 1, -1)
+    scores["early_fitted_at"] = pd.to_datetime([first_answer[p] + timedelta(days=int(d)) if e else None
+                                                for p, d, e in zip(scores["patient_id"], shift, early, strict=True)],
+                                               utc=True)
+    section = coverage_section(phq9, scores)
+    assert section["n_with_early_estimate_only"] == 24  # still covered
+    accuracy = section["accuracy"]["early"]
+    assert accuracy["n_windows_fitted_on"] == 12 and accuracy["n_windows"] == 12
+    assert "12 of these are left out of the early estimates' accuracy" in section["interpretation"]
+    # An estimate fitted on its PHQ-9 may move with it; the accuracy does not.
+    moved = scores.copy()
+    moved.loc[early & fitted_on, "early_phq9"] += 10
+    assert coverage_section(phq9, moved)["accuracy"]["early"]["mae"] == accuracy["mae"]
+    # Without fit times (the prior, or an older table), every early estimate is scored.
+    assert coverage_section(phq9, scores.drop(columns=["early_fitted_at"]))["accuracy"]["early"]["n_windows"] == 24
