@@ -14,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 
 from clinic.models import (
     ApiToken,
@@ -44,6 +46,28 @@ _HTTP_STATUS_FOR_AUDIO_ERROR = {
     "too_long": 422,
     "too_many_channels": 422,
 }
+
+
+#: What the API says about a file it could not read, by the audio error's code (voice_features), for a reader whose
+#: language is not English (the sentences the dashboard's REASON_TEXTS use for the same codes); an English reader
+#: gets voice_features' own sentence, which may carry the measured values.
+AUDIO_ERROR_TEXTS = {
+    "empty": gettext_lazy("The file is empty."), "corrupt": gettext_lazy("The file is damaged."),
+    "truncated": gettext_lazy("The file is cut short."), "not_audio": gettext_lazy("The file is not audio."),
+    "unsupported_format": gettext_lazy("The file's format is not supported."),
+    "unsupported_rate": gettext_lazy("The file's sample rate is not supported."),
+    "no_audio_stream": gettext_lazy("The file holds no audio."),
+    "too_many_channels": gettext_lazy("The file has more audio channels than the service accepts."),
+    "non_finite": gettext_lazy("The audio contains invalid samples."),
+    "too_long": gettext_lazy("The recording is longer than the limit."),
+}
+
+
+def audio_error_text(exc: VoiceFeaturesError) -> str:
+    """An audio error's sentence in the active language (:data:`AUDIO_ERROR_TEXTS`; English: its own)."""
+    if exc.code not in AUDIO_ERROR_TEXTS or (get_language() or "en").split("-")[0] == "en":
+        return exc.message
+    return str(AUDIO_ERROR_TEXTS[exc.code])
 
 
 class EnrolmentLinkInvalid(Exception):
@@ -177,18 +201,19 @@ def enrolment_link_redeem(*, key: str) -> str:
     link = EnrolmentLink.objects.select_related("patient").filter(key_hash=ApiToken.hash_key(key)).first()
     now = timezone.now()
     if link is None:
-        raise EnrolmentLinkInvalid("This link is not valid. Check that it was copied completely, or ask your care "
-                                   "team for a new one.", code="link_unknown")
+        raise EnrolmentLinkInvalid(_("This link is not valid. Check that it was copied completely, or ask your care "
+                                     "team for a new one."), code="link_unknown")
     if not link.patient.active:
-        raise EnrolmentLinkInvalid("Monitoring has ended for this link's patient.", code="patient_inactive")
+        raise EnrolmentLinkInvalid(_("Monitoring has ended for this link's patient."), code="patient_inactive")
     with transaction.atomic():
         claimed = EnrolmentLink.objects.filter(pk=link.pk, used_at__isnull=True, expires_at__gt=now).update(used_at=now)
         if claimed != 1:
             link.refresh_from_db()
             if link.used_at is not None:
-                raise EnrolmentLinkInvalid("This link has already been used. Each link works once; ask your care "
-                                           "team for a new one.", code="link_used")
-            raise EnrolmentLinkInvalid("This link has expired. Ask your care team for a new one.", code="link_expired")
+                raise EnrolmentLinkInvalid(_("This link has already been used. Each link works once; ask your care "
+                                             "team for a new one."), code="link_used")
+            raise EnrolmentLinkInvalid(_("This link has expired. Ask your care team for a new one."),
+                                       code="link_expired")
         token, key = ApiToken.issue(kind=ApiToken.Kind.PATIENT, patient=link.patient)
         EnrolmentLink.objects.filter(pk=link.pk).update(device_token=token)
     return key
@@ -214,7 +239,7 @@ def _existing(patient: Patient, *, sha256: str, idempotency_key: str | None) -> 
         found = Recording.objects.filter(patient=patient, idempotency_key=idempotency_key).first()
         if found and found.sha256 != sha256:
             raise UploadRejected(
-                "This Idempotency-Key was already used for a different recording; use a new key for new audio.",
+                _("This Idempotency-Key was already used for a different recording; use a new key for new audio."),
                 code="idempotency_key_reused", http_status=409,
             )
         if found:
@@ -229,8 +254,9 @@ def _check_recorded_at(patient: Patient, recorded_at: datetime | None) -> None:
     now = timezone.now()
     if (recorded_at - now).total_seconds() > settings.CADENCE_MAX_CLOCK_SKEW_S:
         raise UploadRejected(
-            f"recorded_at ({recorded_at.isoformat()}) is in the future; the server's time is "
-            f"{now.replace(microsecond=0).isoformat()}. Check the device clock.", code="recorded_in_future",
+            _("recorded_at (%(recorded_at)s) is in the future; the server's time is %(now)s. Check the device "
+              "clock.") % {"recorded_at": recorded_at.isoformat(), "now": now.replace(microsecond=0).isoformat()},
+            code="recorded_in_future",
             http_status=409,
         )
     try:
@@ -239,8 +265,9 @@ def _check_recorded_at(patient: Patient, recorded_at: datetime | None) -> None:
         local_day = recorded_at.date()
     if local_day < patient.enrolled_on:
         raise UploadRejected(
-            f"recorded_at ({recorded_at.isoformat()}) is before the patient's enrolment on "
-            f"{patient.enrolled_on.isoformat()}.", code="recorded_before_enrolment", http_status=409,
+            _("recorded_at (%(recorded_at)s) is before the patient's enrolment on %(enrolled_on)s.") % {
+                "recorded_at": recorded_at.isoformat(), "enrolled_on": patient.enrolled_on.isoformat()},
+            code="recorded_before_enrolment", http_status=409,
         )
 
 
@@ -248,17 +275,20 @@ def _probe_or_reject(upload: UploadedFile):
     try:
         info = probe_audio(upload.file)
     except VoiceFeaturesError as exc:
-        raise UploadRejected(exc.message, code=exc.code, http_status=_HTTP_STATUS_FOR_AUDIO_ERROR.get(exc.code, 400))
+        raise UploadRejected(audio_error_text(exc), code=exc.code,
+                             http_status=_HTTP_STATUS_FOR_AUDIO_ERROR.get(exc.code, 400))
     finally:
         upload.seek(0)
     if info.duration_s is not None and info.duration_s < settings.CADENCE_MIN_DURATION_S:
         raise UploadRejected(
-            f"The recording is {info.duration_s:.1f} s long; at least {settings.CADENCE_MIN_DURATION_S:.0f} s are needed.",
+            _("The recording is %(duration)s s long; at least %(minimum)s s are needed.") % {
+                "duration": f"{info.duration_s:.1f}", "minimum": f"{settings.CADENCE_MIN_DURATION_S:.0f}"},
             code="too_short", http_status=422,
         )
     if info.duration_s is not None and info.duration_s > settings.CADENCE_MAX_DURATION_S:
         raise UploadRejected(
-            f"The recording is {info.duration_s:.0f} s long; the limit is {settings.CADENCE_MAX_DURATION_S:.0f} s.",
+            _("The recording is %(duration)s s long; the limit is %(limit)s s.") % {
+                "duration": f"{info.duration_s:.0f}", "limit": f"{settings.CADENCE_MAX_DURATION_S:.0f}"},
             code="too_long", http_status=422,
         )
     return info
@@ -280,16 +310,18 @@ def recording_ingest(
     """
     _check_recorded_at(patient, recorded_at)
     if task not in Task.values:
-        raise UploadRejected(f"Unknown task {task!r}; use one of: {', '.join(Task.values)}.", code="invalid_task")
+        raise UploadRejected(_("Unknown task %(task)s; use one of: %(tasks)s.") % {
+            "task": repr(task), "tasks": ", ".join(Task.values)}, code="invalid_task")
     try:
         task_detail = task_detail_check(task=task, detail=task_detail)
     except UnknownTaskDetail as exc:
         raise UploadRejected(str(exc), code="invalid_task")
     if upload.size == 0:
-        raise UploadRejected("The file is empty.", code="empty")
+        raise UploadRejected(_("The file is empty."), code="empty")
     if upload.size > settings.CADENCE_MAX_UPLOAD_BYTES:
         raise UploadRejected(
-            f"The file is {upload.size} bytes; the limit is {settings.CADENCE_MAX_UPLOAD_BYTES}.",
+            _("The file is %(size)s bytes; the limit is %(limit)s.") % {
+                "size": upload.size, "limit": settings.CADENCE_MAX_UPLOAD_BYTES},
             code="too_large", http_status=413,
         )
     _require_consent(patient)
@@ -334,8 +366,8 @@ def _clean_device_model(value: str | None) -> str:
 def _require_consent(patient: Patient) -> None:
     if settings.CADENCE_REQUIRE_CONSENT and not patient.has_consent:
         raise UploadRejected(
-            "No consent is recorded for this patient, and this service requires it before recordings are "
-            "accepted. Ask the care team to record the signed consent form (version and date).",
+            _("No consent is recorded for this patient, and this service requires it before recordings are "
+              "accepted. Ask the care team to record the signed consent form (version and date)."),
             code="consent_required", http_status=403,
         )
 
@@ -352,8 +384,9 @@ def phq9_answered_at_check(answered_at: datetime) -> None:
     now = timezone.now()
     if (answered_at - now).total_seconds() > settings.CADENCE_MAX_CLOCK_SKEW_S:
         raise Phq9Rejected(
-            f"A PHQ-9 cannot be answered in the future: answered_at ({answered_at.isoformat()}) is after the "
-            f"server's time ({now.replace(microsecond=0).isoformat()}).", code="answered_in_future",
+            _("A PHQ-9 cannot be answered in the future: answered_at (%(answered_at)s) is after the server's time "
+              "(%(now)s).") % {"answered_at": answered_at.isoformat(), "now": now.replace(microsecond=0).isoformat()},
+            code="answered_in_future",
             http_status=409)  # a conflict with the server's clock, as recorded_in_future
 
 

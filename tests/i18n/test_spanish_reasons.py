@@ -3,10 +3,11 @@ was left out, operator alerts, the API's error sentences, and the states the das
 keeps the English text word for word."""
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from tests.dashboard.factories import history
 from tests.i18n.test_spanish_dashboard import ENGLISH_BROWSER, _spanish, alicia, operadora  # noqa: F401
@@ -103,3 +104,48 @@ def test_operator_alerts_are_in_spanish_on_the_monitoring_page(cast, operadora, 
              "An operator alert stored before its template was kept.", absent=("were rejected by the quality gate",))
     english = django_user_model.objects.create_user("ops-en", password="ops-password-1", is_staff=True)
     _english(english, "/monitoring/", "45% of the last 40 recordings were rejected by the quality gate.")
+
+
+# 3. The API's error sentences --------------------------------------------------------------------------------
+
+SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es-MX,es;q=0.9"}
+
+
+def _both(call, code: str, spanish: str, english: str) -> None:
+    """The same refusal for a Spanish and an English caller: same status and code, the sentence in each language."""
+    es, en = call(SPANISH), call(ENGLISH_BROWSER)
+    assert es.status_code == en.status_code >= 400
+    assert es.json()["error"] == en.json()["error"] == code
+    assert set(es.json()) == set(en.json())  # the JSON shape does not depend on the language
+    assert spanish in es.json()["detail"], es.json()
+    assert english in en.json()["detail"], en.json()
+
+
+def test_the_api_refuses_an_upload_in_the_callers_language(cast, api):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    phone = api(cast.key_a)
+    _both(lambda lang: phone.post("/api/v1/recordings/", {"task": "free_speech"}, format="multipart", **lang),
+          "missing_audio", "Envíe la grabación en el campo multipart 'audio'.",
+          "Send the recording as the multipart field 'audio'.")
+    _both(lambda lang: phone.post("/api/v1/recordings/", {"audio": SimpleUploadedFile("take.wav", b"RIFF" + b"\x00" * 4000),
+                                                          "task": "free_speech"}, format="multipart", **lang),
+          "not_audio", "El archivo no es de audio.", "(WAV, FLAC, OGG/Opus")
+    future = (timezone.now() + timedelta(hours=3)).isoformat()
+    _both(lambda lang: phone.post("/api/v1/recordings/", {"audio": SimpleUploadedFile("take.wav", b"x" * 2000),
+                                                          "task": "free_speech", "recorded_at": future},
+                                  format="multipart", **lang),
+          "recorded_in_future", "está en el futuro; la hora del servidor es", "is in the future; the server's time is")
+
+
+def test_the_api_refuses_a_phq9_and_a_link_in_the_callers_language(cast, api):
+    answered = (timezone.now() + timedelta(hours=2)).isoformat()
+    _both(lambda lang: api(cast.key_a).post("/api/v1/phq9/", {"items": [1] * 9, "answered_at": answered},
+                                            format="json", **lang),
+          "answered_in_future", "Un PHQ-9 no puede responderse en el futuro", "A PHQ-9 cannot be answered in the future")
+    _both(lambda lang: api().post("/api/v1/enrolment-links/redeem/", {"link": "x" * 43}, format="json", **lang),
+          "link_unknown", "Este enlace no es válido.", "This link is not valid.")
+    _both(lambda lang: api(cast.key_a).get("/api/v1/recordings/?colour=blue", **lang),
+          "invalid", "colour: Parámetro de consulta desconocido.", "colour: Unknown query parameter.")
+    _both(lambda lang: api(cast.key_a).get("/api/v1/no-such-thing/", **lang),
+          "not_found", "No hay nada en esta dirección", "Nothing is at this address")

@@ -6,6 +6,7 @@ handlers, which answer the same JSON for paths under ``/api/`` (see ``config/url
 """
 
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views import defaults
 from rest_framework import status
 from rest_framework.exceptions import ParseError
@@ -19,8 +20,8 @@ def exception_handler(exc, context):
     if isinstance(exc, InputRejected):
         return Response({"error": exc.code, "detail": exc.message}, status=exc.http_status)
     if isinstance(exc, ParseError):  # never the parser's own words (library text)
-        exc = ParseError("The request body could not be read: check that it is well-formed and matches its "
-                         "Content-Type.")
+        exc = ParseError(_("The request body could not be read: check that it is well-formed and matches its "
+                           "Content-Type."))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -39,8 +40,9 @@ def _first_problem(data) -> str:
         name, problems = next(iter(data.items()))
         first = problems[0] if isinstance(problems, list) and problems else problems
         if isinstance(first, str):
-            return first if name == "non_field_errors" else f"{name}: {first}"
-    return "The request has invalid fields."
+            return first if name == "non_field_errors" else _("%(field)s: %(problem)s") % {"field": name,
+                                                                                          "problem": first}
+    return _("The request has invalid fields.")
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -53,23 +55,23 @@ def _json(code: str, detail: str, status_code: int) -> JsonResponse:
 
 def not_found(request: HttpRequest, exception=None):
     if _is_api(request):
-        return _json("not_found", "Nothing is at this address, or you may not see it.", 404)
+        return _json("not_found", _("Nothing is at this address, or you may not see it."), 404)
     return defaults.page_not_found(request, exception)
 
 
 def bad_request(request: HttpRequest, exception=None):
     if _is_api(request):
-        return _json("bad_request", "The request could not be understood.", 400)
+        return _json("bad_request", _("The request could not be understood."), 400)
     return defaults.bad_request(request, exception)
 
 
 def permission_denied(request: HttpRequest, exception=None):
     if _is_api(request):
-        return _json("permission_denied", "You may not do this.", 403)
+        return _json("permission_denied", _("You may not do this."), 403)
     return defaults.permission_denied(request, exception)
 
 
 def server_error(request: HttpRequest):
     if _is_api(request):
-        return _json("server_error", "Something went wrong on our side; it has been logged.", 500)
+        return _json("server_error", _("Something went wrong on our side; it has been logged."), 500)
     return defaults.server_error(request)

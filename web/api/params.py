@@ -1,6 +1,7 @@
 """Query parameters are validated like bodies: a bad value is a 400 in the API's error format."""
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
@@ -17,12 +18,12 @@ class Query(serializers.Serializer):
     def to_internal_value(self, data):
         unknown = sorted(set(data) - set(self.fields) - set(self.passthrough))
         if unknown:
-            raise ValidationError({name: ["Unknown query parameter."] for name in unknown})
+            raise ValidationError({name: [_("Unknown query parameter.")] for name in unknown})
         for name, value in data.items():
             if "\x00" in str(value):
-                raise ValidationError({name: ["The value contains a NUL character."]})
+                raise ValidationError({name: [_("The value contains a NUL character.")]})
             if str(value).strip() == "":
-                raise ValidationError({name: ["The value is empty: give one or leave the parameter out."]})
+                raise ValidationError({name: [_("The value is empty: give one or leave the parameter out.")]})
         return super().to_internal_value(data)
 
 

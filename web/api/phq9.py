@@ -5,6 +5,7 @@ import csv
 
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -43,8 +44,9 @@ class Phq9ListView(APIView):
         else:
             patient_id = query.get("patient") or data.validated_data.pop("patient", None)
             if not patient_id:  # without a patient, a PHQ-9 is the caller's own: only a patient's app answers that
-                return Response({"error": "patient_required", "detail": "Only a patient's app posts its own PHQ-9; "
-                                 "a clinician says which patient it is for ('patient' or ?patient=)."},
+                return Response({"error": "patient_required", "detail": _(
+                    "Only a patient's app posts its own PHQ-9; a clinician says which patient it is for ('patient' "
+                    "or ?patient=).")},
                                 status=status.HTTP_403_FORBIDDEN)
             patient, entered_by = visible_patient(request, patient_id), request.user
         data.validated_data.pop("patient", None)

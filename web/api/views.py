@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -56,7 +57,7 @@ class TokenView(APIView):
         # The Django request, so a lockout flag set by axes reaches its middleware (which answers 429).
         user = authenticate(request._request, **data.validated_data)
         if user is None:
-            return Response({"error": "invalid_credentials", "detail": "Wrong username or password."}, status=401)
+            return Response({"error": "invalid_credentials", "detail": _("Wrong username or password.")}, status=401)
         second_factor = has_second_factor(user.pk)
         if second_factor:
             refusal = second_factor_check(request._request, user=user, code=otp)
@@ -65,7 +66,7 @@ class TokenView(APIView):
         elif settings.CADENCE_REQUIRE_MFA and not is_demo_account(user):
             audit_identity(request=request._request, actor=user, action="denied", resource="api_token",
                            object_id="no second factor")
-            return Response({"error": "second_factor_required", "detail": (
+            return Response({"error": "second_factor_required", "detail": _(
                 "This account needs a second factor before it can have an API token: sign in to the dashboard, add "
                 "an authenticator app or a security key at /account/, then ask again with its code as 'otp'.")},
                 status=403)
@@ -117,8 +118,9 @@ class PatientListView(APIView):
             # A team you are not in is as invisible as one that does not exist.
             code = status.HTTP_404_NOT_FOUND if exc.code == "not_a_member" else status.HTTP_400_BAD_REQUEST
             return Response(body, status=code)
-        taken = Response({"error": "code_taken", "detail": "A patient with this code is already enrolled; codes are "
-                          "unique across the clinic."}, status=status.HTTP_409_CONFLICT)
+        taken = Response({"error": "code_taken", "detail": _("A patient with this code is already enrolled; codes are "
+                                                             "unique across the clinic.")},
+                         status=status.HTTP_409_CONFLICT)
         if Patient.objects.filter(code=fields["code"]).exists():
             return taken
         try:
@@ -187,8 +189,9 @@ class EnrolmentLinkView(APIView):
         except LinkUnusable as exc:
             return Response({"error": "base_url_unusable", "detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         if not patient.active:
-            return Response({"error": "patient_inactive", "detail": "Monitoring of this patient has ended, so no "
-                             "phone can be linked. Resume monitoring first (PATCH active: true)."},
+            return Response({"error": "patient_inactive", "detail": _(
+                "Monitoring of this patient has ended, so no phone can be linked. Resume monitoring first (PATCH "
+                "active: true).")},
                             status=status.HTTP_409_CONFLICT)
         link, key = services.enrolment_link_create(patient=patient, created_by=request.user)
         audit_record(request=request, action="create", resource="enrolment_link", patient=patient, object_id=link.pk)
@@ -248,9 +251,9 @@ class UploadMultiPartParser(MultiPartParser):
         except ParseError as exc:
             if "header size" not in str(exc.detail):
                 raise
-            raise services.UploadRejected(
+            raise services.UploadRejected(_(
                 "The upload's part headers are longer than 1,024 bytes, usually because the file name is too long; "
-                "send the file with a name of at most 255 characters.", code="file_name_too_long") from exc
+                "send the file with a name of at most 255 characters."), code="file_name_too_long") from exc
 
 
 class RecordingListView(APIView):
@@ -288,16 +291,16 @@ class RecordingListView(APIView):
         parse(Query, request)
         if int(request.META.get("CONTENT_LENGTH") or 0) > settings.CADENCE_MAX_UPLOAD_BYTES + 64 * 1024:
             raise services.UploadRejected(
-                f"The upload is larger than the {settings.CADENCE_MAX_UPLOAD_BYTES}-byte limit.",
+                _("The upload is larger than the %(limit)s-byte limit.") % {"limit": settings.CADENCE_MAX_UPLOAD_BYTES},
                 code="too_large", http_status=413,
             )
         if "audio" not in request.FILES:
-            raise services.UploadRejected("Send the recording as the multipart field 'audio'.", code="missing_audio")
+            raise services.UploadRejected(_("Send the recording as the multipart field 'audio'."), code="missing_audio")
         data = s.RecordingUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key") or None
         if key and len(key) > 128:
-            raise services.UploadRejected("Idempotency-Key is longer than 128 characters.", code="invalid_key")
+            raise services.UploadRejected(_("Idempotency-Key is longer than 128 characters."), code="invalid_key")
         result = services.recording_ingest(
             patient=request.user.patient, upload=data.validated_data["audio"],
             recorded_at=data.validated_data.get("recorded_at"), idempotency_key=key,
@@ -332,9 +335,11 @@ class RecordingAudioView(APIView):
                      object_id=recording.pk)
         if recording.audio_deleted_at or not recording.file:
             days = settings.CADENCE_AUDIO_RETENTION_DAYS
-            return Response({"error": "audio_deleted", "detail": "The audio of this recording was deleted"
-                             + (f" {days} days after processing" if days else "") + " (retention policy); its "
-                             "features and scores are kept."}, status=status.HTTP_410_GONE)
+            detail = (_("The audio of this recording was deleted %(days)s days after processing (retention policy); "
+                        "its features and scores are kept.") % {"days": days} if days else
+                      _("The audio of this recording was deleted (retention policy); its features and scores are "
+                        "kept."))
+            return Response({"error": "audio_deleted", "detail": detail}, status=status.HTTP_410_GONE)
         content_type = AUDIO_MEDIA_TYPES.get(recording.container, "application/octet-stream")
         response = FileResponse(audio_open(recording.file.name), content_type=content_type)
         response["Cache-Control"] = "private, no-store"
