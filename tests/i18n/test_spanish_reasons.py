@@ -149,3 +149,37 @@ def test_the_api_refuses_a_phq9_and_a_link_in_the_callers_language(cast, api):
           "invalid", "colour: Parámetro de consulta desconocido.", "colour: Unknown query parameter.")
     _both(lambda lang: api(cast.key_a).get("/api/v1/no-such-thing/", **lang),
           "not_found", "No hay nada en esta dirección", "Nothing is at this address")
+
+
+# 4. States shown as codes ------------------------------------------------------------------------------------
+
+def test_every_state_the_dashboard_shows_has_a_spanish_label():
+    from clinic.models import AuditEvent, Recording
+    from outreach.models import Delivery
+    from screening.baselines.segments import FIRST_RECORDINGS, NEW_PHONE
+    from screening.models import Alert
+    from web.dashboard.views import STATE_LABELS
+
+    expected = {"recording status": set(Recording.Status.values), "alert state": set(Alert.State.values),
+                "delivery state": set(Delivery.State.values), "audit action": set(AuditEvent.Action.values),
+                "baseline pending": {NEW_PHONE, FIRST_RECORDINGS}}
+    assert {context: set(labels) for context, labels in STATE_LABELS.items()} == expected
+    with translation.override("es"):
+        untranslated = [(c, code) for c, codes in expected.items() for code in codes
+                        if translation.pgettext(c, code) == code]
+    assert untranslated == []
+
+
+def test_states_are_shown_in_spanish_on_the_processing_patient_and_audit_pages(cast, alicia, operadora):  # noqa: F811
+    history(cast.patient_a, n=4, rejected=1)
+    _spanish(alicia, "/processing/", '<span class="status status-done">procesada</span>',
+             '<span class="status status-rejected">rechazada</span>', absent=('status-done">done<',))
+    _spanish(alicia, f"/patients/{cast.patient_a.pk}/", '<span class="status status-done">procesada</span>',
+             absent=('status-done">done<',))
+    _english(cast.bob, "/processing/", '<span class="status status-done">done</span>',
+             '<span class="status status-rejected">rejected</span>')
+    _spanish(operadora, "/audit/", "<td>lectura</td>", absent=("<td>read</td>",))
+    english = cast.bob
+    english.is_staff = True
+    english.save()
+    _english(english, "/audit/", "<td>read</td>")

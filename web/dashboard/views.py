@@ -159,6 +159,43 @@ def _withheld_reason(reason: str) -> str:
         return reason
 
 
+#: States and codes the dashboard's templates show (stored and served as these English codes; CSS classes keep them),
+#: as the reader's language says them: the templates write ``{% translate code context "<context>" %}``, and this
+#: table puts each code in the catalogues under its context (a code not listed is shown as it is).
+STATE_LABELS = {
+    "recording status": {
+        "received": pgettext_lazy("recording status", "received"),
+        "processing": pgettext_lazy("recording status", "processing"),
+        "done": pgettext_lazy("recording status", "done"),
+        "rejected": pgettext_lazy("recording status", "rejected"),
+        "failed": pgettext_lazy("recording status", "failed"),
+    },
+    "alert state": {
+        "open": pgettext_lazy("alert state", "open"),
+        "acknowledged": pgettext_lazy("alert state", "acknowledged"),
+        "resolved": pgettext_lazy("alert state", "resolved"),
+    },
+    "delivery state": {
+        "pending": pgettext_lazy("delivery state", "pending"),
+        "sending": pgettext_lazy("delivery state", "sending"),
+        "retrying": pgettext_lazy("delivery state", "retrying"),
+        "sent": pgettext_lazy("delivery state", "sent"),
+        "failed": pgettext_lazy("delivery state", "failed"),
+        "cancelled": pgettext_lazy("delivery state", "cancelled"),
+    },
+    "audit action": {
+        "read": pgettext_lazy("audit action", "read"), "create": pgettext_lazy("audit action", "create"),
+        "update": pgettext_lazy("audit action", "update"), "export": pgettext_lazy("audit action", "export"),
+        "delete": pgettext_lazy("audit action", "delete"), "denied": pgettext_lazy("audit action", "denied"),
+        "erase": pgettext_lazy("audit action", "erase"), "login": pgettext_lazy("audit action", "login"),
+        "logout": pgettext_lazy("audit action", "logout"),
+    },
+    "baseline pending": {
+        "new phone": pgettext_lazy("baseline pending", "new phone"),
+        "first recordings": pgettext_lazy("baseline pending", "first recordings"),
+    },
+}
+
 #: The recording tasks (clinic.protocols, stored in English) as the reader's language names them.
 TASK_LABELS = {"read_passage": gettext_lazy("Read passage"), "free_speech": gettext_lazy("Free speech"),
                "sustained_vowel": gettext_lazy("Sustained vowel"), "counting": gettext_lazy("Counting")}
