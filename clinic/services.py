@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from clinic.models import (
@@ -29,6 +28,7 @@ from clinic.models import (
 )
 from clinic.processing.tasks import recordings_enqueue
 from clinic.protocols import Task, UnknownTaskDetail, task_detail_check
+from clinic.reasons import reason_text
 from clinic.signals import phq9_recorded
 from clinic.storage import audio_delete, audio_store
 from voice_features.audio import probe_audio
@@ -48,26 +48,9 @@ _HTTP_STATUS_FOR_AUDIO_ERROR = {
 }
 
 
-#: What the API says about a file it could not read, by the audio error's code (voice_features), for a reader whose
-#: language is not English (the sentences the dashboard's REASON_TEXTS use for the same codes); an English reader
-#: gets voice_features' own sentence, which may carry the measured values.
-AUDIO_ERROR_TEXTS = {
-    "empty": gettext_lazy("The file is empty."), "corrupt": gettext_lazy("The file is damaged."),
-    "truncated": gettext_lazy("The file is cut short."), "not_audio": gettext_lazy("The file is not audio."),
-    "unsupported_format": gettext_lazy("The file's format is not supported."),
-    "unsupported_rate": gettext_lazy("The file's sample rate is not supported."),
-    "no_audio_stream": gettext_lazy("The file holds no audio."),
-    "too_many_channels": gettext_lazy("The file has more audio channels than the service accepts."),
-    "non_finite": gettext_lazy("The audio contains invalid samples."),
-    "too_long": gettext_lazy("The recording is longer than the limit."),
-}
-
-
 def audio_error_text(exc: VoiceFeaturesError) -> str:
-    """An audio error's sentence in the active language (:data:`AUDIO_ERROR_TEXTS`; English: its own)."""
-    if exc.code not in AUDIO_ERROR_TEXTS or (get_language() or "en").split("-")[0] == "en":
-        return exc.message
-    return str(AUDIO_ERROR_TEXTS[exc.code])
+    """An audio error's sentence in the active language (:func:`clinic.reasons.reason_text`; English: its own)."""
+    return reason_text(exc.code, exc.message)
 
 
 class EnrolmentLinkInvalid(Exception):

@@ -25,6 +25,7 @@ from clinic.accounts import AccountError, lead_team_ids, staff_language_set
 from clinic.audit import audit_record, audit_record_many
 from clinic.models import EmotionLabel, Patient
 from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS, is_safety_signal
+from clinic.reasons import reason_text
 from clinic.selectors import patients_visible_to
 from screening.alerts.services import AlertTransitionError, alert_acknowledge, alert_resolve
 from screening.baselines.baseline import DEFAULT_TASK
@@ -101,30 +102,6 @@ def _driver_text(driver: dict) -> str:
         return driver.get("text", "")
     return _("%(sentence)s (z = %(z)s)") % {"sentence": sentence,
                                              "z": f"{abs(z):.1f}".replace(".", get_format("DECIMAL_SEPARATOR"))}
-
-#: Why a recording was not used, by its status_code (clinic.models.Recording), for a reader whose language is not
-#: English; English readers get the stored sentence, which has the measured values in it.
-REASON_TEXTS = {
-    "no_speech": gettext_lazy("No speech was detected in the recording."),
-    "too_little_speech": gettext_lazy("Too little speech in the recording."),
-    "too_quiet": gettext_lazy("The recording is too quiet."),
-    "too_noisy": gettext_lazy("The recording is too noisy (signal-to-noise ratio below the minimum)."),
-    "clipped": gettext_lazy("The recording is heavily clipped."),
-    "too_long": gettext_lazy("The recording is longer than the limit."),
-    "truncated": gettext_lazy("The file is cut short."), "corrupt": gettext_lazy("The file is damaged."),
-    "empty": gettext_lazy("The file is empty."), "not_audio": gettext_lazy("The file is not audio."),
-    "unsupported_format": gettext_lazy("The file's format is not supported."),
-    "processing_failed": gettext_lazy("Processing failed because of a problem on our side; the recording is kept."),
-    "not_finished": gettext_lazy("Processing did not finish after repeated attempts."),
-    "retrying": gettext_lazy("An attempt failed because of a problem on our side; it will be tried again."),
-}
-
-
-def _status_reason(code: str | None, reason: str) -> str:
-    if not code or code not in REASON_TEXTS or (get_language() or "en").split("-")[0] == "en":
-        return reason
-    return str(REASON_TEXTS[code])
-
 
 #: What a codec measurement checks (voice_features.codec_trust.TOLERANCES, the ``what`` of a withheld feature's
 #: reason) as the reader's language says it inside that sentence (with its article where the language needs one).
@@ -332,7 +309,7 @@ def _recording_view(row: dict) -> dict:
     quality = row["quality"] or {}
     clipping = _finite(quality.get("clipping_fraction"))
     return {**row, "recorded": datetime.fromisoformat(row["recorded_at"]),
-            "status_reason": _status_reason(row.get("status_code"), row["status_reason"]),
+            "status_reason": reason_text(row.get("status_code"), row["status_reason"]),
             "task_label": str(TASK_LABELS.get(row.get("task"), row.get("task_label", ""))),
             "speech_s": _finite(quality.get("speech_s")), "snr_db": _finite(quality.get("snr_db")),
             "clipping_pct": None if clipping is None else 100 * clipping, "withheld": _withheld(quality),
@@ -524,7 +501,7 @@ def validation_report_generate(request: HttpRequest) -> HttpResponse:
 def processing(request: HttpRequest) -> HttpResponse:
     recent, counts = selectors.processing_summary(request.user)
     for recording in recent:
-        recording.status_reason_shown = _status_reason(recording.status_code, recording.status_reason)
+        recording.status_reason_shown = reason_text(recording.status_code, recording.status_reason)
     audit_record_many(request=request, resource="processing",
                       patients=list({r.patient_id: r.patient for r in recent}.values()))
     return render(request, "dashboard/processing.html", {"recordings": recent, "counts": counts,
