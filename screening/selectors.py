@@ -5,6 +5,7 @@ import math
 from django.conf import settings
 from django.db.models import F, Prefetch, Window
 from django.db.models.functions import RowNumber
+from django.utils.translation import gettext as _
 
 from clinic.models import CareTeam, Patient, Phq9Response, Recording
 from clinic.processing.models import FeatureSet
@@ -131,12 +132,13 @@ def emotion_label_choice(label: str) -> tuple[str, list[str]]:
     clinician's label (API and dashboard). Raises :class:`EmotionLabelRejected` saying why."""
     model = emotion_model_classes()
     if model is None:
-        raise EmotionLabelRejected("No speech-emotion model is active, so there are no emotion classes to label "
-                                   "recordings with.", code="emotion_stage_off", http_status=409)
+        raise EmotionLabelRejected(_("No speech-emotion model is active, so there are no emotion classes to label "
+                                     "recordings with."), code="emotion_stage_off", http_status=409)
     version, choices = model
     if label not in choices:
-        raise EmotionLabelRejected(f"“{label}” is not a class of the active emotion model {version}; choose one "
-                                   f"of: {', '.join(choices)}.", code="invalid_label")
+        raise EmotionLabelRejected(_("“%(label)s” is not a class of the active emotion model %(version)s; choose one "
+                                     "of: %(choices)s.") % {"label": label, "version": version,
+                                                            "choices": ", ".join(choices)}, code="invalid_label")
     return version, choices
 
 

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.models import Phq9Response
 from screening.alerts.kinds import ALERT_KINDS, Merge
@@ -59,7 +60,7 @@ def alert_acknowledge(*, alert: Alert, user: User, note: str = "") -> Alert:
         note=_with_note(alert, verb="acknowledged", user=user, note=note, at=now),
     )
     if updated != 1:
-        raise AlertTransitionError("This alert is no longer open.")
+        raise AlertTransitionError(_("This alert is no longer open."))
     alert.refresh_from_db()
     return alert
 
@@ -73,7 +74,7 @@ def alert_resolve(*, alert: Alert, user: User, note: str = "") -> Alert:
         fields |= {"acknowledged_by": user, "acknowledged_at": now}
     updated = Alert.objects.filter(pk=alert.pk, state=alert.state).exclude(state=Alert.State.RESOLVED).update(**fields)
     if updated != 1:
-        raise AlertTransitionError("This alert has already been resolved or changed.")
+        raise AlertTransitionError(_("This alert has already been resolved or changed."))
     alert.refresh_from_db()
     return alert
 
