@@ -16,12 +16,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from clinic.models import ApiToken, CareTeam, Membership, StaffProfile
 
 
 class AccountError(Exception):
-    """An operator request that cannot be carried out; the message says why, in a sentence."""
+    """An operator request that cannot be carried out; the message says why, in a sentence (in the active language:
+    the clinician's on the dashboard, the caller's in the API, the default one in a management command)."""
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,9 @@ class ClinicianResult:
 def care_team_create(name: str) -> tuple[CareTeam, bool]:
     name = name.strip()
     if not name:
-        raise AccountError("A care team needs a name.")
+        raise AccountError(_("A care team needs a name."))
     if len(name) > CareTeam._meta.get_field("name").max_length:
-        raise AccountError("A care team name may be at most 200 characters long.")
+        raise AccountError(_("A care team name may be at most 200 characters long."))
     return CareTeam.objects.get_or_create(name=name)
 
 
@@ -57,17 +59,17 @@ def clinician_add(
     """Create or update a clinician and their membership; the role is what the caller says it is."""
     username = username.strip()
     if not username:
-        raise AccountError("A clinician needs a username.")
+        raise AccountError(_("A clinician needs a username."))
     team = CareTeam.objects.filter(name=team_name.strip()).first()
     if team is None:
         raise AccountError(
-            f"There is no care team called {team_name.strip()!r}; create it first with "
-            f"'python manage.py create_care_team NAME'."
+            _("There is no care team called %(team)s; create it first with "
+              "'python manage.py create_care_team NAME'.") % {"team": repr(team_name.strip())}
         )
     if password is not None:
         problems = password_problems(password, User(username=username, email=email))
         if problems:
-            raise AccountError("The password was refused: " + " ".join(problems))
+            raise AccountError(_("The password was refused: %(problems)s") % {"problems": " ".join(problems)})
     role = Membership.Role.LEAD if lead else Membership.Role.CLINICIAN
     with transaction.atomic():
         user, created = User.objects.get_or_create(username=username, defaults={"email": email})
@@ -80,7 +82,7 @@ def clinician_add(
         elif created:
             user.set_unusable_password()
         user.save()
-        membership, _ = Membership.objects.update_or_create(care_team=team, user=user, defaults={"role": role})
+        membership, _created = Membership.objects.update_or_create(care_team=team, user=user, defaults={"role": role})
         if language is not None:
             staff_language_set(user=user, language=language)
     return ClinicianResult(user=user, created=created, membership=membership, reactivated=reactivated)
@@ -91,8 +93,9 @@ def staff_language_set(*, user: User, language: str) -> StaffProfile:
     language = language.strip().lower()
     codes = [code for code, _name in settings.LANGUAGES]
     if language and language not in codes:
-        raise AccountError(f"Cadence speaks {', '.join(codes)}; {language!r} is not one of them.")
-    profile, _ = StaffProfile.objects.update_or_create(user=user, defaults={"language": language})
+        raise AccountError(_("Cadence speaks %(languages)s; %(language)s is not one of them.") % {
+            "languages": ", ".join(codes), "language": repr(language)})
+    profile, _created = StaffProfile.objects.update_or_create(user=user, defaults={"language": language})
     user.__dict__.pop("_cadence_language", None)
     return profile
 
@@ -119,7 +122,7 @@ def clinician_deactivate(username: str) -> tuple[User, int, int]:
     """
     user = User.objects.filter(username=username.strip()).first()
     if user is None:
-        raise AccountError(f"There is no user called {username.strip()!r}.")
+        raise AccountError(_("There is no user called %(username)s.") % {"username": repr(username.strip())})
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
@@ -154,9 +157,9 @@ def second_factor_reset(username: str) -> tuple[User, int, int, int]:
 
     user = User.objects.filter(username=username.strip()).first()
     if user is None:
-        raise AccountError(f"There is no user called {username.strip()!r}.")
+        raise AccountError(_("There is no user called %(username)s.") % {"username": repr(username.strip())})
     with transaction.atomic():
-        removed, _ = Authenticator.objects.filter(user=user).delete()
+        removed, _by_kind = Authenticator.objects.filter(user=user).delete()
         tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
         sessions = _end_sessions(user)
     return user, removed, tokens, sessions
@@ -198,19 +201,19 @@ def care_team_for_new_patient(user, team: CareTeam | None = None) -> CareTeam:
     teams = list(CareTeam.objects.filter(memberships__user_id=user.pk).order_by("name"))
     if team is not None:
         if team not in teams:
-            raise TeamChoiceError("You are not a member of this care team.", code="not_a_member",
+            raise TeamChoiceError(_("You are not a member of this care team."), code="not_a_member",
                                   choices=[{"id": t.pk, "name": t.name} for t in teams])
         return team
     if len(teams) == 1:
         return teams[0]
     if not teams:
         raise TeamChoiceError(
-            "You are not in any care team, so a patient cannot be enrolled. An administrator adds you to one with "
-            "'python manage.py add_clinician USERNAME --team NAME' (the team is created with "
-            "'python manage.py create_care_team NAME') or in the admin site under Memberships.",
+            _("You are not in any care team, so a patient cannot be enrolled. An administrator adds you to one with "
+              "'python manage.py add_clinician USERNAME --team NAME' (the team is created with "
+              "'python manage.py create_care_team NAME') or in the admin site under Memberships."),
             code="no_care_team",
         )
     raise TeamChoiceError(
-        "You are in several care teams; say which one with 'care_team' (one of the ids in 'choices').",
+        _("You are in several care teams; say which one with 'care_team' (one of the ids in 'choices')."),
         code="care_team_required", choices=[{"id": t.pk, "name": t.name} for t in teams],
     )

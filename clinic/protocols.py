@@ -8,6 +8,7 @@ of their own (voice measures from different tasks are not comparable).
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from voice_features.registry import RECORDING_TASKS
@@ -98,14 +99,16 @@ def task_detail_check(*, task: str, detail: str) -> str:
     """The validated detail of a task: a passage key for a read passage, a prompt key for free speech."""
     if task == Task.READ_PASSAGE:
         if detail not in PASSAGES:
-            raise UnknownTaskDetail(f"A read passage must name one of: {', '.join(sorted(PASSAGES))}.")
+            raise UnknownTaskDetail(_("A read passage must name one of: %(passages)s.") % {
+                "passages": ", ".join(sorted(PASSAGES))})
         return detail
     if task == Task.FREE_SPEECH:
         if detail and detail not in FREE_SPEECH_PROMPTS:
-            raise UnknownTaskDetail(f"A free-speech prompt must be one of: {', '.join(sorted(FREE_SPEECH_PROMPTS))}.")
+            raise UnknownTaskDetail(_("A free-speech prompt must be one of: %(prompts)s.") % {
+                "prompts": ", ".join(sorted(FREE_SPEECH_PROMPTS))})
         return detail
     if detail:
-        raise UnknownTaskDetail(f"The task {task} takes no passage or prompt.")
+        raise UnknownTaskDetail(_("The task %(task)s takes no passage or prompt.") % {"task": task})
     return ""
 
 

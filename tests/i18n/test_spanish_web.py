@@ -134,7 +134,7 @@ def test_a_clinician_chooses_their_own_language_on_the_dashboard(client, cast):
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert _lang(html) == "es" and '<option value="es" lang="es" selected>Español</option>' in html
     refused = client.post("/language/", {"language": "fr", "next": "https://evil.example/"}, follow=True)
-    assert refused.redirect_chain[0][0] == "/" and "Cadence speaks en, es" in refused.content.decode()
+    assert refused.redirect_chain[0][0] == "/" and "Cadence habla en, es" in refused.content.decode()  # in his language
 
 
 def test_it_formats_numbers_for_spanish_readers_but_never_inside_a_chart(client, cast):

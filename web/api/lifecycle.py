@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -64,10 +65,11 @@ class PatientEraseView(APIView):
         if patient is None or not (visible or request.user.is_staff or request.user.is_superuser):
             raise NotFound()
         if not erasure_allowed(request.user, patient):
-            raise PermissionDenied("Only the care team's leads and operators can erase a patient.")
+            raise PermissionDenied(_("Only the care team's leads and operators can erase a patient."))
         if request.data.get("confirm") != patient.code:
-            return Response({"error": "confirmation_required", "detail": "Erasure cannot be undone: send the "
-                             "patient's code as 'confirm' to go ahead."}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"error": "confirmation_required", "detail": _(
+                "Erasure cannot be undone: send the patient's code as 'confirm' to go ahead.")},
+                status=status.HTTP_400_BAD_REQUEST)
         result = patient_erase(patient=patient, erased_by=request.user, via=f"API {request.path}")
         return Response({"erased": True, "tombstone": result.tombstone, "recordings": result.recordings,
                          "phq9_responses": result.phq9_responses, "files": result.files,
@@ -87,7 +89,7 @@ def _export_body(request, export: BulkExport) -> dict:
             "progress": round(export.progress, 3), "requested_at": export.requested_at,
             "status_url": reverse("bulk-export-detail", args=[export.pk], request=request)}
     if export.status == BulkExport.Status.FAILED:
-        body["error"] = {"error": "export_failed", "detail": "The export could not be built; ask for a new one."}
+        body["error"] = {"error": "export_failed", "detail": _("The export could not be built; ask for a new one.")}
     if export.status == BulkExport.Status.DONE:  # FHIR Bulk Data manifest
         body |= {"transactionTime": export.finished_at, "requiresAccessToken": True, "error": [], "output": [
             {"type": entry["type"] or "table", "count": entry["count"],
@@ -129,7 +131,7 @@ class BulkExportFileView(APIView):
         export = _member_export(request, export_id)
         entry = export.files.get(filename) if export.status == BulkExport.Status.DONE else None
         if entry is None:
-            raise NotFound("No such file in this export.")
+            raise NotFound(_("No such file in this export."))
         audit_record_many(request=request, resource="bulk_export", action="export",
                           patients=list(Patient.objects.filter(care_team_id=export.care_team_id)))
         response = FileResponse(audio_open(entry["name"]), as_attachment=True, filename=filename,

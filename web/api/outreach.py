@@ -2,6 +2,8 @@
 push subscription and "notification opened" reports (the patient's phone; the VAPID key is in the page)."""
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -58,12 +60,13 @@ class DeliverySerializer(serializers.ModelSerializer):
 class PushSubscriptionSerializer(serializers.Serializer):
     # The push service's address, used as given (browsers' push services are https; a test's stand-in may be http).
     endpoint = serializers.RegexField(r"^https?://[!-~]+$", max_length=1000,
-                                      error_messages={"invalid": "The endpoint must be a web address (https://...)."})
+                                      error_messages={"invalid": gettext_lazy(
+                                          "The endpoint must be a web address (https://...).")})
     keys = serializers.DictField(child=serializers.CharField(max_length=200))
 
     def validate_keys(self, value: dict) -> dict:
         if not value.get("p256dh") or not value.get("auth"):
-            raise ValidationError("The subscription's keys need both 'p256dh' and 'auth'.")
+            raise ValidationError(_("The subscription's keys need both 'p256dh' and 'auth'."))
         return value
 
 
@@ -93,7 +96,7 @@ class ReminderScheduleView(APIView):
         audit_record(request=request, action="read", resource="reminder_schedule", patient=patient,
                      object_id=patient.pk)
         if schedule is None:
-            raise NotFound("This patient has no reminder schedule yet; PUT one.")
+            raise NotFound(_("This patient has no reminder schedule yet; PUT one."))
         return Response(ReminderScheduleSerializer(_schedule_out(schedule, patient)).data)
 
     @extend_schema(request=ReminderScheduleSerializer, responses=ReminderScheduleSerializer)
@@ -123,7 +126,7 @@ class AdherenceView(APIView):
         figures = outreach_selectors.adherence(patient=patient, now=timezone.now())
         audit_record(request=request, action="read", resource="adherence", patient=patient, object_id=patient.pk)
         if figures is None:
-            raise NotFound("This patient has no reminder schedule, so no recordings are expected.")
+            raise NotFound(_("This patient has no reminder schedule, so no recordings are expected."))
         return Response(AdherenceSerializer(figures).data)
 
 

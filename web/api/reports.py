@@ -2,6 +2,7 @@
 
 import logging
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -35,7 +36,7 @@ def _scope_or_refuse(request, view: APIView) -> list[int] | None:
     scope = report_scope(request.user)
     if scope == []:
         audit_record(request=request, action="denied", resource="validation_report")
-        view.permission_denied(request, message="You are in no care team, so there is no report for you to read.",
+        view.permission_denied(request, message=_("You are in no care team, so there is no report for you to read."),
                                code="no_care_team")
     return scope
 
@@ -67,8 +68,8 @@ class ValidationReportView(APIView):
         report = latest_validation_report(scope)
         audit_record(request=request, action="read", resource="validation_report", object_id=report.pk if report else "")
         if report is None:
-            return Response({"error": "no_report", "detail": "No validation report yet for your care teams; "
-                                                             "ask for one with POST."}, status=404)
+            return Response({"error": "no_report", "detail": _("No validation report yet for your care teams; "
+                                                               "ask for one with POST.")}, status=404)
         return Response({"id": report.pk, "created_at": report.created_at, "trigger": report.trigger,
                          **_scope_body(scope), "report": report.payload, "teams": report.team_summaries})
 
