@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clinic.models import (
     ApiToken,
@@ -99,17 +100,19 @@ def _patient_check(patient: Patient) -> None:
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if not BCP47_PATTERN.fullmatch(patient.language or ""):
-        errors.setdefault("language", []).append("A language tag such as en, es or de-AT.")
+        errors.setdefault("language", []).append(str(LANGUAGE_TAG_PROBLEM))
     if time_zone_problem(patient.timezone):
         errors.setdefault("timezone", []).append(time_zone_problem(patient.timezone))
     if bool(patient.consent_version) != bool(patient.consent_given_at):
-        errors.setdefault("consent_given_at", []).append(
-            "Record consent with both the form's version and the date it was given.")
+        errors.setdefault("consent_given_at", []).append(str(CONSENT_INCOMPLETE))
     if errors:
         raise ValidationError(errors)
 
 
 BCP47_PATTERN = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+#: What is wrong with a patient's details, in the reader's language (the dashboard's form and the API say the same).
+LANGUAGE_TAG_PROBLEM = gettext_lazy("A language tag such as en, es or de-AT.")
+CONSENT_INCOMPLETE = gettext_lazy("Record consent with both the form's version and the date it was given.")
 
 
 def time_zone_problem(name: str) -> str | None:
@@ -117,7 +120,7 @@ def time_zone_problem(name: str) -> str | None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError, TypeError):
-        return "Not a time zone name such as Europe/Vienna, America/Mexico_City or UTC."
+        return _("Not a time zone name such as Europe/Vienna, America/Mexico_City or UTC.")
     return None
 
 

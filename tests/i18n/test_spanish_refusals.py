@@ -172,3 +172,21 @@ def test_an_emotion_label_is_refused_in_the_clinicians_language(cast, alicia):  
             "etiquetar las grabaciones.") in spanish
     english = _page_after(_english_client(cast.bob), path, {"label": "sad"})
     assert "No speech-emotion model is active, so there are no emotion classes to label recordings with." in english
+
+
+def test_a_patients_details_are_refused_in_the_callers_language(cast, api):
+    """Enrolling over the API: a wrong language tag, time zone or half-recorded consent, and a care team the
+    clinician is not in, are said in the caller's language (the dashboard's enrolment form shares the sentences)."""
+    client = api(cast.alice_token)
+    cases = [({"language": "not a tag"}, "Una etiqueta de idioma como", "A language tag such as en, es or de-AT."),
+             ({"timezone": "Mars/Olympus"}, "No es un nombre de zona horaria como",
+              "Not a time zone name such as Europe/Vienna"),
+             ({"consent_version": "v2"}, "Registre el consentimiento con la versión del formulario",
+              "Record consent with both the form's version and the date it was given.")]
+    for fields, spanish, english in cases:
+        _both(lambda lang, fields=fields: client.post("/api/v1/patients/", {"code": "N-009", **fields},
+                                                      format="json", **lang), "invalid", spanish, english)
+    _both(lambda lang: client.post("/api/v1/patients/", {"code": "N-009", "care_team": 999999}, format="json",
+                                   **lang),
+          "not_found", "Ningún equipo de atención tiene este id", "No care team has this id, or you are not in it.")
+    assert not cast.patient_a.__class__.objects.filter(code="N-009").exists()  # nothing was enrolled

@@ -1,11 +1,12 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
 from clinic.models import CareTeam, Patient, Phq9Response, Recording, patient_code_validator
 from clinic.processing.models import FeatureSet
 from clinic.protocols import FREE_SPEECH_PROMPTS, PASSAGES, Task
-from clinic.services import BCP47_PATTERN, time_zone_problem
+from clinic.services import BCP47_PATTERN, CONSENT_INCOMPLETE, LANGUAGE_TAG_PROBLEM, time_zone_problem
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -42,7 +43,7 @@ class CareTeamField(serializers.PrimaryKeyRelatedField):
         except serializers.ValidationError:
             if isinstance(data, bool) or not str(data).lstrip("-").isdigit():
                 raise
-            raise NotFound("No care team has this id, or you are not in it.") from None
+            raise NotFound(_("No care team has this id, or you are not in it.")) from None
 
 
 class PatientSerializer(serializers.ModelSerializer):
@@ -69,7 +70,7 @@ class PatientSerializer(serializers.ModelSerializer):
 
     def validate_language(self, value: str) -> str:
         if not BCP47_PATTERN.fullmatch(value):
-            raise serializers.ValidationError("A language tag such as en, es or de-AT.")
+            raise serializers.ValidationError(str(LANGUAGE_TAG_PROBLEM))
         return value
 
     def validate(self, attrs: dict) -> dict:
@@ -77,7 +78,7 @@ class PatientSerializer(serializers.ModelSerializer):
         given_at = attrs.get("consent_given_at", getattr(self.instance, "consent_given_at", None))
         if bool(version) != bool(given_at):
             raise serializers.ValidationError(
-                {"consent_given_at": ["Record consent with both the form's version and the date it was given."]})
+                {"consent_given_at": [str(CONSENT_INCOMPLETE)]})
         return attrs
 
 
