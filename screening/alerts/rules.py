@@ -48,6 +48,9 @@ _MSG_RISE = gettext_noop(
 _MSG_CROSSING = gettext_noop(
     "Probability of PHQ-9 >= 10 is %(p)s%% on %(current_on)s; it first crossed the clinic threshold of "
     "%(threshold)s%% at %(first_p)s%% on %(first_on)s.")
+_MSG_CROSSING_EARLY = gettext_noop(
+    "Probability of PHQ-9 >= 10 is %(p)s%% on %(current_on)s (early estimate against population norms: no personal "
+    "baseline yet); it first crossed the clinic threshold of %(threshold)s%% at %(first_p)s%% on %(first_on)s.")
 _MSG_SELF_HARM = gettext_noop(
     "PHQ-9 item 9 (thoughts of being better off dead or of self-harm) answered %(item9)s of 3 on %(answered_on)s "
     "(PHQ-9 total %(total)s). Follow the clinic's safety protocol now.")
@@ -112,6 +115,8 @@ class ScorePoint:
     recorded_at: datetime
     predicted_phq9: float
     p_phq9_ge10: float
+    #: An early estimate against population norms (no personal baseline yet), not a personal score.
+    early: bool = False
 
 
 @dataclass(frozen=True)
@@ -268,7 +273,8 @@ def _crossing_alert(patient_id: str, first: ScorePoint, current: ScorePoint, rul
     return AlertCandidate(
         kind=_CROSSING.name,
         priority=_CROSSING.priority,
-        **_message(_MSG_CROSSING, p=_percent(current.p_phq9_ge10), current_on=f"{current.recorded_at:%Y-%m-%d}",
+        **_message(_MSG_CROSSING_EARLY if current.early else _MSG_CROSSING, p=_percent(current.p_phq9_ge10),
+                   current_on=f"{current.recorded_at:%Y-%m-%d}",
                    threshold=_percent(rules.p_threshold), first_p=_percent(first.p_phq9_ge10),
                    first_on=f"{first.recorded_at:%Y-%m-%d}"),
         episode_key=f"{_CROSSING.rule}:{patient_id}:{first.recording_id}",
@@ -276,7 +282,7 @@ def _crossing_alert(patient_id: str, first: ScorePoint, current: ScorePoint, rul
         ongoing=ongoing,
         evidence={"recording_id": first.recording_id, "p_phq9_ge10": current.p_phq9_ge10,
                   "first_p_phq9_ge10": first.p_phq9_ge10, "current_recording_id": current.recording_id,
-                  "threshold": rules.p_threshold},
+                  "threshold": rules.p_threshold, "early": current.early, "first_early": first.early},
     )
 
 
@@ -363,6 +369,7 @@ def evaluate_alerts(
     enrolled_at: datetime | None = None,
     rules: AlertRules = AlertRules(),
     calibrated: bool = True,
+    early_scores: Sequence[ScorePoint] = (),
 ) -> list[AlertCandidate]:
     """All alert candidates for one patient, highest priority first.
 
@@ -370,6 +377,9 @@ def evaluate_alerts(
     runs only when ``baseline_phq9`` is known. Under an uncalibrated model
     (``calibrated=False``, the literature prior) an absolute probability means little,
     so there are no threshold alerts: only change from the patient's own baseline.
+    ``early_scores`` are early estimates (against population norms, before a personal baseline) that carry a
+    probability, which only a calibrated early model gives: they take part in the threshold rule with the personal
+    scores (whatever ``calibrated`` says of the personal model), never in the rise rule.
     """
     if last_recording_at is None and recordings:
         last_recording_at = max(r.recorded_at for r in recordings)
@@ -377,8 +387,9 @@ def evaluate_alerts(
     if baseline_phq9 is not None and math.isfinite(baseline_phq9):
         alerts += phq9_rise_alerts(scores, patient_id=patient_id,
                                    baseline_phq9=baseline_phq9, rules=rules)
-    if calibrated:
-        alerts += threshold_crossing_alerts(scores, patient_id=patient_id, rules=rules)
+    absolute = [*(scores if calibrated else ()), *(s for s in early_scores if s.early)]
+    if absolute:
+        alerts += threshold_crossing_alerts(absolute, patient_id=patient_id, rules=rules)
     alerts += speaker_mismatch_alerts(recordings, patient_id=patient_id)
     alerts += overdue_alert(patient_id=patient_id, last_recording_at=last_recording_at,
                             now=now, enrolled_at=enrolled_at, rules=rules)

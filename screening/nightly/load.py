@@ -36,7 +36,7 @@ __all__ = ["light_load", "load_deviations", "load_plan_data", "load_speaker_embe
 
 _SCORE_VALUES = ("pk", "recording_id", "at_text", "risk_model_version", "predicted_phq9", "prob_ge10", "population_phq9",
                  "personal_offset", "n_phq9", "n_recordings", "estimate_type", "early_population", "early_offset",
-                 "early_n_phq9", "early_kept")
+                 "early_n_phq9", "early_kept", "early_p")
 
 
 def _early_columns() -> dict:
@@ -47,7 +47,8 @@ def _early_columns() -> dict:
                                               KT("early_estimate__predicted_phq9")), FloatField()),
             "early_offset": Cast(KT("early_estimate__personal_offset"), FloatField()),
             "early_n_phq9": Cast(KT("early_estimate__n_phq9"), IntegerField()),
-            "early_kept": Case(When(early_estimate__isnull=False, then=Value(True)), default=Value(False))}
+            "early_kept": Case(When(early_estimate__isnull=False, then=Value(True)), default=Value(False)),
+            "early_p": Cast(KT("early_estimate__p_phq9_ge10"), FloatField())}
 
 
 def _timestamp(name: str):

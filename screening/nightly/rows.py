@@ -38,6 +38,8 @@ class ScoreRow:
     early_offset: float | None = None
     early_n_phq9: int | None = None
     early_kept: bool = False  # the score has an early estimate (or a personal score's early population record)
+    # An early row's levelled P(PHQ-9 >= 10): None under the uncalibrated early prior, which gives no probability.
+    early_p: float | None = None
 
 
 @dataclass
@@ -139,6 +141,9 @@ class Writes:
     # Stored early estimates re-levelled from their stored population PHQ-9: (pk, the keys the level changes),
     # merged into the stored JSON.
     early_levels: list[tuple[int, dict]] = field(default_factory=list)
+    # The stored early rows those two lists re-level, as they will read once written: (patient id, row), for
+    # tonight's alerts.
+    early_rows: list[tuple[int, ScoreRow]] = field(default_factory=list)
     screened: list[int] = field(default_factory=list)
 
 

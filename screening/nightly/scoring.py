@@ -7,7 +7,7 @@ go into :class:`~screening.nightly.rows.Writes`, written for the whole chunk by 
 import functools
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.utils import timezone
@@ -403,17 +403,23 @@ def _level_early(plan: PatientPlan, populations: dict[int, tuple[datetime, float
                 and populations[fs.recording_id][1] == row.early_population:
             continue
         if fs.recording_id in estimates:
-            writes.early_estimates.append((row.pk, _levelled(estimates[fs.recording_id], level, model)))
+            estimate = _levelled(estimates[fs.recording_id], level, model)
+            writes.early_estimates.append((row.pk, estimate))
+            writes.early_rows.append((plan.data.patient.pk, replace(row, early_p=estimate["p_phq9_ge10"])))
     for stored in plan.early_patch:
         row = stored.row
         if not _early_matches(row, level):
             # What early_estimate would give with this level, from the stored (unclipped) population PHQ-9.
-            writes.early_levels.append((row.pk, early_levelled(row.early_population, level, model=model)))
+            patch = early_levelled(row.early_population, level, model=model)
+            writes.early_levels.append((row.pk, patch))
+            writes.early_rows.append((plan.data.patient.pk, replace(row, early_p=patch["p_phq9_ge10"])))
 
 
 def score_row(score: RiskScore) -> ScoreRow:
+    early = score.early_estimate if score.estimate_type == RiskScore.EstimateType.EARLY else None
     return ScoreRow(score.pk, score.recording_id, score.at, score.risk_model_version, score.predicted_phq9,
-                    score.prob_ge10, score.population_phq9, score.personal_offset, score.n_phq9, score.n_recordings)
+                    score.prob_ge10, score.population_phq9, score.personal_offset, score.n_phq9, score.n_recordings,
+                    estimate_type=score.estimate_type or "", early_p=early.get("p_phq9_ge10") if early else None)
 
 
 def _repredict(row: ScoreRow, model: ScoringModel, calibration) -> PredictiveNumbers:
@@ -449,9 +455,15 @@ def _score_weeks(plan: PatientPlan, scored, calibration, model: ScoringModel, wr
 
 
 def patient_alerts(light: LightPatient, scores: list[ScoreRow], model: ScoringModel, now: datetime) -> list[Alert]:
+    """The patient's alert candidates (:func:`screening.alerts.rules.evaluate_alerts`) from their stored and
+    tonight's scores. Early estimates take part in the threshold rule only with a probability, which only a
+    calibrated (fitted) early model gives them; never in the rise rule, which needs a baseline."""
     points = [rules_mod.ScorePoint(recording_id=str(s.recording_id), recorded_at=s.at,
                                    predicted_phq9=s.predicted_phq9, p_phq9_ge10=s.prob_ge10)
               for s in scores if s.predicted_phq9 is not None]
+    early = [rules_mod.ScorePoint(recording_id=str(s.recording_id), recorded_at=s.at, predicted_phq9=math.nan,
+                                  p_phq9_ge10=s.early_p, early=True)
+             for s in scores if s.estimate_type == RiskScore.EstimateType.EARLY and s.early_p is not None]
     latest = max((s for s in scores if s.personal_offset is not None), key=lambda s: s.at, default=None)
     recordings = [rules_mod.RecordingPoint(recording_id=str(pk), recorded_at=at, speaker_mismatch=mismatch)
                   for items, mismatch in ((light.valid, False), (light.mismatched, True)) for pk, at in items]
@@ -462,7 +474,7 @@ def patient_alerts(light: LightPatient, scores: list[ScoreRow], model: ScoringMo
                for pk, at, total, item9 in light.phq9],
         recordings=recordings, baseline_phq9=model.intercept + (latest.personal_offset if latest else 0.0),
         last_recording_at=light.last_recording_at, enrolled_at=enrolled, rules=alert_rules(),
-        calibrated=model.calibrated,
+        calibrated=model.calibrated, early_scores=early,
     )
     return [Alert(patient=light.patient, kind=c.kind, priority=c.priority, message=c.message,
                   message_i18n=dict(c.message_i18n), episode_key=c.episode_key, **alert_trigger_refs(c.evidence))

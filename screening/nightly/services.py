@@ -115,6 +115,8 @@ def patients_screen(*, patient_ids: list[int], now: datetime | None = None) -> d
                                                       prob_ge10=numbers.p_phq9_ge10,
                                                       personal_offset=numbers.personal_offset,
                                                       n_phq9=numbers.n_phq9))
+    for patient_id, row in writes.early_rows:
+        fresh_rows[patient_id].append(row)
     for light in lights.values():
         if light.patient.active:
             rows = {r.recording_id: r for r in light.scores.values()} | {r.recording_id: r for r in

@@ -160,3 +160,42 @@ def test_a_night_compares_each_recording_with_the_norms_once(db, monkeypatch):
         for key in ("predicted_phq9", "population_phq9", "personal_offset"):
             assert stored[key] == pytest.approx(expected[key], abs=1e-9)
         assert stored["interval"] == pytest.approx(expected["interval"], abs=1e-9)
+
+
+def test_a_calibrated_early_model_can_raise_a_threshold_alert_and_the_prior_cannot(clinic, settings):
+    """Alerts from early estimates only where calibrated: under the literature prior an early estimate has no
+    probability and raises nothing, whatever the threshold; once the clinic has fitted its early model, a new
+    patient's early estimates cross the clinic's threshold like personal scores, said as early estimates."""
+    _, ids, _ = clinic
+    newcomer = next(iter(ids.values()))
+    keep = list(Recording.objects.filter(patient_id=newcomer, status="done").order_by("recorded_at"))[:3]
+    after = keep[-1].recorded_at + timedelta(hours=1)
+    settings.CADENCE_RISK_PROBABILITY_THRESHOLD = 0.01  # any probability at all crosses it
+
+    def screen_newcomer():
+        Recording.objects.filter(patient_id=newcomer).exclude(pk__in=[r.pk for r in keep]).delete()
+        Phq9Response.objects.filter(patient_id=newcomer).delete()
+        RiskScore.objects.filter(patient_id=newcomer).delete()
+        Alert.objects.filter(patient_id=newcomer).delete()
+        services.patients_screen(patient_ids=[newcomer], now=after)
+        early = list(RiskScore.objects.filter(patient_id=newcomer, estimate_type="early"))
+        assert len(early) == len(keep)
+        return early, Alert.objects.filter(patient_id=newcomer, kind="risk_threshold")
+
+    early, alerts = screen_newcomer()  # the literature prior: no probability, no alert
+    assert all(s.early_estimate["p_phq9_ge10"] is None for s in early) and not alerts.exists()
+
+    call_command("fit_early_model")
+    early, alerts = screen_newcomer()
+    probabilities = sorted(s.early_estimate["p_phq9_ge10"] for s in early)
+    assert all(0 < p < 1 for p in probabilities)
+    [alert] = alerts
+    first = min(early, key=lambda s: s.at)
+    assert alert.recording_id == first.recording_id and alert.episode_key.endswith(f":{first.recording_id}")
+    assert "(early estimate against population norms: no personal baseline yet)" in alert.message
+    assert alert.message_i18n["msgid"].startswith("Probability of PHQ-9 >= 10 is %(p)s%% on %(current_on)s (early")
+
+    # Above every early probability: nothing crosses.
+    settings.CADENCE_RISK_PROBABILITY_THRESHOLD = min(0.99, probabilities[-1] + 0.06)
+    _, alerts = screen_newcomer()
+    assert not alerts.exists()

@@ -84,6 +84,32 @@ def test_it_raises_no_absolute_probability_alert_under_an_uncalibrated_model():
     assert {a.kind for a in calibrated} == {"phq9_rise", "risk_threshold"}
 
 
+def test_an_early_estimate_with_a_probability_takes_part_in_the_threshold_rule_only():
+    """A calibrated early model gives early estimates a probability: they can cross the threshold (said as early
+    estimates), whatever the personal model's calibration, and never count toward a rise from a baseline."""
+    early = [ScorePoint(f"e{i}", T0 + timedelta(days=i), float("nan"), q, early=True)
+             for i, q in enumerate([0.3, 0.7, 0.8])]
+    now = T0 + timedelta(days=3)
+    [alert] = evaluate_alerts(patient_id="p", now=now, early_scores=early, calibrated=False, baseline_phq9=2.0,
+                              rules=AlertRules(p_threshold=0.6))
+    assert alert.kind == "risk_threshold" and alert.episode_key == "p_phq9_ge10:p:e1"
+    assert alert.message == ("Probability of PHQ-9 >= 10 is 80% on 2025-03-05 (early estimate against population "
+                             "norms: no personal baseline yet); it first crossed the clinic threshold of 60% at 70% "
+                             "on 2025-03-04.")
+    assert alert.evidence["early"] and alert.evidence["first_early"]
+    # A personal score that follows continues the same episode, said as a personal score.
+    later = [*early, ScorePoint("r3", T0 + timedelta(days=3), 14.0, 0.85)]
+    [alert] = evaluate_alerts(patient_id="p", now=now, scores=later[3:], early_scores=early,
+                              rules=AlertRules(p_threshold=0.6))
+    assert alert.episode_key == "p_phq9_ge10:p:e1" and alert.message.startswith("Probability of PHQ-9 >= 10 is 85% "
+                                                                                "on 2025-03-06; it first crossed")
+    assert not alert.evidence["early"] and alert.evidence["first_early"]
+    # Points not marked early are not taken as early estimates; below the threshold nothing is raised.
+    plain = [ScorePoint("x", T0, float("nan"), 0.9)]
+    assert evaluate_alerts(patient_id="p", now=now, early_scores=plain, calibrated=False) == []
+    assert evaluate_alerts(patient_id="p", now=now, early_scores=early[:1], rules=AlertRules(p_threshold=0.6)) == []
+
+
 def test_it_does_not_alert_below_the_threshold():
     assert threshold_crossing_alerts(_scores([0] * 3, [0.1, 0.4, 0.49]),
                                      patient_id="p") == []
