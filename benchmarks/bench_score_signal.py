@@ -58,6 +58,7 @@ ROWS = (
     ("  early offset from the PHQ-9s answered before (diagnostic)", "predicted_difference_prospective", "{:.3f}"),
     ("  as the service levels early estimates (product code path, window's PHQ-9 withheld)", "predicted_service",
      "{:.3f}"),
+    ("rm-corr: AS SERVED: the model's fixed shares, early estimates levelled as the service does", "served", "{:.3f}"),
     ("  early estimates unlevelled, as the service stored them until 2026-12-07 (diagnostic)",
      "predicted_early_unlevelled", "{:.3f}"),
     ("  every level from the PHQ-9s answered before (diagnostic)", "predicted_prospective", "{:.3f}"),

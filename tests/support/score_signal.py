@@ -393,7 +393,9 @@ def _held_out(cohort, train: set[str], held: set[str]):
     for name, weighted, leave_out, true_loadings in variants:
         population = _personal_predictions(models, pb, phq9, weighted=weighted, leave_out=leave_out,
                                            true_loadings=true_loadings)[pb.index]
-        for mode in SERVED_MODES if name == "weighted" else (HEADLINE,):
+        # The nightly service scores with the model's fixed shares (docs/screening.md §3b): ``served_uniform_service``
+        # is what it serves.
+        for mode in SERVED_MODES if name == "weighted" else (HEADLINE, "service") if name == "uniform" else (HEADLINE,):
             frame[f"served_{name}" if mode == HEADLINE else f"served_{name}_{mode}"] = \
                 _served(models, frame, early_population, population, phq9, mode)
     served_z = _pick(frame["type"].eq(EARLY), _z(frame, "e_"),
@@ -486,7 +488,7 @@ def _figures(seed: int, frame: pd.DataFrame, phq9: pd.DataFrame, with_recording:
              severity_var: float = 16.0) -> Figures:
     values = {}
     oracle = "oracle_num" in frame
-    columns = ["visible", "served_uniform", "served_weighted", "served_weighted_in_sample",
+    columns = ["visible", "served_uniform", "served_uniform_service", "served_weighted", "served_weighted_in_sample",
                *[f"served_weighted_{mode}" for mode in SERVED_MODES[1:]],
                "early_prospective", "early_population", "early_prior", "is_personal",
                *[f"z_{k}" for k in FEATURES],
@@ -516,6 +518,7 @@ def _figures(seed: int, frame: pd.DataFrame, phq9: pd.DataFrame, with_recording:
         **{f"predicted_{mode}": rm(pairs, f"served_weighted_{mode}") for mode in SERVED_MODES[1:]},
         "predicted_in_sample": rm(pairs, "served_weighted_in_sample"),
         "predicted_uniform": rm(pairs, "served_uniform"),
+        "served": rm(pairs, "served_uniform_service"),
         "best_single": singles[best], "best_single_feature": best,
         "ceiling_personal": rm(personal_pairs, "visible"),
         "predicted_personal": rm(personal_pairs, "served_weighted"),
