@@ -19,16 +19,22 @@ def audio_keys_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
 
 
 @checks.register()
-def default_time_zone_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
+def patient_defaults_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """A new patient's default time zone and language are what a patient's own must be."""
     from django.conf import settings
 
-    from clinic.services import time_zone_problem
+    from clinic.services import BCP47_PATTERN, time_zone_problem
 
+    errors = []
     problem = time_zone_problem(settings.CADENCE_DEFAULT_TIME_ZONE)
     if problem:
-        return [checks.Error(f"CADENCE_DEFAULT_TIME_ZONE={settings.CADENCE_DEFAULT_TIME_ZONE!r}: {problem}",
-                             id="clinic.E006")]
-    return []
+        errors.append(checks.Error(f"CADENCE_DEFAULT_TIME_ZONE={settings.CADENCE_DEFAULT_TIME_ZONE!r}: {problem}",
+                                   id="clinic.E006"))
+    if not BCP47_PATTERN.fullmatch(settings.CADENCE_DEFAULT_PATIENT_LANGUAGE):
+        errors.append(checks.Error(
+            f"CADENCE_DEFAULT_PATIENT_LANGUAGE={settings.CADENCE_DEFAULT_PATIENT_LANGUAGE!r}: not a language tag "
+            "such as en, es or de-AT.", id="clinic.E007"))
+    return errors
 
 
 _LOG_EMAIL_BACKENDS = ("django.core.mail.backends.console.EmailBackend",

@@ -127,11 +127,13 @@ def time_zone_problem(name: str) -> str | None:
 def patient_create(*, care_team: CareTeam, code: str, enrolled_on: date | None = None, **fields) -> tuple[Patient, str]:
     """Enrol a patient and issue the upload token, which is returned only here.
 
-    The time zone defaults to ``CADENCE_DEFAULT_TIME_ZONE``. Raises django.core.exceptions.ValidationError
+    The time zone defaults to ``CADENCE_DEFAULT_TIME_ZONE``, the language to ``CADENCE_DEFAULT_PATIENT_LANGUAGE``.
+    Raises django.core.exceptions.ValidationError
     for a code that is not letters, digits, '-' and '_', and for fields that break :func:`_patient_check`.
     """
     patient_code_validator(code)
     fields.setdefault("timezone", settings.CADENCE_DEFAULT_TIME_ZONE)
+    fields.setdefault("language", settings.CADENCE_DEFAULT_PATIENT_LANGUAGE)
     patient = Patient(care_team=care_team, code=code, enrolled_on=enrolled_on or timezone.localdate(), **fields)
     _patient_check(patient)
     with transaction.atomic():

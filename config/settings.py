@@ -184,6 +184,8 @@ CADENCE_AUDIO_RETENTION_DAYS = env_int("CADENCE_AUDIO_RETENTION_DAYS", 0)
 CADENCE_REQUIRE_CONSENT = env_bool("CADENCE_REQUIRE_CONSENT", False)
 # A new patient's time zone (IANA name) when the enrolment does not give one.
 CADENCE_DEFAULT_TIME_ZONE = env_str("CADENCE_DEFAULT_TIME_ZONE", "UTC")
+# A new patient's language when none is given (a BCP 47 tag: "es" for a clinic whose patients mostly speak Spanish).
+CADENCE_DEFAULT_PATIENT_LANGUAGE = env_str("CADENCE_DEFAULT_PATIENT_LANGUAGE", "en")
 # Every erasure appends its tombstone (a keyed hash, never the code) here; restore re-applies later erasures
 # from it. Keep it with the backups (docs/operators.md, "Backups").
 CADENCE_ERASURE_LEDGER = Path(env_str("CADENCE_ERASURE_LEDGER", str(VAR_DIR / "erasure-ledger.jsonl")))

@@ -171,3 +171,22 @@ def test_the_api_takes_and_serves_language_time_zone_and_consent(cast, api, sett
     half = client.patch(f"/api/v1/patients/{created['id']}/", {"consent_version": ""}, format="json")
     assert half.status_code == 400  # consent needs both its version and its date
     assert Patient.objects.get(code="N-200").consent_version == "v3"
+
+
+def test_a_clinic_sets_a_new_patients_language(cast, api, settings):
+    """CADENCE_DEFAULT_PATIENT_LANGUAGE: the language a new patient gets when none is given (a Spanish-speaking
+    clinic's patients mostly record in Spanish): the dashboard's form offers it, the API applies it, and a value
+    that is not a language tag stops the service at start-up."""
+    from django.core import checks
+
+    settings.CADENCE_DEFAULT_PATIENT_LANGUAGE = "es"
+    form = _login(cast.alice).get(ADD).content.decode()
+    assert 'name="language" value="es"' in form
+    created = api(cast.alice_token).post("/api/v1/patients/", {"code": "N-300"}, format="json").json()
+    assert created["language"] == "es" and Patient.objects.get(code="N-300").language == "es"
+    given = api(cast.alice_token).post("/api/v1/patients/", {"code": "N-301", "language": "en"}, format="json")
+    assert given.json()["language"] == "en"  # a given language stands
+    assert not [e for e in checks.run_checks() if e.id == "clinic.E007"]
+    settings.CADENCE_DEFAULT_PATIENT_LANGUAGE = "spanish please"
+    [error] = [e for e in checks.run_checks() if e.id == "clinic.E007"]
+    assert "not a language tag" in error.msg

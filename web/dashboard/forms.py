@@ -111,6 +111,7 @@ class PatientDetailsForm(forms.Form):
                 kwargs["initial"]["consent_date"] = patient.consent_given_at.astimezone(zone).date()
         super().__init__(*args, **kwargs)
         self.fields["timezone"].initial = settings.CADENCE_DEFAULT_TIME_ZONE
+        self.fields["language"].initial = settings.CADENCE_DEFAULT_PATIENT_LANGUAGE
 
     def clean_language(self) -> str:
         value = self.cleaned_data["language"].strip()
