@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from clinic.accounts import staff_language_set
 from clinic.services import phq9_record
-from screening.models import MonitoringSnapshot, ValidationReport
+from screening.models import Alert, MonitoringSnapshot, ValidationReport
 from tests.dashboard.factories import history
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +118,13 @@ def test_alert_badges_and_the_alert_inbox_are_in_spanish(cast, alicia, django_ca
     _spanish(alicia, "/", 'title="PHQ-9 ítem 9 (pensamientos de autolesión)"', ">Ítem 9<",
              absent=("self-harm thoughts", ">Item 9<"))
     _spanish(alicia, "/alerts/", "Alta</span> PHQ-9 ítem 9 (pensamientos de autolesión)",
-             absent=("High</span>", "(self-harm thoughts)"))
+             '<span class="state state-open">abierta</span>', "Detalles, notificaciones y escalada",
+             absent=("High</span>", "(self-harm thoughts)", ">open<", "Details, notifications and escalation"))
+    # Nobody in the team can be reached: the failed message's purpose and stored reason in the reader's language.
+    html = _spanish(alicia, f"/alerts/{Alert.objects.get(patient=cast.patient_a).pk}/", "<td>alerta</td>",
+                    "No se puede localizar a nadie del equipo de atención",
+                    absent=("<td>alert</td>", "Nobody in the care team can be reached"))
+    assert "state-failed" in html
 
 
 def test_the_audit_log_is_in_spanish(cast, alicia, operadora):

@@ -167,6 +167,12 @@ STATE_LABELS = {
         "erase": pgettext_lazy("audit action", "erase"), "login": pgettext_lazy("audit action", "login"),
         "logout": pgettext_lazy("audit action", "logout"),
     },
+    "delivery purpose": {  # outreach.models.Delivery.Purpose's labels
+        "alert": pgettext_lazy("delivery purpose", "alert"),
+        "escalation": pgettext_lazy("delivery purpose", "escalation"),
+        "reminder": pgettext_lazy("delivery purpose", "reminder"),
+        "re-engagement": pgettext_lazy("delivery purpose", "re-engagement"),
+    },
     "baseline pending": {
         "new phone": pgettext_lazy("baseline pending", "new phone"),
         "first recordings": pgettext_lazy("baseline pending", "first recordings"),
