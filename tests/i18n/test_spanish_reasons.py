@@ -162,7 +162,7 @@ def test_every_state_the_dashboard_shows_has_a_spanish_label():
 
     expected = {"recording status": set(Recording.Status.values), "alert state": set(Alert.State.values),
                 "delivery state": set(Delivery.State.values), "audit action": set(AuditEvent.Action.values),
-                "baseline pending": {NEW_PHONE, FIRST_RECORDINGS}}
+                "delivery purpose": set(Delivery.Purpose.labels), "baseline pending": {NEW_PHONE, FIRST_RECORDINGS}}
     assert {context: set(labels) for context, labels in STATE_LABELS.items()} == expected
     with translation.override("es"):
         untranslated = [(c, code) for c, codes in expected.items() for code in codes
