@@ -8,7 +8,7 @@ is not English gets the translated sentence of its code instead, without the val
 
 from django.utils.translation import get_language, gettext_lazy
 
-__all__ = ["REASON_TEXTS", "reason_text"]
+__all__ = ["REASON_TEXTS", "english_reader", "reason_text"]
 
 REASON_TEXTS = {
     # The quality gate.
@@ -33,9 +33,14 @@ REASON_TEXTS = {
 }
 
 
+def english_reader() -> bool:
+    """Is the active language English? Then a stored English sentence, with its measured values, is shown as it is."""
+    return (get_language() or "en").split("-")[0] == "en"
+
+
 def reason_text(code: str | None, english: str) -> str:
     """``english`` (the stored or raised sentence, with its values) for an English reader or an unknown code; else
     the code's sentence in the active language."""
-    if not code or code not in REASON_TEXTS or (get_language() or "en").split("-")[0] == "en":
+    if not code or code not in REASON_TEXTS or english_reader():
         return english
     return str(REASON_TEXTS[code])

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils.dates import MONTHS_3
 from django.utils.formats import get_format
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -25,7 +25,7 @@ from clinic.accounts import AccountError, lead_team_ids, staff_language_set
 from clinic.audit import audit_record, audit_record_many
 from clinic.models import EmotionLabel, Patient
 from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS, is_safety_signal
-from clinic.reasons import reason_text
+from clinic.reasons import english_reader, reason_text
 from clinic.selectors import patients_visible_to
 from screening.alerts.services import AlertTransitionError, alert_acknowledge, alert_resolve
 from screening.baselines.baseline import DEFAULT_TASK
@@ -121,7 +121,7 @@ def _withheld_reason(reason: str) -> str:
     (voice_features.registry.WITHHELD_TEMPLATES, in the catalogues) filled again with its values, figures with the
     reader's decimal mark; in English, or for a reason no template of this version fits, the stored sentence."""
     fields = withheld_reason_fields(reason)
-    if fields is None or (get_language() or "en").split("-")[0] == "en":
+    if fields is None or english_reader():
         return reason
     template, params = fields
     if "what" in params:
