@@ -45,7 +45,7 @@ def _login(page, base_url: str, username: str, password: str, *, next_path: str 
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/login/" not in url)  # signed in: the POST's answer has left the login page
 
 
 def _shot(page, name: str) -> None:
@@ -94,7 +94,7 @@ def test_it_walks_through_the_dashboard(browser, live_server, populated):
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts").click()
     page.get_by_label("Note (optional)").fill("Phoned the patient; appointment on Friday.")
     page.get_by_role("button", name="Acknowledge").click()
-    page.wait_for_load_state()
+    page.get_by_text("Alert for N-001 acknowledged.").wait_for()  # waits for the answer to the POST, not the old page
     assert page.get_by_text("Alert for N-001 acknowledged.").is_visible()
     alert = Alert.objects.get(patient=cast.patient_a)
     assert alert.state == "acknowledged" and alert.acknowledged_by == cast.alice
@@ -108,6 +108,7 @@ def test_it_walks_through_the_dashboard(browser, live_server, populated):
     answered = (timezone.now() - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
     page.get_by_label("Answered at (UTC)").fill(answered)
     page.get_by_role("button", name="Save PHQ-9").click()
+    page.get_by_text("PHQ-9 recorded: total 16 (moderately severe).").wait_for()  # the page that answers the POST
     page.wait_for_selector("html[data-plots-ready='true']")
     assert page.get_by_text("PHQ-9 recorded: total 16 (moderately severe).").is_visible()
     assert page.locator("table.phq9-history td.total", has_text="16").count() == 1
@@ -177,7 +178,7 @@ def test_it_serves_the_admin_and_the_api_docs_under_the_content_security_policy(
     page.get_by_label("Username").fill("root")
     page.get_by_label("Password").fill("root-password-1")
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/login/" not in url)  # signed in: the POST's answer has left the login page
     page.goto(f"{base}/admin/clinic/patient/{cast.patient_a.pk}/change/")
     assert page.locator("div.field-code .readonly").inner_text() == "N-001"
     assert page.locator("form#patient_form input[name='birth_year']").count() == 1

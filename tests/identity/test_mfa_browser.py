@@ -50,7 +50,7 @@ def _sign_in(page, base: str, username: str, password: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/login/" not in url)  # the POST's answer, not the login page it came from
 
 
 def _confirm_password(page, password: str) -> None:
@@ -59,12 +59,12 @@ def _confirm_password(page, password: str) -> None:
     _no_inline_script(page)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Confirm").click()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/reauthenticate/" not in url)
 
 
 def _sign_out(page) -> None:
     page.get_by_role("button", name="Log out").click()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/login/" in url)
 
 
 def test_it_enrols_an_authenticator_app_and_signs_in_with_a_recovery_code(browser, live_server, cast):
@@ -77,14 +77,14 @@ def test_it_enrols_an_authenticator_app_and_signs_in_with_a_recovery_code(browse
     assert page.url == base + "/account/"  # no patient data before a second factor
 
     page.locator("#add-totp").click()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/reauthenticate/" in url)
     _confirm_password(page, "bob-password-1")
     _no_inline_script(page)
     assert page.locator("figure.totp-qr svg").count() == 1
     secret = page.locator("#authenticator_secret").input_value()
     page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Turn on").click()
-    page.wait_for_load_state()
+    page.wait_for_selector("#recovery_codes")
     _no_inline_script(page)
     codes = page.locator("#recovery_codes").input_value().split()
     assert len(codes) == 10
@@ -98,7 +98,7 @@ def test_it_enrols_an_authenticator_app_and_signs_in_with_a_recovery_code(browse
     _no_inline_script(page)
     page.get_by_label("Code", exact=True).fill(codes[0])
     page.get_by_role("button", name="Confirm").click()
-    page.wait_for_load_state()
+    page.wait_for_url(base + "/")
     assert page.url == base + "/" and "N-001" in page.content()
     assert page.errors == []
     context.close()
@@ -116,7 +116,7 @@ def test_it_enrols_a_security_key_and_signs_in_with_it(browser, live_server, cas
     _sign_in(page, base, "alice", "alice-password-1")
     assert page.url == base + "/account/"
     page.locator("#add-key").click()
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/reauthenticate/" in url)
     _confirm_password(page, "alice-password-1")
     _no_inline_script(page)
     page.get_by_label("Name").fill("Virtual key")

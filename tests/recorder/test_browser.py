@@ -172,6 +172,8 @@ def test_a_clinician_enrols_a_patient_and_the_phones_first_take_keeps_every_feat
     assert (patient.care_team, patient.language, patient.timezone) == (cast.north, "en-GB", "Europe/London")
     assert desk.get_by_text("No phone is linked to this patient yet.").is_visible()
     desk.get_by_role("button", name="Create enrolment link").click()
+    desk.wait_for_url("**/enrolment-link/#recorder")  # the POST answers with the page that shows the QR code
+    desk.wait_for_selector("#recorder svg[role='img'] path")
     assert desk.locator("#recorder svg[role='img'] path").count() >= 1
     url = desk.get_by_role("textbox", name="Enrolment link").input_value()
     assert url.startswith(f"{live_server.url}/r/enrol/#")  # CADENCE_BASE_URL, with the demo's warning shown
