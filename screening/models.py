@@ -1,8 +1,12 @@
 """Screening state: baselines, risk scores, fitted risk models, alerts, validation reports."""
 
+import re
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from screening.alerts.kinds import ALERT_KINDS, kind_spec
@@ -101,14 +105,27 @@ class RiskScore(models.Model):
         ]
 
 
+#: A number written with a decimal point ("0.33", "+2.5"), not part of a version or a name ("4.0.0", "v1.2").
+_DECIMAL = re.compile(r"(?<![\w.])(\d+)\.(\d+)(?![\w.])")
+
+
+def _localized_value(value):
+    """A value's decimal numbers in the active language's format ("PSI 0.33" is "PSI 0,33" in Spanish); counts,
+    dates, names and versions as they are."""
+    if not isinstance(value, str):
+        return value
+    return _DECIMAL.sub(lambda m: number_format(Decimal(m.group(0)), decimal_pos=len(m.group(2))), value)
+
+
 def localized_message(message: str, message_i18n: dict | None) -> str:
-    """``message_i18n``'s English template in the active language filled with its values; the stored English
-    ``message`` where there is no template (older rows) or the translation does not fit."""
+    """``message_i18n``'s English template in the active language filled with its values (decimal numbers in the
+    language's format); the stored English ``message`` where there is no template (older rows) or the translation
+    does not fit."""
     msgid, params = (message_i18n or {}).get("msgid"), (message_i18n or {}).get("params")
     if not isinstance(msgid, str) or not isinstance(params, dict):
         return message
     try:
-        return gettext(msgid) % params
+        return gettext(msgid) % {name: _localized_value(value) for name, value in params.items()}
     except (KeyError, TypeError, ValueError):
         return message
 

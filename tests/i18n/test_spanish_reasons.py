@@ -88,8 +88,16 @@ def test_every_operator_alert_message_is_its_template_filled_and_has_a_spanish_v
         assert msgid % params == message["message"]
         with translation.override("es"):
             spanish = localized_message(message["message"], message["message_i18n"])
-        assert spanish != message["message"] and all(value in spanish for value in params.values()), spanish
+        # Every value appears, a decimal one with the decimal comma ("PSI 0,33", "6,2 puntos").
+        assert spanish != message["message"] and all(value.replace(".", ",") in spanish for value in params.values()), \
+            spanish
     assert findings["rejection_rate"][0]["message"] == "45% of the last 40 recordings were rejected by the quality gate."
+    score_drift = findings["score_drift"][0]
+    assert score_drift["message"] == "The predicted PHQ-9 distribution shifted (PSI 0.33)."  # stored: English, point
+    with translation.override("es"):
+        assert "(PSI 0,33)" in localized_message(score_drift["message"], score_drift["message_i18n"])
+    with translation.override("en"):
+        assert localized_message(score_drift["message"], score_drift["message_i18n"]) == score_drift["message"]
 
 
 def test_operator_alerts_are_in_spanish_on_the_monitoring_page(cast, operadora, django_user_model):  # noqa: F811
