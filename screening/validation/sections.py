@@ -28,6 +28,14 @@ from screening.validation.tripod import tripod_ai
 __all__ = ["PREDICTION_SECTIONS", "REPORT_SECTIONS", "ReportSection", "SECTION_TITLES", "STANDARD_SECTIONS",
            "SectionInputs", "section_overview", "section_spec"]
 
+
+
+def gettext_noop(message: str) -> str:
+    """Marks a section title for the translation catalogues (``makemessages`` finds the name); this module has no
+    Django, so the dashboard translates the title where it shows it (web.dashboard.views)."""
+    return message
+
+
 SCORE_NAMES = {"voice_score": "the voice score", "predicted_phq9": "the predicted PHQ-9"}
 
 
@@ -88,8 +96,10 @@ class ReportSection:
     interpret: Callable[[dict[str, Any], dict[str, Any]], str] | None = None
     standard: bool = True
 
-    def heading(self, parameters: dict[str, Any]) -> str:
-        return self.title.format(**parameters)
+    def heading(self, parameters: dict[str, Any], translate: Callable[[str], str] = str) -> str:
+        """The title with the report's parameters; ``translate`` (e.g. gettext) turns it into the reader's language
+        first."""
+        return translate(self.title).format(**parameters)
 
 
 def _ci_text(ci: list[float], digits: int = 2) -> str:
@@ -193,46 +203,46 @@ def _reading(name: str) -> Callable[[dict[str, Any], dict[str, Any]], str]:
 
 #: Every section of the report, in the order of its JSON.
 REPORT_SECTIONS: tuple[ReportSection, ...] = (
-    ReportSection("between_person", "Between patients: patient means",
+    ReportSection("between_person", gettext_noop("Between patients: patient means"),
                   lambda i, c: stats.between_person_correlation(i.pairs), interpret=_reading("between_person")),
-    ReportSection("within_person", "Within patients: repeated-measures correlation",
+    ReportSection("within_person", gettext_noop("Within patients: repeated-measures correlation"),
                   lambda i, c: stats.repeated_measures_correlation(i.pairs), interpret=_reading("within_person")),
-    ReportSection("mixed_model", "Linear mixed model",
+    ReportSection("mixed_model", gettext_noop("Linear mixed model"),
                   lambda i, c: stats.mixed_model(i.pairs), interpret=_reading("mixed_model")),
-    ReportSection("screening_accuracy", "Screening accuracy at PHQ-9 \u2265 {cutoff}",
+    ReportSection("screening_accuracy", gettext_noop("Screening accuracy at PHQ-9 ≥ {cutoff}"),
                   lambda i, c: accuracy.screening_accuracy(i.pairs, cutoff=i.cutoff, threshold=i.threshold, **i.boot),
                   predictions=True, interpret=_reading("screening_accuracy")),
-    ReportSection("calibration", "Calibration of the probability",
+    ReportSection("calibration", gettext_noop("Calibration of the probability"),
                   lambda i, c: accuracy.calibration(i.pairs, cutoff=i.cutoff, n_bins=i.n_bins, **i.boot),
                   predictions=True, interpret=_reading("calibration")),
-    ReportSection("decision_curve", "Decision curve: net benefit at risk thresholds 5\u201350 %",
+    ReportSection("decision_curve", gettext_noop("Decision curve: net benefit at risk thresholds 5–50 %"),
                   lambda i, c: accuracy.decision_curve(i.pairs, cutoff=i.cutoff), predictions=True),
-    ReportSection("three_way", "Three-way output: low, indeterminate, high",
+    ReportSection("three_way", gettext_noop("Three-way output: low, indeterminate, high"),
                   lambda i, c: accuracy.three_way(i.pairs, cutoff=i.cutoff), predictions=True),
-    ReportSection("bland_altman", "Agreement of predicted and observed PHQ-9 (Bland\u2013Altman)",
+    ReportSection("bland_altman", gettext_noop("Agreement of predicted and observed PHQ-9 (Bland–Altman)"),
                   lambda i, c: stats.bland_altman_repeated(i.pairs), predictions=True,
                   interpret=_reading("bland_altman")),
     ReportSection("reliable_change",
-                  "Reliable change (Jacobson\u2013Truax) and agreement on changes of \u2265 {mid} points",
+                  gettext_noop("Reliable change (Jacobson–Truax) and agreement on changes of ≥ {mid} points"),
                   lambda i, c: stats.reliable_change(i.pairs, mid=i.mid), predictions=True),
-    ReportSection("change_detection", "Detection of PHQ-9 changes of \u2265 {mid} points",
+    ReportSection("change_detection", gettext_noop("Detection of PHQ-9 changes of ≥ {mid} points"),
                   lambda i, c: _change_sections(i.pairs, mid=i.mid, direction=i.voice_direction,
                                                 predictions=i.predictions), standard=False),
-    ReportSection("subgroups", "Breakdown by sex, age band, language, codec, device and recording task",
+    ReportSection("subgroups", gettext_noop("Breakdown by sex, age band, language, codec, device and recording task"),
                   lambda i, c: subgroups.subgroup_breakdown(i.pairs, i.patients, reference_date=i.reference,
                                                             cutoff=i.cutoff, **i.boot)
                   | subgroups.recording_subgroups(i.phq9, i.scores, window_days=i.window_days,
                                                   min_recordings=i.min_recordings, cutoff=i.cutoff, **i.boot),
                   standard=False),
-    ReportSection("alerts", "Alert burden and positive predictive value of risk alerts",
+    ReportSection("alerts", gettext_noop("Alert burden and positive predictive value of risk alerts"),
                   lambda i, c: alert_stats.alert_section(i.alerts, i.patients, i.phq9, generated_at=i.generated_at,
                                                          horizon_days=i.alert_horizon_days, cutoff=i.cutoff,
                                                          mid=i.mid), standard=False),
-    ReportSection("by_site", "Results per care team and leave-one-team-out",
+    ReportSection("by_site", gettext_noop("Results per care team and leave-one-team-out"),
                   lambda i, c: subgroups.by_site(i.pairs, i.patients, cutoff=i.cutoff, **i.boot), standard=False),
-    ReportSection("coverage", "Coverage: PHQ-9s with a voice estimate",
+    ReportSection("coverage", gettext_noop("Coverage: PHQ-9s with a voice estimate"),
                   lambda i, c: coverage.coverage_section(i.phq9, i.scores, window_days=i.window_days), standard=False),
-    ReportSection("tripod_ai", "TRIPOD+AI reporting items", lambda i, c: tripod_ai(c), standard=False),
+    ReportSection("tripod_ai", gettext_noop("TRIPOD+AI reporting items"), lambda i, c: tripod_ai(c), standard=False),
 )
 
 _BY_NAME = {section.name: section for section in REPORT_SECTIONS}
@@ -248,10 +258,11 @@ def section_spec(name: str) -> ReportSection:
     return _BY_NAME[name]
 
 
-def section_overview(content: dict[str, Any]) -> list[dict[str, str]]:
+def section_overview(content: dict[str, Any], translate: Callable[[str], str] = str) -> list[dict[str, str]]:
     """Each section of a stored report (its JSON) with its heading and status, in report order: what the
-    dashboard lists beside the page. A section whose statistic has no single status (subgroups, change
-    detection, TRIPOD+AI) counts as "ok"; a section the report does not hold (an older report) is left out."""
+    dashboard lists beside the page, its headings through ``translate`` (the reader's language). A section whose
+    statistic has no single status (subgroups, change detection, TRIPOD+AI) counts as "ok"; a section the report
+    does not hold (an older report) is left out."""
     parameters = content.get("parameters", {})
     out = []
     for section in REPORT_SECTIONS:
@@ -259,6 +270,6 @@ def section_overview(content: dict[str, Any]) -> list[dict[str, str]]:
         if value is None:
             continue
         status = value.get("status", "ok") if isinstance(value, dict) else "ok"
-        out.append({"id": section.name, "title": section.heading(parameters), "status": status,
+        out.append({"id": section.name, "title": section.heading(parameters, translate), "status": status,
                     "message": value.get("message", "") if isinstance(value, dict) and status != "ok" else ""})
     return out

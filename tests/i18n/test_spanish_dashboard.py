@@ -158,10 +158,16 @@ def test_the_validation_page_is_in_spanish(cast, alicia):
     _spanish(alicia, "/reports/validation/", "Informe de validación del PHQ-9", "Generar ahora",
              "Todavía no hay ningún informe de validación.", "Use «Generar ahora» para crear uno.",
              absent=("PHQ-9 validation report", "Generate now", "No validation report yet"))
-    ValidationReport.objects.create(payload={}, html="<p>r = 0.31</p>", care_team_ids=[cast.north.pk])
+    ValidationReport.objects.create(payload={
+        "parameters": {"cutoff": 10, "mid": 5}, "within_person": {"status": "ok"},
+        "screening_accuracy": {"status": "ok"}, "coverage": {"status": "ok"}}, html="<p>r = 0.31</p>",
+        care_team_ids=[cast.north.pk])
+    # The list of the report's sections: each heading in Spanish, with the report's parameters filled in.
     _spanish(alicia, "/reports/validation/", "Informe del ", 'title="Informe de validación del ',
              "Este informe abarca a los pacientes de su equipo de atención.",
-             absent=("Report of ", "This report covers"))
+             "Dentro de cada paciente: correlación de medidas repetidas", "Exactitud del cribado con PHQ-9 ≥ 10",
+             "Cobertura: PHQ-9 con una estimación por la voz",
+             absent=("Report of ", "This report covers", "Within patients", "Screening accuracy", "Coverage:"))
 
 
 def test_the_account_and_second_factor_pages_are_in_spanish(cast, settings):

@@ -476,7 +476,7 @@ def validation_report(request: HttpRequest) -> HttpResponse:
     report = latest_validation_report(scope) if scope != [] else None
     audit_record(request=request, action="read", resource="validation_report", object_id=report.pk if report else "")
     return render(request, "dashboard/validation.html", {
-        "report": report, "sections": section_overview(report.payload) if report else [],
+        "report": report, "sections": section_overview(report.payload, _) if report else [],
         "can_generate": scope != [], "cross_team": scope is None, "nav": "validation",
         "adherence_summary": adherence_report(scope)})
 
