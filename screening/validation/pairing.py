@@ -54,8 +54,9 @@ PAIR_COLUMNS = (
     "oof",
 )
 
-UNPAIRED_NO_RECORDINGS = "no recordings in the window"
-UNPAIRED_TOO_FEW_RECORDINGS = "fewer recordings in the window than the minimum"
+#: Only recordings with a personal voice score count: an early estimate (no personal baseline yet) has none.
+UNPAIRED_NO_RECORDINGS = "no recordings with a voice score in the window"
+UNPAIRED_TOO_FEW_RECORDINGS = "fewer recordings with a voice score in the window than the minimum"
 
 
 class ValidationInputError(ValueError):
