@@ -22,18 +22,13 @@ from typing import Any
 
 import pandas as pd
 
+from screening.alerts.kinds import gettext_noop  # marks the titles for the catalogues; the dashboard translates them
 from screening.validation import accuracy, alert_stats, coverage, stats, subgroups
 from screening.validation.tripod import tripod_ai
 
 __all__ = ["PREDICTION_SECTIONS", "REPORT_SECTIONS", "ReportSection", "SECTION_TITLES", "STANDARD_SECTIONS",
            "SectionInputs", "section_overview", "section_spec"]
 
-
-
-def gettext_noop(message: str) -> str:
-    """Marks a section title for the translation catalogues (``makemessages`` finds the name); this module has no
-    Django, so the dashboard translates the title where it shows it (web.dashboard.views)."""
-    return message
 
 
 SCORE_NAMES = {"voice_score": "the voice score", "predicted_phq9": "the predicted PHQ-9"}
