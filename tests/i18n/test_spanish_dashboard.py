@@ -122,8 +122,8 @@ def test_alert_badges_and_the_alert_inbox_are_in_spanish(cast, alicia, django_ca
              absent=("High</span>", "(self-harm thoughts)", ">open<", "Details, notifications and escalation"))
     # Nobody in the team can be reached: the failed message's purpose and stored reason in the reader's language.
     html = _spanish(alicia, f"/alerts/{Alert.objects.get(patient=cast.patient_a).pk}/", "<td>alerta</td>",
-                    "No se puede localizar a nadie del equipo de atención",
-                    absent=("<td>alert</td>", "Nobody in the care team can be reached"))
+                    "No se puede localizar a nadie del equipo de atención", "<td>correo electrónico</td>",
+                    absent=("<td>alert</td>", "Nobody in the care team can be reached", "<td>email</td>"))
     assert "state-failed" in html
 
 

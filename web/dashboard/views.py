@@ -167,6 +167,11 @@ STATE_LABELS = {
         "erase": pgettext_lazy("audit action", "erase"), "login": pgettext_lazy("audit action", "login"),
         "logout": pgettext_lazy("audit action", "logout"),
     },
+    "delivery channel": {
+        "email": pgettext_lazy("delivery channel", "email"),
+        "webhook": pgettext_lazy("delivery channel", "webhook"),
+        "push": pgettext_lazy("delivery channel", "push"),
+    },
     "delivery purpose": {  # outreach.models.Delivery.Purpose's labels
         "alert": pgettext_lazy("delivery purpose", "alert"),
         "escalation": pgettext_lazy("delivery purpose", "escalation"),
