@@ -1,16 +1,13 @@
 """Screening state: baselines, risk scores, fitted risk models, alerts, validation reports."""
 
-import re
-from decimal import Decimal
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from screening.alerts.kinds import ALERT_KINDS, kind_spec
 from screening.alerts.kinds import Priority as AlertPriority
+from screening.localize import localized_value
 
 
 class RiskModel(models.Model):
@@ -105,18 +102,6 @@ class RiskScore(models.Model):
         ]
 
 
-#: A number written with a decimal point ("0.33", "+2.5"), not part of a version or a name ("4.0.0", "v1.2").
-_DECIMAL = re.compile(r"(?<![\w.])(\d+)\.(\d+)(?![\w.])")
-
-
-def _localized_value(value):
-    """A value's decimal numbers in the active language's format ("PSI 0.33" is "PSI 0,33" in Spanish); counts,
-    dates, names and versions as they are."""
-    if not isinstance(value, str):
-        return value
-    return _DECIMAL.sub(lambda m: number_format(Decimal(m.group(0)), decimal_pos=len(m.group(2))), value)
-
-
 def localized_message(message: str, message_i18n: dict | None) -> str:
     """``message_i18n``'s English template in the active language filled with its values (decimal numbers in the
     language's format); the stored English ``message`` where there is no template (older rows) or the translation
@@ -125,7 +110,7 @@ def localized_message(message: str, message_i18n: dict | None) -> str:
     if not isinstance(msgid, str) or not isinstance(params, dict):
         return message
     try:
-        return gettext(msgid) % {name: _localized_value(value) for name, value in params.items()}
+        return gettext(msgid) % {name: localized_value(value) for name, value in params.items()}
     except (KeyError, TypeError, ValueError):
         return message
 
@@ -182,6 +167,10 @@ class ValidationReport(models.Model):
     trigger = models.CharField(max_length=16, default="manual")
     payload = models.JSONField()
     html = models.TextField()
+    html_i18n = models.JSONField(
+        default=dict, blank=True,
+        help_text="The page in every other language of LANGUAGES, built with it: {language code: HTML}; empty for "
+                  "reports built before it was kept (shown in English).")
     care_team_ids = models.JSONField(
         null=True, blank=True, help_text="Care teams whose patients the report covers; null: every team.")
     team_summaries = models.JSONField(

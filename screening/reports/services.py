@@ -12,7 +12,7 @@ from datetime import datetime
 
 import pandas as pd
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clinic.models import CareTeam
 from clinic.phq9 import WINDOW_DAYS as PHQ9_WINDOW_DAYS
@@ -99,5 +99,16 @@ def validation_report_build(*, trigger: str = "manual", n_bootstrap: int | None 
             summaries.append({"care_team": team.pk, "name": team.name,
                               "summary": json.loads(render(team_report, "json"))["summary"]})
     return ValidationReport.objects.create(trigger=trigger, payload=json.loads(render(report, "json")),
-                                           html=render(report, "html"), care_team_ids=care_team_ids,
-                                           team_summaries=summaries)
+                                           html=_page(report, "en"), html_i18n=_pages(report),
+                                           care_team_ids=care_team_ids, team_summaries=summaries)
+
+
+def _page(report, language: str) -> str:
+    with translation.override(language):
+        return render(report, "html")
+
+
+def _pages(report) -> dict[str, str]:
+    """The page in every language of ``LANGUAGES`` but English, built from the same report (the dashboard shows the
+    reader's; English is ``html``)."""
+    return {code: _page(report, code) for code, _name in settings.LANGUAGES if code != "en"}

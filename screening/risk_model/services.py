@@ -35,6 +35,7 @@ from screening.risk_model.model import RiskModel as ScoringModel
 from screening.risk_model.model import predict_frame
 from screening.risk_model.selectors import active_risk_model_row
 from screening.validation import pair_phq9_with_voice
+from screening.validation.text import gettext_noop
 
 __all__ = ["ModelNotBetter", "NotEnoughData", "risk_model_fit", "out_of_fold_scores", "prospective_scores",
            "recording_scores_frame",
@@ -42,7 +43,7 @@ __all__ = ["ModelNotBetter", "NotEnoughData", "risk_model_fit", "out_of_fold_sco
 
 MIN_FIT_PATIENTS = 10
 MIN_FIT_PAIRS = 30
-PRIOR_SOURCE = "literature prior, never fitted on these patients (uncalibrated)"
+PRIOR_SOURCE = gettext_noop("literature prior, never fitted on these patients (uncalibrated)")
 
 
 class NotEnoughData(Exception):

@@ -27,6 +27,7 @@ from screening.validation.stats import (
     _rate,
     _too_little,
 )
+from screening.validation.text import gettext_noop
 
 __all__ = [
     "DECISION_THRESHOLDS",
@@ -74,8 +75,9 @@ def _short(data: pd.DataFrame, cutoff: int) -> dict[str, Any] | None:
     n_pos = int(data["positive"].sum())
     n_neg = len(data) - n_pos
     if min(n_pos, n_neg) < MIN_PER_CLASS:
-        return _insufficient(f"{n_pos} pairs with PHQ-9 \u2265 {cutoff} and {n_neg} below "
-                             f"(at least {MIN_PER_CLASS} of each needed)", data)
+        return _insufficient(gettext_noop("%(n_positive)s pairs with PHQ-9 ≥ %(cutoff)s and %(n_negative)s below "
+                                          "(at least %(least)s of each needed)", n_positive=n_pos, cutoff=cutoff,
+                                          n_negative=n_neg, least=MIN_PER_CLASS), data)
     return None
 
 
@@ -190,7 +192,7 @@ def calibration(
         return short
     y, p = data["positive"].to_numpy(float), data[score].to_numpy(float)
     if p.min() < 0 or p.max() > 1:
-        return _insufficient(f"{score} has values outside 0-1", data)
+        return _insufficient(gettext_noop("%(score)s has values outside 0-1", score=score), data)
     boot = np.array([brier_score_loss(y, p, sample_weight=w)
                      for w in _cluster_weights(data["code"].to_numpy(), n_bootstrap, seed)])
     return {

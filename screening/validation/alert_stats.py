@@ -21,6 +21,7 @@ from clinic.phq9 import MINIMAL_IMPORTANT_DIFFERENCE, SCREENING_CUTOFF
 from screening.alerts.kinds import ALERT_KINDS as _KINDS
 from screening.validation.pairing import require_columns
 from screening.validation.stats import CONFIDENCE, MIN_PATIENTS, _rate
+from screening.validation.text import gettext_noop
 
 __all__ = ["ALERT_COLUMNS", "ALERT_KINDS", "RISK_ALERT_KINDS", "HORIZON_DAYS", "MIN_EVALUABLE_ALERTS",
            "alert_section", "alert_burden", "risk_alert_ppv"]
@@ -36,8 +37,8 @@ MIN_EVALUABLE_ALERTS = 10
 DAYS_PER_MONTH = 365.25 / 12
 MIN_PATIENT_MONTHS = 1.0
 
-NO_FOLLOW_UP = "no PHQ-9 answered within the horizon after the alert"
-PENDING = "horizon not over yet and no PHQ-9 answered so far"
+NO_FOLLOW_UP = gettext_noop("no PHQ-9 answered within the horizon after the alert")
+PENDING = gettext_noop("horizon not over yet and no PHQ-9 answered so far")
 
 
 def _utc(values: pd.Series) -> pd.Series:
@@ -69,10 +70,12 @@ def alert_burden(alerts: pd.DataFrame, patients: pd.DataFrame, *, until: pd.Time
     counts = {"n_patients": int(len(months)), "patient_months": total}
     if len(months) < MIN_PATIENTS:
         return {"status": "insufficient data", **counts, "message": (
-            f"insufficient data: {len(months)} patients with an enrolment date (at least {MIN_PATIENTS} needed)")}
+            gettext_noop("insufficient data: %(n)s patients with an enrolment date (at least %(least)s needed)",
+                         n=len(months), least=MIN_PATIENTS))}
     if total < MIN_PATIENT_MONTHS:
         return {"status": "insufficient data", **counts,
-                "message": f"insufficient data: {total:.2f} patient-months of monitoring (at least 1 needed)"}
+                "message": gettext_noop("insufficient data: %(months)s patient-months of monitoring (at least 1 needed)",
+                                        months=f"{total:.2f}")}
     mine = alerts[alerts["patient_id"].isin(months.index)]
     kinds = [*ALERT_KINDS, *sorted(set(mine["kind"]) - set(ALERT_KINDS))]
     rows = []
@@ -121,9 +124,10 @@ def _ppv_row(label: str, outcomes: pd.DataFrame) -> dict[str, Any]:
            "n_patients": int(evaluable["patient_id"].nunique()),
            "not_evaluable": {str(k): int(v) for k, v in reasons.items()}}
     if len(evaluable) < MIN_EVALUABLE_ALERTS or row["n_patients"] < MIN_PATIENTS:
-        return {**row, "status": "insufficient data", "message": (
-            f"insufficient data: {len(evaluable)} alerts from {row['n_patients']} patients with a PHQ-9 in the "
-            f"horizon (at least {MIN_EVALUABLE_ALERTS} alerts from {MIN_PATIENTS} patients needed)")}
+        return {**row, "status": "insufficient data", "message": gettext_noop(
+            "insufficient data: %(n)s alerts from %(patients)s patients with a PHQ-9 in the horizon (at least "
+            "%(least)s alerts from %(least_patients)s patients needed)", n=len(evaluable), patients=row["n_patients"],
+            least=MIN_EVALUABLE_ALERTS, least_patients=MIN_PATIENTS)}
     return {**row, "status": "ok", "ppv": _rate(int(evaluable["positive"].astype(bool).sum()), len(evaluable)),
             "n_by_cutoff": int(evaluable["by_cutoff"].astype(bool).sum()),
             "n_by_rise": int(evaluable["by_rise"].astype(bool).sum())}
@@ -136,10 +140,10 @@ def risk_alert_ppv(alerts: pd.DataFrame, phq9: pd.DataFrame, *, until: pd.Timest
     risk = alerts[alerts["kind"].isin(RISK_ALERT_KINDS)].sort_values("at", kind="stable")
     outcomes = _outcomes(risk, phq9.assign(answered_at=_utc(phq9["answered_at"])), until=until,
                          horizon_days=horizon_days, cutoff=cutoff, mid=mid)
-    overall = _ppv_row("all risk alerts", outcomes)
+    overall = _ppv_row(gettext_noop("all risk alerts"), outcomes)
     return {**overall, "kinds": list(RISK_ALERT_KINDS), "horizon_days": horizon_days,
-            "criterion": f"next PHQ-9 within {horizon_days} days \u2265 {cutoff}, or \u2265 {mid} points above "
-                         "the last PHQ-9 before the alert",
+            "criterion": gettext_noop("next PHQ-9 within %(days)s days ≥ %(cutoff)s, or ≥ %(mid)s points above the "
+                                      "last PHQ-9 before the alert", days=horizon_days, cutoff=cutoff, mid=mid),
             "by_kind": [_ppv_row(kind, outcomes[outcomes["kind"] == kind]) for kind in RISK_ALERT_KINDS],
             "method": "Wilson interval (alerts treated as independent)"}
 
@@ -147,15 +151,20 @@ def risk_alert_ppv(alerts: pd.DataFrame, phq9: pd.DataFrame, *, until: pd.Timest
 def _interpret(burden: dict[str, Any], ppv: dict[str, Any]) -> str:
     parts = []
     if burden["status"] == "ok":
-        parts.append(f"{burden['n_alerts']} alerts over {burden['patient_months']:.0f} patient-months: "
-                     f"{burden['per_patient_month']:.2f} per patient per month "
-                     f"(95 % CI {burden['ci95'][0]:.2f} to {burden['ci95'][1]:.2f}).")
+        parts.append(gettext_noop(
+            "%(n)s alerts over %(months)s patient-months: %(rate)s per patient per month (95 %% CI %(low)s to "
+            "%(high)s).", n=burden["n_alerts"], months=f"{burden['patient_months']:.0f}",
+            rate=f"{burden['per_patient_month']:.2f}", low=f"{burden['ci95'][0]:.2f}", high=f"{burden['ci95'][1]:.2f}"))
     if ppv["status"] == "ok":
         rate = ppv["ppv"]
-        parts.append(f"Of {rate['n']} risk alerts followed by a PHQ-9 within {ppv['horizon_days']} days, "
-                     f"{rate['successes']} ({rate['value']:.0%}, 95 % CI {rate['ci95'][0]:.0%} to "
-                     f"{rate['ci95'][1]:.0%}) were confirmed by it.")
-    return " ".join(parts)
+        parts.append(gettext_noop(
+            "Of %(n)s risk alerts followed by a PHQ-9 within %(days)s days, %(confirmed)s (%(share)s, 95 %% CI "
+            "%(low)s to %(high)s) were confirmed by it.", n=rate["n"], days=ppv["horizon_days"],
+            confirmed=rate["successes"], share=f"{rate['value']:.0%}", low=f"{rate['ci95'][0]:.0%}",
+            high=f"{rate['ci95'][1]:.0%}"))
+    if len(parts) == 2:
+        return gettext_noop("%(first)s %(second)s", first=parts[0], second=parts[1])
+    return parts[0] if parts else ""
 
 
 def alert_section(alerts: pd.DataFrame | None, patients: pd.DataFrame, phq9: pd.DataFrame, *,
@@ -167,7 +176,7 @@ def alert_section(alerts: pd.DataFrame | None, patients: pd.DataFrame, phq9: pd.
     caller has no alert data, which the section says rather than reporting zero alerts.
     """
     if alerts is None:
-        return {"status": "insufficient data", "message": "insufficient data: no alert data given"}
+        return {"status": "insufficient data", "message": gettext_noop("insufficient data: no alert data given")}
     require_columns(alerts, ALERT_COLUMNS, "alerts")
     alerts = alerts.assign(at=_utc(alerts["at"]))
     until = pd.Timestamp(generated_at).tz_convert("UTC")
@@ -179,6 +188,6 @@ def alert_section(alerts: pd.DataFrame | None, patients: pd.DataFrame, phq9: pd.
                "n_alerts": int(len(alerts)), "burden": burden, "ppv": ppv,
                "interpretation": _interpret(burden, ppv)}
     if not ok:
-        section["message"] = f"{burden['message']}; {ppv['message']}"
+        section["message"] = gettext_noop("%(first)s; %(second)s", first=burden["message"], second=ppv["message"])
     return section
 

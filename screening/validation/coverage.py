@@ -27,6 +27,7 @@ import pandas as pd
 from clinic.phq9 import WINDOW_DAYS
 from screening.validation import stats
 from screening.validation.pairing import window_slices
+from screening.validation.text import gettext_noop
 
 __all__ = ["coverage_section", "MIN_WINDOWS"]
 
@@ -77,7 +78,7 @@ def _accuracy(windows: pd.DataFrame, column: str) -> dict[str, Any]:
     n = len(data)
     if n < MIN_WINDOWS:
         return {"status": "insufficient data", "n_windows": n,
-                "reason": f"fewer than {MIN_WINDOWS} PHQ-9s with this kind of estimate"}
+                "reason": gettext_noop("fewer than %(least)s PHQ-9s with this kind of estimate", least=MIN_WINDOWS)}
     error = data[column] - data["phq9_total"]
     x, y = data[column].to_numpy(), data["phq9_total"].to_numpy()
     slope = float(np.polyfit(x, y, 1)[0]) if np.var(x) > 0 else math.nan
@@ -115,7 +116,7 @@ def coverage_section(phq9: pd.DataFrame, scores: pd.DataFrame, *, window_days: i
 
     return {
         "status": "ok" if n else "insufficient data",
-        **({} if n else {"message": "No PHQ-9 has a recording in its window yet."}),
+        **({} if n else {"message": gettext_noop("No PHQ-9 has a recording in its window yet.")}),
         "window_days": window_days,
         "n_phq9": int(len(windows)),
         "n_phq9_with_recording": n,
@@ -128,13 +129,21 @@ def coverage_section(phq9: pd.DataFrame, scores: pd.DataFrame, *, window_days: i
         "accuracy": {"personal": _accuracy(with_recording, "personal"),
                      "early": _accuracy(with_recording[with_recording["n_personal"] == 0], "early")
                      | {"n_windows_fitted_on": fitted_on}},
-        "interpretation": (
-            f"Of {n} PHQ-9s with a recording in the {window_days} days before, "
-            f"{personal} ({(share(personal) or 0):.0%}) can be compared with a personal voice score and "
-            f"{early_only} more ({(share(early_only) or 0):.0%}) only with an early estimate against population "
-            "norms (no personal baseline yet: first recordings or a new phone)."
-            + (f" {fitted_on} of these are left out of the early estimates' accuracy: their estimates came from an "
-               "early model fitted on the clinic's PHQ-9s when that PHQ-9 was already answered."
-               if fitted_on else "") if n else
-            "No PHQ-9 has a recording in its window yet."),
+        "interpretation": _interpret(n, window_days, personal, early_only, fitted_on, share),
     }
+
+
+def _interpret(n: int, window_days: int, personal: int, early_only: int, fitted_on: int, share) -> str:
+    if not n:
+        return gettext_noop("No PHQ-9 has a recording in its window yet.")
+    reading = gettext_noop(
+        "Of %(n)s PHQ-9s with a recording in the %(days)s days before, %(personal)s (%(personal_share)s) can be "
+        "compared with a personal voice score and %(early)s more (%(early_share)s) only with an early estimate "
+        "against population norms (no personal baseline yet: first recordings or a new phone).", n=n,
+        days=window_days, personal=personal, personal_share=f"{(share(personal) or 0):.0%}", early=early_only,
+        early_share=f"{(share(early_only) or 0):.0%}")
+    if not fitted_on:
+        return reading
+    return gettext_noop("%(first)s %(second)s", first=reading, second=gettext_noop(
+        "%(n)s of these are left out of the early estimates' accuracy: their estimates came from an early model "
+        "fitted on the clinic's PHQ-9s when that PHQ-9 was already answered.", n=fitted_on))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from clinic.phq9 import MAX_TOTAL, WINDOW_DAYS
+from screening.validation.text import gettext_noop
 
 __all__ = [
     "PHQ9_COLUMNS",
@@ -55,8 +56,8 @@ PAIR_COLUMNS = (
 )
 
 #: Only recordings with a personal voice score count: an early estimate (no personal baseline yet) has none.
-UNPAIRED_NO_RECORDINGS = "no recordings with a voice score in the window"
-UNPAIRED_TOO_FEW_RECORDINGS = "fewer recordings with a voice score in the window than the minimum"
+UNPAIRED_NO_RECORDINGS = gettext_noop("no recordings with a voice score in the window")
+UNPAIRED_TOO_FEW_RECORDINGS = gettext_noop("fewer recordings with a voice score in the window than the minimum")
 
 
 class ValidationInputError(ValueError):

@@ -23,6 +23,7 @@ from screening.numbers import json_ready
 from screening.validation import alert_stats, stats, subgroups
 from screening.validation.pairing import pair_phq9_with_voice
 from screening.validation.sections import REPORT_SECTIONS, SectionInputs
+from screening.validation.text import gettext_noop
 
 __all__ = [
     "FORMATS",
@@ -130,7 +131,7 @@ def build_report(
         provenance["label"] = prediction_source
     boot = {"n_bootstrap": n_bootstrap, "seed": seed}
     content: dict[str, Any] = {
-        "title": "PHQ-9 validation report",
+        "title": gettext_noop("PHQ-9 validation report"),
         "generated_at": generated_at.isoformat(),
         "parameters": {
             "window_days": window_days,

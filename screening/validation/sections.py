@@ -22,8 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from screening.alerts.kinds import gettext_noop  # marks the titles for the catalogues; the dashboard translates them
 from screening.validation import accuracy, alert_stats, coverage, stats, subgroups
+from screening.validation.text import Text, gettext_noop  # marks the sentences and titles for the catalogues
 from screening.validation.tripod import tripod_ai
 
 __all__ = ["PREDICTION_SECTIONS", "REPORT_SECTIONS", "ReportSection", "SECTION_TITLES", "STANDARD_SECTIONS",
@@ -31,7 +31,7 @@ __all__ = ["PREDICTION_SECTIONS", "REPORT_SECTIONS", "ReportSection", "SECTION_T
 
 
 
-SCORE_NAMES = {"voice_score": "the voice score", "predicted_phq9": "the predicted PHQ-9"}
+SCORE_NAMES = {"voice_score": gettext_noop("the voice score"), "predicted_phq9": gettext_noop("the predicted PHQ-9")}
 
 
 @dataclass(frozen=True)
@@ -97,70 +97,65 @@ class ReportSection:
         return translate(self.title).format(**parameters)
 
 
-def _ci_text(ci: list[float], digits: int = 2) -> str:
-    return f"95 % CI {ci[0]:.{digits}f} to {ci[1]:.{digits}f}"
-
-
 def _excludes_zero(ci: list[float]) -> bool:
     return ci[0] > 0 or ci[1] < 0
 
 
-def _interpret_correlation(r: float, ci: list[float], *, subject: str, n: int) -> str:
+def _interpret_correlation(r: float, ci: list[float], *, between: bool, n: int) -> Text:
+    values = {"r": f"{r:.2f}", "low": f"{ci[0]:.2f}", "high": f"{ci[1]:.2f}", "n": n}
     if not _excludes_zero(ci):
-        return (
-            f"{subject}, no clear association between voice score and PHQ-9 "
-            f"(r = {r:.2f}, {_ci_text(ci)}, which includes zero; n = {n})."
-        )
-    way = "higher" if r > 0 else "lower"
-    return (
-        f"{subject}, a higher voice score went with a {way} PHQ-9 "
-        f"(r = {r:.2f}, {_ci_text(ci)}; n = {n})."
-    )
+        if between:
+            return gettext_noop(
+                "Between patients (one mean per patient), no clear association between voice score and PHQ-9 "
+                "(r = %(r)s, 95 %% CI %(low)s to %(high)s, which includes zero; n = %(n)s).", **values)
+        return gettext_noop(
+            "Within the same patient over time, no clear association between voice score and PHQ-9 "
+            "(r = %(r)s, 95 %% CI %(low)s to %(high)s, which includes zero; n = %(n)s).", **values)
+    if between:
+        if r > 0:
+            return gettext_noop("Between patients (one mean per patient), a higher voice score went with a higher "
+                                "PHQ-9 (r = %(r)s, 95 %% CI %(low)s to %(high)s; n = %(n)s).", **values)
+        return gettext_noop("Between patients (one mean per patient), a higher voice score went with a lower "
+                            "PHQ-9 (r = %(r)s, 95 %% CI %(low)s to %(high)s; n = %(n)s).", **values)
+    if r > 0:
+        return gettext_noop("Within the same patient over time, a higher voice score went with a higher PHQ-9 "
+                            "(r = %(r)s, 95 %% CI %(low)s to %(high)s; n = %(n)s).", **values)
+    return gettext_noop("Within the same patient over time, a higher voice score went with a lower PHQ-9 "
+                        "(r = %(r)s, 95 %% CI %(low)s to %(high)s; n = %(n)s).", **values)
 
 
 def _interpret(name: str, section: dict[str, Any], content: dict[str, Any]) -> str:
     if section.get("status") != "ok":
-        return section.get("message", "insufficient data")
+        return section.get("message", gettext_noop("insufficient data"))
     if name == "between_person":
         pearson = section["pearson"]
-        return _interpret_correlation(
-            pearson["r"],
-            pearson["ci95"],
-            n=section["n_patients"],
-            subject="Between patients (one mean per patient)",
-        )
+        return _interpret_correlation(pearson["r"], pearson["ci95"], n=section["n_patients"], between=True)
     if name == "within_person":
-        return _interpret_correlation(
-            section["r"],
-            section["ci95"],
-            n=section["n_patients"],
-            subject="Within the same patient over time",
-        )
+        return _interpret_correlation(section["r"], section["ci95"], n=section["n_patients"], between=False)
     if name == "mixed_model":
         within = section["coefficients"]["voice_within"]
-        return (
-            f"For the same patient, one unit more voice score went with "
-            f"{within['estimate']:+.2f} PHQ-9 points ({_ci_text(within['ci95'])})."
-        )
+        return gettext_noop(
+            "For the same patient, one unit more voice score went with %(estimate)s PHQ-9 points "
+            "(95 %% CI %(low)s to %(high)s).", estimate=f"{within['estimate']:+.2f}",
+            low=f"{within['ci95'][0]:.2f}", high=f"{within['ci95'][1]:.2f}")
     if name == "screening_accuracy":
-        return (
-            f"AUC {section['auc']:.2f} ({_ci_text(section['auc_ci95'])}): the chance "
-            "that a pair with PHQ-9 \u2265 cut-off gets a higher probability than one "
-            "below it; 0.5 is chance, published speech-only systems reach about 0.76\u20130.82."
-        )
+        return gettext_noop(
+            "AUC %(auc)s (95 %% CI %(low)s to %(high)s): the chance that a pair with PHQ-9 ≥ cut-off gets a higher "
+            "probability than one below it; 0.5 is chance, published speech-only systems reach about 0.76–0.82.",
+            auc=f"{section['auc']:.2f}", low=f"{section['auc_ci95'][0]:.2f}", high=f"{section['auc_ci95'][1]:.2f}")
     if name == "calibration":
         prevalence = content["summary"]["prevalence"]
-        return (
-            f"Brier score {section['brier']:.3f} ({_ci_text(section['brier_ci95'], 3)}); "
-            f"lower is better, and always predicting the prevalence would score "
-            f"{prevalence * (1 - prevalence):.3f}."
-        )
+        return gettext_noop(
+            "Brier score %(brier)s (95 %% CI %(low)s to %(high)s); lower is better, and always predicting the "
+            "prevalence would score %(reference)s.", brier=f"{section['brier']:.3f}",
+            low=f"{section['brier_ci95'][0]:.3f}", high=f"{section['brier_ci95'][1]:.3f}",
+            reference=f"{prevalence * (1 - prevalence):.3f}")
     if name == "bland_altman":
-        return (
-            f"Predicted minus questionnaire PHQ-9 averaged {section['bias']:+.2f} points "
-            f"({_ci_text(section['bias_ci95'])}); 95 % of differences lie between "
-            f"{section['loa_low']:.1f} and {section['loa_high']:.1f} points."
-        )
+        return gettext_noop(
+            "Predicted minus questionnaire PHQ-9 averaged %(bias)s points (95 %% CI %(low)s to %(high)s); 95 %% of "
+            "differences lie between %(loa_low)s and %(loa_high)s points.", bias=f"{section['bias']:+.2f}",
+            low=f"{section['bias_ci95'][0]:.2f}", high=f"{section['bias_ci95'][1]:.2f}",
+            loa_low=f"{section['loa_low']:.1f}", loa_high=f"{section['loa_high']:.1f}")
     raise KeyError(name)
 
 
@@ -168,12 +163,11 @@ def _interpret_change(section: dict[str, Any]) -> str:
     if section.get("status") != "ok":
         return section["message"]
     hit = section["matched"]
-    return (
-        f"Of {section['n_changes']} PHQ-9 changes of \u2265 {section['mid']} points, "
-        f"{SCORE_NAMES[section['score']]} moved the same way in {hit['successes']} "
-        f"({hit['value']:.0%}, 95 % CI {hit['ci95'][0]:.0%} to {hit['ci95'][1]:.0%}); "
-        "chance is 50 %."
-    )
+    return gettext_noop(
+        "Of %(n)s PHQ-9 changes of ≥ %(mid)s points, %(score)s moved the same way in %(hits)s (%(share)s, 95 %% CI "
+        "%(low)s to %(high)s); chance is 50 %%.", n=section["n_changes"], mid=section["mid"],
+        score=SCORE_NAMES[section["score"]], hits=hit["successes"], share=f"{hit['value']:.0%}",
+        low=f"{hit['ci95'][0]:.0%}", high=f"{hit['ci95'][1]:.0%}")
 
 
 

@@ -15,6 +15,7 @@ carry the rest of the uncertainty.
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -23,6 +24,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from clinic.phq9 import MINIMAL_IMPORTANT_DIFFERENCE
+from screening.validation.text import Text, gettext_noop
 
 __all__ = [
     "CONFIDENCE",
@@ -69,24 +71,28 @@ def _counts(pairs: pd.DataFrame) -> dict[str, int]:
     return {"n_patients": int(pairs[SUBJECT].nunique()), "n_pairs": int(len(pairs))}
 
 
-def _insufficient(reason: str, pairs: pd.DataFrame) -> dict[str, Any]:
+def _insufficient(reason: Text, pairs: pd.DataFrame) -> dict[str, Any]:
     return {
         "status": "insufficient data",
-        "message": f"insufficient data: {reason}",
+        "message": gettext_noop("insufficient data: %(reason)s", reason=reason),
         **_counts(pairs),
     }
 
 
 def _too_little(pairs: pd.DataFrame, *, repeats: bool = False) -> dict[str, Any] | None:
     counts = _counts(pairs)
-    patients = "patients with two or more pairs" if repeats else "patients with pairs"
-    pairs_of = "pairs from patients with two or more pairs" if repeats else "pairs"
     if counts["n_patients"] < MIN_PATIENTS:
+        n, least = counts["n_patients"], MIN_PATIENTS
         return _insufficient(
-            f"{counts['n_patients']} {patients} (at least {MIN_PATIENTS} needed)", pairs
-        )
+            gettext_noop("%(n)s patients with two or more pairs (at least %(least)s needed)", n=n, least=least)
+            if repeats else
+            gettext_noop("%(n)s patients with pairs (at least %(least)s needed)", n=n, least=least), pairs)
     if counts["n_pairs"] < MIN_PAIRS:
-        return _insufficient(f"{counts['n_pairs']} {pairs_of} (at least {MIN_PAIRS} needed)", pairs)
+        n, least = counts["n_pairs"], MIN_PAIRS
+        return _insufficient(
+            gettext_noop("%(n)s pairs from patients with two or more pairs (at least %(least)s needed)",
+                         n=n, least=least)
+            if repeats else gettext_noop("%(n)s pairs (at least %(least)s needed)", n=n, least=least), pairs)
     return None
 
 
@@ -132,7 +138,7 @@ def between_person_correlation(
         return short
     means = patient_means(data, columns=(x, y))
     if means[x].nunique() < 2 or means[y].nunique() < 2:
-        return _insufficient("the patient means do not vary", data)
+        return _insufficient(gettext_noop("the patient means do not vary"), data)
     n = len(means)
     pearson = sps.pearsonr(means[x], means[y])
     spearman = sps.spearmanr(means[x], means[y])
@@ -178,7 +184,7 @@ def repeated_measures_correlation(
     xc, yc = _centred(data, x), _centred(data, y)
     sxx, syy, sxy = float(xc @ xc), float(yc @ yc), float(xc @ yc)
     if sxx == 0.0 or syy == 0.0:
-        return _insufficient("no within-person variation", data)
+        return _insufficient(gettext_noop("no within-person variation"), data)
     dof = len(data) - data[SUBJECT].nunique() - 1
     ss_covariate = sxy * sxy / sxx
     ss_error = syy - ss_covariate
@@ -204,6 +210,29 @@ def _mixed_model_frame(pairs: pd.DataFrame, *, x: str, y: str) -> pd.DataFrame:
     return data.assign(voice_between=between, voice_within=data["voice"] - between)
 
 
+#: statsmodels' convergence warnings (statsmodels.base.model, statsmodels.regression.mixed_linear_model), passed on
+#: in the report's notes word for word and marked here so the page says them in the reader's language.
+_STATSMODELS_WARNINGS = {str(text): text for text in (
+    gettext_noop("Maximum Likelihood optimization failed to converge. Check mle_retvals"),
+    gettext_noop("MixedLM optimization failed, trying a different optimizer may help."),
+    gettext_noop("The MLE may be on the boundary of the parameter space."),
+    gettext_noop("The Hessian matrix at the estimated parameter values is not positive definite."),
+)}
+_RETRYING = re.compile(r"Retrying MixedLM optimization with (\w+)")
+_GRADIENT = re.compile(r"Gradient optimization failed, \|grad\| = (\S+)")
+
+
+def _convergence_problem(message: str) -> str:
+    """A statsmodels warning as a :class:`Text` where it is one the report knows; any other as it is."""
+    if message in _STATSMODELS_WARNINGS:
+        return _STATSMODELS_WARNINGS[message]
+    if match := _RETRYING.fullmatch(message):
+        return gettext_noop("Retrying MixedLM optimization with %(method)s", method=match.group(1))
+    if match := _GRADIENT.fullmatch(message):
+        return gettext_noop("Gradient optimization failed, |grad| = %(grad)s", grad=match.group(1))
+    return message
+
+
 def _fit_mixed(data: pd.DataFrame, re_formula: str | None):
     """Fit by REML; returns (result or None, list of convergence problems)."""
     import statsmodels.formula.api as smf  # loaded for a report, not with the module
@@ -217,15 +246,16 @@ def _fit_mixed(data: pd.DataFrame, re_formula: str | None):
         try:
             result = model.fit(reml=True)
         except (np.linalg.LinAlgError, ValueError) as error:
-            return None, [f"fit failed: {error}"]
+            return None, [gettext_noop("fit failed: %(error)s", error=error)]
     # dict.fromkeys: statsmodels repeats the same warning for each optimiser it retries.
     problems = list(
         dict.fromkeys(
             str(w.message).strip() for w in caught if issubclass(w.category, ConvergenceWarning)
         )
     )
+    problems = [_convergence_problem(problem) for problem in problems]
     if not result.converged:
-        problems.append("the optimiser did not converge")
+        problems.append(gettext_noop("the optimiser did not converge"))
     return result, problems
 
 
@@ -269,26 +299,21 @@ def mixed_model(
     if _slope_is_feasible(data):
         result, problems = _fit_mixed(data, "~voice_within")
         if problems:
-            notes.append(
-                "a random slope on voice_within was tried but did not converge ("
-                + "; ".join(problems)
-                + "); the model below has a random intercept only"
-            )
+            notes.append(gettext_noop(
+                "a random slope on voice_within was tried but did not converge (%(problems)s); the model below "
+                "has a random intercept only", problems=problems))
     else:
-        notes.append(
-            "too few patients with three or more pairs for a random slope; " "random intercept only"
-        )
+        notes.append(gettext_noop("too few patients with three or more pairs for a random slope; random intercept "
+                                  "only"))
     random_slope = not problems
     if problems:
         result, problems = _fit_mixed(data, None)
     if result is None:
-        return _insufficient("the mixed model could not be fitted: " + "; ".join(problems), data)
+        return _insufficient(gettext_noop("the mixed model could not be fitted: %(problems)s", problems=problems),
+                             data)
     if problems:
-        notes.append(
-            "the model did not converge ("
-            + "; ".join(problems)
-            + "); its estimates may be unreliable"
-        )
+        notes.append(gettext_noop("the model did not converge (%(problems)s); its estimates may be unreliable",
+                                  problems=problems))
     return {
         "status": "ok",
         **_counts(data),
@@ -326,7 +351,7 @@ def bland_altman_repeated(
     groups = diff.groupby(data[SUBJECT])
     m, k, n = groups.size().to_numpy(), groups.ngroups, len(diff)
     if n == k:
-        return _insufficient("no patient has two or more pairs", data)
+        return _insufficient(gettext_noop("no patient has two or more pairs"), data)
     bias = float(diff.mean())
     ms_between = float((m * (groups.mean().to_numpy() - bias) ** 2).sum() / (k - 1))
     ms_within = float(((diff - groups.transform("mean")) ** 2).sum() / (n - k))
@@ -375,8 +400,8 @@ def change_detection(
     large = steps[steps[PHQ9].abs() >= mid]
     if len(large) < MIN_CHANGES:
         return _insufficient(
-            f"{len(large)} PHQ-9 changes of {mid} points or more "
-            f"(at least {MIN_CHANGES} needed)",
+            gettext_noop("%(n)s PHQ-9 changes of %(mid)s points or more (at least %(least)s needed)",
+                         n=len(large), mid=mid, least=MIN_CHANGES),
             data,
         )
     matched = np.sign(large[PHQ9]) == np.sign(direction * large[score])
@@ -418,8 +443,10 @@ def reliable_change(
     steps = data.groupby(SUBJECT)[[PHQ9, predicted]].diff().dropna()
     firsts = data.groupby(SUBJECT)[PHQ9].first()
     if len(steps) < MIN_CHANGES or len(firsts) < MIN_PATIENTS or firsts.std() == 0:
-        return _insufficient(f"{len(steps)} consecutive PHQ-9 changes from {len(firsts)} patients "
-                             f"(at least {MIN_CHANGES} changes from {MIN_PATIENTS} patients needed)", data)
+        return _insufficient(gettext_noop(
+            "%(n)s consecutive PHQ-9 changes from %(patients)s patients (at least %(least)s changes from "
+            "%(least_patients)s patients needed)", n=len(steps), patients=len(firsts), least=MIN_CHANGES,
+            least_patients=MIN_PATIENTS), data)
     threshold = _z(confidence) * np.sqrt(2) * float(firsts.std()) * np.sqrt(1 - reliability)
 
     def classify(change: pd.Series) -> np.ndarray:

@@ -10,12 +10,13 @@ from clinic.phq9 import SCREENING_CUTOFF
 from screening.validation.accuracy import screening_accuracy
 from screening.validation.pairing import PATIENT_COLUMNS, pair_phq9_with_voice, require_columns
 from screening.validation.stats import PHQ9, SUBJECT, _counts, repeated_measures_correlation
+from screening.validation.text import gettext_noop
 
 __all__ = ["OUT_OF_FOLD_LABEL", "IN_SAMPLE_LABEL", "age_band", "subgroup_breakdown", "by_site",
            "prediction_provenance", "recording_subgroups", "codec_label", "RECORDING_FACETS"]
 
-OUT_OF_FOLD_LABEL = "out-of-fold (cross-validated by patient)"
-IN_SAMPLE_LABEL = "in-sample: not an honest estimate"
+OUT_OF_FOLD_LABEL = gettext_noop("out-of-fold (cross-validated by patient)")
+IN_SAMPLE_LABEL = gettext_noop("in-sample: not an honest estimate")
 
 
 AGE_BANDS = ((18, 29, "18-29"), (30, 44, "30-44"), (45, 64, "45-64"), (65, 200, "65+"))
@@ -158,7 +159,7 @@ def by_site(pairs: pd.DataFrame, patients: pd.DataFrame, *, cutoff: int = SCREEN
     scored them; the pooled rows show how much one team moves the clinic-wide figures.
     """
     if "care_team" not in patients.columns:
-        return {"status": "insufficient data", "message": "insufficient data: no care team per patient",
+        return {"status": "insufficient data", "message": gettext_noop("insufficient data: no care team per patient"),
                 **_counts(pairs), "teams": []}
     team_of = patients.drop_duplicates(SUBJECT).set_index(SUBJECT)["care_team"]
     teams = pairs[SUBJECT].map(team_of).fillna("unknown").astype(str)
@@ -166,6 +167,6 @@ def by_site(pairs: pd.DataFrame, patients: pd.DataFrame, *, cutoff: int = SCREEN
     for team in sorted(teams.unique()):
         inside = teams == team
         rows.append({**_group_row(team, pairs[inside], cutoff=cutoff, n_bootstrap=n_bootstrap, seed=seed),
-                     "leave_one_team_out": _group_row(f"all but {team}", pairs[~inside], cutoff=cutoff,
+                     "leave_one_team_out": _group_row(gettext_noop("all but %(team)s", team=team), pairs[~inside], cutoff=cutoff,
                                                       n_bootstrap=n_bootstrap, seed=seed)})
     return {"status": "ok", **_counts(pairs), "teams": rows}

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils.dates import MONTHS_3
 from django.utils.formats import get_format
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -481,9 +481,19 @@ def validation_report(request: HttpRequest) -> HttpResponse:
     report = latest_validation_report(scope) if scope != [] else None
     audit_record(request=request, action="read", resource="validation_report", object_id=report.pk if report else "")
     return render(request, "dashboard/validation.html", {
-        "report": report, "sections": section_overview(report.payload, _) if report else [],
+        "report": report, "report_html": _report_page(report),
+        "sections": section_overview(report.payload, _) if report else [],
         "can_generate": scope != [], "cross_team": scope is None, "nav": "validation",
         "adherence_summary": adherence_report(scope)})
+
+
+def _report_page(report) -> str:
+    """The report's page in the reader's language where the worker built one (``html_i18n``), else the English
+    page (reports built before the pages were kept per language, or a language without one)."""
+    if report is None:
+        return ""
+    language = (get_language() or "en").split("-")[0]
+    return (report.html_i18n or {}).get(language) or report.html
 
 
 @require_POST
