@@ -234,12 +234,22 @@ def report_scope(user) -> list[int] | None:
     return sorted(user.care_teams.values_list("pk", flat=True))
 
 
-def latest_validation_report(care_team_ids: list[int] | None):
-    """The newest report built for exactly this scope, or None."""
+def _reports_of_scope(care_team_ids: list[int] | None):
     reports = ValidationReport.objects.order_by("-created_at", "-pk")
     if care_team_ids is None:
-        return reports.filter(care_team_ids__isnull=True).first()
-    return reports.filter(care_team_ids=sorted(care_team_ids)).first()
+        return reports.filter(care_team_ids__isnull=True)
+    return reports.filter(care_team_ids=sorted(care_team_ids))
+
+
+def latest_validation_report(care_team_ids: list[int] | None):
+    """The newest report built for exactly this scope, or None."""
+    return _reports_of_scope(care_team_ids).first()
+
+
+def validation_report_of_scope(care_team_ids: list[int] | None, report_id: int):
+    """Report ``report_id`` if it was built for exactly this scope, else None (another scope's report is not
+    the reader's to see)."""
+    return _reports_of_scope(care_team_ids).filter(pk=report_id).first()
 
 
 def monitoring_overview(*, runs: int = 30) -> list[dict]:

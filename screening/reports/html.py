@@ -282,16 +282,20 @@ def _reasons(counts: dict[str, int]) -> str:
 
 
 def _model(model: dict[str, Any]) -> str:
+    """The model's version, then what it is: "prior-2026.1 (prior, uncalibrated)"."""
     words = []
     for key, value in model.items():
         if key == "calibrated" and isinstance(value, bool):
-            words.append(pgettext("validation report model calibrated", "True") if value
-                         else pgettext("validation report model calibrated", "False"))
+            words.append(pgettext("validation report model", "calibrated") if value
+                         else pgettext("validation report model", "uncalibrated"))
         elif key == "kind":
             words.append(_label(OTHER_LABELS, str(value)))
-        else:
+        elif key != "version":
             words.append(str(value))
-    return " ".join(words) or DASH
+    version = str(model.get("version") or "")
+    if not words:
+        return version or DASH
+    return f"{version} ({', '.join(words)})" if version else ", ".join(words)
 
 
 def _summary_rows(content: dict[str, Any]) -> list[list[str]]:

@@ -197,3 +197,25 @@ def test_it_serves_the_admin_and_the_api_docs_under_the_content_security_policy(
     # ``missing``, but logged as a 404): the only thing allowed to be missing.
     assert violations == [] and [m for m in missing if not m.endswith("/favicon.ico")] == []
     assert [e for e in page.errors if "404 (Not Found)" not in e] == []
+
+
+def test_the_validation_report_is_framed_with_its_own_styles_and_plots(browser, live_server, cast):
+    """The report page keeps its inline <style> and the plots' SVG styles, which the dashboard's own policy forbids:
+    it is framed from its own URL with its own policy, so nothing is blocked (a blocked style is a console error)."""
+    from screening.models import ValidationReport
+    from screening.reports.html import render
+    from tests.support.validation_reports import simulated_report
+
+    report = simulated_report()
+    stored = ValidationReport.objects.create(payload={}, html=render(report, "html"), care_team_ids=[cast.north.pk])
+    page = _page(browser)
+    _login(page, live_server.url, "alice", "alice-password-1", next_path="/reports/validation/")
+    frame = page.frame_locator("iframe.report-frame")
+    frame.locator("h1").wait_for()
+    assert frame.locator("svg").count() >= 3  # the report's plots
+    # Styled as the report says: its tables have borders, its readings a coloured bar.
+    assert frame.locator("table td").first.evaluate("e => getComputedStyle(e).borderTopWidth") == "1px"
+    assert frame.locator(".interpretation").first.evaluate("e => getComputedStyle(e).borderLeftWidth") == "4px"
+    assert page.locator("iframe.report-frame").get_attribute("src") == f"/reports/validation/{stored.pk}/page/"
+    _shot(page, "09-validation-report")
+    assert page.errors == []

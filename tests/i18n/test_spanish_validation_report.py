@@ -12,7 +12,6 @@ import json
 import re
 from html.parser import HTMLParser
 
-import numpy as np
 import pandas as pd
 import pytest
 from django.test import Client
@@ -29,6 +28,7 @@ from screening.validation.subgroups import IN_SAMPLE_LABEL, OUT_OF_FOLD_LABEL
 from screening.validation.text import Text, gettext_noop
 from screening.validation.tripod import TRIPOD_AI_ITEMS
 from tests.screening.test_validation_simulation import simulate_cohort
+from tests.support.validation_reports import simulated_report
 
 #: Phrases of the English page that must not be left in the Spanish one (each is checked to be in the English page).
 ENGLISH = (
@@ -53,33 +53,9 @@ SPANISH = (
 )
 
 
-def _cohort(seed: int = 5, n_patients: int = 30):
-    sim = simulate_cohort(n_patients=n_patients, seed=seed)
-    scores = sim["scores"].copy()
-    rng = np.random.default_rng(0)
-    n = len(scores)
-    scores["task"] = np.where(np.arange(n) % 2 == 0, "free_speech", "read_passage")
-    scores["codec"] = rng.choice(["opus", "aac"], n)
-    scores["bit_rate"] = np.where(scores["codec"] == "opus", 24_000, 64_000)
-    scores["device_model"] = rng.choice([f"phone-{i}" for i in range(12)] + [""], n)
-    kind = rng.choice(["personal", "early"], n, p=[0.85, 0.15])
-    scores["estimate_type"] = kind
-    scores["early_phq9"] = np.where(kind == "early", scores["predicted_phq9"] + rng.normal(0, 2, n), np.nan)
-    scores.loc[kind == "early", "predicted_phq9"] = np.nan
-    patients = sim["patients"].assign(enrolled_on=pd.Timestamp("2024-01-01").date(),
-                                      care_team=rng.choice(["North", "South"], len(sim["patients"])))
-    first = sim["phq9"].sort_values("answered_at").groupby("patient_id").head(2)
-    alerts = pd.DataFrame({"patient_id": first["patient_id"], "kind": "risk_threshold",
-                           "at": first["answered_at"] - pd.Timedelta(days=3)})
-    when = scores["recorded_at"].max().ceil("D") + pd.Timedelta(days=1)
-    return build_report(phq9=sim["phq9"], scores=scores, patients=patients, alerts=alerts, n_bootstrap=20,
-                        generated_at=when.to_pydatetime(), model={"version": "prior-2026.1", "kind": "prior",
-                                                                  "calibrated": False})
-
-
 @pytest.fixture(scope="module")
 def report():
-    return _cohort()
+    return simulated_report()
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +131,8 @@ def test_the_page_is_in_spanish_with_decimal_commas(report):
     assert "<td>sí</td>" in spanish and "<td>resumen, parámetros</td>" in spanish
     shown = _visible(spanish)
     # no decimal point anywhere, plots included; the model's version is a name, not a figure, and stays as it is
-    assert "prior-2026.1 a priori sin calibrar" in shown
+    assert "prior-2026.1 (a priori, sin calibrar)" in shown
+    assert "<td>prior-2026.1 (prior, uncalibrated)</td>" in english
     assert [text for text in shown if re.search(r"\d\.\d", text.replace("prior-2026.1", ""))] == []
     assert sum(bool(re.search(r"\d,\d", text)) for text in shown) > 100
     assert "r = 0,60" in spanish or re.search(r"r = -?\d,\d\d", spanish)
@@ -241,13 +218,17 @@ def test_the_dashboard_shows_the_readers_language_and_older_reports_in_english(c
     alicia.force_login(cast.alice)
     bob = Client()
     bob.force_login(cast.bob)
-    ValidationReport.objects.create(payload={}, html="<p>English page, r = 0.31</p>",
-                                    html_i18n={"es": "<p>Página en español, r = 0,31</p>"}, care_team_ids=north)
-    spanish = alicia.get("/reports/validation/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "&lt;p&gt;Página en español, r = 0,31" in spanish and "English page" not in spanish
-    english = bob.get("/reports/validation/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "&lt;p&gt;English page, r = 0.31" in english and "Página en español" not in english
+    report = ValidationReport.objects.create(payload={}, html="<p>English page, r = 0.31</p>",
+                                             html_i18n={"es": "<p>Página en español, r = 0,31</p>"},
+                                             care_team_ids=north)
+    framed = f'src="/reports/validation/{report.pk}/page/"'  # the validation page frames the report's page
+    assert framed in alicia.get("/reports/validation/").content.decode()
+    page = f"/reports/validation/{report.pk}/page/"
+    spanish = alicia.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert spanish == "<p>Página en español, r = 0,31</p>"
+    english = bob.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert english == "<p>English page, r = 0.31</p>"
     # a report built before the pages were kept per language: English for everyone
-    ValidationReport.objects.create(payload={}, html="<p>Older English page</p>", care_team_ids=north)
+    older = ValidationReport.objects.create(payload={}, html="<p>Older English page</p>", care_team_ids=north)
     for client in (alicia, bob):
-        assert "&lt;p&gt;Older English page" in client.get("/reports/validation/").content.decode()
+        assert client.get(f"/reports/validation/{older.pk}/page/").content.decode() == "<p>Older English page</p>"

@@ -38,6 +38,7 @@ urlpatterns = [
     path("alerts/<int:alert_id>/resolve/", views.alert_resolve_view, name="alert-resolve"),
     path("reports/validation/", views.validation_report, name="validation"),
     path("reports/validation/generate/", views.validation_report_generate, name="validation-generate"),
+    path("reports/validation/<int:report_id>/page/", views.validation_report_page, name="validation-page"),
     path("processing/", views.processing, name="processing"),
     path("audit/", views.audit_log, name="audit"),
     path("monitoring/", views.monitoring, name="monitoring"),

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dates import MONTHS_3
@@ -17,6 +17,7 @@ from django.utils.formats import get_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -39,6 +40,7 @@ from screening.selectors import (
     latest_validation_report,
     patient_timeline,
     report_scope,
+    validation_report_of_scope,
 )
 from screening.tasks import validation_report_request
 from screening.validation.sections import section_overview
@@ -481,10 +483,34 @@ def validation_report(request: HttpRequest) -> HttpResponse:
     report = latest_validation_report(scope) if scope != [] else None
     audit_record(request=request, action="read", resource="validation_report", object_id=report.pk if report else "")
     return render(request, "dashboard/validation.html", {
-        "report": report, "report_html": _report_page(report),
+        "report": report,
         "sections": section_overview(report.payload, _) if report else [],
         "can_generate": scope != [], "cross_team": scope is None, "nav": "validation",
         "adherence_summary": adherence_report(scope)})
+
+
+#: The report page's own policy: it is framed by the validation page (same origin), runs nothing, loads nothing,
+#: and its one inline <style> block and the plots' SVG style attributes are allowed (the dashboard's policy forbids
+#: inline styles, which is why the page is not put in the dashboard's own document).
+REPORT_PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+                      "form-action 'none'; frame-ancestors 'self'; sandbox")
+
+
+@require_GET
+@login_required
+@xframe_options_sameorigin
+def validation_report_page(request: HttpRequest, report_id: int) -> HttpResponse:
+    """The report's self-contained page, in the reader's language, for the validation page's frame: the newest
+    report or an older one of the reader's own scope; 404 for any other."""
+    scope = report_scope(request.user)
+    report = validation_report_of_scope(scope, report_id) if scope != [] else None
+    if report is None:
+        audit_record(request=request, action="denied", resource="validation_report", object_id=report_id)
+        raise Http404
+    audit_record(request=request, action="read", resource="validation_report", object_id=report.pk)
+    response = HttpResponse(_report_page(report), content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = REPORT_PAGE_POLICY
+    return response
 
 
 def _report_page(report) -> str:
