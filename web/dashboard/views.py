@@ -484,9 +484,23 @@ def validation_report(request: HttpRequest) -> HttpResponse:
     audit_record(request=request, action="read", resource="validation_report", object_id=report.pk if report else "")
     return render(request, "dashboard/validation.html", {
         "report": report,
-        "sections": section_overview(report.payload, _) if report else [],
+        "sections": _section_list(report),
         "can_generate": scope != [], "cross_team": scope is None, "nav": "validation",
         "adherence_summary": adherence_report(scope)})
+
+
+def _section_list(report) -> list[dict[str, str]]:
+    """The report's sections with their headings in the reader's language. Why a section has too little data is
+    stored in English (the JSON): an English reader sees it, another reader "insufficient data" in their language
+    (the framed page, built in their language, says why)."""
+    if report is None:
+        return []
+    sections = section_overview(report.payload, _)
+    if not english_reader():
+        for section in sections:
+            if section["message"]:
+                section["message"] = _("insufficient data")
+    return sections
 
 
 #: The report page's own policy: it is framed by the validation page (same origin), runs nothing, loads nothing,
