@@ -59,6 +59,8 @@ ROWS = (
     ("  as the service levels early estimates (product code path, window's PHQ-9 withheld)", "predicted_service",
      "{:.3f}"),
     ("rm-corr: AS SERVED: the model's fixed shares, early estimates levelled as the service does", "served", "{:.3f}"),
+    ("  the same with personal weights from the PHQ-9s answered before each recording (servable)",
+     "served_personal_prospective", "{:.3f}"),
     ("  early estimates unlevelled, as the service stored them until 2026-12-07 (diagnostic)",
      "predicted_early_unlevelled", "{:.3f}"),
     ("  every level from the PHQ-9s answered before (diagnostic)", "predicted_prospective", "{:.3f}"),

@@ -311,21 +311,26 @@ def _true_loadings(cohort, pid: str) -> dict[str, float]:
 
 
 def _personal_predictions(models: Models, frame: pd.DataFrame, phq9: pd.DataFrame, *, weighted: bool,
-                          leave_out: bool, true_loadings: dict | None = None) -> pd.Series:
+                          leave_out: bool | str, true_loadings: dict | None = None) -> pd.Series:
     """Personal (and bridged) recordings' population PHQ-9 from the personalised model; with
-    ``leave_out`` each PHQ-9 window's recordings get weights from the patient's *other* windows; with
-    ``true_loadings`` (patient -> feature -> loading) the weights rest on those instead (a diagnostic)."""
+    ``leave_out`` each PHQ-9 window's recordings get weights from the patient's *other* windows, with
+    ``leave_out="prospective"`` each recording gets weights from the windows of the PHQ-9s answered before it (what
+    a nightly service could serve: it knows no later PHQ-9); with ``true_loadings`` (patient -> feature -> loading)
+    the weights rest on those instead (a diagnostic)."""
     z = _pick(frame["type"].eq(PERSONAL), _z(frame, "p_"), _z(frame, "b_"))
     out = pd.Series(np.nan, index=frame.index)
+    prospective = leave_out == "prospective"
     for pid, mine in frame.groupby("patient_id"):
         answers = phq9[phq9.patient_id == pid]
         pairs = _pairs(answers, mine[mine.type == PERSONAL].join(_z(mine, "p_")), FEATURES) \
             if weighted else None
-        windows = mine["window"]
-        for window, members in mine.groupby(windows.fillna("-"), sort=False):
+        groups = mine["recorded_at"] if prospective else mine["window"].fillna("-")
+        for key, members in mine.groupby(groups, sort=False):
             use = pairs
-            if weighted and leave_out and pairs is not None and not pairs.empty:
-                use = pairs[pairs.phq9_id != window]
+            if weighted and prospective and pairs is not None and not pairs.empty:
+                use = pairs[pairs.answered_at < key]
+            elif weighted and leave_out and pairs is not None and not pairs.empty:
+                use = pairs[pairs.phq9_id != key]
             if true_loadings is not None:
                 model = personalise_model(models.population, _true_combination(models, true_loadings[pid]))
             elif weighted:
@@ -387,7 +392,7 @@ def _held_out(cohort, train: set[str], held: set[str]):
     early_population = predict_frame(models.early, _z(frame, "e_"))["raw_prediction"]
     pb = frame[frame.type != EARLY]
     variants = [("uniform", False, False, None), ("weighted", True, True, None),
-                ("weighted_in_sample", True, False, None)]
+                ("weighted_in_sample", True, False, None), ("weighted_prospective", True, "prospective", None)]
     if "known" in cohort.truth:
         variants.append(("true_loadings", True, False, {pid: _true_loadings(cohort, pid) for pid in held}))
     for name, weighted, leave_out, true_loadings in variants:
@@ -395,7 +400,8 @@ def _held_out(cohort, train: set[str], held: set[str]):
                                            true_loadings=true_loadings)[pb.index]
         # The nightly service scores with the model's fixed shares (docs/screening.md §3b): ``served_uniform_service``
         # is what it serves.
-        for mode in SERVED_MODES if name == "weighted" else (HEADLINE, "service") if name == "uniform" else (HEADLINE,):
+        modes = {"weighted": SERVED_MODES, "uniform": (HEADLINE, "service"), "weighted_prospective": ("service",)}
+        for mode in modes.get(name, (HEADLINE,)):
             frame[f"served_{name}" if mode == HEADLINE else f"served_{name}_{mode}"] = \
                 _served(models, frame, early_population, population, phq9, mode)
     served_z = _pick(frame["type"].eq(EARLY), _z(frame, "e_"),
@@ -489,6 +495,7 @@ def _figures(seed: int, frame: pd.DataFrame, phq9: pd.DataFrame, with_recording:
     values = {}
     oracle = "oracle_num" in frame
     columns = ["visible", "served_uniform", "served_uniform_service", "served_weighted", "served_weighted_in_sample",
+               "served_weighted_prospective_service",
                *[f"served_weighted_{mode}" for mode in SERVED_MODES[1:]],
                "early_prospective", "early_population", "early_prior", "is_personal",
                *[f"z_{k}" for k in FEATURES],
@@ -519,6 +526,7 @@ def _figures(seed: int, frame: pd.DataFrame, phq9: pd.DataFrame, with_recording:
         "predicted_in_sample": rm(pairs, "served_weighted_in_sample"),
         "predicted_uniform": rm(pairs, "served_uniform"),
         "served": rm(pairs, "served_uniform_service"),
+        "served_personal_prospective": rm(pairs, "served_weighted_prospective_service"),
         "best_single": singles[best], "best_single_feature": best,
         "ceiling_personal": rm(personal_pairs, "visible"),
         "predicted_personal": rm(personal_pairs, "served_weighted"),
