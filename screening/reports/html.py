@@ -13,6 +13,7 @@ mark (:func:`screening.localize.localized_value`). In English the page is the re
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -281,6 +282,17 @@ def _reasons(counts: dict[str, int]) -> str:
     return ", ".join(f"{translated(REASONS.get(reason, reason))}: {n}" for reason, n in counts.items()) or _none()
 
 
+def _when(at: Any) -> str:
+    """The report's time to the minute, in UTC ("2026-12-07 12:00 UTC"); as it is stored if it is not a time."""
+    try:
+        moment = datetime.fromisoformat(str(at))
+    except ValueError:
+        return str(at or DASH)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
 def _model(model: dict[str, Any]) -> str:
     """The model's version, then what it is: "prior-2026.1 (prior, uncalibrated)"."""
     words = []
@@ -406,6 +418,7 @@ def render_html(report: ValidationReport) -> str:
     return render_to_string("screening/validation_report.html", {
         "lang": lang,
         "content": content,
+        "generated_at": _when(content.get("generated_at")),
         "title": translated(content["title"]),
         "predictions": translated(content["summary"]["predictions"]),
         "summary_rows": _summary_rows(content),

@@ -133,6 +133,8 @@ def test_the_page_is_in_spanish_with_decimal_commas(report):
     # no decimal point anywhere, plots included; the model's version is a name, not a figure, and stays as it is
     assert "prior-2026.1 (a priori, sin calibrar)" in shown
     assert "<td>prior-2026.1 (prior, uncalibrated)</td>" in english
+    assert re.search(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d UTC<", english)  # to the minute, not ISO microseconds
+    assert re.search(r"Generado el \d{4}-\d\d-\d\d \d\d:\d\d UTC<", spanish)
     assert [text for text in shown if re.search(r"\d\.\d", text.replace("prior-2026.1", ""))] == []
     assert sum(bool(re.search(r"\d,\d", text)) for text in shown) > 100
     assert "r = 0,60" in spanish or re.search(r"r = -?\d,\d\d", spanish)
