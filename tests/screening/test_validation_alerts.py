@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats as sps
@@ -22,7 +21,7 @@ from screening.validation.alert_stats import (
     risk_alert_ppv,
 )
 from screening.validation.subgroups import codec_label, recording_subgroups
-from tests.screening.test_validation_simulation import simulate_cohort
+from tests.support.validation_reports import simulated_clinic
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
 NOW = pd.Timestamp("2026-07-01", tz="UTC")
@@ -127,17 +126,7 @@ def test_codec_label_names_the_bit_rate_band():
 
 @pytest.fixture(scope="module")
 def cohort():
-    sim = simulate_cohort(n_patients=30, seed=5)
-    scores = sim["scores"].copy()
-    rng = np.random.default_rng(0)
-    n = len(scores)
-    scores["task"] = np.where(np.arange(n) % 2 == 0, "free_speech", "read_passage")
-    scores["codec"] = rng.choice(["opus", "aac"], n)
-    scores["bit_rate"] = np.where(scores["codec"] == "opus", 24_000, 64_000)
-    devices = [f"phone-{i}" for i in range(12)] + [""]
-    scores["device_model"] = rng.choice(devices, n)
-    patients = sim["patients"].assign(enrolled_on=pd.Timestamp("2024-01-01").date())
-    return {**sim, "scores": scores, "patients": patients}
+    return simulated_clinic(seed=5, n_patients=30)[0]
 
 
 def test_recording_subgroups_re_pair_each_group_on_its_own_recordings(cohort):
