@@ -3,11 +3,10 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext
 
 from screening.alerts.kinds import ALERT_KINDS, kind_spec
 from screening.alerts.kinds import Priority as AlertPriority
-from screening.localize import localized_value
+from screening.localize import said_again
 
 
 class RiskModel(models.Model):
@@ -109,10 +108,7 @@ def localized_message(message: str, message_i18n: dict | None) -> str:
     msgid, params = (message_i18n or {}).get("msgid"), (message_i18n or {}).get("params")
     if not isinstance(msgid, str) or not isinstance(params, dict):
         return message
-    try:
-        return gettext(msgid) % {name: localized_value(value) for name, value in params.items()}
-    except (KeyError, TypeError, ValueError):
-        return message
+    return said_again(msgid, params, message)
 
 
 class Alert(models.Model):

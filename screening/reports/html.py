@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, pgettext, pgettext_lazy
 
-from screening.localize import localized_value
+from screening.localize import localized_value, said_again
 from screening.validation import ValidationReport, render_csv, render_json
 from screening.validation.alert_stats import NO_FOLLOW_UP, PENDING
 from screening.validation.pairing import UNPAIRED_NO_RECORDINGS, UNPAIRED_TOO_FEW_RECORDINGS
@@ -120,13 +120,9 @@ def translated(value: Any) -> Any:
     else as it is."""
     if not isinstance(value, Text):
         return value
-    template = gettext(value.msgid)
-    if not value.params:
-        return template
-    try:
-        return template % {name: _param(item) for name, item in value.params.items()}
-    except (KeyError, TypeError, ValueError):
-        return str(value)
+    if not value.params:  # a template without values keeps its percent signs single: no % formatting
+        return gettext(value.msgid)
+    return said_again(value.msgid, value.params, str(value), value=_param)
 
 
 def _fmt(value: Any, digits: int = 2) -> str:

@@ -31,6 +31,7 @@ from clinic.selectors import patients_visible_to
 from screening.alerts.services import AlertTransitionError, alert_acknowledge, alert_resolve
 from screening.baselines.baseline import DEFAULT_TASK
 from screening.baselines.segments import NEW_PHONE
+from screening.localize import said_again
 from screening.models import Alert
 from screening.selectors import (
     EmotionLabelRejected,
@@ -132,10 +133,7 @@ def _withheld_reason(reason: str) -> str:
         params = params | {"what": str(WITHHELD_MEASURES[params["what"]])}
     mark = get_format("DECIMAL_SEPARATOR")
     params |= {k: params[k].replace(".", mark) for k in ("moved", "limit", "rate") if k in params}
-    try:
-        return _(template) % params
-    except (KeyError, TypeError, ValueError):
-        return reason
+    return said_again(template, params, reason, value=str)
 
 
 #: States and codes the dashboard's templates show (stored and served as these English codes; CSS classes keep them),
