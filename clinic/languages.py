@@ -12,3 +12,8 @@ def supported_language(code: str | None) -> str | None:
         return translation.get_supported_language_variant(code.strip().lower().replace("_", "-"))
     except LookupError:
         return None
+
+
+def active_language() -> str:
+    """The active language's primary subtag (``es`` while ``es-mx`` is active; ``en`` outside any)."""
+    return (translation.get_language() or "en").split("-")[0]

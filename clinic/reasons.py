@@ -6,7 +6,9 @@ raised English sentence carries the measured values (a level in dB, a length in 
 is not English gets the translated sentence of its code instead, without the values.
 """
 
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext_lazy
+
+from clinic.languages import active_language
 
 __all__ = ["REASON_TEXTS", "english_reader", "reason_text"]
 
@@ -35,7 +37,7 @@ REASON_TEXTS = {
 
 def english_reader() -> bool:
     """Is the active language English? Then a stored English sentence, with its measured values, is shown as it is."""
-    return (get_language() or "en").split("-")[0] == "en"
+    return active_language() == "en"
 
 
 def reason_text(code: str | None, english: str) -> str:

@@ -18,8 +18,9 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 
+from clinic.languages import active_language
 from screening.localize import localized_value, said_again
 from screening.validation import ValidationReport, render_csv, render_json
 from screening.validation.alert_stats import NO_FOLLOW_UP, PENDING
@@ -405,7 +406,7 @@ def render_html(report: ValidationReport) -> str:
     """A self-contained HTML page in the active language: summary, each section with numbers, CI, a plain-language
     reading and inline SVG plots; no scripts, no external resources."""
     content = report.content
-    lang = (get_language() or "en").split("-")[0]
+    lang = active_language()
     plots = report_plots(content, report.pairs, translate=translated,
                          number=None if lang == "en" else localized_value)
     by_site = content["by_site"]

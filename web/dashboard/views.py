@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils.dates import MONTHS_3
 from django.utils.formats import get_format
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -24,6 +24,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from clinic import services as clinic_services
 from clinic.accounts import AccountError, lead_team_ids, staff_language_set
 from clinic.audit import audit_record, audit_record_many
+from clinic.languages import active_language
 from clinic.models import EmotionLabel, Patient
 from clinic.phq9 import MAX_TOTAL, SCREENING_CUTOFF, SEVERITY_BANDS, is_safety_signal
 from clinic.reasons import english_reader, reason_text
@@ -530,7 +531,7 @@ def _report_page(report) -> str:
     page (reports built before the pages were kept per language, or a language without one)."""
     if report is None:
         return ""
-    language = (get_language() or "en").split("-")[0]
+    language = active_language()
     return (report.html_i18n or {}).get(language) or report.html
 
 
