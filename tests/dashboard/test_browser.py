@@ -207,7 +207,10 @@ def test_the_validation_report_is_framed_with_its_own_styles_and_plots(browser, 
     from tests.support.validation_reports import simulated_report
 
     report = simulated_report()
-    stored = ValidationReport.objects.create(payload={}, html=render(report, "html"), care_team_ids=[cast.north.pk])
+    summary = {"n_phq9": 110, "n_pairs": 101, "n_patients": 30}
+    stored = ValidationReport.objects.create(payload={}, html=render(report, "html"), care_team_ids=[cast.north.pk],
+                                             team_summaries=[{"care_team": cast.north.pk, "name": "North community team",
+                                                              "summary": summary}])
     page = _page(browser)
     _login(page, live_server.url, "alice", "alice-password-1", next_path="/reports/validation/")
     frame = page.frame_locator("iframe.report-frame")
@@ -219,3 +222,9 @@ def test_the_validation_report_is_framed_with_its_own_styles_and_plots(browser, 
     assert page.locator("iframe.report-frame").get_attribute("src") == f"/reports/validation/{stored.pk}/page/"
     _shot(page, "09-validation-report")
     assert page.errors == []
+    phone = _page(browser, viewport={"width": 360, "height": 640})
+    _login(phone, live_server.url, "alice", "alice-password-1", next_path="/reports/validation/")
+    phone.frame_locator("iframe.report-frame").locator("h1").wait_for()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360  # the team table scrolls in its own frame
+    _shot(phone, "09-validation-report-360x640")
+    assert phone.errors == []
