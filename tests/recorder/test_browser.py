@@ -90,9 +90,13 @@ def _until(page, expression: str, *, timeout_s: float) -> None:
 
 def _evaluated(page, expression: str):
     """The expression's value, or None while the page is navigating (the recorder reloads itself in the patient's
-    language: an evaluation caught by that reload is simply tried again)."""
+    language: an evaluation caught by that reload is simply tried again). A TypeError inside the page counts as "not
+    yet" too: between two documents ``document.documentElement`` is briefly null, and an element the expression reads
+    may not be parsed yet (CI once failed on ``Cannot read properties of null (reading 'lang')``)."""
+    guarded = (f"(() => {{ try {{ return ({expression}); }} "
+               "catch (e) { if (e instanceof TypeError) return null; throw e; } })()")
     try:
-        return page.evaluate(expression)
+        return page.evaluate(guarded)
     except PlaywrightError as exc:
         if "Execution context was destroyed" in str(exc) or "navigat" in str(exc):
             return None
@@ -101,7 +105,7 @@ def _evaluated(page, expression: str):
 
 def _record(page, seconds: float = RECORD_S, *, shot: str | None = None) -> None:
     page.get_by_role("button", name="Start recording").click()
-    _until(page, "Number(document.getElementById('level').getAttribute('aria-valuenow')) > 10", timeout_s=5)
+    _until(page, "Number(document.getElementById('level').getAttribute('aria-valuenow')) > 10", timeout_s=15)
     page.wait_for_timeout(seconds * 1000)
     if shot:
         _shot(page, shot, at="#record")
