@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.formats import number_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 __all__ = ["localized_value", "said_again"]
 
@@ -31,11 +31,14 @@ def localized_value(value):
 
 
 def said_again(msgid: str, params: Mapping[str, Any], english: str,
-               value: Callable[[Any], Any] = localized_value) -> str:
+               value: Callable[[Any], Any] = localized_value, *, plural: str | None = None,
+               count: int | None = None) -> str:
     """``msgid`` (an English ``%(name)s`` template) from the catalogue, filled with ``params``, each value through
     ``value`` (by default: its decimal figures in the active language's format); ``english``, the sentence as
-    stored, where the translation does not fit the values (a dropped or renamed placeholder)."""
+    stored, where the translation does not fit the values (a dropped or renamed placeholder). With ``plural`` and
+    ``count``, ``msgid`` is the singular template and the catalogue picks the language's form for ``count``."""
+    template = gettext(msgid) if plural is None or count is None else ngettext(msgid, plural, count)
     try:
-        return gettext(msgid) % {name: value(item) for name, item in params.items()}
+        return template % {name: value(item) for name, item in params.items()}
     except (KeyError, TypeError, ValueError):
         return english

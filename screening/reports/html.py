@@ -123,7 +123,7 @@ def translated(value: Any) -> Any:
         return value
     if not value.params:  # a template without values keeps its percent signs single: no % formatting
         return gettext(value.msgid)
-    return said_again(value.msgid, value.params, str(value), value=_param)
+    return said_again(value.msgid, value.params, str(value), value=_param, plural=value.plural, count=value.count)
 
 
 def _fmt(value: Any, digits: int = 2) -> str:

@@ -27,7 +27,7 @@ from screening.validation.stats import (
     _rate,
     _too_little,
 )
-from screening.validation.text import gettext_noop
+from screening.validation.text import gettext_noop, ngettext
 
 __all__ = [
     "DECISION_THRESHOLDS",
@@ -75,9 +75,11 @@ def _short(data: pd.DataFrame, cutoff: int) -> dict[str, Any] | None:
     n_pos = int(data["positive"].sum())
     n_neg = len(data) - n_pos
     if min(n_pos, n_neg) < MIN_PER_CLASS:
-        return _insufficient(gettext_noop("%(n_positive)s pairs with PHQ-9 ≥ %(cutoff)s and %(n_negative)s below "
-                                          "(at least %(least)s of each needed)", n_positive=n_pos, cutoff=cutoff,
-                                          n_negative=n_neg, least=MIN_PER_CLASS), data)
+        return _insufficient(ngettext("%(n_positive)s pair with PHQ-9 ≥ %(cutoff)s and %(n_negative)s below "
+                                      "(at least %(least)s of each needed)",
+                                      "%(n_positive)s pairs with PHQ-9 ≥ %(cutoff)s and %(n_negative)s below "
+                                      "(at least %(least)s of each needed)", n_pos, n_positive=n_pos, cutoff=cutoff,
+                                      n_negative=n_neg, least=MIN_PER_CLASS), data)
     return None
 
 

@@ -21,7 +21,7 @@ from clinic.phq9 import MINIMAL_IMPORTANT_DIFFERENCE, SCREENING_CUTOFF
 from screening.alerts.kinds import ALERT_KINDS as _KINDS
 from screening.validation.pairing import require_columns
 from screening.validation.stats import CONFIDENCE, MIN_PATIENTS, _rate
-from screening.validation.text import gettext_noop
+from screening.validation.text import gettext_noop, ngettext, patient_count
 
 __all__ = ["ALERT_COLUMNS", "ALERT_KINDS", "RISK_ALERT_KINDS", "HORIZON_DAYS", "MIN_EVALUABLE_ALERTS",
            "alert_section", "alert_burden", "risk_alert_ppv"]
@@ -70,8 +70,9 @@ def alert_burden(alerts: pd.DataFrame, patients: pd.DataFrame, *, until: pd.Time
     counts = {"n_patients": int(len(months)), "patient_months": total}
     if len(months) < MIN_PATIENTS:
         return {"status": "insufficient data", **counts, "message": (
-            gettext_noop("insufficient data: %(n)s patients with an enrolment date (at least %(least)s needed)",
-                         n=len(months), least=MIN_PATIENTS))}
+            ngettext("insufficient data: %(n)s patient with an enrolment date (at least %(least)s needed)",
+                     "insufficient data: %(n)s patients with an enrolment date (at least %(least)s needed)",
+                     len(months), n=len(months), least=MIN_PATIENTS))}
     if total < MIN_PATIENT_MONTHS:
         return {"status": "insufficient data", **counts,
                 "message": gettext_noop("insufficient data: %(months)s patient-months of monitoring (at least 1 needed)",
@@ -125,9 +126,10 @@ def _ppv_row(label: str, outcomes: pd.DataFrame) -> dict[str, Any]:
            "not_evaluable": {str(k): int(v) for k, v in reasons.items()}}
     if len(evaluable) < MIN_EVALUABLE_ALERTS or row["n_patients"] < MIN_PATIENTS:
         return {**row, "status": "insufficient data", "message": gettext_noop(
-            "insufficient data: %(n)s alerts from %(patients)s patients with a PHQ-9 in the horizon (at least "
-            "%(least)s alerts from %(least_patients)s patients needed)", n=len(evaluable), patients=row["n_patients"],
-            least=MIN_EVALUABLE_ALERTS, least_patients=MIN_PATIENTS)}
+            "insufficient data: %(alerts)s from %(patients)s with a PHQ-9 in the horizon (at least %(least)s alerts "
+            "from %(least_patients)s patients needed)",
+            alerts=ngettext("%(n)s alert", "%(n)s alerts", len(evaluable), n=len(evaluable)),
+            patients=patient_count(row["n_patients"]), least=MIN_EVALUABLE_ALERTS, least_patients=MIN_PATIENTS)}
     return {**row, "status": "ok", "ppv": _rate(int(evaluable["positive"].astype(bool).sum()), len(evaluable)),
             "n_by_cutoff": int(evaluable["by_cutoff"].astype(bool).sum()),
             "n_by_rise": int(evaluable["by_rise"].astype(bool).sum())}

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from clinic.phq9 import MINIMAL_IMPORTANT_DIFFERENCE
-from screening.validation.text import Text, gettext_noop
+from screening.validation.text import Text, gettext_noop, ngettext, patient_count
 
 __all__ = [
     "CONFIDENCE",
@@ -84,15 +84,19 @@ def _too_little(pairs: pd.DataFrame, *, repeats: bool = False) -> dict[str, Any]
     if counts["n_patients"] < MIN_PATIENTS:
         n, least = counts["n_patients"], MIN_PATIENTS
         return _insufficient(
-            gettext_noop("%(n)s patients with two or more pairs (at least %(least)s needed)", n=n, least=least)
+            ngettext("%(n)s patient with two or more pairs (at least %(least)s needed)",
+                     "%(n)s patients with two or more pairs (at least %(least)s needed)", n, n=n, least=least)
             if repeats else
-            gettext_noop("%(n)s patients with pairs (at least %(least)s needed)", n=n, least=least), pairs)
+            ngettext("%(n)s patient with pairs (at least %(least)s needed)",
+                     "%(n)s patients with pairs (at least %(least)s needed)", n, n=n, least=least), pairs)
     if counts["n_pairs"] < MIN_PAIRS:
         n, least = counts["n_pairs"], MIN_PAIRS
         return _insufficient(
-            gettext_noop("%(n)s pairs from patients with two or more pairs (at least %(least)s needed)",
-                         n=n, least=least)
-            if repeats else gettext_noop("%(n)s pairs (at least %(least)s needed)", n=n, least=least), pairs)
+            ngettext("%(n)s pair from patients with two or more pairs (at least %(least)s needed)",
+                     "%(n)s pairs from patients with two or more pairs (at least %(least)s needed)", n,
+                     n=n, least=least)
+            if repeats else ngettext("%(n)s pair (at least %(least)s needed)",
+                                     "%(n)s pairs (at least %(least)s needed)", n, n=n, least=least), pairs)
     return None
 
 
@@ -400,8 +404,9 @@ def change_detection(
     large = steps[steps[PHQ9].abs() >= mid]
     if len(large) < MIN_CHANGES:
         return _insufficient(
-            gettext_noop("%(n)s PHQ-9 changes of %(mid)s points or more (at least %(least)s needed)",
-                         n=len(large), mid=mid, least=MIN_CHANGES),
+            ngettext("%(n)s PHQ-9 change of %(mid)s points or more (at least %(least)s needed)",
+                     "%(n)s PHQ-9 changes of %(mid)s points or more (at least %(least)s needed)", len(large),
+                     n=len(large), mid=mid, least=MIN_CHANGES),
             data,
         )
     matched = np.sign(large[PHQ9]) == np.sign(direction * large[score])
@@ -444,9 +449,10 @@ def reliable_change(
     firsts = data.groupby(SUBJECT)[PHQ9].first()
     if len(steps) < MIN_CHANGES or len(firsts) < MIN_PATIENTS or firsts.std() == 0:
         return _insufficient(gettext_noop(
-            "%(n)s consecutive PHQ-9 changes from %(patients)s patients (at least %(least)s changes from "
-            "%(least_patients)s patients needed)", n=len(steps), patients=len(firsts), least=MIN_CHANGES,
-            least_patients=MIN_PATIENTS), data)
+            "%(changes)s from %(patients)s (at least %(least)s changes from %(least_patients)s patients needed)",
+            changes=ngettext("%(n)s consecutive PHQ-9 change", "%(n)s consecutive PHQ-9 changes", len(steps),
+                             n=len(steps)),
+            patients=patient_count(len(firsts)), least=MIN_CHANGES, least_patients=MIN_PATIENTS), data)
     threshold = _z(confidence) * np.sqrt(2) * float(firsts.std()) * np.sqrt(1 - reliability)
 
     def classify(change: pd.Series) -> np.ndarray:

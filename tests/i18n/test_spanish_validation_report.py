@@ -25,7 +25,7 @@ from screening.risk_model.services import PRIOR_SOURCE
 from screening.validation import build_report
 from screening.validation.sections import SCORE_NAMES
 from screening.validation.subgroups import IN_SAMPLE_LABEL, OUT_OF_FOLD_LABEL
-from screening.validation.text import Text, gettext_noop
+from screening.validation.text import Text, gettext_noop, ngettext
 from screening.validation.tripod import TRIPOD_AI_ITEMS
 from tests.screening.test_validation_simulation import simulate_cohort
 from tests.support.validation_reports import simulated_report
@@ -155,7 +155,8 @@ def test_every_sentence_of_the_report_has_its_spanish_translation(report, small)
              OUT_OF_FOLD_LABEL, PRIOR_SOURCE, *report_html.REASONS.values(),
              *(text for item in TRIPOD_AI_ITEMS for text in item if isinstance(text, Text))}
     assert len(texts) > 60
-    missing = sorted({text.msgid for text in texts if not catalogue.get(text.msgid)})
+    missing = sorted({text.msgid for text in texts  # a counting sentence is stored by (singular, form)
+                      if not catalogue.get(text.msgid if text.plural is None else (text.msgid, 0))})
     assert missing == []
     # the data's codes the page names (groups, facets, alert kinds, report parts, ...), each with its context
     labels = {"validation report group": report_html.GROUP_LABELS, "validation report facet": report_html.FACET_LABELS,
@@ -164,6 +165,28 @@ def test_every_sentence_of_the_report_has_its_spanish_translation(report, small)
     untranslated = [(context, code) for context, table in labels.items() for code in table
                     if not catalogue.get(f"{context}\x04{code}")]
     assert untranslated == []
+
+
+def test_a_count_agrees_with_its_noun_in_english_and_in_spanish():
+    """"1 patient", "3 patients"; "1 paciente", "3 pacientes": each language picks its own form for the count."""
+    def said(count: int) -> Text:
+        return ngettext("%(n)s patient with pairs (at least %(least)s needed)",
+                        "%(n)s patients with pairs (at least %(least)s needed)", count, n=count, least=4)
+
+    assert (said(1), said(3), said(0)) == ("1 patient with pairs (at least 4 needed)",
+                                           "3 patients with pairs (at least 4 needed)",
+                                           "0 patients with pairs (at least 4 needed)")
+    with translation.override("es"):
+        assert report_html.translated(said(1)) == "1 paciente con pares (se necesitan al menos 4)"
+        assert report_html.translated(said(3)) == "3 pacientes con pares (se necesitan al menos 4)"
+    with translation.override("en"):
+        assert report_html.translated(said(1)) == "1 patient with pairs (at least 4 needed)"
+    single = simulate_cohort(n_patients=1, seed=2)
+    report = build_report(phq9=single["phq9"], scores=single["scores"], patients=single["patients"], n_bootstrap=20,
+                          generated_at=pd.Timestamp("2026-01-01 12:00", tz="UTC").to_pydatetime())
+    english, spanish = _page(report, "en"), _page(report, "es")
+    assert "1 patient with pairs (at least" in english and "1 patients" not in english
+    assert "1 paciente con pares (se necesitan al menos" in spanish and "1 pacientes" not in spanish
 
 
 def test_a_spanish_translation_keeps_the_values_of_the_english_sentence():
@@ -181,8 +204,9 @@ def test_a_spanish_translation_keeps_the_values_of_the_english_sentence():
 def test_the_json_and_the_english_page_are_what_they_were(report):
     assert render(report, "json") == json.dumps(json_ready(_plain(report.content)), indent=2, allow_nan=False)
     for text in _texts(report.content):
-        assert str(text) == (text.msgid % {name: "; ".join(value) if isinstance(value, list) else value
-                                           for name, value in text.params.items()} if text.params else text.msgid)
+        template = text.msgid if text.plural is None or text.count == 1 else text.plural
+        assert str(text) == (template % {name: "; ".join(value) if isinstance(value, list) else value
+                                         for name, value in text.params.items()} if text.params else template)
     english = _page(report, "en")
     assert "Between patients (one mean per patient)" in english and "95 % CI" in english
     assert "IC del 95" not in english and "datos insuficientes" not in english and "0,6" not in english
