@@ -153,9 +153,11 @@ def risk_alert_ppv(alerts: pd.DataFrame, phq9: pd.DataFrame, *, until: pd.Timest
 def _interpret(burden: dict[str, Any], ppv: dict[str, Any]) -> str:
     parts = []
     if burden["status"] == "ok":
-        parts.append(gettext_noop(
+        parts.append(ngettext(
+            "%(n)s alert over %(months)s patient-months: %(rate)s per patient per month (95 %% CI %(low)s to "
+            "%(high)s).",
             "%(n)s alerts over %(months)s patient-months: %(rate)s per patient per month (95 %% CI %(low)s to "
-            "%(high)s).", n=burden["n_alerts"], months=f"{burden['patient_months']:.0f}",
+            "%(high)s).", burden["n_alerts"], n=burden["n_alerts"], months=f"{burden['patient_months']:.0f}",
             rate=f"{burden['per_patient_month']:.2f}", low=f"{burden['ci95'][0]:.2f}", high=f"{burden['ci95'][1]:.2f}"))
     if ppv["status"] == "ok":
         rate = ppv["ppv"]

@@ -27,7 +27,7 @@ import pandas as pd
 from clinic.phq9 import WINDOW_DAYS
 from screening.validation import stats
 from screening.validation.pairing import window_slices
-from screening.validation.text import gettext_noop
+from screening.validation.text import gettext_noop, ngettext
 
 __all__ = ["coverage_section", "MIN_WINDOWS"]
 
@@ -136,10 +136,13 @@ def coverage_section(phq9: pd.DataFrame, scores: pd.DataFrame, *, window_days: i
 def _interpret(n: int, window_days: int, personal: int, early_only: int, fitted_on: int, share) -> str:
     if not n:
         return gettext_noop("No PHQ-9 has a recording in its window yet.")
-    reading = gettext_noop(
+    reading = ngettext(
+        "Of %(n)s PHQ-9 with a recording in the %(days)s days before, %(personal)s (%(personal_share)s) can be "
+        "compared with a personal voice score and %(early)s more (%(early_share)s) only with an early estimate "
+        "against population norms (no personal baseline yet: first recordings or a new phone).",
         "Of %(n)s PHQ-9s with a recording in the %(days)s days before, %(personal)s (%(personal_share)s) can be "
         "compared with a personal voice score and %(early)s more (%(early_share)s) only with an early estimate "
-        "against population norms (no personal baseline yet: first recordings or a new phone).", n=n,
+        "against population norms (no personal baseline yet: first recordings or a new phone).", n, n=n,
         days=window_days, personal=personal, personal_share=f"{(share(personal) or 0):.0%}", early=early_only,
         early_share=f"{(share(early_only) or 0):.0%}")
     if not fitted_on:

@@ -181,6 +181,13 @@ def test_a_count_agrees_with_its_noun_in_english_and_in_spanish():
         assert report_html.translated(said(3)) == "3 pacientes con pares (se necesitan al menos 4)"
     with translation.override("en"):
         assert report_html.translated(said(1)) == "1 patient with pairs (at least 4 needed)"
+    from screening.validation.alert_stats import _interpret as alert_reading
+
+    one_alert = alert_reading({"status": "ok", "n_alerts": 1, "patient_months": 27.8, "per_patient_month": 0.036,
+                               "ci95": [0.006, 0.2]}, {"status": "insufficient data"})
+    assert one_alert.startswith("1 alert over 28 patient-months: 0.04 per patient per month")
+    with translation.override("es"):
+        assert report_html.translated(one_alert).startswith("1 alerta en 28 pacientes-mes: 0,04 por paciente y mes")
     single = simulate_cohort(n_patients=1, seed=2)
     report = build_report(phq9=single["phq9"], scores=single["scores"], patients=single["patients"], n_bootstrap=20,
                           generated_at=pd.Timestamp("2026-01-01 12:00", tz="UTC").to_pydatetime())
