@@ -162,15 +162,15 @@ def test_the_validation_page_is_in_spanish(cast, alicia):
         "parameters": {"cutoff": 10, "mid": 5}, "within_person": {"status": "ok"},
         "between_person": {"status": "insufficient data", "message": "insufficient data: 3 patients with pairs"},
         "screening_accuracy": {"status": "ok"}, "coverage": {"status": "ok"}}, html="<p>r = 0.31</p>",
-        care_team_ids=[cast.north.pk])
+        care_team_ids=[cast.north.pk], trigger="weekly")
     # The list of the report's sections: each heading in Spanish, with the report's parameters filled in.
-    _spanish(alicia, "/reports/validation/", "Informe del ", 'title="Informe de validación del ',
+    _spanish(alicia, "/reports/validation/", "Informe del ", " (semanal).", 'title="Informe de validación del ',
              "Este informe abarca a los pacientes de su equipo de atención.",
              "Dentro de cada paciente: correlación de medidas repetidas", "Exactitud del cribado con PHQ-9 ≥ 10",
              "Cobertura: PHQ-9 con una estimación por la voz",
              'Entre pacientes: medias por paciente <span class="muted">(datos insuficientes)</span>',
              absent=("Report of ", "This report covers", "Within patients", "Screening accuracy", "Coverage:",
-                     "3 patients with pairs"))
+                     "3 patients with pairs", "(weekly)"))
 
 
 def test_the_account_and_second_factor_pages_are_in_spanish(cast, settings):

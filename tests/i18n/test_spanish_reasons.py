@@ -171,7 +171,8 @@ def test_every_state_the_dashboard_shows_has_a_spanish_label():
     expected = {"recording status": set(Recording.Status.values), "alert state": set(Alert.State.values),
                 "delivery state": set(Delivery.State.values), "delivery channel": set(Delivery.Channel.values),
                 "audit action": set(AuditEvent.Action.values),
-                "delivery purpose": set(Delivery.Purpose.labels), "baseline pending": {NEW_PHONE, FIRST_RECORDINGS}}
+                "delivery purpose": set(Delivery.Purpose.labels), "baseline pending": {NEW_PHONE, FIRST_RECORDINGS},
+                "validation report trigger": {"manual", "weekly", "api", "dashboard"}}  # screening/tasks.py
     assert {context: set(labels) for context, labels in STATE_LABELS.items()} == expected
     catalogue = translation.trans_real.translation("es")._catalog  # a loanword ("webhook") may read the same
     untranslated = [(c, code) for c, codes in expected.items() for code in codes

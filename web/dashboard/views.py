@@ -179,6 +179,12 @@ STATE_LABELS = {
         "reminder": pgettext_lazy("delivery purpose", "reminder"),
         "re-engagement": pgettext_lazy("delivery purpose", "re-engagement"),
     },
+    "validation report trigger": {  # screening.models.ValidationReport.trigger: who asked for the report
+        "manual": pgettext_lazy("validation report trigger", "manual"),
+        "weekly": pgettext_lazy("validation report trigger", "weekly"),
+        "api": pgettext_lazy("validation report trigger", "api"),
+        "dashboard": pgettext_lazy("validation report trigger", "dashboard"),
+    },
     "baseline pending": {
         "new phone": pgettext_lazy("baseline pending", "new phone"),
         "first recordings": pgettext_lazy("baseline pending", "first recordings"),
