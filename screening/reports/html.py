@@ -18,7 +18,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext, ngettext, pgettext, pgettext_lazy
 
 from clinic.languages import active_language
 from screening.localize import localized_value, said_again
@@ -256,7 +256,8 @@ def _group_label(g: dict[str, Any], facet: str) -> str:
     if facet == "codec" and group == g["group"] and g["group"].startswith("unknown "):
         group = f"{_label(GROUP_LABELS, 'unknown')} {g['group'][len('unknown '):]}"
     if "n_recordings" in g:
-        return gettext("%(group)s (%(n)s recordings)") % {"group": group, "n": g["n_recordings"]}
+        return ngettext("%(group)s (%(n)s recording)", "%(group)s (%(n)s recordings)", g["n_recordings"]) % {
+            "group": group, "n": g["n_recordings"]}
     return group
 
 

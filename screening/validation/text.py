@@ -9,8 +9,9 @@ decimal figures in that language's format.
 
 :func:`gettext_noop` makes one; a sentence that counts something (“1 patient”, “3 patients”) is made by
 :func:`ngettext` from its singular and plural templates, and remembers both and the count. Their names are what
-``makemessages`` looks for, so a template must be a plain string literal (no f-string), and written with the real characters (≥, –, −, —), not ``\\u`` escapes, which xgettext does
-not decode. A template with placeholders writes a literal percent sign as ``%%``.
+``makemessages`` looks for, so a template must be a plain string literal (no f-string), and written with the real
+characters (≥, –, −, —), not ``\\u`` escapes, which xgettext does not decode. A template with placeholders writes
+a literal percent sign as ``%%``.
 
 Plain Python (no Django).
 """

@@ -188,6 +188,12 @@ def test_a_count_agrees_with_its_noun_in_english_and_in_spanish():
     assert one_alert.startswith("1 alert over 28 patient-months: 0.04 per patient per month")
     with translation.override("es"):
         assert report_html.translated(one_alert).startswith("1 alerta en 28 pacientes-mes: 0,04 por paciente y mes")
+    one_take = {"group": "opus 24 kbit/s", "n_recordings": 1}  # a recording-conditions row of the subgroup table
+    with translation.override("en"):
+        assert report_html._group_label(one_take, "codec") == "opus 24 kbit/s (1 recording)"
+        assert report_html._group_label({**one_take, "n_recordings": 2}, "codec") == "opus 24 kbit/s (2 recordings)"
+    with translation.override("es"):
+        assert report_html._group_label(one_take, "codec") == "opus 24 kbit/s (1 grabación)"
     single = simulate_cohort(n_patients=1, seed=2)
     report = build_report(phq9=single["phq9"], scores=single["scores"], patients=single["patients"], n_bootstrap=20,
                           generated_at=pd.Timestamp("2026-01-01 12:00", tz="UTC").to_pydatetime())
